@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * audit: the JSON-lines audit log.  One record per connection (tcp mode),
+ * per request (http mode), and per rejected or failed connection.  A record
+ * is built by its owner (a session) in a struct audit_rec and written at the
+ * end of the exchange with one write() on an O_APPEND descriptor, so a crash
+ * loses no completed record and threads never interleave.  Reopened on
+ * SIGUSR1 by swapping the descriptor with dup2().  Never holds bodies or
+ * credentials: callers pass only the fields below.
+ */
+#ifndef TLSBROKER_AUDIT_H
+#define TLSBROKER_AUDIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "diag.h"
+
+struct audit_rec {
+	uint64_t ts_ms;			/* start of the exchange, ms since epoch */
+	unsigned worker;
+	uint64_t conn;			/* connection id, unique per process */
+	unsigned req;			/* request number on the connection (http), 0 = none */
+	const char *listener;
+	const char *route;		/* NULL before routing */
+	char client[64];		/* "ip:port" */
+	char sni[256];
+	const char *tls;		/* inbound protocol, e.g. "TLSv1.3" */
+	const char *cipher;
+	char offered[32];		/* client's highest offered version when refused */
+	const char *method;		/* http */
+	char path[512];			/* http, query values removed */
+	int status;			/* http status, 0 = none */
+	uint64_t bytes_in;		/* from the client */
+	uint64_t bytes_out;		/* to the client */
+	char upstream[80];		/* "ip:port" connected to */
+	const char *up_tls;		/* "TLSv1", "plain" */
+	const char *up_cipher;
+	bool up_reused;
+	bool up_resumed;		/* TLS session resumed */
+	unsigned retries;
+	int64_t connect_ms;		/* -1 = not measured */
+	int64_t handshake_ms;
+	int64_t ttfb_ms;
+	int64_t total_ms;
+	struct tb_err err;		/* close reason, phase, alert, detail */
+};
+
+/* Sets every field to "none". */
+void audit_rec_init(struct audit_rec *rec);
+
+/*
+ * Opens path for appending (creating it 0640); "-" or NULL means stderr,
+ * "off" means no audit.  Returns 0, or -1 with errno set.
+ */
+int audit_open(const char *path);
+/* Reopens the same path (SIGUSR1); on failure the old descriptor stays. */
+int audit_reopen(void);
+void audit_close(void);
+
+/* Formats rec as one JSON line into buf; returns its length or -1. */
+long audit_format(const struct audit_rec *rec, char *buf, size_t cap);
+/* Formats and writes rec with one write(). */
+void audit_write(const struct audit_rec *rec);
+
+#endif

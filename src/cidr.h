@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cidr: client allow-lists of IPv4 and IPv6 networks, parsed from
+ * "10.0.0.0/8 2001:db8::/32 192.0.2.7" and matched against a sockaddr.
+ * Pure; an IPv4-mapped IPv6 client address matches IPv4 networks.
+ */
+#ifndef TLSBROKER_CIDR_H
+#define TLSBROKER_CIDR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct sockaddr;
+
+struct cidr {
+	int family;		/* AF_INET or AF_INET6 */
+	uint8_t addr[16];	/* network, masked; IPv4 in the first 4 bytes */
+	unsigned prefix;	/* 0..32 or 0..128 */
+};
+
+struct cidr_list {
+	struct cidr *items;	/* owned */
+	unsigned count;
+};
+
+/* Parses a space- or comma-separated list, appending to list.  0 / -1 with err (200 bytes). */
+int cidr_list_parse(struct cidr_list *list, const char *text, char *err);
+bool cidr_list_match(const struct cidr_list *list, const struct sockaddr *sa);
+void cidr_list_free(struct cidr_list *list);
+
+#endif

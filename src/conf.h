@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * conf: loading the ini file into an immutable struct conf.  Owns the
+ * line-counting reader fed to inih's ini_parse_stream() (Debian 12's inih 55
+ * splits lines over 200 bytes silently; we reject them instead), the key
+ * table of each section kind, defaults, and "FILE:LINE: [section] key: ..."
+ * errors.  Every error is collected; loading fails if there was any.
+ * Cross-references, files and SSL_CTX checks live in conf_check.c.
+ */
+#ifndef TLSBROKER_CONF_H
+#define TLSBROKER_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cidr.h"
+#include "parse.h"
+
+#define CONF_MAX_CERTS 16
+#define CONF_MAX_LINE 1024	/* longest accepted line, without newline */
+
+/* Where a value came from, so later checks point at the right line. */
+struct conf_loc {
+	const char *file;	/* not owned: struct conf.path */
+	int line;		/* 0 = default value */
+};
+
+enum log_level {
+	LOG_LVL_ERROR = 0,
+	LOG_LVL_WARNING,
+	LOG_LVL_NOTICE,
+	LOG_LVL_INFO,
+	LOG_LVL_DEBUG
+};
+
+enum route_mode {
+	ROUTE_MODE_TCP = 0,	/* bytes both ways after both handshakes */
+	ROUTE_MODE_HTTP		/* HTTP/1.1-aware, pooled */
+};
+
+enum upstream_verify {
+	VERIFY_CA = 0,		/* chain against upstream_ca or the system store, plus host name */
+	VERIFY_PIN,		/* SHA-256 SPKI pin only, whatever the chain says */
+	VERIFY_OFF		/* nothing (warned loudly at start) */
+};
+
+struct broker_conf {
+	unsigned workers;		/* 0 = auto (one per core) */
+	unsigned max_connections;	/* 0 = derived from RLIMIT_NOFILE */
+	char *audit_log;		/* path, "-" or NULL = stderr, "off" = none */
+	enum log_level log_level;
+	struct hostport admin;		/* port 0 = no admin endpoint */
+	bool admin_set;
+	uint64_t drain_timeout_ms;	/* SIGTERM: time open connections get */
+	char *user;			/* drop privileges to this user, NULL = don't */
+	struct conf_loc loc;
+};
+
+struct listener_conf {
+	char *name;			/* owned */
+	struct conf_loc loc;		/* the [listener NAME] line */
+	struct hostport bind;
+	struct conf_loc bind_loc;
+	char *certs[CONF_MAX_CERTS];	/* PEM files, first is the default; owned */
+	unsigned ncerts;
+	struct conf_loc cert_loc;
+	char *key;			/* key file when separate (one cert only); owned */
+	struct conf_loc key_loc;
+	int min_tls;			/* TLS1_2_VERSION or TLS1_3_VERSION */
+	char *ciphers;			/* TLS <= 1.2 list, NULL = intermediate profile */
+	struct conf_loc ciphers_loc;
+	char *ciphersuites;		/* TLS 1.3, NULL = OpenSSL default */
+	struct conf_loc ciphersuites_loc;
+	struct cidr_list allow;		/* empty = everyone */
+	char *client_ca;		/* require a client cert from this CA; owned */
+	struct conf_loc client_ca_loc;
+	uint64_t handshake_timeout_ms;	/* inbound handshake deadline */
+	unsigned index;			/* position in conf.listeners */
+};
+
+struct route_conf {
+	char *name;			/* owned */
+	struct conf_loc loc;		/* the [route NAME] line */
+	char *listener;			/* owned; resolved by conf_check */
+	struct conf_loc listener_loc;
+	unsigned listener_index;	/* set by conf_check */
+	enum route_mode mode;
+	char *host;			/* SNI / Host match, NULL = any; owned, lowercase */
+	char *path;			/* path prefix (http), NULL = any; owned */
+	struct hostport upstream;
+	struct conf_loc upstream_loc;
+	struct tls_range up_tls;	/* default 1.2-1.3 */
+	char *up_ciphers;		/* NULL = library default */
+	struct conf_loc up_ciphers_loc;
+	char *up_ciphersuites;		/* NULL = library default */
+	struct conf_loc up_ciphersuites_loc;
+	int up_security_level;		/* -1 = default (0 below TLS 1.2, else library's) */
+	bool up_legacy_renegotiation;	/* SSL_OP_LEGACY_SERVER_CONNECT */
+	bool up_legacy_provider;	/* dedicated OSSL_LIB_CTX with legacy + default */
+	char *up_sni;			/* NULL = upstream host name (if not an IP) */
+	bool up_sni_off;
+	enum upstream_verify up_verify;
+	struct conf_loc up_verify_loc;
+	char *up_ca;			/* NULL = system store */
+	struct conf_loc up_ca_loc;
+	unsigned char up_pin[32];	/* SHA-256 of the SubjectPublicKeyInfo */
+	bool up_pin_set;
+	struct conf_loc up_pin_loc;
+	char *up_cert;			/* client certificate for the endpoint */
+	struct conf_loc up_cert_loc;
+	char *up_key;
+	struct conf_loc up_key_loc;
+	char *up_alpn;			/* comma list; NULL = http/1.1 in http mode, none in tcp */
+	bool up_alpn_off;
+	char *up_host;			/* Host header sent upstream (http), NULL = client's */
+	bool forwarded;			/* add X-Forwarded-* / Forwarded (http) */
+	unsigned pool_max_idle;
+	unsigned pool_min_idle;
+	uint64_t pool_idle_timeout_ms;
+	unsigned pool_max_requests;
+	uint64_t pool_max_lifetime_ms;
+	uint64_t connect_timeout_ms;
+	uint64_t handshake_timeout_ms;
+	uint64_t response_timeout_ms;
+	uint64_t idle_timeout_ms;
+	uint64_t max_buffered_body;	/* de-chunking limit for HTTP/1.0 endpoints */
+	unsigned index;			/* position in conf.routes */
+};
+
+struct conf {
+	char *path;			/* owned; every conf_loc.file points here */
+	struct broker_conf broker;
+	struct listener_conf *listeners;	/* owned array */
+	unsigned nlisteners;
+	struct route_conf *routes;	/* owned array */
+	unsigned nroutes;
+};
+
+/* Collected errors, printed together. */
+struct conf_errors {
+	char **msgs;			/* owned */
+	unsigned count;
+	unsigned cap;
+};
+
+/*
+ * Loads and parses path.  Returns a new conf, or NULL when any error was
+ * found; each error ("FILE:LINE: [section] key: what is allowed") is
+ * appended to errs.  The result still needs conf_check().
+ */
+struct conf *conf_load(const char *path, struct conf_errors *errs);
+/* Same, from a string (tests, fuzzing); name is used as FILE in errors. */
+struct conf *conf_load_string(const char *name, const char *text, struct conf_errors *errs);
+void conf_free(struct conf *conf);
+
+void conf_errors_add(struct conf_errors *errs, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Adds "FILE:LINE: [section] key: msg" for a loc. */
+void conf_errors_add_at(struct conf_errors *errs, const struct conf_loc *loc,
+    const char *section, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+void conf_errors_free(struct conf_errors *errs);
+
+const struct listener_conf *conf_find_listener(const struct conf *conf, const char *name);
+const char *log_level_str(enum log_level lvl);
+const char *route_mode_str(enum route_mode mode);
+
+#endif

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * diag: the closed set of close reasons ("why did this connection end"),
+ * their stable code strings, phases and operator hints, and the classifiers
+ * that turn raw signals (errno, OpenSSL error codes, TLS alerts, X509 verify
+ * results, timeouts) into a reason.  Pure: no I/O, no global state, so the
+ * audit log, error answers, metrics and probe all agree on one vocabulary.
+ * It does not own logging or the audit record; it only fills struct tb_err.
+ */
+#ifndef TLSBROKER_DIAG_H
+#define TLSBROKER_DIAG_H
+
+#include <stdbool.h>
+
+/* Stable codes: the string of each is part of the audit log's interface. */
+enum close_reason {
+	CR_OK = 0,			/* exchange completed normally */
+	CR_CLIENT_TLS_VERSION,		/* client offered only < TLS 1.2 */
+	CR_CLIENT_TLS_FAILED,		/* other inbound handshake failure */
+	CR_CLIENT_DENIED,		/* source address not in allow list */
+	CR_CLIENT_CLOSED,		/* client closed before the exchange ended */
+	CR_CLIENT_RESET,		/* client sent RST */
+	CR_CLIENT_TIMEOUT,		/* client handshake / head timeout */
+	CR_BAD_REQUEST,			/* HTTP parse error */
+	CR_NO_ROUTE,			/* no route matches SNI / Host / path */
+	CR_UPSTREAM_DNS,		/* upstream name did not resolve */
+	CR_UPSTREAM_REFUSED,		/* ECONNREFUSED */
+	CR_UPSTREAM_UNREACHABLE,	/* EHOSTUNREACH / ENETUNREACH */
+	CR_UPSTREAM_CONNECT_TIMEOUT,	/* TCP connect timed out */
+	CR_UPSTREAM_RESET,		/* ECONNRESET or EOF from the endpoint */
+	CR_UPSTREAM_TLS_ALERT,		/* endpoint sent a fatal alert */
+	CR_UPSTREAM_TLS_VERSION,	/* no protocol version in common */
+	CR_UPSTREAM_TLS_CIPHER,		/* no cipher in common */
+	CR_UPSTREAM_TLS_FAILED,		/* other outbound handshake failure */
+	CR_UPSTREAM_LEGACY_RENEGOTIATION, /* endpoint lacks RFC 5746 */
+	CR_UPSTREAM_CERT,		/* verification or pin failed */
+	CR_UPSTREAM_TIMEOUT,		/* handshake or response timed out */
+	CR_UPSTREAM_CLOSED,		/* endpoint closed before a full response */
+	CR_UPSTREAM_BAD_RESPONSE,	/* endpoint sent invalid HTTP */
+	CR_IDLE_TIMEOUT,		/* no traffic either way for idle_timeout */
+	CR_SHUTDOWN,			/* broker stopped; drain deadline passed */
+	CR_INTERNAL,			/* resource exhaustion inside the broker */
+	CR__COUNT
+};
+
+/* Where in the exchange a failure happened. */
+enum diag_phase {
+	PHASE_NONE = 0,		/* not applicable (ok) */
+	PHASE_ACCEPT,		/* before the client handshake */
+	PHASE_CLIENT_HANDSHAKE,	/* inbound TLS handshake */
+	PHASE_ROUTE,		/* choosing a route */
+	PHASE_DNS,		/* resolving the upstream */
+	PHASE_CONNECT,		/* TCP connect to the upstream */
+	PHASE_HANDSHAKE,	/* outbound TLS handshake */
+	PHASE_REQUEST,		/* sending the request / client bytes */
+	PHASE_RESPONSE,		/* receiving the response */
+	PHASE_EXCHANGE,		/* tcp mode: relaying both ways */
+	PHASE__COUNT
+};
+
+/* A reason with its context, filled by whoever saw the failure. */
+struct tb_err {
+	enum close_reason code;
+	enum diag_phase phase;
+	char alert[48];		/* TLS alert name, "" if none */
+	char msg[256];		/* detail: what failed, on which object */
+};
+
+/* Raw signals seen on a failed outbound TLS handshake. */
+struct tls_failure {
+	unsigned long ssl_err;	/* first ERR_get_error() code, 0 if none */
+	int sys_errno;		/* errno for SSL_ERROR_SYSCALL, else 0 */
+	bool eof;		/* TCP EOF without alert */
+	int alert_recv;		/* alert received from the peer, -1 if none */
+	int alert_sent;		/* alert we sent, -1 if none */
+	long verify_result;	/* SSL_get_verify_result(), X509_V_OK if n/a */
+	bool pin_mismatch;	/* SPKI pin check failed */
+	const char *offered;	/* our version range, e.g. "1.0-1.2" */
+};
+
+const char *close_reason_str(enum close_reason code);
+bool close_reason_from_str(const char *s, enum close_reason *out);
+const char *diag_phase_str(enum diag_phase phase);
+
+/* Returns the one-line operator hint for err (never NULL; "" for CR_OK). */
+const char *diag_hint(const struct tb_err *err);
+
+/* Sets every field of err; fmt may be NULL for an empty detail. */
+void tb_err_set(struct tb_err *err, enum close_reason code,
+    enum diag_phase phase, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void tb_err_clear(struct tb_err *err);
+
+/* Classifiers.  Each fills err (code, phase, alert, msg). */
+void diag_from_connect_errno(struct tb_err *err, int sys_errno,
+    const char *addr);
+void diag_from_client_errno(struct tb_err *err, int sys_errno,
+    enum diag_phase phase);
+void diag_from_upstream_tls(struct tb_err *err, const struct tls_failure *f);
+
+/* HTTP status the broker answers for a reason: 502, 504, 400, 404... */
+int diag_http_status(enum close_reason code);
+
+#endif
