@@ -3,6 +3,392 @@
 
 #include "daemon.h"
 
-/* placeholder: module not written yet */
-int daemon_placeholder_unused;
-int daemon_placeholder_unused;
+#include <errno.h>
+#include <grp.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "audit.h"
+#include "conf.h"
+#include "gen.h"
+#include "listener.h"
+#include "log.h"
+#include "sdnotify.h"
+#include "tls_client.h"
+#include "tlsio.h"
+#include "worker.h"
+
+struct daemon {
+	const char *path;
+	struct gen *gen;		/* owned: the current generation */
+	struct listener_set ls;
+	struct worker *workers;		/* owned array */
+	unsigned nworkers;
+	struct event_base *base;	/* owned: the main thread's loop */
+	struct event *sigs[4];		/* owned */
+	struct event *drain_ev;		/* owned: drain deadline */
+	struct event *exit_ev;		/* owned: a worker finished */
+	struct event *watchdog_ev;	/* owned */
+	uint64_t watchdog_seen[256];
+	atomic_uint workers_done;
+	bool draining;
+};
+
+static void
+print_errors(const struct conf_errors *errs)
+{
+	unsigned i;
+
+	for (i = 0; i < errs->count; i++)
+		fprintf(stderr, "tlsbroker: %s\n", errs->msgs[i]);
+}
+
+/* Warns about settings that are allowed but weaken a route. */
+static void
+warn_config(const struct conf *conf)
+{
+	unsigned i;
+
+	for (i = 0; i < conf->nroutes; i++) {
+		if (!conf->routes[i].up_tls.off &&
+		    conf->routes[i].up_verify == VERIFY_OFF)
+			log_warnx("[route %s] upstream_verify = off: the endpoint's "
+			    "identity is NOT checked, anyone on the path can "
+			    "impersonate it; prefer upstream_pin = sha256//...",
+			    conf->routes[i].name);
+	}
+}
+
+int
+daemon_check(const char *path)
+{
+	struct conf_errors errs = { 0 };
+	struct gen *g;
+
+	if (tlsio_init() == -1) {
+		fprintf(stderr, "tlsbroker: cannot initialise OpenSSL\n");
+		return 1;
+	}
+	g = gen_load(path, &errs);
+	print_errors(&errs);
+	conf_errors_free(&errs);
+	if (g == NULL)
+		return 1;
+	warn_config(g->conf);
+	gen_unref(g);
+	tls_client_cleanup();
+	printf("configuration OK\n");
+	return 0;
+}
+
+static unsigned
+workers_auto(unsigned configured)
+{
+	long n;
+
+	if (configured > 0)
+		return configured;
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : n > 64 ? 64 : (unsigned)n;
+}
+
+/* Raises the descriptor limit and derives the connection limit from it. */
+static unsigned
+max_connections(unsigned configured)
+{
+	struct rlimit rl;
+	rlim_t derived;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return configured > 0 ? configured : 1000;
+	rl.rlim_cur = rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+	/* Two descriptors per connection, plus room for listeners and logs. */
+	derived = rl.rlim_cur > 256 ? (rl.rlim_cur - 128) / 2 : 64;
+	if (derived > 1000000)
+		derived = 1000000;
+	if (configured == 0)
+		return (unsigned)derived;
+	if (configured > derived)
+		log_warnx("max_connections = %u exceeds what the descriptor "
+		    "limit (%llu) allows; expect EMFILE under load", configured,
+		    (unsigned long long)rl.rlim_cur);
+	return configured;
+}
+
+static int
+drop_privileges(const char *user)
+{
+	struct passwd *pw;
+
+	if (user == NULL || geteuid() != 0)
+		return 0;
+	if ((pw = getpwnam(user)) == NULL) {
+		log_warnx("user %s: no such user", user);
+		return -1;
+	}
+	if (setgroups(1, &pw->pw_gid) == -1 || setgid(pw->pw_gid) == -1 ||
+	    setuid(pw->pw_uid) == -1) {
+		log_warn("cannot drop privileges to %s", user);
+		return -1;
+	}
+	if (setuid(0) != -1) {
+		log_warnx("privileges could be regained after dropping them");
+		return -1;
+	}
+	log_info("running as user %s", user);
+	return 0;
+}
+
+static void
+daemon_drain(struct daemon *d)
+{
+	const struct broker_conf *bc = &d->gen->conf->broker;
+	struct timeval tv;
+	unsigned i;
+
+	if (d->draining) {
+		/* A second signal: do not wait any longer. */
+		log_notice("second stop signal: closing every connection now");
+		for (i = 0; i < d->nworkers; i++)
+			worker_post(&d->workers[i], WORKER_CMD_ABORT);
+		return;
+	}
+	d->draining = true;
+	sdnotify("STOPPING=1");
+	log_notice("stopping: no new connections; draining open ones for up to %llu ms",
+	    (unsigned long long)bc->drain_timeout_ms);
+	for (i = 0; i < d->nworkers; i++)
+		worker_post(&d->workers[i], WORKER_CMD_DRAIN);
+	tv.tv_sec = (time_t)(bc->drain_timeout_ms / 1000);
+	tv.tv_usec = (suseconds_t)(bc->drain_timeout_ms % 1000) * 1000;
+	event_add(d->drain_ev, &tv);
+}
+
+static void
+daemon_drain_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	unsigned i;
+
+	(void)fd;
+	(void)what;
+	log_notice("drain_timeout passed: closing the remaining connections");
+	for (i = 0; i < d->nworkers; i++)
+		worker_post(&d->workers[i], WORKER_CMD_ABORT);
+}
+
+static void
+daemon_exit_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	(void)fd;
+	(void)what;
+	if (atomic_load(&d->workers_done) >= d->nworkers)
+		event_base_loopexit(d->base, NULL);
+}
+
+static void
+daemon_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	(void)what;
+	switch (sig) {
+	case SIGTERM:
+	case SIGINT:
+		daemon_drain(d);
+		break;
+	case SIGHUP:
+		log_notice("SIGHUP: reload is not supported yet; restart to apply changes");
+		sdnotify("STATUS=reload not supported yet; restart to apply changes");
+		break;
+	case SIGUSR1:
+		if (audit_reopen() == -1)
+			log_warn("SIGUSR1: cannot reopen the audit log");
+		else
+			log_info("SIGUSR1: audit log reopened");
+		break;
+	}
+}
+
+/* WATCHDOG=1 only while every worker's loop keeps turning. */
+static void
+daemon_watchdog_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	uint64_t loops;
+	unsigned i;
+	bool alive = true;
+
+	(void)fd;
+	(void)what;
+	for (i = 0; i < d->nworkers && i < 256; i++) {
+		loops = atomic_load(&d->workers[i].loops);
+		if (loops == d->watchdog_seen[i])
+			alive = false;
+		d->watchdog_seen[i] = loops;
+	}
+	if (alive)
+		sdnotify("WATCHDOG=1");
+	else
+		log_warnx("a worker loop is stuck: withholding the watchdog ping");
+}
+
+static int
+daemon_setup_events(struct daemon *d)
+{
+	static const int sigs[4] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
+	struct timeval tv;
+	uint64_t wd;
+	unsigned i;
+
+	for (i = 0; i < 4; i++) {
+		d->sigs[i] = evsignal_new(d->base, sigs[i], daemon_signal_cb, d);
+		if (d->sigs[i] == NULL || event_add(d->sigs[i], NULL) == -1)
+			return -1;
+	}
+	d->drain_ev = evtimer_new(d->base, daemon_drain_deadline_cb, d);
+	d->exit_ev = event_new(d->base, -1, EV_PERSIST, daemon_exit_cb, d);
+	if (d->drain_ev == NULL || d->exit_ev == NULL ||
+	    event_add(d->exit_ev, NULL) == -1)
+		return -1;
+	if ((wd = sdnotify_watchdog_ms()) > 0) {
+		/* Ping at a third of the interval: two misses are still in time. */
+		wd /= 3;
+		tv.tv_sec = (time_t)(wd / 1000);
+		tv.tv_usec = (suseconds_t)(wd % 1000) * 1000;
+		d->watchdog_ev = event_new(d->base, -1, EV_PERSIST,
+		    daemon_watchdog_cb, d);
+		if (d->watchdog_ev == NULL || event_add(d->watchdog_ev, &tv) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+daemon_start_workers(struct daemon *d, unsigned max_conns)
+{
+	sigset_t all, old;
+	unsigned i, share;
+	int r = 0;
+
+	share = max_conns / d->nworkers;
+	for (i = 0; i < d->nworkers; i++) {
+		if (worker_init(&d->workers[i], i, d->gen, &d->ls, share) == -1)
+			return -1;
+		d->workers[i].exit_counter = &d->workers_done;
+		d->workers[i].exit_ev = d->exit_ev;
+	}
+	/* Workers never take signals: the main loop handles them all. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	for (i = 0; i < d->nworkers && r == 0; i++)
+		r = worker_start(&d->workers[i]);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return r;
+}
+
+static void
+daemon_cleanup(struct daemon *d)
+{
+	unsigned i;
+
+	for (i = 0; d->workers != NULL && i < d->nworkers; i++)
+		worker_join(&d->workers[i]);
+	for (i = 0; d->workers != NULL && i < d->nworkers; i++)
+		worker_free(&d->workers[i]);
+	free(d->workers);
+	listener_set_close(&d->ls);
+	for (i = 0; i < 4; i++)
+		if (d->sigs[i] != NULL)
+			event_free(d->sigs[i]);
+	if (d->drain_ev != NULL)
+		event_free(d->drain_ev);
+	if (d->exit_ev != NULL)
+		event_free(d->exit_ev);
+	if (d->watchdog_ev != NULL)
+		event_free(d->watchdog_ev);
+	if (d->base != NULL)
+		event_base_free(d->base);
+	gen_unref(d->gen);
+	audit_close();
+	tls_client_cleanup();
+}
+
+int
+daemon_run(const char *path)
+{
+	struct daemon d;
+	struct conf_errors errs = { 0 };
+	const struct broker_conf *bc;
+	unsigned max_conns;
+	int status = 1;
+
+	memset(&d, 0, sizeof(d));
+	d.path = path;
+	atomic_init(&d.workers_done, 0);
+	log_init(LOG_LVL_INFO);
+	signal(SIGPIPE, SIG_IGN);
+	if (tlsio_init() == -1 || evthread_use_pthreads() == -1)
+		fatalx("cannot initialise OpenSSL or libevent threads");
+	d.gen = gen_load(path, &errs);
+	if (d.gen == NULL) {
+		print_errors(&errs);
+		conf_errors_free(&errs);
+		return 1;
+	}
+	bc = &d.gen->conf->broker;
+	log_set_level(bc->log_level);
+	warn_config(d.gen->conf);
+	d.nworkers = workers_auto(bc->workers);
+	max_conns = max_connections(bc->max_connections);
+	if (listener_set_bind(&d.ls, d.gen->conf, d.nworkers, &errs) == -1) {
+		print_errors(&errs);
+		goto out;
+	}
+	if (audit_open(bc->audit_log) == -1) {
+		log_warn("cannot open audit_log %s", bc->audit_log);
+		goto out;
+	}
+	if (drop_privileges(bc->user) == -1)
+		goto out;
+	if ((d.base = event_base_new()) == NULL ||
+	    (d.workers = calloc(d.nworkers, sizeof(*d.workers))) == NULL ||
+	    daemon_setup_events(&d) == -1) {
+		log_warnx("cannot set up the main loop");
+		goto out;
+	}
+	if (daemon_start_workers(&d, max_conns) == -1)
+		goto out;
+	log_notice("ready: %u listeners, %u routes, %u workers, max_connections %u",
+	    d.gen->conf->nlisteners, d.gen->conf->nroutes, d.nworkers, max_conns);
+	sdnotifyf("READY=1\nSTATUS=%u listeners, %u routes, %u workers",
+	    d.gen->conf->nlisteners, d.gen->conf->nroutes, d.nworkers);
+	event_base_loop(d.base, EVLOOP_NO_EXIT_ON_EMPTY);
+	log_notice("stopped");
+	status = 0;
+out:
+	if (status != 0 && d.workers != NULL) {
+		unsigned i;
+
+		for (i = 0; i < d.nworkers; i++)
+			if (d.workers[i].started)
+				worker_post(&d.workers[i], WORKER_CMD_DRAIN |
+				    WORKER_CMD_ABORT);
+	}
+	conf_errors_free(&errs);
+	daemon_cleanup(&d);
+	return status;
+}

@@ -1,7 +1,38 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * listener: the inbound sockets.  At start (as root, before privileges are
+ * dropped) it binds one SO_REUSEPORT socket per listener per worker, so the
+ * kernel spreads connections over workers with no shared accept lock.  It
+ * attaches an evconnlistener per socket to its worker, pauses accepting at
+ * the worker's connection limit or for a second after EMFILE (relayd), and
+ * hands each accepted socket to session_accept().  The sockets stay owned
+ * by the listener_set, so a worker can stop accepting without closing them.
+ */
 #ifndef TLSBROKER_LISTENER_H
 #define TLSBROKER_LISTENER_H
 
-extern int listener_placeholder_unused;
+#include <stdbool.h>
+
+struct conf;
+struct conf_errors;
+struct worker;
+
+struct listener_set {
+	unsigned nlisteners;
+	unsigned nworkers;
+	int *fds;		/* owned: [listener * nworkers + worker] */
+};
+
+/* Binds and listens; returns 0, or -1 after adding "FILE:LINE: ..." errors. */
+int listener_set_bind(struct listener_set *ls, const struct conf *conf,
+    unsigned nworkers, struct conf_errors *errs);
+void listener_set_close(struct listener_set *ls);
+
+/* Attaches worker w to its sockets; 0 / -1. */
+int listener_attach(struct worker *w, const struct listener_set *ls);
+/* Stops accepting for good (drain); the sockets stay open in ls. */
+void listener_detach(struct worker *w);
+/* Pauses or resumes accepting (connection limit, EMFILE). */
+void listener_pause(struct worker *w, bool pause);
 
 #endif

@@ -1,4 +1,76 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * main: the command line: run (the default), -t (check a config), and the
+ * exit statuses: 0 success, 1 configuration or start-up error, 2 usage.
+ * Everything else lives in daemon.c and the modules it drives.
+ */
 #include "config.h"
 
-int main(void) { return 0; }
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon.h"
+
+#define DEFAULT_CONF SYSCONFDIR "/tlsbroker/tlsbroker.ini"
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+	    "usage: tlsbroker [-t] [-c FILE]\n"
+	    "       tlsbroker -V | -h\n"
+	    "\n"
+	    "  -c, --config FILE   configuration file (default %s)\n"
+	    "  -t, --test          check the configuration, load every certificate\n"
+	    "                      and build every TLS context, then exit\n"
+	    "  -V, --version       print the version\n"
+	    "  -h, --help          this help\n"
+	    "\n"
+	    "Runs in the foreground; signals: TERM/INT drain and stop, HUP reload,\n"
+	    "USR1 reopen the audit log.  See tlsbroker(8) and tlsbroker.ini(5).\n",
+	    DEFAULT_CONF);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "test", no_argument, NULL, 't' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *path = DEFAULT_CONF;
+	bool test = false;
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "c:tVh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 't':
+			test = true;
+			break;
+		case 'V':
+			printf("tlsbroker %s\n", PACKAGE_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "tlsbroker: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	return test ? daemon_check(path) : daemon_run(path);
+}

@@ -3,6 +3,41 @@
 
 #include "relay.h"
 
-/* placeholder: module not written yet */
-int relay_placeholder_unused;
-int relay_placeholder_unused;
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+void
+relay_setup(struct bufferevent *bev)
+{
+	/* Never hold more than RELAY_HIGH read bytes in our input. */
+	bufferevent_setwatermark(bev, EV_READ, 0, RELAY_HIGH);
+	/* The write callback fires once output drains to half. */
+	bufferevent_setwatermark(bev, EV_WRITE, RELAY_HIGH / 2, 0);
+}
+
+size_t
+relay_move(struct bufferevent *src, struct bufferevent *dst, bool *paused)
+{
+	struct evbuffer *in = bufferevent_get_input(src);
+	struct evbuffer *out = bufferevent_get_output(dst);
+	size_t len = evbuffer_get_length(in);
+
+	if (len > 0)
+		evbuffer_add_buffer(out, in);
+	if (evbuffer_get_length(out) >= RELAY_HIGH && !*paused) {
+		bufferevent_disable(src, EV_READ);
+		*paused = true;
+	}
+	return len;
+}
+
+void
+relay_resume(struct bufferevent *src, struct bufferevent *dst, bool *paused)
+{
+	if (*paused &&
+	    evbuffer_get_length(bufferevent_get_output(dst)) < RELAY_HIGH) {
+		*paused = false;
+		bufferevent_enable(src, EV_READ);
+	}
+}

@@ -1,7 +1,34 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * relay: moving bytes from one bufferevent to another with bounded
+ * buffers (libevent's le-proxy pattern).  When the destination's output
+ * holds RELAY_HIGH bytes the source stops reading; the destination's write
+ * watermark (RELAY_HIGH / 2) brings the write callback that resumes it.  So
+ * memory per direction stays bounded whatever the volume, and a slow side
+ * slows the other.  It owns no state: the caller keeps the paused flag.
+ */
 #ifndef TLSBROKER_RELAY_H
 #define TLSBROKER_RELAY_H
 
-extern int relay_placeholder_unused;
+#include <stdbool.h>
+#include <stddef.h>
+
+struct bufferevent;
+
+#define RELAY_HIGH (64 * 1024)
+
+/* Sets the watermarks relay_move() relies on. */
+void relay_setup(struct bufferevent *bev);
+
+/*
+ * Moves everything readable from src to dst.  Sets *paused and stops
+ * reading src when dst's output is full.  Returns the bytes moved.
+ */
+size_t relay_move(struct bufferevent *src, struct bufferevent *dst,
+    bool *paused);
+
+/* Called from dst's write callback: resumes src if it was paused and dst has room. */
+void relay_resume(struct bufferevent *src, struct bufferevent *dst,
+    bool *paused);
 
 #endif

@@ -1,7 +1,41 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * route: the route table lookups.  A tcp route is picked by SNI when the
+ * inbound handshake ends; http routes are picked per request by Host (SNI
+ * when Host is absent) and the longest path prefix.  Only routes of the
+ * listener that accepted the connection are candidates, and a route only
+ * ever leads to its configured upstream: nothing here turns a client's
+ * Host into an address, so the broker is never an open proxy.  Pure.
+ */
 #ifndef TLSBROKER_ROUTE_H
 #define TLSBROKER_ROUTE_H
 
-extern int route_placeholder_unused;
+#include <stdbool.h>
+#include <stddef.h>
+
+struct conf;
+struct route_conf;
+
+/*
+ * True if host (lowercase, no port, no trailing dot) matches pattern:
+ * NULL matches anything, "*.example.com" matches one or more labels
+ * before ".example.com", otherwise equality.
+ */
+bool route_host_match(const char *pattern, const char *host);
+
+/*
+ * Normalises a Host header value or SNI into out: lowercase, port and
+ * trailing dot removed, brackets kept off IPv6 literals.  Returns false if
+ * it is not a plausible host.
+ */
+bool route_host_normalize(const char *in, size_t len, char *out, size_t cap);
+
+/* The tcp route of listener li for sni (may be NULL): exact host, then wildcard, then host-less. */
+const struct route_conf *route_match_tcp(const struct conf *conf,
+    unsigned li, const char *sni);
+
+/* The http route of listener li for host (may be NULL) and path: host as above, then longest prefix. */
+const struct route_conf *route_match_http(const struct conf *conf,
+    unsigned li, const char *host, const char *path);
 
 #endif

@@ -3,6 +3,566 @@
 
 #include "session.h"
 
-/* placeholder: module not written yet */
-int session_placeholder_unused;
-int session_placeholder_unused;
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "conf.h"
+#include "gen.h"
+#include "log.h"
+#include "relay.h"
+#include "route.h"
+#include "tls_server.h"
+#include "upstream.h"
+#include "worker.h"
+
+static void session_free_cb(evutil_socket_t fd, short what, void *arg);
+
+const char *
+session_state_str(enum session_state st)
+{
+	switch (st) {
+	case SESSION_ST_INIT:		return "init";
+	case SESSION_ST_HANDSHAKE:	return "handshake";
+	case SESSION_ST_CONNECTING:	return "connecting";
+	case SESSION_ST_RELAY:		return "relay";
+	case SESSION_ST_CLOSED:		return "closed";
+	}
+	return "?";
+}
+
+static void
+session_set_state(struct session *s, enum session_state st)
+{
+	if (log_enabled(LOG_LVL_DEBUG))
+		log_debug("conn=%llu state %s -> %s", (unsigned long long)s->id,
+		    session_state_str(s->state), session_state_str(st));
+	s->state = st;
+}
+
+/* Casts a callback argument back, checking it is a live session. */
+static struct session *
+session_from_arg(void *arg)
+{
+	struct session *s = arg;
+
+	if (s == NULL || s->magic != SESSION_MAGIC)
+		fatalx("session callback on a freed or foreign object %p", arg);
+	return s;
+}
+
+static void
+addr_str(const struct sockaddr *sa, char *buf, size_t cap)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+
+		inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
+		snprintf(buf, cap, "[%s]:%u", ip, ntohs(s6->sin6_port));
+	} else if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+
+		inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
+		snprintf(buf, cap, "%s:%u", ip, ntohs(s4->sin_port));
+	} else
+		snprintf(buf, cap, "unknown");
+}
+
+/* ---- closing --------------------------------------------------------------- */
+
+static void
+session_log_summary(const struct session *s)
+{
+	const struct audit_rec *r = &s->rec;
+	enum log_level lvl;
+
+	/* A peer going away is routine; a failed second hop is what operators look for. */
+	switch (r->err.code) {
+	case CR_OK:
+	case CR_CLIENT_CLOSED:
+	case CR_CLIENT_RESET:
+	case CR_CLIENT_TIMEOUT:
+	case CR_IDLE_TIMEOUT:
+		lvl = LOG_LVL_INFO;
+		break;
+	default:
+		lvl = LOG_LVL_WARNING;
+		break;
+	}
+	if (!log_enabled(lvl))
+		return;
+	log_at(lvl, "conn=%llu route=%s client=%s close=%s%s%s up=%s up_tls=%s "
+	    "bytes_in=%llu bytes_out=%llu ms=%lld%s%s",
+	    (unsigned long long)r->conn, r->route != NULL ? r->route : "-",
+	    r->client, close_reason_str(r->err.code),
+	    r->err.code != CR_OK ? " phase=" : "",
+	    r->err.code != CR_OK ? diag_phase_str(r->err.phase) : "",
+	    r->upstream[0] != '\0' ? r->upstream : "-",
+	    r->up_tls != NULL ? r->up_tls : "-",
+	    (unsigned long long)r->bytes_in, (unsigned long long)r->bytes_out,
+	    (long long)r->total_ms, r->err.msg[0] != '\0' ? ": " : "",
+	    r->err.msg);
+}
+
+void
+session_close(struct session *s, const struct tb_err *err)
+{
+	if (s->state == SESSION_ST_CLOSED)
+		return;
+	session_set_state(s, SESSION_ST_CLOSED);
+	if (err != NULL)
+		s->rec.err = *err;
+	else
+		tb_err_clear(&s->rec.err);
+	s->rec.total_ms = (int64_t)(now_ms() - s->t_start);
+	s->rec.bytes_in = s->client.bytes_read;
+	s->rec.bytes_out = s->upstream.bytes_read;
+	audit_write(&s->rec);
+	session_log_summary(s);
+
+	/* Stop every callback now; free from a fresh loop turn. */
+	tls_hs_cancel(&s->hs);
+	if (s->client.bev != NULL) {
+		bufferevent_setcb(s->client.bev, NULL, NULL, NULL, NULL);
+		bufferevent_disable(s->client.bev, EV_READ | EV_WRITE);
+	}
+	if (s->uc != NULL && s->uc->bev != NULL) {
+		bufferevent_setcb(s->uc->bev, NULL, NULL, NULL, NULL);
+		bufferevent_disable(s->uc->bev, EV_READ | EV_WRITE);
+	}
+	if (s->idle_ev != NULL)
+		event_del(s->idle_ev);
+	s->clean = err == NULL;
+	event_active(s->free_ev, EV_TIMEOUT, 0);
+}
+
+static void
+session_free(struct session *s)
+{
+	SSL *ssl;
+
+	tls_hs_cancel(&s->hs);
+	if (s->uc != NULL)
+		upconn_free(s->uc, s->clean && !s->upstream.shut_wr);
+	if (s->client.bev != NULL) {
+		ssl = bufferevent_openssl_get_ssl(s->client.bev);
+		if (s->clean && !s->client.shut_wr && ssl != NULL)
+			SSL_shutdown(ssl);
+		bufferevent_free(s->client.bev);
+	}
+	if (s->ssl != NULL)
+		SSL_free(s->ssl);
+	if (s->fd != -1)
+		close(s->fd);
+	if (s->idle_ev != NULL)
+		event_free(s->idle_ev);
+	if (s->free_ev != NULL)
+		event_free(s->free_ev);
+	worker_session_del(s->w, s);
+	gen_unref(s->gen);
+	s->magic = 0;
+	free(s);
+}
+
+static void
+session_free_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	session_free(session_from_arg(arg));
+}
+
+/* ---- relay (tcp mode) ---------------------------------------------------- */
+
+/* Sends our EOF to sd: close_notify on TLS, then a TCP half-close. */
+static void
+side_shutdown_write(struct side *sd)
+{
+	SSL *ssl;
+	int fd;
+
+	if (sd->shut_wr || sd->bev == NULL)
+		return;
+	sd->shut_wr = true;
+	if ((ssl = bufferevent_openssl_get_ssl(sd->bev)) != NULL) {
+		ERR_clear_error();
+		SSL_shutdown(ssl);
+		ERR_clear_error();
+	}
+	if ((fd = bufferevent_getfd(sd->bev)) != -1)
+		shutdown(fd, SHUT_WR);
+}
+
+static bool
+side_output_empty(const struct side *sd)
+{
+	return evbuffer_get_length(bufferevent_get_output(sd->bev)) == 0;
+}
+
+/* Both sides said EOF and everything was written: a normal end. */
+static void
+session_check_done(struct session *s)
+{
+	if (s->client.eof && s->upstream.eof && side_output_empty(&s->client) &&
+	    side_output_empty(&s->upstream))
+		session_close(s, NULL);
+}
+
+static void
+side_readcb(struct bufferevent *bev, void *arg)
+{
+	struct side *sd = arg;
+	struct session *s = session_from_arg(sd->sess);
+
+	(void)bev;
+	if (s->state != SESSION_ST_RELAY)
+		return;
+	sd->bytes_read += relay_move(sd->bev, sd->peer->bev, &sd->paused);
+	s->last_active = now_ms();
+}
+
+static void
+side_writecb(struct bufferevent *bev, void *arg)
+{
+	struct side *sd = arg;
+	struct session *s = session_from_arg(sd->sess);
+
+	(void)bev;
+	if (s->state != SESSION_ST_RELAY)
+		return;
+	s->last_active = now_ms();
+	relay_resume(sd->peer->bev, sd->bev, &sd->peer->paused);
+	if (sd->peer->eof && side_output_empty(sd)) {
+		side_shutdown_write(sd);
+		session_check_done(s);
+	}
+}
+
+/* Classifies an error event on one side during the relay. */
+static void
+side_error(struct side *sd, int sys_errno, struct tb_err *err)
+{
+	struct session *s = sd->sess;
+	unsigned long e, ssl_err = 0;
+	char buf[160];
+
+	while ((e = bufferevent_get_openssl_error(sd->bev)) != 0)
+		if (e > 255 && ssl_err == 0)	/* small values are SSL_ERROR_* */
+			ssl_err = e;
+	if (sd == &s->client) {
+		if (ssl_err != 0 && sys_errno != ECONNRESET && sys_errno != EPIPE) {
+			ERR_error_string_n(ssl_err, buf, sizeof(buf));
+			tb_err_set(err, CR_CLIENT_TLS_FAILED, PHASE_EXCHANGE,
+			    "TLS error from the client: %s", buf);
+		} else
+			diag_from_client_errno(err, sys_errno, PHASE_EXCHANGE);
+		return;
+	}
+	if (sys_errno == ECONNRESET || sys_errno == EPIPE)
+		tb_err_set(err, CR_UPSTREAM_RESET, PHASE_EXCHANGE,
+		    "connection reset by %s during the exchange", s->rec.upstream);
+	else if (ssl_err != 0) {
+		ERR_error_string_n(ssl_err, buf, sizeof(buf));
+		tb_err_set(err, CR_UPSTREAM_TLS_FAILED, PHASE_EXCHANGE,
+		    "TLS error from %s: %s", s->rec.upstream, buf);
+	} else
+		tb_err_set(err, CR_UPSTREAM_CLOSED, PHASE_EXCHANGE,
+		    "%s: %s", s->rec.upstream,
+		    sys_errno != 0 ? strerror(sys_errno) : "connection lost");
+}
+
+static void
+side_eventcb(struct bufferevent *bev, short what, void *arg)
+{
+	int sys_errno = EVUTIL_SOCKET_ERROR();	/* before anything can clobber it */
+	struct side *sd = arg;
+	struct session *s = session_from_arg(sd->sess);
+	struct tb_err err;
+
+	(void)bev;
+	if (s->state != SESSION_ST_RELAY)
+		return;
+	if (what & BEV_EVENT_EOF) {
+		sd->eof = true;
+		sd->bytes_read += relay_move(sd->bev, sd->peer->bev, &sd->paused);
+		bufferevent_disable(sd->bev, EV_READ);
+		if (side_output_empty(sd->peer))
+			side_shutdown_write(sd->peer);
+		session_check_done(s);
+		return;
+	}
+	if (what & BEV_EVENT_ERROR) {
+		side_error(sd, sys_errno, &err);
+		session_close(s, &err);
+	}
+}
+
+static void
+session_idle_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = session_from_arg(arg);
+	uint64_t idle = s->rc->idle_timeout_ms, now = now_ms();
+	struct timeval tv;
+	struct tb_err err;
+
+	(void)fd;
+	(void)what;
+	if (s->state != SESSION_ST_RELAY)
+		return;
+	if (now - s->last_active >= idle) {
+		tb_err_set(&err, CR_IDLE_TIMEOUT, PHASE_EXCHANGE,
+		    "no data either way for idle_timeout (%llu ms)",
+		    (unsigned long long)idle);
+		session_close(s, &err);
+		return;
+	}
+	/* Re-arm for the rest: one timer per session, not one per read. */
+	idle -= now - s->last_active;
+	tv.tv_sec = (time_t)(idle / 1000);
+	tv.tv_usec = (suseconds_t)(idle % 1000) * 1000;
+	event_add(s->idle_ev, &tv);
+}
+
+static void
+side_init(struct side *sd, struct session *s, struct side *peer,
+    struct bufferevent *bev)
+{
+	sd->sess = s;
+	sd->peer = peer;
+	sd->bev = bev;
+	relay_setup(bev);
+	bufferevent_setcb(bev, side_readcb, side_writecb, side_eventcb, sd);
+}
+
+static void
+session_start_relay(struct session *s)
+{
+	struct timeval tv;
+	struct tb_err err;
+
+	s->client.bev = bufferevent_openssl_socket_new(s->w->base, s->fd, s->ssl,
+	    BUFFEREVENT_SSL_OPEN, BEV_OPT_CLOSE_ON_FREE);
+	/* The bufferevent owns fd and ssl from here on, even on failure. */
+	s->fd = -1;
+	s->ssl = NULL;
+	if (s->client.bev == NULL) {
+		tb_err_set(&err, CR_INTERNAL, PHASE_EXCHANGE,
+		    "cannot create the client bufferevent");
+		session_close(s, &err);
+		return;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(s->client.bev, 1);
+	side_init(&s->client, s, &s->upstream, s->client.bev);
+	side_init(&s->upstream, s, &s->client, s->uc->bev);
+	session_set_state(s, SESSION_ST_RELAY);
+	s->last_active = now_ms();
+	bufferevent_enable(s->client.bev, EV_READ | EV_WRITE);
+	bufferevent_enable(s->upstream.bev, EV_READ | EV_WRITE);
+	tv.tv_sec = (time_t)(s->rc->idle_timeout_ms / 1000);
+	tv.tv_usec = (suseconds_t)(s->rc->idle_timeout_ms % 1000) * 1000;
+	event_add(s->idle_ev, &tv);
+}
+
+/* ---- upstream ------------------------------------------------------------ */
+
+static void
+session_upstream_cb(struct upconn *uc, const struct tb_err *err, void *arg)
+{
+	struct session *s = session_from_arg(arg);
+
+	snprintf(s->rec.upstream, sizeof(s->rec.upstream), "%.*s",
+	    (int)sizeof(s->rec.upstream) - 1, uc->addr);
+	s->rec.connect_ms = uc->connect_ms;
+	s->rec.handshake_ms = uc->handshake_ms;
+	if (err != NULL) {
+		session_close(s, err);
+		return;
+	}
+	s->rec.up_tls = upconn_tls_str(uc);
+	s->rec.up_cipher = upconn_cipher(uc);
+	session_start_relay(s);
+}
+
+static void
+session_route(struct session *s)
+{
+	const struct conf *conf = s->gen->conf;
+	struct tb_err err;
+
+	s->rc = route_match_tcp(conf, s->li, s->rec.sni[0] != '\0' ?
+	    s->rec.sni : NULL);
+	if (s->rc == NULL) {
+		tb_err_set(&err, CR_NO_ROUTE, PHASE_ROUTE,
+		    "no tcp route of listener %s matches SNI '%s'",
+		    conf->listeners[s->li].name, s->rec.sni);
+		session_close(s, &err);
+		return;
+	}
+	s->rec.route = s->rc->name;
+	session_set_state(s, SESSION_ST_CONNECTING);
+	s->uc = upstream_connect(s->w, s->rc, s->gen->clients[s->rc->index],
+	    session_upstream_cb, s);
+	if (s->uc == NULL) {
+		tb_err_set(&err, CR_INTERNAL, PHASE_CONNECT, "out of memory");
+		session_close(s, &err);
+	}
+}
+
+/* ---- inbound handshake ----------------------------------------------------- */
+
+static void
+session_client_hs_failed(struct session *s, const struct tls_hs_result *res)
+{
+	const struct listener_conf *lc = &s->gen->conf->listeners[s->li];
+	struct tb_err err;
+
+	if (s->tinfo.offered_max != 0 && s->tinfo.offered_max < lc->min_tls) {
+		snprintf(s->rec.offered, sizeof(s->rec.offered), "%s",
+		    tls_version_str(s->tinfo.offered_max));
+		tb_err_set(&err, CR_CLIENT_TLS_VERSION, PHASE_CLIENT_HANDSHAKE,
+		    "client offered %s at most; listener %s requires %s or later",
+		    s->rec.offered, lc->name, tls_version_str(lc->min_tls));
+	} else if (res->timeout)
+		tb_err_set(&err, CR_CLIENT_TIMEOUT, PHASE_CLIENT_HANDSHAKE,
+		    "no TLS handshake within handshake_timeout (%llu ms)",
+		    (unsigned long long)lc->handshake_timeout_ms);
+	else if (res->ssl_error == SSL_ERROR_SYSCALL && res->err == 0)
+		diag_from_client_errno(&err, res->sys_errno,
+		    PHASE_CLIENT_HANDSHAKE);
+	else
+		tb_err_set(&err, CR_CLIENT_TLS_FAILED, PHASE_CLIENT_HANDSHAKE,
+		    "%s", res->err_str[0] != '\0' ? res->err_str :
+		    "TLS handshake failed");
+	if (s->tinfo.alert_sent >= 0 && err.code != CR_CLIENT_TIMEOUT)
+		snprintf(err.alert, sizeof(err.alert), "%s",
+		    SSL_alert_desc_string_long(s->tinfo.alert_sent));
+	session_close(s, &err);
+}
+
+static void
+session_client_hs_done(void *arg, const struct tls_hs_result *res)
+{
+	struct session *s = session_from_arg(arg);
+	const char *sni;
+
+	if (!res->ok) {
+		session_client_hs_failed(s, res);
+		return;
+	}
+	s->rec.tls = tls_version_str(SSL_version(s->ssl));
+	s->rec.cipher = SSL_get_cipher_name(s->ssl);
+	if ((sni = SSL_get_servername(s->ssl, TLSEXT_NAMETYPE_host_name)) != NULL &&
+	    !route_host_normalize(sni, strlen(sni), s->rec.sni,
+	    sizeof(s->rec.sni)))
+		s->rec.sni[0] = '\0';
+	session_route(s);
+}
+
+/* ---- accept ------------------------------------------------------------- */
+
+/* Audits a client refused by the allow list: no session, no TLS work. */
+static void
+session_deny(struct worker *w, const struct listener_conf *lc,
+    const char *client)
+{
+	struct audit_rec rec;
+
+	audit_rec_init(&rec);
+	rec.ts_ms = wall_ms();
+	rec.worker = w->id;
+	rec.conn = worker_next_conn_id();
+	rec.listener = lc->name;
+	snprintf(rec.client, sizeof(rec.client), "%s", client);
+	rec.total_ms = 0;
+	tb_err_set(&rec.err, CR_CLIENT_DENIED, PHASE_ACCEPT,
+	    "%s is not in the allow list of listener %s", client, lc->name);
+	audit_write(&rec);
+	log_info("conn=%llu client=%s close=client_denied listener=%s",
+	    (unsigned long long)rec.conn, client, lc->name);
+}
+
+void
+session_accept(struct worker *w, unsigned li, int fd, const struct sockaddr *sa,
+    socklen_t salen)
+{
+	const struct listener_conf *lc = &w->gen->conf->listeners[li];
+	struct session *s;
+	struct tb_err err;
+	char client[64];
+	int one = 1;
+
+	(void)salen;
+	addr_str(sa, client, sizeof(client));
+	if (lc->allow.count > 0 && !cidr_list_match(&lc->allow, sa)) {
+		session_deny(w, lc, client);
+		close(fd);
+		return;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		log_warnx("out of memory: dropping client %s", client);
+		close(fd);
+		return;
+	}
+	s->magic = SESSION_MAGIC;
+	s->w = w;
+	s->gen = gen_ref(w->gen);
+	s->li = li;
+	s->fd = fd;
+	s->id = worker_next_conn_id();
+	s->t_start = now_ms();
+	tls_info_init(&s->tinfo);
+	audit_rec_init(&s->rec);
+	s->rec.ts_ms = wall_ms();
+	s->rec.worker = w->id;
+	s->rec.conn = s->id;
+	s->rec.listener = lc->name;
+	snprintf(s->rec.client, sizeof(s->rec.client), "%s", client);
+	worker_session_add(w, s);
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+
+	s->free_ev = event_new(w->base, -1, 0, session_free_cb, s);
+	s->idle_ev = evtimer_new(w->base, session_idle_cb, s);
+	s->ssl = tls_server_ssl_new(s->gen->servers[li]);
+	if (s->free_ev == NULL || s->idle_ev == NULL || s->ssl == NULL)
+		goto err;
+	tlsio_attach(s->ssl, &s->tinfo);
+	if (SSL_set_fd(s->ssl, fd) != 1)
+		goto err;
+	SSL_set_accept_state(s->ssl);
+	session_set_state(s, SESSION_ST_HANDSHAKE);
+	if (tls_hs_start(&s->hs, w->base, s->ssl, fd, lc->handshake_timeout_ms,
+	    session_client_hs_done, s) == -1)
+		goto err;
+	return;
+err:
+	/* Published but nothing started: close it the one way. */
+	if (s->free_ev == NULL) {
+		log_warnx("out of memory: dropping client %s", client);
+		worker_session_del(w, s);
+		if (s->idle_ev != NULL)
+			event_free(s->idle_ev);
+		if (s->ssl != NULL)
+			SSL_free(s->ssl);
+		close(fd);
+		gen_unref(s->gen);
+		free(s);
+		return;
+	}
+	tb_err_set(&err, CR_INTERNAL, PHASE_ACCEPT, "out of memory");
+	session_close(s, &err);
+}

@@ -3,6 +3,255 @@
 
 #include "tls_server.h"
 
-/* placeholder: module not written yet */
-int tls_server_placeholder_unused;
-int tls_server_placeholder_unused;
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "conf.h"
+#include "tlsio.h"
+
+/* Mozilla "intermediate" (v5.7) for TLS 1.2; TLS 1.3 keeps OpenSSL's suites. */
+#define INTERMEDIATE_CIPHERS \
+	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:" \
+	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:" \
+	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:" \
+	"DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:" \
+	"DHE-RSA-CHACHA20-POLY1305"
+#define INTERMEDIATE_GROUPS "X25519:prime256v1:secp384r1"
+
+struct tls_server {
+	SSL_CTX *ctx[CONF_MAX_CERTS];	/* one per cert file; [0] is the default */
+	X509 *leaf[CONF_MAX_CERTS];	/* not owned: the ctx's leaf, for SNI matching */
+	unsigned nctx;
+};
+
+static void
+add_ssl_error(struct conf_errors *errs, const struct conf_loc *loc,
+    const char *section, const char *key, const char *what)
+{
+	unsigned long e = ERR_get_error();
+	char buf[256];
+
+	if (e != 0)
+		ERR_error_string_n(e, buf, sizeof(buf));
+	else
+		snprintf(buf, sizeof(buf), "unknown error");
+	ERR_clear_error();
+	conf_errors_add_at(errs, loc, section, key, "%s: %s", what, buf);
+}
+
+/* Reads the offered versions from a ClientHello: supported_versions, else legacy_version. */
+static int
+client_hello_max_version(SSL *ssl)
+{
+	const unsigned char *ext;
+	size_t len, i;
+	int v, max = 0;
+
+	if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_supported_versions,
+	    &ext, &len) == 1 && len >= 1 && (size_t)ext[0] + 1 <= len) {
+		for (i = 1; i + 1 <= (size_t)ext[0]; i += 2) {
+			v = (ext[i] << 8) | ext[i + 1];
+			/* skip GREASE values (0x?a?a) */
+			if ((v & 0x0f0f) == 0x0a0a)
+				continue;
+			if (v > max && v <= TLS1_3_VERSION)
+				max = v;
+		}
+		if (max != 0)
+			return max;
+	}
+	return (int)SSL_client_hello_get0_legacy_version(ssl);
+}
+
+/* Extracts the host_name of the server_name extension; 0 / -1. */
+static int
+client_hello_sni(SSL *ssl, char *name, size_t cap)
+{
+	const unsigned char *p;
+	size_t len, n;
+
+	if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &p,
+	    &len) != 1 || len < 5)
+		return -1;
+	/* list length (2), name type (1), name length (2), name */
+	if (((size_t)(p[0] << 8 | p[1])) + 2 != len || p[2] != TLSEXT_NAMETYPE_host_name)
+		return -1;
+	n = (size_t)(p[3] << 8 | p[4]);
+	if (n + 5 > len || n == 0 || n >= cap || memchr(p + 5, 0, n) != NULL)
+		return -1;
+	memcpy(name, p + 5, n);
+	name[n] = '\0';
+	return 0;
+}
+
+/*
+ * Runs before version negotiation: it records the client's best version
+ * (to say "client offered TLS 1.0" when we refuse it) and switches to the
+ * certificate whose names match the SNI.
+ */
+static int
+tls_server_hello_cb(SSL *ssl, int *alert, void *arg)
+{
+	struct tls_server *srv = arg;
+	struct tls_info *info;
+	char name[256];
+	unsigned i;
+
+	(void)alert;
+	if ((info = tlsio_info(ssl)) != NULL)
+		info->offered_max = client_hello_max_version(ssl);
+	if (srv->nctx < 2 || client_hello_sni(ssl, name, sizeof(name)) == -1)
+		return SSL_CLIENT_HELLO_SUCCESS;
+	for (i = 0; i < srv->nctx; i++) {
+		if (X509_check_host(srv->leaf[i], name, strlen(name), 0, NULL) == 1) {
+			if (i != 0)
+				SSL_set_SSL_CTX(ssl, srv->ctx[i]);
+			break;
+		}
+	}
+	return SSL_CLIENT_HELLO_SUCCESS;
+}
+
+/*
+ * The broker speaks HTTP/1.1 only: pick it when offered, otherwise select
+ * nothing (a client offering only h2 must not believe we agreed to it).
+ */
+static int
+tls_server_alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+    const unsigned char *in, unsigned int inlen, void *arg)
+{
+	static const unsigned char h11[] = "\x08http/1.1";
+	unsigned char *sel;
+	unsigned char sellen;
+
+	(void)ssl;
+	(void)arg;
+	if (SSL_select_next_proto(&sel, &sellen, h11, sizeof(h11) - 1, in,
+	    inlen) != OPENSSL_NPN_NEGOTIATED)
+		return SSL_TLSEXT_ERR_NOACK;
+	*out = sel;
+	*outlen = sellen;
+	return SSL_TLSEXT_ERR_OK;
+}
+
+static SSL_CTX *
+tls_server_ctx_new(struct tls_server *srv, const struct listener_conf *lc,
+    const char *cert, const char *key, struct conf_errors *errs)
+{
+	char section[300];
+	SSL_CTX *ctx;
+	STACK_OF(X509_NAME) *names;
+
+	snprintf(section, sizeof(section), "listener %s", lc->name);
+	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
+		add_ssl_error(errs, &lc->loc, section, "cert", "SSL_CTX_new");
+		return NULL;
+	}
+	/* Never below TLS 1.2, whatever the config says. */
+	SSL_CTX_set_min_proto_version(ctx, lc->min_tls >= TLS1_3_VERSION ?
+	    TLS1_3_VERSION : TLS1_2_VERSION);
+	SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
+	SSL_CTX_set_security_level(ctx, 2);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
+	    SSL_OP_IGNORE_UNEXPECTED_EOF);
+	SSL_CTX_clear_options(ctx, SSL_OP_LEGACY_SERVER_CONNECT);
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	SSL_CTX_set_dh_auto(ctx, 1);
+	if (SSL_CTX_set_cipher_list(ctx, lc->ciphers != NULL ? lc->ciphers :
+	    INTERMEDIATE_CIPHERS) != 1) {
+		add_ssl_error(errs, &lc->ciphers_loc, section, "ciphers",
+		    "OpenSSL rejects this cipher list");
+		goto err;
+	}
+	if (lc->ciphersuites != NULL &&
+	    SSL_CTX_set_ciphersuites(ctx, lc->ciphersuites) != 1) {
+		add_ssl_error(errs, &lc->ciphersuites_loc, section,
+		    "ciphersuites", "OpenSSL rejects these TLS 1.3 suites");
+		goto err;
+	}
+	SSL_CTX_set1_groups_list(ctx, INTERMEDIATE_GROUPS);
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+		add_ssl_error(errs, &lc->cert_loc, section, "cert", cert);
+		goto err;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+		add_ssl_error(errs, key == cert ? &lc->cert_loc : &lc->key_loc,
+		    section, key == cert ? "cert" : "key", key);
+		goto err;
+	}
+	if (SSL_CTX_check_private_key(ctx) != 1) {
+		add_ssl_error(errs, key == cert ? &lc->cert_loc : &lc->key_loc,
+		    section, key == cert ? "cert" : "key",
+		    "the key does not match the certificate");
+		goto err;
+	}
+	if (lc->client_ca != NULL) {
+		if (SSL_CTX_load_verify_locations(ctx, lc->client_ca, NULL) != 1 ||
+		    (names = SSL_load_client_CA_file(lc->client_ca)) == NULL) {
+			add_ssl_error(errs, &lc->client_ca_loc, section,
+			    "client_ca", lc->client_ca);
+			goto err;
+		}
+		SSL_CTX_set_client_CA_list(ctx, names);
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER |
+		    SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+		SSL_CTX_set_verify_depth(ctx, 8);
+	}
+	SSL_CTX_set_session_id_context(ctx, (const unsigned char *)lc->name,
+	    (unsigned)strnlen(lc->name, SSL_MAX_SID_CTX_LENGTH));
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+	SSL_CTX_set_client_hello_cb(ctx, tls_server_hello_cb, srv);
+	SSL_CTX_set_alpn_select_cb(ctx, tls_server_alpn_cb, NULL);
+	tlsio_track(ctx);
+	return ctx;
+err:
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+struct tls_server *
+tls_server_new(const struct listener_conf *lc, struct conf_errors *errs)
+{
+	struct tls_server *srv;
+	const char *key;
+	unsigned i;
+
+	if ((srv = calloc(1, sizeof(*srv))) == NULL)
+		return NULL;
+	for (i = 0; i < lc->ncerts; i++) {
+		key = lc->key != NULL && lc->ncerts == 1 ? lc->key : lc->certs[i];
+		srv->ctx[i] = tls_server_ctx_new(srv, lc, lc->certs[i], key, errs);
+		if (srv->ctx[i] == NULL)
+			goto err;
+		srv->leaf[i] = SSL_CTX_get0_certificate(srv->ctx[i]);
+		srv->nctx++;
+	}
+	if (srv->nctx == 0)
+		goto err;
+	return srv;
+err:
+	tls_server_free(srv);
+	return NULL;
+}
+
+void
+tls_server_free(struct tls_server *srv)
+{
+	unsigned i;
+
+	if (srv == NULL)
+		return;
+	for (i = 0; i < srv->nctx; i++)
+		SSL_CTX_free(srv->ctx[i]);
+	free(srv);
+}
+
+SSL *
+tls_server_ssl_new(struct tls_server *srv)
+{
+	return SSL_new(srv->ctx[0]);
+}

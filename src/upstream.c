@@ -3,6 +3,391 @@
 
 #include "upstream.h"
 
-/* placeholder: module not written yet */
-int upstream_placeholder_unused;
-int upstream_placeholder_unused;
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/dns.h>
+#include <event2/event.h>
+#include <event2/util.h>
+#include <openssl/err.h>
+
+#include "conf.h"
+#include "tls_client.h"
+#include "worker.h"
+
+static void upstream_try_next(struct upconn *uc);
+
+static struct timeval
+ms_to_tv(uint64_t ms)
+{
+	struct timeval tv;
+
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	return tv;
+}
+
+static void
+upstream_fail(struct upconn *uc)
+{
+	uc->cb(uc, &uc->err, uc->arg);
+}
+
+static void
+upstream_ready(struct upconn *uc)
+{
+	uc->cb(uc, NULL, uc->arg);
+}
+
+/* Formats an address as "ip:port" ("[v6]:port"). */
+static void
+sockaddr_str(const struct sockaddr *sa, char *buf, size_t cap)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+
+		inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
+		snprintf(buf, cap, "[%s]:%u", ip, ntohs(s6->sin6_port));
+	} else {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+
+		inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
+		snprintf(buf, cap, "%s:%u", ip, ntohs(s4->sin_port));
+	}
+}
+
+static void
+upstream_close_fd(struct upconn *uc)
+{
+	if (uc->ev != NULL) {
+		event_free(uc->ev);
+		uc->ev = NULL;
+	}
+	if (uc->fd != -1) {
+		close(uc->fd);
+		uc->fd = -1;
+	}
+}
+
+/* ---- TLS handshake ------------------------------------------------------ */
+
+static void
+upstream_hs_done(void *arg, const struct tls_hs_result *res)
+{
+	struct upconn *uc = arg;
+	struct tls_failure f;
+
+	if (res->ok && !tls_client_pin_ok(uc->cli, uc->ssl, &uc->tinfo)) {
+		tb_err_set(&uc->err, CR_UPSTREAM_CERT, PHASE_HANDSHAKE,
+		    "pin mismatch: the endpoint's key is %s", uc->tinfo.pin_seen);
+		upstream_fail(uc);
+		return;
+	}
+	if (res->ok) {
+		uc->handshake_ms = (int64_t)(now_ms() - uc->t_connect);
+		uc->bev = bufferevent_openssl_socket_new(event_get_base(uc->ev),
+		    uc->fd, uc->ssl, BUFFEREVENT_SSL_OPEN, BEV_OPT_CLOSE_ON_FREE);
+		/* The bufferevent owns ssl and fd from here on, even on failure. */
+		uc->fd = -1;
+		uc->ssl = NULL;
+		if (uc->bev == NULL) {
+			tb_err_set(&uc->err, CR_INTERNAL, PHASE_HANDSHAKE,
+			    "bufferevent_openssl_socket_new failed");
+			upstream_fail(uc);
+			return;
+		}
+		/* Legacy servers often close without close_notify: treat as EOF. */
+		bufferevent_openssl_set_allow_dirty_shutdown(uc->bev, 1);
+		upstream_ready(uc);
+		return;
+	}
+	if (res->timeout) {
+		tb_err_set(&uc->err, CR_UPSTREAM_TIMEOUT, PHASE_HANDSHAKE,
+		    "no TLS handshake with %s within handshake_timeout (%llu ms)",
+		    uc->addr, (unsigned long long)uc->rc->handshake_timeout_ms);
+		upstream_fail(uc);
+		return;
+	}
+	memset(&f, 0, sizeof(f));
+	f.ssl_err = res->err;
+	f.sys_errno = res->sys_errno;
+	f.eof = res->ssl_error == SSL_ERROR_SYSCALL && res->sys_errno == 0 &&
+	    res->err == 0;
+	f.alert_recv = uc->tinfo.alert_recv;
+	f.alert_sent = uc->tinfo.alert_sent;
+	f.verify_result = SSL_get_verify_result(uc->ssl);
+	f.pin_mismatch = uc->tinfo.pin_mismatch;
+	f.offered = tls_client_offered(uc->cli);
+	diag_from_upstream_tls(&uc->err, &f);
+	if (uc->tinfo.pin_mismatch)
+		tb_err_set(&uc->err, CR_UPSTREAM_CERT, PHASE_HANDSHAKE,
+		    "pin mismatch: the endpoint's key is %s", uc->tinfo.pin_seen);
+	upstream_fail(uc);
+}
+
+static void
+upstream_start_tls(struct upconn *uc)
+{
+	if ((uc->ssl = tls_client_ssl_new(uc->cli, &uc->tinfo)) == NULL ||
+	    SSL_set_fd(uc->ssl, uc->fd) != 1 ||
+	    tls_hs_start(&uc->hs, event_get_base(uc->ev), uc->ssl, uc->fd,
+	    uc->rc->handshake_timeout_ms, upstream_hs_done, uc) == -1) {
+		tb_err_set(&uc->err, CR_INTERNAL, PHASE_HANDSHAKE,
+		    "cannot set up TLS towards %s", uc->addr);
+		upstream_fail(uc);
+	}
+}
+
+/* ---- TCP connect ------------------------------------------------------- */
+
+static void
+upstream_connected(struct upconn *uc)
+{
+	int one = 1;
+
+	uc->connect_ms = (int64_t)(now_ms() - uc->t_start);
+	uc->t_connect = now_ms();
+	setsockopt(uc->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (uc->cli != NULL) {
+		upstream_start_tls(uc);
+		return;
+	}
+	uc->bev = bufferevent_socket_new(event_get_base(uc->ev), uc->fd,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (uc->bev == NULL) {
+		tb_err_set(&uc->err, CR_INTERNAL, PHASE_CONNECT,
+		    "bufferevent_socket_new failed");
+		upstream_fail(uc);
+		return;
+	}
+	uc->fd = -1;
+	uc->handshake_ms = 0;
+	upstream_ready(uc);
+}
+
+static void
+upstream_connect_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct upconn *uc = arg;
+	socklen_t len = sizeof(int);
+	int soerr = 0;
+
+	if (what & EV_TIMEOUT) {
+		tb_err_set(&uc->err, CR_UPSTREAM_CONNECT_TIMEOUT, PHASE_CONNECT,
+		    "connect %s: no answer within connect_timeout (%llu ms)",
+		    uc->addr, (unsigned long long)uc->rc->connect_timeout_ms);
+		upstream_fail(uc);
+		return;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == -1)
+		soerr = errno;
+	if (soerr != 0) {
+		uc->last_errno = soerr;
+		upstream_close_fd(uc);
+		upstream_try_next(uc);
+		return;
+	}
+	upstream_connected(uc);
+}
+
+/* Tries the next resolved address; reports the last error when none is left. */
+static void
+upstream_try_next(struct upconn *uc)
+{
+	struct evutil_addrinfo *ai;
+	struct event_base *base = uc->w->base;
+	struct timeval tv;
+
+	while ((ai = uc->ai_next) != NULL) {
+		uc->ai_next = ai->ai_next;
+		sockaddr_str(ai->ai_addr, uc->addr, sizeof(uc->addr));
+		uc->fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, 0);
+		if (uc->fd == -1) {
+			uc->last_errno = errno;
+			continue;
+		}
+		if (connect(uc->fd, ai->ai_addr, ai->ai_addrlen) == -1 &&
+		    errno != EINPROGRESS) {
+			uc->last_errno = errno;
+			upstream_close_fd(uc);
+			continue;
+		}
+		uc->ev = event_new(base, uc->fd, EV_WRITE, upstream_connect_cb, uc);
+		tv = ms_to_tv(uc->rc->connect_timeout_ms);
+		if (uc->ev == NULL || event_add(uc->ev, &tv) == -1) {
+			tb_err_set(&uc->err, CR_INTERNAL, PHASE_CONNECT,
+			    "cannot wait for connect %s", uc->addr);
+			upstream_fail(uc);
+		}
+		return;
+	}
+	diag_from_connect_errno(&uc->err, uc->last_errno, uc->addr);
+	upstream_fail(uc);
+}
+
+/* ---- DNS ----------------------------------------------------------------- */
+
+static void
+upstream_resolved_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct upconn *uc = arg;
+
+	(void)fd;
+	(void)what;
+	event_free(uc->ev);
+	uc->ev = NULL;
+	if (uc->dns_result != 0 || uc->ai == NULL) {
+		tb_err_set(&uc->err, CR_UPSTREAM_DNS, PHASE_DNS,
+		    "cannot resolve %s: %s", uc->rc->upstream.host,
+		    uc->dns_result != 0 ? evutil_gai_strerror(uc->dns_result) :
+		    "no address");
+		upstream_fail(uc);
+		return;
+	}
+	uc->ai_next = uc->ai;
+	upstream_try_next(uc);
+}
+
+static void
+upstream_dns_cb(int result, struct evutil_addrinfo *res, void *arg)
+{
+	struct upconn *uc = arg;
+
+	uc->dnsreq = NULL;
+	if (uc->orphan) {
+		/* upconn_free() ran while the lookup was pending; finish it. */
+		if (res != NULL)
+			evutil_freeaddrinfo(res);
+		free(uc);
+		return;
+	}
+	uc->dns_result = result;
+	uc->ai = res;
+	/* evdns may answer inside evdns_getaddrinfo(): continue from the loop. */
+	event_active(uc->ev, EV_TIMEOUT, 0);
+}
+
+/* RFC 6761 6.4: names under .invalid are never looked up. */
+static bool
+name_is_invalid(const char *host)
+{
+	size_t len = strlen(host);
+
+	if (len > 0 && host[len - 1] == '.')
+		len--;
+	return (len == 7 && strncasecmp(host, "invalid", 7) == 0) ||
+	    (len > 8 && strncasecmp(host + len - 8, ".invalid", 8) == 0);
+}
+
+struct upconn *
+upstream_connect(struct worker *w, const struct route_conf *rc,
+    struct tls_client *cli, upconn_cb cb, void *arg)
+{
+	struct evutil_addrinfo hints;
+	struct upconn *uc;
+	char port[8];
+
+	if ((uc = calloc(1, sizeof(*uc))) == NULL)
+		return NULL;
+	uc->magic = UPCONN_MAGIC;
+	uc->w = w;
+	uc->rc = rc;
+	uc->cli = cli;
+	uc->fd = -1;
+	uc->cb = cb;
+	uc->arg = arg;
+	uc->connect_ms = -1;
+	uc->handshake_ms = -1;
+	uc->t_start = now_ms();
+	tls_info_init(&uc->tinfo);
+	snprintf(uc->addr, sizeof(uc->addr), "%s:%u", rc->upstream.host,
+	    rc->upstream.port);
+	snprintf(port, sizeof(port), "%u", rc->upstream.port);
+	uc->ev = event_new(w->base, -1, 0, upstream_resolved_cb, uc);
+	if (uc->ev == NULL) {
+		free(uc);
+		return NULL;
+	}
+	if (name_is_invalid(rc->upstream.host)) {
+		uc->dns_result = EVUTIL_EAI_NONAME;
+		event_active(uc->ev, EV_TIMEOUT, 0);
+		return uc;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_protocol = IPPROTO_TCP;
+	hints.ai_flags = EVUTIL_AI_ADDRCONFIG;
+	uc->dnsreq = evdns_getaddrinfo(w->dns, rc->upstream.host, port, &hints,
+	    upstream_dns_cb, uc);
+	return uc;
+}
+
+void
+upconn_free(struct upconn *uc, bool clean)
+{
+	if (uc == NULL)
+		return;
+	tls_hs_cancel(&uc->hs);
+	if (uc->bev != NULL) {
+		SSL *ssl = bufferevent_openssl_get_ssl(uc->bev);
+
+		if (clean && ssl != NULL)
+			SSL_shutdown(ssl);
+		bufferevent_free(uc->bev);
+		uc->bev = NULL;
+	}
+	if (uc->ssl != NULL) {
+		SSL_free(uc->ssl);
+		uc->ssl = NULL;
+	}
+	upstream_close_fd(uc);
+	if (uc->ai != NULL)
+		evutil_freeaddrinfo(uc->ai);
+	uc->magic = 0;
+	if (uc->dnsreq != NULL) {
+		/*
+		 * evdns still calls upstream_dns_cb() once, later, with
+		 * EVUTIL_EAI_CANCEL: it frees uc then.
+		 */
+		uc->orphan = true;
+		evdns_getaddrinfo_cancel(uc->dnsreq);
+		return;
+	}
+	free(uc);
+}
+
+const char *
+upconn_tls_str(const struct upconn *uc)
+{
+	SSL *ssl;
+
+	if (uc->cli == NULL)
+		return "plain";
+	ssl = uc->bev != NULL ? bufferevent_openssl_get_ssl(uc->bev) : uc->ssl;
+	return ssl != NULL ? tls_version_str(SSL_version(ssl)) : NULL;
+}
+
+const char *
+upconn_cipher(const struct upconn *uc)
+{
+	SSL *ssl;
+
+	if (uc->cli == NULL)
+		return NULL;
+	ssl = uc->bev != NULL ? bufferevent_openssl_get_ssl(uc->bev) : uc->ssl;
+	return ssl != NULL ? SSL_get_cipher_name(ssl) : NULL;
+}

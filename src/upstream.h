@@ -1,7 +1,76 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * upstream: making one connection to a route's endpoint: asynchronous DNS
+ * (evdns; RFC 6761 ".invalid" names fail without a query), a non-blocking
+ * connect to each address in turn under connect_timeout, then the route's
+ * TLS handshake under handshake_timeout (or none for upstream_tls = off).
+ * The result is a struct upconn with a ready bufferevent, or a close reason
+ * with its phase (dns, connect, handshake) from diag.  Callbacks never run
+ * inside upstream_connect().  It does not pool (pool.c) or relay.
+ */
 #ifndef TLSBROKER_UPSTREAM_H
 #define TLSBROKER_UPSTREAM_H
 
-extern int upstream_placeholder_unused;
+#include <stdbool.h>
+#include <stdint.h>
+#include <netdb.h>
+
+#include <openssl/ssl.h>
+
+#include "diag.h"
+#include "tlsio.h"
+
+struct bufferevent;
+struct event;
+struct evdns_getaddrinfo_request;
+struct route_conf;
+struct tls_client;
+struct upconn;
+struct worker;
+
+#define UPCONN_MAGIC 0x55504331u	/* "UPC1" */
+
+/* err is NULL on success; then uc->bev is ready.  uc stays owned by the caller. */
+typedef void (*upconn_cb)(struct upconn *uc, const struct tb_err *err, void *arg);
+
+struct upconn {
+	unsigned magic;
+	struct worker *w;			/* not owned */
+	const struct route_conf *rc;		/* not owned (held by the session's gen) */
+	struct tls_client *cli;			/* not owned; NULL for plain */
+	int fd;					/* owned until bev exists, then -1 */
+	SSL *ssl;				/* owned until bev exists; then the bev's */
+	struct bufferevent *bev;		/* owned once ready */
+	struct tls_info tinfo;
+	struct tls_hs hs;
+	struct event *ev;			/* owned: connect wait / deferred steps */
+	struct evdns_getaddrinfo_request *dnsreq;	/* pending lookup */
+	struct addrinfo *ai;			/* owned: resolved addresses */
+	struct addrinfo *ai_next;		/* next address to try */
+	int dns_result;				/* EVUTIL_EAI_* of the lookup */
+	bool orphan;				/* freed while the lookup was pending */
+	int last_errno;				/* last connect error */
+	char addr[280];				/* "ip:port" being tried / connected */
+	uint64_t t_start, t_connect;		/* monotonic ms */
+	int64_t connect_ms;			/* -1 = not reached */
+	int64_t handshake_ms;
+	upconn_cb cb;
+	void *arg;
+	struct tb_err err;
+};
+
+/* Starts a connection; returns NULL only when out of memory. */
+struct upconn *upstream_connect(struct worker *w, const struct route_conf *rc,
+    struct tls_client *cli, upconn_cb cb, void *arg);
+
+/*
+ * Cancels whatever is in progress and frees uc.  When clean is true and
+ * the connection is TLS, a close_notify is sent first.
+ */
+void upconn_free(struct upconn *uc, bool clean);
+
+/* "TLSv1", ... or "plain"; the negotiated cipher or NULL. */
+const char *upconn_tls_str(const struct upconn *uc);
+const char *upconn_cipher(const struct upconn *uc);
 
 #endif

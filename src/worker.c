@@ -3,6 +3,184 @@
 
 #include "worker.h"
 
-/* placeholder: module not written yet */
-int worker_placeholder_unused;
-int worker_placeholder_unused;
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/dns.h>
+#include <event2/event.h>
+
+#include "diag.h"
+#include "gen.h"
+#include "listener.h"
+#include "log.h"
+#include "session.h"
+
+static atomic_uint_fast64_t conn_id_next = 1;
+
+uint64_t
+worker_next_conn_id(void)
+{
+	return atomic_fetch_add(&conn_id_next, 1);
+}
+
+void
+worker_session_add(struct worker *w, struct session *s)
+{
+	TAILQ_INSERT_TAIL(&w->sessions, s, entry);
+	w->nsessions++;
+}
+
+void
+worker_session_del(struct worker *w, struct session *s)
+{
+	TAILQ_REMOVE(&w->sessions, s, entry);
+	w->nsessions--;
+	if (w->accepting_paused && !w->draining &&
+	    w->nsessions < w->max_sessions)
+		listener_pause(w, false);
+	if (w->draining && w->nsessions == 0)
+		event_base_loopexit(w->base, NULL);
+}
+
+/* Closes every live session (drain deadline passed). */
+static void
+worker_abort_sessions(struct worker *w)
+{
+	struct session *s, *next;
+	struct tb_err err;
+
+	tb_err_set(&err, CR_SHUTDOWN, PHASE_NONE,
+	    "the broker stopped and drain_timeout passed");
+	for (s = TAILQ_FIRST(&w->sessions); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, entry);
+		session_close(s, &err);
+	}
+}
+
+static void
+worker_control_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	unsigned cmd = atomic_exchange(&w->cmd, 0);
+
+	(void)fd;
+	(void)what;
+	if ((cmd & WORKER_CMD_DRAIN) && !w->draining) {
+		w->draining = true;
+		listener_detach(w);
+		if (w->nsessions == 0)
+			event_base_loopexit(w->base, NULL);
+	}
+	if (cmd & WORKER_CMD_ABORT)
+		worker_abort_sessions(w);
+}
+
+static void
+worker_heartbeat_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	(void)fd;
+	(void)what;
+	atomic_fetch_add(&w->loops, 1);
+}
+
+int
+worker_init(struct worker *w, unsigned id, struct gen *gen,
+    const struct listener_set *ls, unsigned max_sessions)
+{
+	struct timeval one_second = { 1, 0 };
+
+	memset(w, 0, sizeof(*w));
+	w->id = id;
+	w->max_sessions = max_sessions > 0 ? max_sessions : 1;
+	TAILQ_INIT(&w->sessions);
+	atomic_init(&w->cmd, 0);
+	atomic_init(&w->loops, 0);
+	w->gen = gen_ref(gen);
+	if ((w->base = event_base_new()) == NULL) {
+		log_warnx("worker %u: cannot create an event base", id);
+		return -1;
+	}
+	/* Reads resolv.conf and /etc/hosts, like the system resolver. */
+	w->dns = evdns_base_new(w->base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
+	    EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+	if (w->dns == NULL)
+		w->dns = evdns_base_new(w->base, EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+	w->control_ev = event_new(w->base, -1, EV_PERSIST, worker_control_cb, w);
+	w->heartbeat_ev = event_new(w->base, -1, EV_PERSIST, worker_heartbeat_cb, w);
+	if (w->dns == NULL || w->control_ev == NULL || w->heartbeat_ev == NULL ||
+	    event_add(w->control_ev, NULL) == -1 ||
+	    event_add(w->heartbeat_ev, &one_second) == -1) {
+		log_warnx("worker %u: cannot set up its events", id);
+		return -1;
+	}
+	if (listener_attach(w, ls) == -1) {
+		log_warnx("worker %u: cannot attach listeners", id);
+		return -1;
+	}
+	return 0;
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY);
+	if (w->exit_counter != NULL)
+		atomic_fetch_add(w->exit_counter, 1);
+	if (w->exit_ev != NULL)
+		event_active(w->exit_ev, EV_READ, 0);
+	return NULL;
+}
+
+int
+worker_start(struct worker *w)
+{
+	int r;
+
+	if ((r = pthread_create(&w->thread, NULL, worker_main, w)) != 0) {
+		errno = r;
+		log_warn("worker %u: pthread_create", w->id);
+		return -1;
+	}
+	w->started = true;
+	return 0;
+}
+
+void
+worker_post(struct worker *w, unsigned cmd)
+{
+	atomic_fetch_or(&w->cmd, cmd);
+	event_active(w->control_ev, EV_READ, 0);
+}
+
+void
+worker_join(struct worker *w)
+{
+	if (w->started) {
+		pthread_join(w->thread, NULL);
+		w->started = false;
+	}
+}
+
+void
+worker_free(struct worker *w)
+{
+	listener_detach(w);
+	if (w->dns != NULL)
+		evdns_base_free(w->dns, 1);	/* fails pending lookups: their owners free */
+	/* Let deferred frees (sessions, cancelled lookups) run before the base goes. */
+	if (w->base != NULL)
+		event_base_loop(w->base, EVLOOP_NONBLOCK);
+	if (w->control_ev != NULL)
+		event_free(w->control_ev);
+	if (w->heartbeat_ev != NULL)
+		event_free(w->heartbeat_ev);
+	if (w->base != NULL)
+		event_base_free(w->base);
+	gen_unref(w->gen);
+	memset(w, 0, sizeof(*w));
+}

@@ -1,7 +1,75 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * worker: one thread with its own event_base, DNS resolver and accept
+ * sockets (SO_REUSEPORT, so the kernel spreads connections and nothing on
+ * the per-connection path takes a global lock), and the list of its live
+ * sessions.  The main thread talks to a worker only through worker_post()
+ * (atomic command bits plus event_active on the worker's base).  It does
+ * not own signals or reload policy (daemon.c).
+ */
 #ifndef TLSBROKER_WORKER_H
 #define TLSBROKER_WORKER_H
 
-extern int worker_placeholder_unused;
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+struct event;
+struct event_base;
+struct evdns_base;
+struct evconnlistener;
+struct gen;
+struct listener_set;
+struct session;
+
+#define WORKER_CMD_DRAIN	0x1	/* stop accepting, exit when no session is left */
+#define WORKER_CMD_ABORT	0x2	/* close every session now (drain deadline) */
+#define WORKER_CMD_GEN		0x4	/* a new generation is published */
+
+TAILQ_HEAD(session_list, session);
+
+struct worker {
+	unsigned id;
+	pthread_t thread;
+	bool started;
+	struct event_base *base;	/* owned */
+	struct evdns_base *dns;		/* owned */
+	struct event *control_ev;	/* owned: runs worker commands */
+	struct event *heartbeat_ev;	/* owned: counts loop turns for the watchdog */
+	atomic_uint cmd;		/* WORKER_CMD_* bits posted by the main thread */
+	struct gen *gen;		/* owned reference: the generation new sessions use */
+	struct evconnlistener **lev;	/* owned, one per listener of gen */
+	void *lev_args;			/* owned: listener.c's callback arguments */
+	unsigned nlev;
+	struct session_list sessions;	/* live sessions, not owned by the list */
+	unsigned nsessions;
+	unsigned max_sessions;		/* this worker's share of max_connections */
+	bool accepting_paused;		/* at max_sessions or after EMFILE */
+	struct event *resume_ev;	/* owned: re-enables accept after EMFILE */
+	bool draining;
+	atomic_uint_fast64_t loops;	/* loop turns, for the watchdog */
+	atomic_uint *exit_counter;	/* not owned: incremented when the loop ends */
+	struct event *exit_ev;		/* not owned: activated when the loop ends */
+};
+
+/*
+ * Sets up w (base, resolver, listeners on the sockets of ls for gen).
+ * Returns 0, or -1 with the reason logged.
+ */
+int worker_init(struct worker *w, unsigned id, struct gen *gen,
+    const struct listener_set *ls, unsigned max_sessions);
+int worker_start(struct worker *w);
+void worker_post(struct worker *w, unsigned cmd);
+void worker_join(struct worker *w);
+void worker_free(struct worker *w);
+
+/* Session bookkeeping, called by session.c on its worker's thread. */
+void worker_session_add(struct worker *w, struct session *s);
+void worker_session_del(struct worker *w, struct session *s);
+
+/* A process-unique connection id. */
+uint64_t worker_next_conn_id(void);
 
 #endif

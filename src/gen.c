@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include "gen.h"
+
+#include <stdlib.h>
+
+#include "conf.h"
+#include "conf_check.h"
+#include "tls_client.h"
+#include "tls_server.h"
+
+static atomic_uint_fast64_t gen_next_id = 1;
+
+static void
+gen_free(struct gen *g)
+{
+	unsigned i;
+
+	if (g->conf != NULL) {
+		for (i = 0; g->servers != NULL && i < g->conf->nlisteners; i++)
+			tls_server_free(g->servers[i]);
+		for (i = 0; g->clients != NULL && i < g->conf->nroutes; i++)
+			tls_client_free(g->clients[i]);
+	}
+	free(g->servers);
+	free(g->clients);
+	conf_free(g->conf);
+	free(g);
+}
+
+struct gen *
+gen_build(struct conf *conf, struct conf_errors *errs)
+{
+	struct gen *g;
+	unsigned i, failed = 0;
+
+	if ((g = calloc(1, sizeof(*g))) == NULL) {
+		conf_free(conf);
+		conf_errors_add(errs, "out of memory");
+		return NULL;
+	}
+	g->conf = conf;
+	atomic_init(&g->refs, 1);
+	g->servers = calloc(conf->nlisteners + 1, sizeof(*g->servers));
+	g->clients = calloc(conf->nroutes + 1, sizeof(*g->clients));
+	if (g->servers == NULL || g->clients == NULL) {
+		conf_errors_add(errs, "out of memory");
+		gen_free(g);
+		return NULL;
+	}
+	/* Build everything, so every bad certificate or cipher is reported. */
+	for (i = 0; i < conf->nlisteners; i++)
+		if ((g->servers[i] = tls_server_new(&conf->listeners[i], errs)) == NULL)
+			failed++;
+	for (i = 0; i < conf->nroutes; i++) {
+		if (conf->routes[i].up_tls.off)
+			continue;
+		if ((g->clients[i] = tls_client_new(&conf->routes[i], errs)) == NULL)
+			failed++;
+	}
+	if (failed != 0) {
+		gen_free(g);
+		return NULL;
+	}
+	g->id = atomic_fetch_add(&gen_next_id, 1);
+	return g;
+}
+
+struct gen *
+gen_ref(struct gen *g)
+{
+	atomic_fetch_add(&g->refs, 1);
+	return g;
+}
+
+void
+gen_unref(struct gen *g)
+{
+	if (g != NULL && atomic_fetch_sub(&g->refs, 1) == 1)
+		gen_free(g);
+}
+
+struct gen *
+gen_load(const char *path, struct conf_errors *errs)
+{
+	struct conf *conf;
+
+	if ((conf = conf_load(path, errs)) == NULL)
+		return NULL;
+	if (conf_check(conf, errs) != 0) {
+		conf_free(conf);
+		return NULL;
+	}
+	return gen_build(conf, errs);
+}
