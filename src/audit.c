@@ -1,8 +1,293 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * audit: the JSON-lines audit log.  Owns the audit descriptor (a process
+ * global set before worker threads start), the record format (fields in
+ * the order of notes/daemon-spec.md, absent when unknown) and the write
+ * path: a record is formatted into a 4 KiB stack buffer and written with
+ * one write() on an O_APPEND descriptor, so records from worker threads
+ * never interleave and a crash loses no completed record.  A record never
+ * leaves as truncated JSON: on overflow the detail is dropped, then the
+ * record shrinks to a minimal one.  SIGUSR1 reopens the file by dup3()ing
+ * a new descriptor onto the old number, which is atomic for the writers.
+ * It does not own the fields' values (sessions fill struct audit_rec) and
+ * never sees bodies or credentials.
+ */
 #include "config.h"
 
 #include "audit.h"
 
-/* placeholder: module not written yet */
-int audit_placeholder_unused;
-int audit_placeholder_unused;
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "json.h"
+#include "log.h"
+
+#define AUDIT_REC_MAX	4096	/* one record, newline included */
+#define AUDIT_MODE	0640
+
+/*
+ * The descriptor number never changes while workers run: audit_reopen()
+ * swaps the file underneath it.  Only audit_open()/audit_close() assign
+ * it, before the workers start or after they stopped.
+ */
+static int audit_fd = -1;
+static bool audit_owned;		/* audit_fd is our file, not stderr */
+static char audit_path[PATH_MAX];	/* for audit_reopen() */
+static atomic_bool audit_failing;	/* a write failed: warn once, not per record */
+
+enum audit_level {
+	AUDIT_FULL,		/* every field */
+	AUDIT_NO_DETAIL,	/* without err.msg, the longest free text */
+	AUDIT_MINIMAL		/* ids, close reason and hint only: always fits */
+};
+
+static uint64_t
+audit_now_ms(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) == -1)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void
+audit_rec_init(struct audit_rec *rec)
+{
+	memset(rec, 0, sizeof(*rec));
+	rec->ts_ms = audit_now_ms();
+	rec->connect_ms = -1;
+	rec->handshake_ms = -1;
+	rec->ttfb_ms = -1;
+	rec->total_ms = -1;
+	tb_err_clear(&rec->err);
+}
+
+/* "2026-11-26T14:03:07.412Z"; ts_ms 0 (never set) means now. */
+static void
+audit_ts(uint64_t ts_ms, char *buf, size_t len)
+{
+	struct tm tm;
+	time_t secs;
+
+	if (ts_ms == 0)
+		ts_ms = audit_now_ms();
+	secs = (time_t)(ts_ms / 1000);
+	if (gmtime_r(&secs, &tm) == NULL) {
+		(void)snprintf(buf, len, "1970-01-01T00:00:00.000Z");
+		return;
+	}
+	(void)snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, (unsigned)(ts_ms % 1000));
+}
+
+/* String fields are absent when unknown: NULL or "". */
+static void
+audit_opt_str(struct json_buf *j, const char *key, const char *val)
+{
+	if (val != NULL && *val != '\0')
+		json_str(j, key, val);
+}
+
+static void
+audit_opt_ms(struct json_buf *j, const char *key, int64_t ms)
+{
+	if (ms >= 0)
+		json_int(j, key, ms);
+}
+
+static long
+audit_format_level(const struct audit_rec *rec, char *buf, size_t cap,
+    enum audit_level level)
+{
+	struct json_buf j;
+	const struct tb_err *err = &rec->err;
+	char ts[80];		/* 25 bytes unless the year has 5+ digits */
+	bool tls_up;
+
+	audit_ts(rec->ts_ms, ts, sizeof(ts));
+	json_begin(&j, buf, cap);
+	json_str(&j, "ts", ts);
+	json_uint(&j, "worker", rec->worker);
+	json_uint(&j, "conn", rec->conn);
+	if (rec->req != 0)
+		json_uint(&j, "req", rec->req);
+	if (level != AUDIT_MINIMAL) {
+		audit_opt_str(&j, "listener", rec->listener);
+		audit_opt_str(&j, "route", rec->route);
+		audit_opt_str(&j, "client", rec->client);
+		audit_opt_str(&j, "sni", rec->sni);
+		audit_opt_str(&j, "tls", rec->tls);
+		audit_opt_str(&j, "cipher", rec->cipher);
+		audit_opt_str(&j, "offered", rec->offered);
+		audit_opt_str(&j, "method", rec->method);
+		audit_opt_str(&j, "path", rec->path);
+		if (rec->status != 0)
+			json_int(&j, "status", rec->status);
+		json_uint(&j, "bytes_in", rec->bytes_in);
+		json_uint(&j, "bytes_out", rec->bytes_out);
+		audit_opt_str(&j, "upstream", rec->upstream);
+		audit_opt_str(&j, "up_tls", rec->up_tls);
+		audit_opt_str(&j, "up_cipher", rec->up_cipher);
+		/* Meaningless without an upstream connection (or with plain TCP). */
+		tls_up = rec->up_tls != NULL && *rec->up_tls != '\0' &&
+		    strcmp(rec->up_tls, "plain") != 0;
+		if (rec->upstream[0] != '\0')
+			json_bool(&j, "up_reused", rec->up_reused);
+		if (tls_up)
+			json_bool(&j, "up_resumed", rec->up_resumed);
+		if (rec->retries != 0)
+			json_uint(&j, "retries", rec->retries);
+		audit_opt_ms(&j, "connect_ms", rec->connect_ms);
+		audit_opt_ms(&j, "handshake_ms", rec->handshake_ms);
+		audit_opt_ms(&j, "ttfb_ms", rec->ttfb_ms);
+		audit_opt_ms(&j, "total_ms", rec->total_ms);
+	}
+	json_str(&j, "close", close_reason_str(err->code));
+	if (err->code != CR_OK) {
+		audit_opt_str(&j, "phase", diag_phase_str(err->phase));
+		audit_opt_str(&j, "hint", diag_hint(err));
+		audit_opt_str(&j, "alert", err->alert);
+		if (level == AUDIT_FULL)
+			audit_opt_str(&j, "detail", err->msg);
+	}
+	if (level == AUDIT_MINIMAL)
+		json_str(&j, "audit", "record too long, fields dropped");
+	return json_finish(&j);
+}
+
+long
+audit_format(const struct audit_rec *rec, char *buf, size_t cap)
+{
+	return audit_format_level(rec, buf, cap, AUDIT_FULL);
+}
+
+static int
+audit_open_file(const char *path)
+{
+	int fd;
+
+	do {
+		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+		    AUDIT_MODE);
+	} while (fd == -1 && errno == EINTR);
+	return fd;
+}
+
+/*
+ * With a file already open, the new one is swapped in under the same
+ * number, so this is safe while workers write; otherwise (first call, or
+ * coming from stderr/off) it must run before the workers start.
+ */
+int
+audit_open(const char *path)
+{
+	int fd, saved;
+
+	if (path == NULL || strcmp(path, "-") == 0 || strcmp(path, "off") == 0) {
+		audit_close();
+		if (path == NULL || strcmp(path, "-") == 0)
+			audit_fd = STDERR_FILENO;
+		return 0;
+	}
+	if (strlen(path) >= sizeof(audit_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if ((fd = audit_open_file(path)) == -1)
+		return -1;
+	if (audit_owned) {
+		/* dup3, not dup2: dup2 would clear FD_CLOEXEC. */
+		if (dup3(fd, audit_fd, O_CLOEXEC) == -1) {
+			saved = errno;
+			(void)close(fd);
+			errno = saved;
+			return -1;
+		}
+		(void)close(fd);
+	} else {
+		audit_fd = fd;
+		audit_owned = true;
+	}
+	(void)snprintf(audit_path, sizeof(audit_path), "%s", path);
+	return 0;
+}
+
+/*
+ * Opens the path anew (logrotate moved the old file) and swaps it in with
+ * dup3(): a write in flight on another thread completes on the old file,
+ * every later one goes to the new file, and no record is lost or split.
+ */
+int
+audit_reopen(void)
+{
+	int fd, saved;
+
+	if (!audit_owned)
+		return 0;	/* stderr or off: nothing to reopen */
+	if ((fd = audit_open_file(audit_path)) == -1)
+		return -1;
+	if (dup3(fd, audit_fd, O_CLOEXEC) == -1) {
+		saved = errno;
+		(void)close(fd);
+		errno = saved;
+		return -1;
+	}
+	(void)close(fd);
+	atomic_store(&audit_failing, false);
+	return 0;
+}
+
+void
+audit_close(void)
+{
+	if (audit_owned)
+		(void)close(audit_fd);
+	audit_fd = -1;
+	audit_owned = false;
+	audit_path[0] = '\0';
+}
+
+void
+audit_write(const struct audit_rec *rec)
+{
+	char buf[AUDIT_REC_MAX];
+	long n;
+	size_t off = 0;
+	ssize_t w;
+	int fd = audit_fd;
+
+	if (fd == -1)
+		return;
+	if ((n = audit_format_level(rec, buf, sizeof(buf), AUDIT_FULL)) < 0 &&
+	    (n = audit_format_level(rec, buf, sizeof(buf), AUDIT_NO_DETAIL)) < 0 &&
+	    (n = audit_format_level(rec, buf, sizeof(buf), AUDIT_MINIMAL)) < 0)
+		return;		/* cannot happen: a minimal record is < 2 KiB */
+
+	/*
+	 * One write() for a regular file; only a pipe (stderr under some
+	 * supervisors) may take a record in pieces, and then we finish it.
+	 */
+	while (off < (size_t)n) {
+		w = write(fd, buf + off, (size_t)n - off);
+		if (w == -1) {
+			if (errno == EINTR)
+				continue;
+			if (!atomic_exchange(&audit_failing, true))
+				log_warn("audit: write conn=%llu",
+				    (unsigned long long)rec->conn);
+			return;
+		}
+		off += (size_t)w;
+	}
+	if (atomic_load_explicit(&audit_failing, memory_order_relaxed) &&
+	    atomic_exchange(&audit_failing, false))
+		log_notice("audit: writing records again");
+}

@@ -1,8 +1,901 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * diag: the closed vocabulary of close reasons, phases and TLS alert
+ * names, the operator hints, and the classifiers that turn raw signals
+ * (errno, OpenSSL error codes, alerts, X509 verify results, pin checks)
+ * into a struct tb_err.  The mapping follows what legacy endpoints really
+ * do (shared/LEGACY-TLS.md): a GnuTLS endpoint missing a cipher drops TCP
+ * without an alert, a version-intolerant one sends RST, a TLS 1.0 one
+ * fails on its MD5+SHA-1 signature rather than on the version.  Pure: no
+ * I/O and no mutable global state; safe from any thread.  It does not own
+ * logging or the audit record.
+ */
 #include "config.h"
 
 #include "diag.h"
 
-/* placeholder: module not written yet */
-int diag_placeholder_unused;
-int diag_placeholder_unused;
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+
+/* Indexed by enum close_reason: the audit log's stable strings. */
+static const char *const close_reason_names[CR__COUNT] = {
+	[CR_OK] = "ok",
+	[CR_CLIENT_TLS_VERSION] = "client_tls_version",
+	[CR_CLIENT_TLS_FAILED] = "client_tls_failed",
+	[CR_CLIENT_DENIED] = "client_denied",
+	[CR_CLIENT_CLOSED] = "client_closed",
+	[CR_CLIENT_RESET] = "client_reset",
+	[CR_CLIENT_TIMEOUT] = "client_timeout",
+	[CR_BAD_REQUEST] = "bad_request",
+	[CR_NO_ROUTE] = "no_route",
+	[CR_UPSTREAM_DNS] = "upstream_dns",
+	[CR_UPSTREAM_REFUSED] = "upstream_refused",
+	[CR_UPSTREAM_UNREACHABLE] = "upstream_unreachable",
+	[CR_UPSTREAM_CONNECT_TIMEOUT] = "upstream_connect_timeout",
+	[CR_UPSTREAM_RESET] = "upstream_reset",
+	[CR_UPSTREAM_TLS_ALERT] = "upstream_tls_alert",
+	[CR_UPSTREAM_TLS_VERSION] = "upstream_tls_version",
+	[CR_UPSTREAM_TLS_CIPHER] = "upstream_tls_cipher",
+	[CR_UPSTREAM_TLS_FAILED] = "upstream_tls_failed",
+	[CR_UPSTREAM_LEGACY_RENEGOTIATION] = "upstream_legacy_renegotiation",
+	[CR_UPSTREAM_CERT] = "upstream_cert",
+	[CR_UPSTREAM_TIMEOUT] = "upstream_timeout",
+	[CR_UPSTREAM_CLOSED] = "upstream_closed",
+	[CR_UPSTREAM_BAD_RESPONSE] = "upstream_bad_response",
+	[CR_IDLE_TIMEOUT] = "idle_timeout",
+	[CR_SHUTDOWN] = "shutdown",
+	[CR_INTERNAL] = "internal",
+};
+
+static const char *const phase_names[PHASE__COUNT] = {
+	[PHASE_NONE] = "",
+	[PHASE_ACCEPT] = "accept",
+	[PHASE_CLIENT_HANDSHAKE] = "client_handshake",
+	[PHASE_ROUTE] = "route",
+	[PHASE_DNS] = "dns",
+	[PHASE_CONNECT] = "connect",
+	[PHASE_HANDSHAKE] = "handshake",
+	[PHASE_REQUEST] = "request",
+	[PHASE_RESPONSE] = "response",
+	[PHASE_EXCHANGE] = "exchange",
+};
+
+/* Hints shared by several alerts. */
+#define HINT_ALERT_GENERIC \
+	"the endpoint ended the handshake with a fatal alert: run tlsbroker " \
+	"probe HOST:PORT to see which versions and ciphers it accepts"
+#define HINT_ALERT_HELLO \
+	"the endpoint could not handle our ClientHello (typical of " \
+	"version-intolerant legacy stacks): try upstream_tls = 1.0 or a range " \
+	"ending lower, or run tlsbroker probe HOST:PORT"
+#define HINT_ALERT_CLIENT_CERT \
+	"the endpoint rejected our client certificate or wants one: set " \
+	"upstream_cert / upstream_key to a certificate it trusts"
+
+/*
+ * TLS alerts (RFC 5246 section 7.2, RFC 8446 section 6), with the hint
+ * for an upstream that sends one.  protocol_version never reaches the
+ * hint: it is classified as upstream_tls_version.
+ */
+static const struct {
+	int num;
+	const char *name;
+	const char *hint;
+} alerts[] = {
+	{ 0, "close_notify", HINT_ALERT_HELLO },
+	{ 10, "unexpected_message", HINT_ALERT_HELLO },
+	{ 20, "bad_record_mac", HINT_ALERT_GENERIC },
+	{ 21, "decryption_failed", HINT_ALERT_GENERIC },
+	{ 22, "record_overflow", HINT_ALERT_GENERIC },
+	{ 30, "decompression_failure", HINT_ALERT_GENERIC },
+	/*
+	 * handshake_failure is ambiguous: no cipher in common, no version in
+	 * common (some stacks send it instead of protocol_version), or a
+	 * required client certificate missing.  It stays upstream_tls_alert
+	 * and the hint names all three.
+	 */
+	{ 40, "handshake_failure",
+	    "the endpoint refused the handshake: usually no cipher or protocol "
+	    "version in common, or it wants a client certificate; try "
+	    "upstream_ciphers = DEFAULT:@SECLEVEL=0 and upstream_tls = 1.0-1.3, "
+	    "set upstream_cert, or run tlsbroker probe HOST:PORT" },
+	{ 41, "no_certificate", HINT_ALERT_CLIENT_CERT },
+	{ 42, "bad_certificate", HINT_ALERT_CLIENT_CERT },
+	{ 43, "unsupported_certificate", HINT_ALERT_CLIENT_CERT },
+	{ 44, "certificate_revoked", HINT_ALERT_CLIENT_CERT },
+	{ 45, "certificate_expired", HINT_ALERT_CLIENT_CERT },
+	{ 46, "certificate_unknown", HINT_ALERT_CLIENT_CERT },
+	{ 47, "illegal_parameter", HINT_ALERT_HELLO },
+	{ 48, "unknown_ca", HINT_ALERT_CLIENT_CERT },
+	{ 49, "access_denied",
+	    "the endpoint denied access: it may allow-list client certificates "
+	    "or source addresses; check upstream_cert and the endpoint's "
+	    "allow-list for the broker's address" },
+	{ 50, "decode_error", HINT_ALERT_HELLO },
+	{ 51, "decrypt_error",
+	    "the endpoint could not verify the handshake (often a broken legacy "
+	    "stack with our cipher or signature choice): narrow upstream_ciphers, "
+	    "e.g. AES128-SHA, or run tlsbroker probe HOST:PORT" },
+	{ 60, "export_restriction", HINT_ALERT_GENERIC },
+	{ 70, "protocol_version",
+	    "the endpoint rejects our protocol version: widen upstream_tls "
+	    "(e.g. 1.0-1.3) or run tlsbroker probe HOST:PORT" },
+	{ 71, "insufficient_security",
+	    "the endpoint wants stronger ciphers than we offered: allow them in "
+	    "upstream_ciphers (and upstream_ciphersuites for TLS 1.3)" },
+	{ 80, "internal_error", HINT_ALERT_HELLO },
+	{ 86, "inappropriate_fallback",
+	    "the endpoint detected a version fallback: it supports a higher "
+	    "version than we offered; widen upstream_tls" },
+	{ 90, "user_canceled", HINT_ALERT_GENERIC },
+	{ 100, "no_renegotiation", HINT_ALERT_GENERIC },
+	{ 109, "missing_extension", HINT_ALERT_HELLO },
+	{ 110, "unsupported_extension", HINT_ALERT_HELLO },
+	{ 111, "certificate_unobtainable", HINT_ALERT_CLIENT_CERT },
+	{ 112, "unrecognized_name",
+	    "the endpoint does not know the SNI name we sent: set upstream_sni "
+	    "to the name it expects, or upstream_sni = off" },
+	{ 113, "bad_certificate_status_response", HINT_ALERT_GENERIC },
+	{ 114, "bad_certificate_hash_value", HINT_ALERT_CLIENT_CERT },
+	{ 115, "unknown_psk_identity", HINT_ALERT_GENERIC },
+	{ 116, "certificate_required", HINT_ALERT_CLIENT_CERT },
+	{ 120, "no_application_protocol",
+	    "the endpoint rejects the ALPN protocol we offered: set "
+	    "upstream_alpn = off or to a protocol it supports" },
+};
+
+const char *
+close_reason_str(enum close_reason code)
+{
+	if ((unsigned)code >= CR__COUNT)
+		return "internal";
+	return close_reason_names[code];
+}
+
+bool
+close_reason_from_str(const char *s, enum close_reason *out)
+{
+	unsigned i;
+
+	if (s == NULL)
+		return false;
+	for (i = 0; i < CR__COUNT; i++) {
+		if (strcmp(s, close_reason_names[i]) == 0) {
+			*out = (enum close_reason)i;
+			return true;
+		}
+	}
+	return false;
+}
+
+const char *
+diag_phase_str(enum diag_phase phase)
+{
+	if ((unsigned)phase >= PHASE__COUNT)
+		return "";
+	return phase_names[phase];
+}
+
+const char *
+diag_alert_name(int alert)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(alerts) / sizeof(alerts[0]); i++) {
+		if (alerts[i].num == alert)
+			return alerts[i].name;
+	}
+	return NULL;
+}
+
+static const char *
+alert_hint(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(alerts) / sizeof(alerts[0]); i++) {
+		if (strcmp(alerts[i].name, name) == 0)
+			return alerts[i].hint;
+	}
+	return HINT_ALERT_GENERIC;
+}
+
+static const char *
+hint_upstream_cert(enum diag_cause cause)
+{
+	switch (cause) {
+	case DIAG_CAUSE_PIN_MISMATCH:
+		return "the endpoint's key does not match upstream_pin: if its "
+		    "certificate was legitimately renewed with a new key, update "
+		    "upstream_pin = sha256//... to the new key's pin";
+	case DIAG_CAUSE_CERT_EXPIRED:
+		return "the endpoint's certificate is expired or not yet valid: "
+		    "renew it, or set upstream_verify = pin with upstream_pin = "
+		    "sha256//... (a CA file cannot fix an expiry)";
+	case DIAG_CAUSE_CERT_UNTRUSTED:
+		return "the endpoint's certificate is self-signed or from a CA we "
+		    "do not trust: set upstream_ca = its CA file, or upstream_verify "
+		    "= pin with upstream_pin = sha256//...";
+	case DIAG_CAUSE_CERT_NAME:
+		return "the endpoint's certificate does not name the host we "
+		    "connect to: use the name in the certificate in upstream = "
+		    "HOST:PORT, or upstream_verify = pin";
+	case DIAG_CAUSE_WEAK_CERT:
+		return "the endpoint's certificate has a key or signature digest "
+		    "(e.g. RSA-1024, SHA-1) below our security level: set "
+		    "upstream_security_level = 0 (verification stays on), or "
+		    "upstream_verify = pin";
+	default:
+		return "the endpoint's certificate failed verification (see "
+		    "detail): fix upstream_ca, or use upstream_verify = pin with "
+		    "upstream_pin = sha256//...";
+	}
+}
+
+static const char *
+hint_upstream_tls_failed(enum diag_cause cause)
+{
+	switch (cause) {
+	case DIAG_CAUSE_LEGACY_SIGALG:
+		return "the endpoint signs its handshake with MD5+SHA-1 or SHA-1 "
+		    "(TLS 1.0/1.1 style), refused at our security level: set "
+		    "upstream_security_level = 0, or upstream_ciphers = "
+		    "AES128-SHA:AES256-SHA if it accepts RSA key exchange";
+	case DIAG_CAUSE_DH_TOO_SMALL:
+		return "the endpoint's DHE group is too small (e.g. 1024 bits) for "
+		    "our security level: set upstream_security_level = 0 (1 is "
+		    "enough for TLS 1.2), or prefer ECDHE/RSA in upstream_ciphers";
+	case DIAG_CAUSE_WEAK_CERT:
+		return "a certificate key or digest (e.g. RSA-1024, SHA-1) is below "
+		    "our security level: set upstream_security_level = 0";
+	case DIAG_CAUSE_NOT_TLS:
+		return "the endpoint did not answer with TLS: it may speak plain "
+		    "HTTP on this port; set upstream_tls = off or check the "
+		    "upstream port";
+	default:
+		return "the outbound TLS handshake failed (see detail): run "
+		    "tlsbroker probe HOST:PORT to find route settings that work";
+	}
+}
+
+static const char *
+hint_upstream_reset(const struct tb_err *err)
+{
+	switch (err->phase) {
+	case PHASE_HANDSHAKE:
+		if (err->cause == DIAG_CAUSE_EOF)
+			return "the endpoint closed the connection after our "
+			    "ClientHello without an alert: it likely rejects our "
+			    "protocol version or ciphers (GnuTLS does this on a "
+			    "missing cipher); try upstream_tls = 1.0 (or a range), "
+			    "upstream_ciphers = DEFAULT:@SECLEVEL=0, or run "
+			    "tlsbroker probe HOST:PORT";
+		return "the endpoint reset the connection after our ClientHello: "
+		    "it likely rejects our protocol version or ciphers; try "
+		    "upstream_tls = 1.0 (or a range), upstream_ciphers = "
+		    "DEFAULT:@SECLEVEL=0, or run tlsbroker probe HOST:PORT";
+	case PHASE_CONNECT:
+		return "the endpoint reset the TCP connect: check upstream = "
+		    "HOST:PORT and firewalls in between";
+	case PHASE_REQUEST:
+		return "the endpoint reset the connection while we sent the "
+		    "request: a pooled connection it had already dropped, or it "
+		    "refuses the request; set pool_idle_timeout below the "
+		    "endpoint's keep-alive timeout and check its logs";
+	default:
+		return "the endpoint reset an established connection: it may "
+		    "have restarted, timed out, or a firewall dropped the flow; "
+		    "set pool_idle_timeout below the endpoint's keep-alive "
+		    "timeout and check the endpoint's logs";
+	}
+}
+
+static const char *
+hint_upstream_timeout(enum diag_phase phase)
+{
+	switch (phase) {
+	case PHASE_CONNECT:
+		return "the TCP connect got no answer in time: a firewall may drop "
+		    "the traffic or the host is down; check upstream = HOST:PORT, "
+		    "or raise connect_timeout";
+	case PHASE_HANDSHAKE:
+		return "the endpoint accepted TCP but did not finish the TLS "
+		    "handshake within handshake_timeout: it may not speak TLS on "
+		    "this port (try upstream_tls = off) or be hung";
+	default:
+		return "the endpoint did not answer within response_timeout: "
+		    "raise response_timeout if the operation is known to be slow, "
+		    "else check the endpoint";
+	}
+}
+
+static const char *
+hint_client(const struct tb_err *err)
+{
+	bool hs = err->phase == PHASE_CLIENT_HANDSHAKE;
+
+	switch (err->code) {
+	case CR_CLIENT_CLOSED:
+		if (hs)
+			return "the client closed during the TLS handshake: it "
+			    "likely does not trust the listener's certificate "
+			    "(cert =) or rejects its TLS settings";
+		if (err->phase == PHASE_ACCEPT || err->phase == PHASE_REQUEST)
+			return "the client closed before sending a complete "
+			    "request";
+		return "the client closed before the exchange ended: its own "
+		    "timeout may be shorter than the endpoint's response time";
+	case CR_CLIENT_RESET:
+		if (hs)
+			return "the client reset the connection during the TLS "
+			    "handshake: it likely rejects the listener's "
+			    "certificate or TLS settings";
+		return "the client reset the connection: check the client's "
+		    "timeouts and any firewall or load balancer in front of "
+		    "the broker";
+	case CR_CLIENT_TIMEOUT:
+		if (hs)
+			return "the client did not finish the TLS handshake "
+			    "within the listener's handshake_timeout (a port "
+			    "scanner, health check or stalled client)";
+		return "the client stopped sending before its request was "
+		    "complete (idle_timeout)";
+	default:
+		return "";
+	}
+}
+
+static const char *
+hint_client_tls_failed(const struct tb_err *err)
+{
+	switch (err->cause) {
+	case DIAG_CAUSE_NOT_TLS:
+		return "the client spoke plain HTTP to a TLS listener: it must "
+		    "use https://";
+	case DIAG_CAUSE_NO_SHARED_CIPHER:
+		return "the client offers no cipher this listener allows: check "
+		    "ciphers = / ciphersuites = in its [listener] section";
+	case DIAG_CAUSE_CLIENT_CERT:
+		return "the client sent no valid client certificate: the "
+		    "listener's client_ca requires one issued by that CA";
+	default:
+		break;
+	}
+	if (err->alert[0] != '\0')
+		return "the client rejected the handshake with an alert: it "
+		    "likely does not trust the listener's certificate; give it "
+		    "the issuing CA of cert =, or use one from a CA it trusts";
+	return "the client's TLS handshake failed (see detail): check its "
+	    "trust store and TLS versions against the listener's cert = and "
+	    "min_tls";
+}
+
+const char *
+diag_hint(const struct tb_err *err)
+{
+	if (err->hint[0] != '\0')
+		return err->hint;
+	switch (err->code) {
+	case CR_OK:
+		return "";
+	case CR_CLIENT_TLS_VERSION:
+		return "the client offered only TLS versions below 1.2; this "
+		    "listener requires TLS 1.2 or later: enable TLS 1.2 on the "
+		    "client";
+	case CR_CLIENT_TLS_FAILED:
+		return hint_client_tls_failed(err);
+	case CR_CLIENT_DENIED:
+		return "the client address is not in the listener's allow list: "
+		    "add its network to allow = in the [listener] section";
+	case CR_CLIENT_CLOSED:
+	case CR_CLIENT_RESET:
+	case CR_CLIENT_TIMEOUT:
+		return hint_client(err);
+	case CR_BAD_REQUEST:
+		return "the client sent a request the broker will not forward "
+		    "(see detail): ambiguous framing is refused to prevent "
+		    "request smuggling";
+	case CR_NO_ROUTE:
+		return "no route matches this Host/SNI and path: add a [route] "
+		    "with matching host = / path =, or check the client's URL";
+	case CR_UPSTREAM_DNS:
+		return "the upstream host name did not resolve: check upstream = "
+		    "HOST:PORT and the broker's resolver (/etc/resolv.conf)";
+	case CR_UPSTREAM_REFUSED:
+		return "nothing accepts connections at the upstream address: "
+		    "check upstream = HOST:PORT and that the endpoint is running";
+	case CR_UPSTREAM_UNREACHABLE:
+		return "the upstream address cannot be reached: check upstream = "
+		    "HOST:PORT, routing and firewalls between broker and endpoint";
+	case CR_UPSTREAM_CONNECT_TIMEOUT:
+		return hint_upstream_timeout(PHASE_CONNECT);
+	case CR_UPSTREAM_RESET:
+		return hint_upstream_reset(err);
+	case CR_UPSTREAM_TLS_ALERT:
+		return alert_hint(err->alert);
+	case CR_UPSTREAM_TLS_VERSION:
+		return "no TLS version in common with the endpoint: set "
+		    "upstream_tls to a range it supports (e.g. 1.0-1.3), or run "
+		    "tlsbroker probe HOST:PORT";
+	case CR_UPSTREAM_TLS_CIPHER:
+		return "no cipher in common with the endpoint: allow its ciphers "
+		    "in upstream_ciphers (e.g. DEFAULT:@SECLEVEL=0); 3DES/RC4-only "
+		    "endpoints need an OpenSSL built with enable-weak-ssl-ciphers";
+	case CR_UPSTREAM_TLS_FAILED:
+		return hint_upstream_tls_failed(err->cause);
+	case CR_UPSTREAM_LEGACY_RENEGOTIATION:
+		return "the endpoint lacks RFC 5746 secure renegotiation; set "
+		    "upstream_legacy_renegotiation = yes (a TLS 1.0 endpoint "
+		    "often also needs upstream_security_level = 0)";
+	case CR_UPSTREAM_CERT:
+		return hint_upstream_cert(err->cause);
+	case CR_UPSTREAM_TIMEOUT:
+		return hint_upstream_timeout(err->phase);
+	case CR_UPSTREAM_CLOSED:
+		return "the endpoint closed before a full response: often a "
+		    "keep-alive connection it had closed while idle (set "
+		    "pool_idle_timeout below its keep-alive timeout), or it "
+		    "failed on the request";
+	case CR_UPSTREAM_BAD_RESPONSE:
+		return "the endpoint sent invalid HTTP (see detail): check that "
+		    "upstream_tls matches the port (TLS or plain) and the "
+		    "endpoint's logs";
+	case CR_IDLE_TIMEOUT:
+		return "no traffic either way for idle_timeout: raise the route's "
+		    "idle_timeout if long-idle connections are expected";
+	case CR_SHUTDOWN:
+		return "the broker was stopping and the connection outlived "
+		    "drain_timeout: raise drain_timeout in [broker] for long "
+		    "exchanges";
+	case CR_INTERNAL:
+		return "the broker ran out of a resource (memory, descriptors, "
+		    "max_connections): see the operational log and raise the "
+		    "limits (LimitNOFILE, max_connections)";
+	case CR__COUNT:
+		break;
+	}
+	return "";
+}
+
+void
+tb_err_clear(struct tb_err *err)
+{
+	memset(err, 0, sizeof(*err));
+	err->code = CR_OK;
+	err->phase = PHASE_NONE;
+	err->cause = DIAG_CAUSE_NONE;
+}
+
+void
+tb_err_set(struct tb_err *err, enum close_reason code, enum diag_phase phase,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	tb_err_clear(err);
+	err->code = code;
+	err->phase = phase;
+	if (fmt != NULL) {
+		va_start(ap, fmt);
+		(void)vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+		va_end(ap);
+	}
+}
+
+/* GNU strerror_r (AC_USE_SYSTEM_EXTENSIONS): thread-safe, unlike strerror. */
+static const char *
+diag_strerror(int e, char *buf, size_t len)
+{
+	return strerror_r(e, buf, len);
+}
+
+void
+diag_from_connect_errno(struct tb_err *err, int sys_errno, const char *addr)
+{
+	enum close_reason code;
+	char ebuf[128];
+
+	switch (sys_errno) {
+	case ECONNREFUSED:
+		code = CR_UPSTREAM_REFUSED;
+		break;
+	case ETIMEDOUT:
+		code = CR_UPSTREAM_CONNECT_TIMEOUT;
+		break;
+	case ECONNRESET:
+		code = CR_UPSTREAM_RESET;
+		break;
+	case EHOSTUNREACH:
+	case ENETUNREACH:
+	case EADDRNOTAVAIL:
+	default:
+		code = CR_UPSTREAM_UNREACHABLE;
+		break;
+	}
+	tb_err_set(err, code, PHASE_CONNECT, "connect %s: %s",
+	    addr != NULL ? addr : "?",
+	    diag_strerror(sys_errno, ebuf, sizeof(ebuf)));
+}
+
+void
+diag_from_client_errno(struct tb_err *err, int sys_errno,
+    enum diag_phase phase)
+{
+	char ebuf[128];
+
+	switch (sys_errno) {
+	case 0:
+		tb_err_set(err, CR_CLIENT_CLOSED, phase,
+		    "client closed the connection");
+		break;
+	case ETIMEDOUT:
+		tb_err_set(err, CR_CLIENT_TIMEOUT, phase, "client: %s",
+		    diag_strerror(sys_errno, ebuf, sizeof(ebuf)));
+		break;
+	case ECONNRESET:
+	case EPIPE:
+	default:
+		/* Any other socket error ends the client side abruptly too. */
+		tb_err_set(err, CR_CLIENT_RESET, phase, "client: %s",
+		    diag_strerror(sys_errno, ebuf, sizeof(ebuf)));
+		break;
+	}
+}
+
+/*
+ * The OpenSSL reason text for an error code ("legacy sigalg disallowed or
+ * unsupported"), or NULL for 0.  Error strings are loaded on demand so the
+ * text is the same in unit tests as in the daemon.
+ */
+static const char *
+diag_ssl_reason(unsigned long e, char *buf, size_t len)
+{
+	const char *r;
+
+	if (e == 0)
+		return NULL;
+	if (ERR_SYSTEM_ERROR(e))
+		return diag_strerror(ERR_GET_REASON(e), buf, len);
+	(void)OPENSSL_init_ssl(OPENSSL_INIT_LOAD_SSL_STRINGS |
+	    OPENSSL_INIT_LOAD_CRYPTO_STRINGS, NULL);
+	if ((r = ERR_reason_error_string(e)) != NULL)
+		return r;
+	(void)snprintf(buf, len, "error %08lX", e);
+	return buf;
+}
+
+static enum diag_cause
+verify_cause(long v)
+{
+	switch (v) {
+	case X509_V_ERR_CERT_HAS_EXPIRED:
+	case X509_V_ERR_CERT_NOT_YET_VALID:
+		return DIAG_CAUSE_CERT_EXPIRED;
+	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+	case X509_V_ERR_CERT_UNTRUSTED:
+		return DIAG_CAUSE_CERT_UNTRUSTED;
+	case X509_V_ERR_HOSTNAME_MISMATCH:
+	case X509_V_ERR_IP_ADDRESS_MISMATCH:
+		return DIAG_CAUSE_CERT_NAME;
+	case X509_V_ERR_EE_KEY_TOO_SMALL:
+	case X509_V_ERR_CA_KEY_TOO_SMALL:
+	case X509_V_ERR_CA_MD_TOO_WEAK:
+		return DIAG_CAUSE_WEAK_CERT;
+	default:
+		return DIAG_CAUSE_NONE;
+	}
+}
+
+static void
+set_upstream_cert(struct tb_err *err, long verify_result, const char *reason)
+{
+	if (verify_result != X509_V_OK) {
+		tb_err_set(err, CR_UPSTREAM_CERT, PHASE_HANDSHAKE,
+		    "certificate verify failed: %s (verify error %ld)",
+		    X509_verify_cert_error_string(verify_result), verify_result);
+		err->cause = verify_cause(verify_result);
+	} else
+		tb_err_set(err, CR_UPSTREAM_CERT, PHASE_HANDSHAKE,
+		    "certificate verify failed: %s",
+		    reason != NULL ? reason : "no verify result");
+}
+
+static void
+set_alert(struct tb_err *err, int alert)
+{
+	const char *name = diag_alert_name(alert);
+
+	if (name != NULL)
+		(void)snprintf(err->alert, sizeof(err->alert), "%s", name);
+	else
+		(void)snprintf(err->alert, sizeof(err->alert), "alert_%d", alert);
+}
+
+static void
+set_upstream_version(struct tb_err *err, const char *rs, int alert,
+    const char *offered)
+{
+	tb_err_set(err, CR_UPSTREAM_TLS_VERSION, PHASE_HANDSHAKE,
+	    "no protocol version in common: %s; we offered TLS %s",
+	    rs != NULL ? rs : "alert protocol_version",
+	    offered != NULL ? offered : "?");
+	if (alert >= 0)
+		set_alert(err, alert);
+}
+
+/*
+ * Order matters: the most specific signal wins.  The pin and the named
+ * OpenSSL reasons come first; a received alert next; then the transport
+ * (RST, EOF); verify_result only when nothing else explains the failure,
+ * because in pin mode (verification off) it holds chain errors we chose
+ * to ignore, e.g. "self-signed" on an endpoint that then dropped TCP.
+ */
+void
+diag_from_upstream_tls(struct tb_err *err, const struct tls_failure *f)
+{
+	unsigned long e = f->ssl_err;
+	int reason = 0, alert = f->alert_recv, sys = f->sys_errno;
+	bool eof = f->eof;
+	const char *rs;
+	char rbuf[128], ebuf[128];
+
+	if (e != 0 && ERR_GET_LIB(e) == ERR_LIB_SSL)
+		reason = ERR_GET_REASON(e);
+	if (e != 0 && ERR_GET_LIB(e) == ERR_LIB_SYS && sys == 0)
+		sys = ERR_GET_REASON(e);
+	/* A received fatal alert is queued as SSL_AD_REASON_OFFSET + alert. */
+	if (alert < 0 && reason >= SSL_AD_REASON_OFFSET &&
+	    reason < SSL_AD_REASON_OFFSET + 256)
+		alert = reason - SSL_AD_REASON_OFFSET;
+	rs = diag_ssl_reason(e, rbuf, sizeof(rbuf));
+
+	if (f->pin_mismatch) {
+		tb_err_set(err, CR_UPSTREAM_CERT, PHASE_HANDSHAKE,
+		    "pin mismatch: the endpoint's public key does not match "
+		    "upstream_pin");
+		err->cause = DIAG_CAUSE_PIN_MISMATCH;
+		return;
+	}
+	switch (reason) {
+	case SSL_R_UNSAFE_LEGACY_RENEGOTIATION_DISABLED:
+		tb_err_set(err, CR_UPSTREAM_LEGACY_RENEGOTIATION, PHASE_HANDSHAKE,
+		    "%s: the endpoint does not support RFC 5746 secure "
+		    "renegotiation", rs);
+		return;
+	case SSL_R_CERTIFICATE_VERIFY_FAILED:
+		set_upstream_cert(err, f->verify_result, rs);
+		return;
+	case SSL_R_UNSUPPORTED_PROTOCOL:
+	case SSL_R_NO_PROTOCOLS_AVAILABLE:
+	case SSL_R_VERSION_TOO_LOW:
+	case SSL_R_VERSION_TOO_HIGH:
+	case SSL_R_WRONG_SSL_VERSION:
+		set_upstream_version(err, rs, alert, f->offered);
+		return;
+	case SSL_R_NO_SHARED_CIPHER:
+	case SSL_R_NO_CIPHERS_AVAILABLE:
+	case SSL_R_NO_CIPHER_MATCH:
+	case SSL_R_WRONG_CIPHER_RETURNED:
+		tb_err_set(err, CR_UPSTREAM_TLS_CIPHER, PHASE_HANDSHAKE,
+		    "no cipher in common: %s", rs);
+		return;
+	case SSL_R_LEGACY_SIGALG_DISALLOWED_OR_UNSUPPORTED:
+	case SSL_R_NO_SUITABLE_SIGNATURE_ALGORITHM:
+	case SSL_R_NO_SHARED_SIGNATURE_ALGORITHMS:
+		tb_err_set(err, CR_UPSTREAM_TLS_FAILED, PHASE_HANDSHAKE,
+		    "%s: the endpoint's signature algorithm is below our "
+		    "security level", rs);
+		err->cause = DIAG_CAUSE_LEGACY_SIGALG;
+		return;
+	case SSL_R_DH_KEY_TOO_SMALL:
+		tb_err_set(err, CR_UPSTREAM_TLS_FAILED, PHASE_HANDSHAKE,
+		    "%s: the endpoint's DHE group is below our security level",
+		    rs);
+		err->cause = DIAG_CAUSE_DH_TOO_SMALL;
+		return;
+	case SSL_R_EE_KEY_TOO_SMALL:
+	case SSL_R_CA_KEY_TOO_SMALL:
+	case SSL_R_CA_MD_TOO_WEAK:
+		tb_err_set(err, CR_UPSTREAM_TLS_FAILED, PHASE_HANDSHAKE,
+		    "%s: a certificate is below our security level", rs);
+		err->cause = DIAG_CAUSE_WEAK_CERT;
+		return;
+	case SSL_R_WRONG_VERSION_NUMBER:
+		tb_err_set(err, CR_UPSTREAM_TLS_FAILED, PHASE_HANDSHAKE,
+		    "%s: the endpoint's answer is not a TLS record", rs);
+		err->cause = DIAG_CAUSE_NOT_TLS;
+		return;
+	case SSL_R_UNEXPECTED_EOF_WHILE_READING:
+		/* OpenSSL 3's report of TCP EOF mid-handshake (GnuTLS, finding 4) */
+		eof = true;
+		break;
+	default:
+		break;
+	}
+	if (alert == SSL_AD_PROTOCOL_VERSION) {
+		set_upstream_version(err, rs, alert, f->offered);
+		return;
+	}
+	if (alert >= 0) {
+		tb_err_set(err, CR_UPSTREAM_TLS_ALERT, PHASE_HANDSHAKE,
+		    "the endpoint sent fatal alert %s (%d)%s%s",
+		    diag_alert_name(alert) != NULL ? diag_alert_name(alert) :
+		    "unknown", alert, rs != NULL ? ": " : "",
+		    rs != NULL ? rs : "");
+		set_alert(err, alert);
+		return;
+	}
+	if (sys == ECONNRESET || sys == EPIPE) {
+		tb_err_set(err, CR_UPSTREAM_RESET, PHASE_HANDSHAKE,
+		    "connection reset by peer during TLS handshake");
+		return;
+	}
+	if (sys == ETIMEDOUT) {
+		tb_err_set(err, CR_UPSTREAM_TIMEOUT, PHASE_HANDSHAKE,
+		    "TLS handshake: %s", diag_strerror(sys, ebuf, sizeof(ebuf)));
+		return;
+	}
+	if (sys != 0) {
+		tb_err_set(err, CR_UPSTREAM_TLS_FAILED, PHASE_HANDSHAKE,
+		    "TLS handshake: %s", diag_strerror(sys, ebuf, sizeof(ebuf)));
+		return;
+	}
+	if (eof) {
+		tb_err_set(err, CR_UPSTREAM_RESET, PHASE_HANDSHAKE,
+		    "endpoint closed the connection during TLS handshake "
+		    "(no alert)%s%s", rs != NULL ? ": " : "",
+		    rs != NULL ? rs : "");
+		err->cause = DIAG_CAUSE_EOF;
+		return;
+	}
+	if (f->verify_result != X509_V_OK) {
+		set_upstream_cert(err, f->verify_result, rs);
+		return;
+	}
+	if (f->alert_sent >= 0 && rs == NULL) {
+		tb_err_set(err, CR_UPSTREAM_TLS_FAILED, PHASE_HANDSHAKE,
+		    "TLS handshake failed: we sent alert %s",
+		    diag_alert_name(f->alert_sent) != NULL ?
+		    diag_alert_name(f->alert_sent) : "unknown");
+		return;
+	}
+	tb_err_set(err, CR_UPSTREAM_TLS_FAILED, PHASE_HANDSHAKE,
+	    "TLS handshake failed: %s", rs != NULL ? rs : "no error reported");
+}
+
+void
+diag_client_tls_version(struct tb_err *err, const char *offered)
+{
+	const char *o = offered != NULL && *offered != '\0' ? offered :
+	    "versions below TLS 1.2";
+
+	tb_err_set(err, CR_CLIENT_TLS_VERSION, PHASE_CLIENT_HANDSHAKE,
+	    "client offered only %s", o);
+	(void)snprintf(err->hint, sizeof(err->hint), "the client offered only "
+	    "%s; this listener requires TLS 1.2 or later", o);
+}
+
+void
+diag_from_client_tls(struct tb_err *err, const struct tls_failure *f)
+{
+	unsigned long e = f->ssl_err;
+	int reason = 0, alert = f->alert_recv, sys = f->sys_errno;
+	const char *rs;
+	char rbuf[128];
+
+	if (e != 0 && ERR_GET_LIB(e) == ERR_LIB_SSL)
+		reason = ERR_GET_REASON(e);
+	if (e != 0 && ERR_GET_LIB(e) == ERR_LIB_SYS && sys == 0)
+		sys = ERR_GET_REASON(e);
+	if (alert < 0 && reason >= SSL_AD_REASON_OFFSET &&
+	    reason < SSL_AD_REASON_OFFSET + 256)
+		alert = reason - SSL_AD_REASON_OFFSET;
+	rs = diag_ssl_reason(e, rbuf, sizeof(rbuf));
+
+	switch (reason) {
+	case SSL_R_UNSUPPORTED_PROTOCOL:
+	case SSL_R_VERSION_TOO_LOW:
+	case SSL_R_NO_PROTOCOLS_AVAILABLE:
+		diag_client_tls_version(err, f->offered);
+		return;
+	case SSL_R_HTTP_REQUEST:
+	case SSL_R_HTTPS_PROXY_REQUEST:
+	case SSL_R_WRONG_VERSION_NUMBER:
+		tb_err_set(err, CR_CLIENT_TLS_FAILED, PHASE_CLIENT_HANDSHAKE,
+		    "%s", rs);
+		err->cause = DIAG_CAUSE_NOT_TLS;
+		return;
+	case SSL_R_NO_SHARED_CIPHER:
+		tb_err_set(err, CR_CLIENT_TLS_FAILED, PHASE_CLIENT_HANDSHAKE,
+		    "%s", rs);
+		err->cause = DIAG_CAUSE_NO_SHARED_CIPHER;
+		return;
+	case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE:
+	case SSL_R_CERTIFICATE_VERIFY_FAILED:
+		if (f->verify_result != X509_V_OK)
+			tb_err_set(err, CR_CLIENT_TLS_FAILED,
+			    PHASE_CLIENT_HANDSHAKE, "%s: %s", rs,
+			    X509_verify_cert_error_string(f->verify_result));
+		else
+			tb_err_set(err, CR_CLIENT_TLS_FAILED,
+			    PHASE_CLIENT_HANDSHAKE, "%s", rs);
+		err->cause = DIAG_CAUSE_CLIENT_CERT;
+		return;
+	case SSL_R_UNEXPECTED_EOF_WHILE_READING:
+		tb_err_set(err, CR_CLIENT_CLOSED, PHASE_CLIENT_HANDSHAKE,
+		    "client closed the connection during TLS handshake");
+		err->cause = DIAG_CAUSE_EOF;
+		return;
+	default:
+		break;
+	}
+	if (alert == SSL_AD_PROTOCOL_VERSION) {
+		diag_client_tls_version(err, f->offered);
+		set_alert(err, alert);
+		return;
+	}
+	if (alert >= 0) {
+		tb_err_set(err, CR_CLIENT_TLS_FAILED, PHASE_CLIENT_HANDSHAKE,
+		    "the client sent fatal alert %s (%d)",
+		    diag_alert_name(alert) != NULL ? diag_alert_name(alert) :
+		    "unknown", alert);
+		set_alert(err, alert);
+		return;
+	}
+	if (sys != 0) {
+		diag_from_client_errno(err, sys, PHASE_CLIENT_HANDSHAKE);
+		return;
+	}
+	if (f->eof) {
+		tb_err_set(err, CR_CLIENT_CLOSED, PHASE_CLIENT_HANDSHAKE,
+		    "client closed the connection during TLS handshake");
+		err->cause = DIAG_CAUSE_EOF;
+		return;
+	}
+	tb_err_set(err, CR_CLIENT_TLS_FAILED, PHASE_CLIENT_HANDSHAKE,
+	    "TLS handshake failed: %s", rs != NULL ? rs : "no error reported");
+}
+
+int
+diag_http_status(enum close_reason code)
+{
+	switch (code) {
+	case CR_UPSTREAM_CONNECT_TIMEOUT:
+	case CR_UPSTREAM_TIMEOUT:
+		return 504;
+	case CR_BAD_REQUEST:
+		return 400;
+	case CR_NO_ROUTE:
+		return 404;
+	case CR_UPSTREAM_DNS:
+	case CR_UPSTREAM_REFUSED:
+	case CR_UPSTREAM_UNREACHABLE:
+	case CR_UPSTREAM_RESET:
+	case CR_UPSTREAM_TLS_ALERT:
+	case CR_UPSTREAM_TLS_VERSION:
+	case CR_UPSTREAM_TLS_CIPHER:
+	case CR_UPSTREAM_TLS_FAILED:
+	case CR_UPSTREAM_LEGACY_RENEGOTIATION:
+	case CR_UPSTREAM_CERT:
+	case CR_UPSTREAM_CLOSED:
+	case CR_UPSTREAM_BAD_RESPONSE:
+		return 502;
+	case CR_INTERNAL:
+		return 500;
+	case CR_SHUTDOWN:
+		return 503;
+	default:
+		/* ok and client-side reasons: no answer to send */
+		return 0;
+	}
+}

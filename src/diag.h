@@ -58,12 +58,35 @@ enum diag_phase {
 	PHASE__COUNT
 };
 
+/*
+ * What exactly failed, where one code covers failures that need different
+ * fixes (the hint depends on it).  Set by the classifiers; callers using
+ * tb_err_set() may set it afterwards.
+ */
+enum diag_cause {
+	DIAG_CAUSE_NONE = 0,
+	DIAG_CAUSE_EOF,			/* TCP EOF without an alert (not an RST) */
+	DIAG_CAUSE_LEGACY_SIGALG,	/* MD5+SHA-1 / SHA-1 signature below the security level */
+	DIAG_CAUSE_DH_TOO_SMALL,	/* DHE group below the security level */
+	DIAG_CAUSE_WEAK_CERT,		/* certificate key or digest below the security level */
+	DIAG_CAUSE_CERT_EXPIRED,	/* expired or not yet valid */
+	DIAG_CAUSE_CERT_UNTRUSTED,	/* self-signed or issuer not trusted */
+	DIAG_CAUSE_CERT_NAME,		/* certificate does not name the host */
+	DIAG_CAUSE_PIN_MISMATCH,	/* SPKI pin check failed */
+	DIAG_CAUSE_NOT_TLS,		/* the peer does not speak TLS on this port */
+	DIAG_CAUSE_NO_SHARED_CIPHER,	/* inbound: client offers no allowed cipher */
+	DIAG_CAUSE_CLIENT_CERT,		/* inbound: client certificate missing or rejected */
+	DIAG_CAUSE__COUNT
+};
+
 /* A reason with its context, filled by whoever saw the failure. */
 struct tb_err {
 	enum close_reason code;
 	enum diag_phase phase;
-	char alert[48];		/* TLS alert name, "" if none */
+	char alert[48];		/* TLS alert name received from the peer, "" if none */
 	char msg[256];		/* detail: what failed, on which object */
+	enum diag_cause cause;	/* refines code for the hint, NONE if n/a */
+	char hint[160];		/* hint built at run time; "" = diag_hint()'s static one */
 };
 
 /* Raw signals seen on a failed outbound TLS handshake. */
@@ -75,17 +98,24 @@ struct tls_failure {
 	int alert_sent;		/* alert we sent, -1 if none */
 	long verify_result;	/* SSL_get_verify_result(), X509_V_OK if n/a */
 	bool pin_mismatch;	/* SPKI pin check failed */
-	const char *offered;	/* our version range, e.g. "1.0-1.2" */
+	const char *offered;	/* our version range, e.g. "1.0-1.2"; for the
+				   inbound side the client's highest, "TLSv1" */
 };
 
 const char *close_reason_str(enum close_reason code);
 bool close_reason_from_str(const char *s, enum close_reason *out);
 const char *diag_phase_str(enum diag_phase phase);
+/* RFC 5246 / 8446 name of a TLS alert ("handshake_failure"), NULL if unknown. */
+const char *diag_alert_name(int alert);
 
-/* Returns the one-line operator hint for err (never NULL; "" for CR_OK). */
+/*
+ * Returns the one-line operator hint for err (never NULL; "" for CR_OK):
+ * err->hint when set, else a static one chosen by code, phase, cause and
+ * alert.  Valid as long as err is.
+ */
 const char *diag_hint(const struct tb_err *err);
 
-/* Sets every field of err; fmt may be NULL for an empty detail. */
+/* Sets every field of err (alert, cause, hint cleared); fmt may be NULL for an empty detail. */
 void tb_err_set(struct tb_err *err, enum close_reason code,
     enum diag_phase phase, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -97,6 +127,14 @@ void diag_from_connect_errno(struct tb_err *err, int sys_errno,
 void diag_from_client_errno(struct tb_err *err, int sys_errno,
     enum diag_phase phase);
 void diag_from_upstream_tls(struct tb_err *err, const struct tls_failure *f);
+/*
+ * Inbound handshake failure; f->offered is the client's highest offered
+ * version ("TLSv1") or NULL.  Gives client_tls_version, client_reset,
+ * client_closed or client_tls_failed, phase client_handshake.
+ */
+void diag_from_client_tls(struct tb_err *err, const struct tls_failure *f);
+/* client_tls_version with the hint "the client offered only <offered>; ..." */
+void diag_client_tls_version(struct tb_err *err, const char *offered);
 
 /* HTTP status the broker answers for a reason: 502, 504, 400, 404... */
 int diag_http_status(enum close_reason code);

@@ -1,8 +1,260 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * json: writes one flat JSON object into a caller's fixed buffer.  Owns the
+ * RFC 8259 string escaping (quote, backslash, control characters; valid
+ * UTF-8 passed through, each ill-formed UTF-8 subsequence replaced by
+ * \ufffd so a hostile SNI or path can never make a record invalid JSON).
+ * It allocates nothing and does no I/O; the audit log and metrics own
+ * what is written and where.
+ */
 #include "config.h"
 
 #include "json.h"
 
-/* placeholder: module not written yet */
-int json_placeholder_unused;
-int json_placeholder_unused;
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+/*
+ * Appends n bytes, all or nothing, always keeping one byte for the NUL.
+ * After the first chunk that does not fit nothing more is written, so a
+ * buffer that overflowed ends at a whole escape or character.
+ */
+static void
+json_put(struct json_buf *j, const char *s, size_t n)
+{
+	if (j->overflow)
+		return;
+	if (j->cap == 0 || n >= j->cap - j->len) {
+		j->overflow = true;
+		return;
+	}
+	memcpy(j->buf + j->len, s, n);
+	j->len += n;
+}
+
+/*
+ * Length of the valid UTF-8 sequence at s (2-4), or 0 if the lead byte s[0]
+ * (>= 0x80) does not start one; then *bad is set to the length of the
+ * ill-formed subsequence to replace with one U+FFFD (Unicode's "maximal
+ * subpart" practice, as browsers do).  Rejects overlongs, surrogates and
+ * code points above U+10FFFF (RFC 3629).
+ */
+static size_t
+utf8_valid_len(const unsigned char *s, size_t avail, size_t *bad)
+{
+	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
+	size_t need, i;
+
+	if (c >= 0xc2 && c <= 0xdf)
+		need = 2;
+	else if (c >= 0xe0 && c <= 0xef) {
+		need = 3;
+		if (c == 0xe0)
+			lo = 0xa0;	/* overlong */
+		else if (c == 0xed)
+			hi = 0x9f;	/* UTF-16 surrogates */
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		need = 4;
+		if (c == 0xf0)
+			lo = 0x90;	/* overlong */
+		else if (c == 0xf4)
+			hi = 0x8f;	/* above U+10FFFF */
+	} else {
+		*bad = 1;	/* stray continuation, C0, C1, F5..FF */
+		return 0;
+	}
+	for (i = 1; i < need; i++) {
+		if (i >= avail || s[i] < lo || s[i] > hi) {
+			*bad = i;
+			return 0;
+		}
+		lo = 0x80;
+		hi = 0xbf;
+	}
+	return need;
+}
+
+/* Appends src[0..len) escaped, without quotes. */
+static void
+json_put_escaped(struct json_buf *j, const char *src, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *s = (const unsigned char *)src;
+	size_t i = 0, run, n, bad;
+	char esc[8];
+
+	if (j->cap == 0) {
+		j->overflow = true;
+		return;
+	}
+	while (i < len && !j->overflow) {
+		/* Copy the longest run of plain ASCII in one go. */
+		for (run = i; run < len && s[run] >= 0x20 && s[run] < 0x80 &&
+		    s[run] != '"' && s[run] != '\\'; run++)
+			;
+		if (run > i) {
+			n = run - i;
+			if (n >= j->cap - j->len) {
+				/* Fill up to the end: ASCII can be cut anywhere. */
+				n = j->cap - j->len - 1;
+				memcpy(j->buf + j->len, src + i, n);
+				j->len += n;
+				j->overflow = true;
+				break;
+			}
+			json_put(j, src + i, n);
+			i = run;
+			continue;
+		}
+		if (s[i] >= 0x80) {
+			n = utf8_valid_len(s + i, len - i, &bad);
+			if (n > 0) {
+				json_put(j, src + i, n);
+				i += n;
+			} else {
+				json_put(j, "\\ufffd", 6);
+				i += bad;
+			}
+			continue;
+		}
+		switch (s[i]) {
+		case '"':
+			json_put(j, "\\\"", 2);
+			break;
+		case '\\':
+			json_put(j, "\\\\", 2);
+			break;
+		case '\b':
+			json_put(j, "\\b", 2);
+			break;
+		case '\f':
+			json_put(j, "\\f", 2);
+			break;
+		case '\n':
+			json_put(j, "\\n", 2);
+			break;
+		case '\r':
+			json_put(j, "\\r", 2);
+			break;
+		case '\t':
+			json_put(j, "\\t", 2);
+			break;
+		default:
+			memcpy(esc, "\\u00", 4);
+			esc[4] = hex[s[i] >> 4];
+			esc[5] = hex[s[i] & 0xf];
+			json_put(j, esc, 6);
+			break;
+		}
+		i++;
+	}
+}
+
+/* Writes the separator and "key": of the next member. */
+static void
+json_key(struct json_buf *j, const char *key)
+{
+	if (!j->first)
+		json_put(j, ",", 1);
+	j->first = false;
+	json_put(j, "\"", 1);
+	json_put_escaped(j, key, strlen(key));
+	json_put(j, "\":", 2);
+}
+
+void
+json_begin(struct json_buf *j, char *buf, size_t cap)
+{
+	j->buf = buf;
+	j->cap = buf != NULL ? cap : 0;
+	j->len = 0;
+	j->overflow = false;
+	j->first = true;
+	json_put(j, "{", 1);
+}
+
+void
+json_str(struct json_buf *j, const char *key, const char *val)
+{
+	if (val == NULL)
+		return;
+	json_strn(j, key, val, strlen(val));
+}
+
+void
+json_strn(struct json_buf *j, const char *key, const char *val, size_t len)
+{
+	if (val == NULL)
+		return;
+	json_key(j, key);
+	json_put(j, "\"", 1);
+	json_put_escaped(j, val, len);
+	json_put(j, "\"", 1);
+}
+
+void
+json_int(struct json_buf *j, const char *key, int64_t val)
+{
+	char num[24];
+	int n;
+
+	n = snprintf(num, sizeof(num), "%" PRId64, val);
+	json_key(j, key);
+	json_put(j, num, (size_t)n);
+}
+
+void
+json_uint(struct json_buf *j, const char *key, uint64_t val)
+{
+	char num[24];
+	int n;
+
+	n = snprintf(num, sizeof(num), "%" PRIu64, val);
+	json_key(j, key);
+	json_put(j, num, (size_t)n);
+}
+
+void
+json_bool(struct json_buf *j, const char *key, bool val)
+{
+	json_key(j, key);
+	if (val)
+		json_put(j, "true", 4);
+	else
+		json_put(j, "false", 5);
+}
+
+/*
+ * On overflow the buffer is reset to "" so that a caller ignoring the -1
+ * can never emit half an object.
+ */
+long
+json_finish(struct json_buf *j)
+{
+	json_put(j, "}\n", 2);
+	if (j->overflow) {
+		if (j->cap > 0)
+			j->buf[0] = '\0';
+		return -1;
+	}
+	j->buf[j->len] = '\0';
+	return (long)j->len;
+}
+
+bool
+json_escape(char *dst, size_t cap, const char *src, size_t len)
+{
+	struct json_buf j;
+
+	if (cap == 0)
+		return false;
+	j.buf = dst;
+	j.cap = cap;
+	j.len = 0;
+	j.overflow = false;
+	j.first = true;
+	json_put_escaped(&j, src, len);
+	dst[j.len] = '\0';
+	return !j.overflow;
+}

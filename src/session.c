@@ -23,6 +23,7 @@
 #include "conf.h"
 #include "gen.h"
 #include "log.h"
+#include "pool.h"
 #include "relay.h"
 #include "route.h"
 #include "tls_server.h"
@@ -398,6 +399,15 @@ session_upstream_cb(struct upconn *uc, const struct tb_err *err, void *arg)
 	session_start_relay(s);
 }
 
+/* The worker's pool for the session's route, when both share a generation. */
+static struct pool *
+session_pool(struct session *s)
+{
+	if (s->rc == NULL || s->gen != s->w->gen || s->rc->index >= s->w->npools)
+		return NULL;
+	return &s->w->pools[s->rc->index];
+}
+
 static void
 session_route(struct session *s)
 {
@@ -416,7 +426,7 @@ session_route(struct session *s)
 	s->rec.route = s->rc->name;
 	session_set_state(s, SESSION_ST_CONNECTING);
 	s->uc = upstream_connect(s->w, s->rc, s->gen->clients[s->rc->index],
-	    session_upstream_cb, s);
+	    session_pool(s), session_upstream_cb, s);
 	if (s->uc == NULL) {
 		tb_err_set(&err, CR_INTERNAL, PHASE_CONNECT, "out of memory");
 		session_close(s, &err);

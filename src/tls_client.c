@@ -307,6 +307,17 @@ tls_client_setup_ctx(struct tls_client *cli, struct conf_errors *errs)
 	return tls_client_setup_verify(cli, errs);
 }
 
+/* Hands a new session to the connection's owner (its pool) for resumption. */
+static int
+tls_client_new_session_cb(SSL *ssl, SSL_SESSION *sess)
+{
+	struct tls_info *info = tlsio_info(ssl);
+
+	if (info == NULL || info->on_session == NULL)
+		return 0;
+	return info->on_session(info->owner, sess);
+}
+
 struct tls_client *
 tls_client_new(const struct route_conf *rc, struct conf_errors *errs)
 {
@@ -332,6 +343,10 @@ tls_client_new(const struct route_conf *rc, struct conf_errors *errs)
 	}
 	SSL_CTX_set_ex_data(cli->ctx, verify_index, cli);
 	tlsio_track(cli->ctx);
+	/* Sessions are kept per route and worker by the pool, not in a shared cache. */
+	SSL_CTX_set_session_cache_mode(cli->ctx, SSL_SESS_CACHE_CLIENT |
+	    SSL_SESS_CACHE_NO_INTERNAL_STORE);
+	SSL_CTX_sess_set_new_cb(cli->ctx, tls_client_new_session_cb);
 	tls_client_setup_names(cli);
 	if (tls_client_setup_ctx(cli, errs) == -1)
 		goto err;

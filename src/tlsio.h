@@ -27,6 +27,9 @@ struct tls_info {
 	int offered_max;	/* highest version a client offered, 0 = unknown */
 	bool pin_mismatch;	/* outbound: the SPKI pin did not match */
 	char pin_seen[64];	/* outbound: "sha256//..." of the key we got */
+	/* outbound: called with a new session to keep; returns 1 if it took the reference */
+	int (*on_session)(void *owner, SSL_SESSION *sess);
+	void *owner;
 };
 
 /* How a handshake ended. */

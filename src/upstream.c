@@ -22,6 +22,7 @@
 #include <openssl/err.h>
 
 #include "conf.h"
+#include "pool.h"
 #include "tls_client.h"
 #include "worker.h"
 
@@ -46,7 +47,20 @@ upstream_fail(struct upconn *uc)
 static void
 upstream_ready(struct upconn *uc)
 {
+	uc->created_ms = now_ms();
 	uc->cb(uc, NULL, uc->arg);
+}
+
+/* A new TLS session of this connection: the pool keeps it for the next one. */
+static int
+upstream_on_session(void *owner, SSL_SESSION *sess)
+{
+	struct upconn *uc = owner;
+
+	if (uc->pool == NULL)
+		return 0;
+	pool_save_session(uc->pool, sess);
+	return 1;
 }
 
 /* Formats an address as "ip:port" ("[v6]:port"). */
@@ -91,12 +105,15 @@ upstream_hs_done(void *arg, const struct tls_hs_result *res)
 
 	if (res->ok && !tls_client_pin_ok(uc->cli, uc->ssl, &uc->tinfo)) {
 		tb_err_set(&uc->err, CR_UPSTREAM_CERT, PHASE_HANDSHAKE,
-		    "pin mismatch: the endpoint's key is %s", uc->tinfo.pin_seen);
+		    "pin mismatch: %.120s presented the key %s", uc->addr,
+		    uc->tinfo.pin_seen);
+		uc->err.cause = DIAG_CAUSE_PIN_MISMATCH;
 		upstream_fail(uc);
 		return;
 	}
 	if (res->ok) {
 		uc->handshake_ms = (int64_t)(now_ms() - uc->t_connect);
+		uc->resumed = SSL_session_reused(uc->ssl) == 1;
 		uc->bev = bufferevent_openssl_socket_new(event_get_base(uc->ev),
 		    uc->fd, uc->ssl, BUFFEREVENT_SSL_OPEN, BEV_OPT_CLOSE_ON_FREE);
 		/* The bufferevent owns ssl and fd from here on, even on failure. */
@@ -131,21 +148,33 @@ upstream_hs_done(void *arg, const struct tls_hs_result *res)
 	f.pin_mismatch = uc->tinfo.pin_mismatch;
 	f.offered = tls_client_offered(uc->cli);
 	diag_from_upstream_tls(&uc->err, &f);
+	/* Name the key the endpoint presented: that is what the operator pins. */
 	if (uc->tinfo.pin_mismatch)
-		tb_err_set(&uc->err, CR_UPSTREAM_CERT, PHASE_HANDSHAKE,
-		    "pin mismatch: the endpoint's key is %s", uc->tinfo.pin_seen);
+		snprintf(uc->err.msg, sizeof(uc->err.msg),
+		    "pin mismatch: %.120s presented the key %s", uc->addr,
+		    uc->tinfo.pin_seen);
 	upstream_fail(uc);
 }
 
 static void
 upstream_start_tls(struct upconn *uc)
 {
+	uc->tinfo.on_session = upstream_on_session;
+	uc->tinfo.owner = uc;
 	if ((uc->ssl = tls_client_ssl_new(uc->cli, &uc->tinfo)) == NULL ||
-	    SSL_set_fd(uc->ssl, uc->fd) != 1 ||
-	    tls_hs_start(&uc->hs, event_get_base(uc->ev), uc->ssl, uc->fd,
-	    uc->rc->handshake_timeout_ms, upstream_hs_done, uc) == -1) {
+	    SSL_set_fd(uc->ssl, uc->fd) != 1) {
 		tb_err_set(&uc->err, CR_INTERNAL, PHASE_HANDSHAKE,
 		    "cannot set up TLS towards %s", uc->addr);
+		upstream_fail(uc);
+		return;
+	}
+	/* Offer the route's last session: an abbreviated handshake if the endpoint agrees. */
+	if (uc->pool != NULL && uc->pool->session != NULL)
+		SSL_set_session(uc->ssl, uc->pool->session);
+	if (tls_hs_start(&uc->hs, event_get_base(uc->ev), uc->ssl, uc->fd,
+	    uc->rc->handshake_timeout_ms, upstream_hs_done, uc) == -1) {
+		tb_err_set(&uc->err, CR_INTERNAL, PHASE_HANDSHAKE,
+		    "cannot start the TLS handshake with %s", uc->addr);
 		upstream_fail(uc);
 	}
 }
@@ -294,7 +323,7 @@ name_is_invalid(const char *host)
 
 struct upconn *
 upstream_connect(struct worker *w, const struct route_conf *rc,
-    struct tls_client *cli, upconn_cb cb, void *arg)
+    struct tls_client *cli, struct pool *pool, upconn_cb cb, void *arg)
 {
 	struct evutil_addrinfo hints;
 	struct upconn *uc;
@@ -306,6 +335,7 @@ upstream_connect(struct worker *w, const struct route_conf *rc,
 	uc->w = w;
 	uc->rc = rc;
 	uc->cli = cli;
+	uc->pool = pool;
 	uc->fd = -1;
 	uc->cb = cb;
 	uc->arg = arg;

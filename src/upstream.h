@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <netdb.h>
+#include <sys/queue.h>
 
 #include <openssl/ssl.h>
 
@@ -23,6 +24,7 @@
 struct bufferevent;
 struct event;
 struct evdns_getaddrinfo_request;
+struct pool;
 struct route_conf;
 struct tls_client;
 struct upconn;
@@ -38,6 +40,7 @@ struct upconn {
 	struct worker *w;			/* not owned */
 	const struct route_conf *rc;		/* not owned (held by the session's gen) */
 	struct tls_client *cli;			/* not owned; NULL for plain */
+	struct pool *pool;			/* not owned: its route's pool (sessions, reuse) */
 	int fd;					/* owned until bev exists, then -1 */
 	SSL *ssl;				/* owned until bev exists; then the bev's */
 	struct bufferevent *bev;		/* owned once ready */
@@ -57,11 +60,19 @@ struct upconn {
 	upconn_cb cb;
 	void *arg;
 	struct tb_err err;
+	/* reuse (pool.c) */
+	TAILQ_ENTRY(upconn) pool_link;		/* in its pool's idle list */
+	bool pooled;				/* in an idle list now */
+	bool resumed;				/* TLS session resumed */
+	unsigned requests;			/* requests sent on it */
+	uint64_t created_ms;			/* monotonic, when it became ready */
+	uint64_t idle_since_ms;			/* monotonic, when it went idle */
+	int http_version;			/* 10 or 11 from its last response, 0 unknown */
 };
 
 /* Starts a connection; returns NULL only when out of memory. */
 struct upconn *upstream_connect(struct worker *w, const struct route_conf *rc,
-    struct tls_client *cli, upconn_cb cb, void *arg);
+    struct tls_client *cli, struct pool *pool, upconn_cb cb, void *arg);
 
 /*
  * Cancels whatever is in progress and frees uc.  When clean is true and

@@ -14,6 +14,7 @@
 #include "gen.h"
 #include "listener.h"
 #include "log.h"
+#include "pool.h"
 #include "session.h"
 
 static atomic_uint_fast64_t conn_id_next = 1;
@@ -80,10 +81,28 @@ static void
 worker_heartbeat_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
+	unsigned i;
 
 	(void)fd;
 	(void)what;
 	atomic_fetch_add(&w->loops, 1);
+	for (i = 0; i < w->npools; i++)
+		pool_maintain(&w->pools[i]);
+}
+
+static int
+worker_pools_init(struct worker *w)
+{
+	const struct conf *conf = w->gen->conf;
+	unsigned i;
+
+	w->pools = calloc(conf->nroutes + 1, sizeof(*w->pools));
+	if (w->pools == NULL)
+		return -1;
+	for (i = 0; i < conf->nroutes; i++)
+		pool_init(&w->pools[i], w, &conf->routes[i], w->gen->clients[i]);
+	w->npools = conf->nroutes;
+	return 0;
 }
 
 int
@@ -114,6 +133,10 @@ worker_init(struct worker *w, unsigned id, struct gen *gen,
 	    event_add(w->control_ev, NULL) == -1 ||
 	    event_add(w->heartbeat_ev, &one_second) == -1) {
 		log_warnx("worker %u: cannot set up its events", id);
+		return -1;
+	}
+	if (worker_pools_init(w) == -1) {
+		log_warnx("worker %u: out of memory", id);
 		return -1;
 	}
 	if (listener_attach(w, ls) == -1) {
@@ -169,12 +192,18 @@ worker_join(struct worker *w)
 void
 worker_free(struct worker *w)
 {
+	unsigned i;
+
 	listener_detach(w);
+	/* Pools first: their warming connections may have lookups pending. */
+	for (i = 0; i < w->npools; i++)
+		pool_free(&w->pools[i]);
 	if (w->dns != NULL)
 		evdns_base_free(w->dns, 1);	/* fails pending lookups: their owners free */
 	/* Let deferred frees (sessions, cancelled lookups) run before the base goes. */
 	if (w->base != NULL)
 		event_base_loop(w->base, EVLOOP_NONBLOCK);
+	free(w->pools);
 	if (w->control_ev != NULL)
 		event_free(w->control_ev);
 	if (w->heartbeat_ev != NULL)

@@ -22,6 +22,7 @@ struct evdns_base;
 struct evconnlistener;
 struct gen;
 struct listener_set;
+struct pool;
 struct session;
 
 #define WORKER_CMD_DRAIN	0x1	/* stop accepting, exit when no session is left */
@@ -43,6 +44,9 @@ struct worker {
 	struct evconnlistener **lev;	/* owned, one per listener of gen */
 	void *lev_args;			/* owned: listener.c's callback arguments */
 	unsigned nlev;
+	struct pool *pools;		/* owned: one per route of gen */
+	unsigned npools;
+	struct event *maintain_ev;	/* owned: pool care, once a second */
 	struct session_list sessions;	/* live sessions, not owned by the list */
 	unsigned nsessions;
 	unsigned max_sessions;		/* this worker's share of max_connections */

@@ -1,2 +1,215 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * check_json: the JSON writer's escaping (RFC 8259 plus U+FFFD for
+ * ill-formed UTF-8), member layout and sticky overflow.
+ */
 #include "config.h"
-int main(void) { return 77; }
+
+#include <check.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+
+#define FFFD "\\ufffd"
+
+static const struct {
+	const char *name;
+	const char *in;
+	size_t len;		/* 0 = strlen(in) */
+	const char *out;
+} esc_cases[] = {
+	{ "plain", "GET /soap/Employee", 0, "GET /soap/Employee" },
+	{ "empty", "", 0, "" },
+	{ "quote", "a\"b", 0, "a\\\"b" },
+	{ "backslash", "C:\\x\\", 0, "C:\\\\x\\\\" },
+	{ "slash not escaped", "/a/b", 0, "/a/b" },
+	{ "short escapes", "\n\r\t\b\f", 0, "\\n\\r\\t\\b\\f" },
+	{ "other controls", "\x01\x1f", 0, "\\u0001\\u001f" },
+	{ "escape char", "\x1b[31m", 0, "\\u001b[31m" },
+	{ "NUL inside", "a\0b", 3, "a\\u0000b" },
+	{ "DEL is legal JSON", "\x7f", 0, "\x7f" },
+	{ "2-byte UTF-8", "caf\xc3\xa9", 0, "caf\xc3\xa9" },
+	{ "3-byte UTF-8", "\xe2\x82\xac" "5", 0, "\xe2\x82\xac" "5" },
+	{ "4-byte UTF-8", "\xf0\x9f\x98\x80", 0, "\xf0\x9f\x98\x80" },
+	{ "U+10FFFF", "\xf4\x8f\xbf\xbf", 0, "\xf4\x8f\xbf\xbf" },
+	{ "U+FFFD itself", "\xef\xbf\xbd", 0, "\xef\xbf\xbd" },
+	{ "lone 0xff", "a\xff" "b", 0, "a" FFFD "b" },
+	{ "stray continuation", "\x80", 0, FFFD },
+	{ "overlong C0 AF", "\xc0\xaf", 0, FFFD FFFD },
+	{ "overlong E0 80 AF", "\xe0\x80\xaf", 0, FFFD FFFD FFFD },
+	{ "surrogate ED A0 80", "\xed\xa0\x80", 0, FFFD FFFD FFFD },
+	{ "above U+10FFFF", "\xf4\x90\x80\x80", 0, FFFD FFFD FFFD FFFD },
+	{ "F5 lead", "\xf5\x80", 0, FFFD FFFD },
+	/* A truncated sequence is one maximal subpart: one U+FFFD. */
+	{ "truncated at end", "x\xe2\x82", 0, "x" FFFD },
+	{ "truncated then ASCII", "\xe2\x82x", 0, FFFD "x" },
+	{ "truncated 4-byte", "\xf0\x9f\x98", 0, FFFD },
+	{ "latin-1 path", "/d\xe9j\xe0", 0, "/d" FFFD "j" FFFD },
+	{ "mixed", "\"\xc3\xa9\n\xff\\", 0, "\\\"\xc3\xa9\\n" FFFD "\\\\" },
+};
+
+START_TEST(test_escape_table)
+{
+	char out[256];
+	size_t len = esc_cases[_i].len != 0 ? esc_cases[_i].len :
+	    strlen(esc_cases[_i].in);
+
+	ck_assert_msg(json_escape(out, sizeof(out), esc_cases[_i].in, len),
+	    "%s: truncated", esc_cases[_i].name);
+	ck_assert_msg(strcmp(out, esc_cases[_i].out) == 0,
+	    "%s: got '%s', want '%s'", esc_cases[_i].name, out,
+	    esc_cases[_i].out);
+}
+END_TEST
+
+START_TEST(test_escape_truncation)
+{
+	char out[8];
+
+	/* ASCII is cut at the last byte that fits. */
+	memset(out, 'z', sizeof(out));
+	ck_assert(!json_escape(out, 4, "abcdef", 6));
+	ck_assert_str_eq(out, "abc");
+	/* An escape is never cut in half. */
+	ck_assert(!json_escape(out, 4, "ab\n", 3));
+	ck_assert_str_eq(out, "ab");
+	ck_assert(!json_escape(out, 8, "ab\x01", 3));
+	ck_assert_str_eq(out, "ab");
+	/* Nor is a UTF-8 character. */
+	ck_assert(!json_escape(out, 4, "a\xe2\x82\xac", 4));
+	ck_assert_str_eq(out, "a");
+	/* Exactly fitting is not truncation. */
+	ck_assert(json_escape(out, 4, "abc", 3));
+	ck_assert_str_eq(out, "abc");
+	ck_assert(json_escape(out, 7, "\x01", 1));
+	ck_assert_str_eq(out, "\\u0001");
+	ck_assert(!json_escape(out, 0, "a", 1));
+}
+END_TEST
+
+START_TEST(test_object_members)
+{
+	char buf[256];
+	struct json_buf j;
+	long n;
+	const char *want = "{\"s\":\"v\",\"k\\\"q\":\"x\",\"n\":\"a\\u0000b\","
+	    "\"i\":-42,\"min\":-9223372036854775808,"
+	    "\"u\":18446744073709551615,\"t\":true,\"f\":false,\"e\":\"\"}\n";
+
+	json_begin(&j, buf, sizeof(buf));
+	json_str(&j, "s", "v");
+	json_str(&j, "skipped", NULL);
+	json_str(&j, "k\"q", "x");
+	json_strn(&j, "n", "a\0bc", 3);
+	json_strn(&j, "skipped", NULL, 3);
+	json_int(&j, "i", -42);
+	json_int(&j, "min", INT64_MIN);
+	json_uint(&j, "u", UINT64_MAX);
+	json_bool(&j, "t", true);
+	json_bool(&j, "f", false);
+	json_str(&j, "e", "");
+	n = json_finish(&j);
+	ck_assert_str_eq(buf, want);
+	ck_assert_int_eq(n, (long)strlen(want));
+}
+END_TEST
+
+START_TEST(test_empty_object)
+{
+	char buf[8];
+	struct json_buf j;
+
+	json_begin(&j, buf, sizeof(buf));
+	ck_assert_int_eq(json_finish(&j), 3);
+	ck_assert_str_eq(buf, "{}\n");
+}
+END_TEST
+
+/* Writes the same object into a buffer of cap bytes. */
+static long
+fill(char *buf, size_t cap)
+{
+	struct json_buf j;
+
+	json_begin(&j, buf, cap);
+	json_str(&j, "path", "/a\"b");
+	json_uint(&j, "n", 12345);
+	return json_finish(&j);
+}
+
+START_TEST(test_overflow_boundary)
+{
+	const char *want = "{\"path\":\"/a\\\"b\",\"n\":12345}\n";
+	size_t need = strlen(want);
+	char buf[64];
+
+	/* Exactly room for the object and its NUL. */
+	ck_assert_int_eq(fill(buf, need + 1), (long)need);
+	ck_assert_str_eq(buf, want);
+	/* One byte less: -1 and no half object left behind. */
+	memset(buf, 'x', sizeof(buf));
+	ck_assert_int_eq(fill(buf, need), -1);
+	ck_assert_str_eq(buf, "");
+	ck_assert_int_eq(fill(buf, 1), -1);
+	ck_assert_int_eq(fill(NULL, 0), -1);
+}
+END_TEST
+
+START_TEST(test_overflow_sticky)
+{
+	char buf[16];
+	struct json_buf j;
+	size_t len;
+
+	json_begin(&j, buf, sizeof(buf));
+	json_str(&j, "a", "this value does not fit");
+	ck_assert(j.overflow);
+	len = j.len;
+	/* Later members that would fit on their own are not written. */
+	json_bool(&j, "b", true);
+	json_int(&j, "c", 1);
+	json_str(&j, "d", "");
+	ck_assert(j.overflow);
+	ck_assert_uint_eq(j.len, len);
+	ck_assert_int_eq(json_finish(&j), -1);
+	ck_assert_str_eq(buf, "");
+}
+END_TEST
+
+static Suite *
+json_suite(void)
+{
+	Suite *s = suite_create("json");
+	TCase *tc;
+
+	tc = tcase_create("escape");
+	tcase_add_loop_test(tc, test_escape_table, 0,
+	    (int)(sizeof(esc_cases) / sizeof(esc_cases[0])));
+	tcase_add_test(tc, test_escape_truncation);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("object");
+	tcase_add_test(tc, test_object_members);
+	tcase_add_test(tc, test_empty_object);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("overflow");
+	tcase_add_test(tc, test_overflow_boundary);
+	tcase_add_test(tc, test_overflow_sticky);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(json_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include "pool.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+
+#include "conf.h"
+#include "log.h"
+#include "upstream.h"
+#include "worker.h"
+
+/* Margin kept before an endpoint's learned idle-close time. */
+#define POOL_LEARN_MARGIN_MS 250
+
+void
+pool_init(struct pool *p, struct worker *w, const struct route_conf *rc,
+    struct tls_client *cli)
+{
+	memset(p, 0, sizeof(*p));
+	p->w = w;
+	p->rc = rc;
+	p->cli = cli;
+	TAILQ_INIT(&p->idle);
+	TAILQ_INIT(&p->warm);
+}
+
+static void
+pool_remove(struct pool *p, struct upconn *uc)
+{
+	TAILQ_REMOVE(&p->idle, uc, pool_link);
+	uc->pooled = false;
+	p->nidle--;
+	bufferevent_setcb(uc->bev, NULL, NULL, NULL, NULL);
+}
+
+void
+pool_free(struct pool *p)
+{
+	struct upconn *uc;
+
+	while ((uc = TAILQ_FIRST(&p->idle)) != NULL) {
+		pool_remove(p, uc);
+		upconn_free(uc, true);
+	}
+	while ((uc = TAILQ_FIRST(&p->warm)) != NULL) {
+		TAILQ_REMOVE(&p->warm, uc, pool_link);
+		p->warming--;
+		upconn_free(uc, false);
+	}
+	if (p->session != NULL)
+		SSL_SESSION_free(p->session);
+	p->session = NULL;
+}
+
+void
+pool_save_session(struct pool *p, SSL_SESSION *sess)
+{
+	if (p->session != NULL)
+		SSL_SESSION_free(p->session);
+	p->session = sess;
+}
+
+/* How long an idle connection may stay: the configured and the learned limit. */
+static uint64_t
+pool_idle_limit(const struct pool *p)
+{
+	uint64_t limit = p->rc->pool_idle_timeout_ms, learned;
+
+	if (p->learned_idle_ms != 0) {
+		learned = p->learned_idle_ms > 4 * POOL_LEARN_MARGIN_MS ?
+		    p->learned_idle_ms - POOL_LEARN_MARGIN_MS :
+		    p->learned_idle_ms * 3 / 4;
+		if (learned < limit)
+			limit = learned;
+	}
+	return limit;
+}
+
+static bool
+pool_expired(const struct pool *p, const struct upconn *uc, uint64_t now)
+{
+	if (now - uc->created_ms >= p->rc->pool_max_lifetime_ms)
+		return true;
+	if (uc->requests >= p->rc->pool_max_requests)
+		return true;
+	return uc->pooled && now - uc->idle_since_ms >= pool_idle_limit(p);
+}
+
+/*
+ * The endpoint closed (or sent something on) an idle connection.  It
+ * leaves the pool at once; a close also teaches us the endpoint's own
+ * idle timeout, so later connections are retired before it.
+ */
+static void
+pool_learn_close(struct pool *p, struct upconn *uc)
+{
+	uint64_t idle = now_ms() - uc->idle_since_ms;
+
+	if (idle < 100 || idle >= p->rc->pool_idle_timeout_ms)
+		return;
+	if (p->learned_idle_ms == 0 || idle < p->learned_idle_ms) {
+		p->learned_idle_ms = idle;
+		log_notice("route %s: the endpoint closes idle connections after "
+		    "about %llu ms; pooled connections are now retired after %llu ms",
+		    p->rc->name, (unsigned long long)idle,
+		    (unsigned long long)pool_idle_limit(p));
+	}
+}
+
+static void
+pool_idle_eventcb(struct bufferevent *bev, short what, void *arg)
+{
+	struct upconn *uc = arg;
+	struct pool *p = uc->pool;
+
+	(void)bev;
+	if (what & BEV_EVENT_EOF)
+		pool_learn_close(p, uc);
+	pool_remove(p, uc);
+	upconn_free(uc, false);
+}
+
+static void
+pool_idle_readcb(struct bufferevent *bev, void *arg)
+{
+	struct upconn *uc = arg;
+	struct pool *p = uc->pool;
+
+	/* An idle connection has nothing to say: unsolicited bytes poison it. */
+	(void)bev;
+	log_info("route %s: %s sent %zu unsolicited bytes on an idle "
+	    "connection; dropping it", p->rc->name, uc->addr,
+	    evbuffer_get_length(bufferevent_get_input(uc->bev)));
+	pool_remove(p, uc);
+	upconn_free(uc, false);
+}
+
+/* True if the socket shows no EOF, error or stray bytes right now. */
+static bool
+upconn_alive(struct upconn *uc)
+{
+	char c;
+	ssize_t n;
+	int fd = bufferevent_getfd(uc->bev);
+
+	if (evbuffer_get_length(bufferevent_get_input(uc->bev)) != 0)
+		return false;
+	n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+	return n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+struct upconn *
+pool_take(struct pool *p)
+{
+	struct upconn *uc;
+	uint64_t now = now_ms();
+
+	/* Most recently used first: it is the least likely to be closed. */
+	while ((uc = TAILQ_LAST(&p->idle, upconn_list)) != NULL) {
+		pool_remove(p, uc);
+		if (pool_expired(p, uc, now) || !upconn_alive(uc)) {
+			p->dropped_stale++;
+			upconn_free(uc, false);
+			continue;
+		}
+		p->reused++;
+		return uc;
+	}
+	return NULL;
+}
+
+void
+pool_put(struct pool *p, struct upconn *uc)
+{
+	uint64_t now = now_ms();
+	struct upconn *oldest;
+
+	uc->pool = p;
+	if (uc->bev == NULL || p->rc->pool_max_idle == 0 ||
+	    pool_expired(p, uc, now) || !upconn_alive(uc)) {
+		upconn_free(uc, true);
+		return;
+	}
+	if (p->nidle >= p->rc->pool_max_idle) {
+		oldest = TAILQ_FIRST(&p->idle);
+		pool_remove(p, oldest);
+		upconn_free(oldest, true);
+	}
+	uc->idle_since_ms = now;
+	uc->pooled = true;
+	TAILQ_INSERT_TAIL(&p->idle, uc, pool_link);
+	p->nidle++;
+	bufferevent_setcb(uc->bev, pool_idle_readcb, NULL, pool_idle_eventcb, uc);
+	bufferevent_disable(uc->bev, EV_WRITE);
+	bufferevent_enable(uc->bev, EV_READ);
+}
+
+static void
+pool_warm_cb(struct upconn *uc, const struct tb_err *err, void *arg)
+{
+	struct pool *p = arg;
+
+	TAILQ_REMOVE(&p->warm, uc, pool_link);
+	p->warming--;
+	if (err != NULL) {
+		log_info("route %s: warming a pooled connection failed: %s: %s",
+		    p->rc->name, close_reason_str(err->code), err->msg);
+		upconn_free(uc, false);
+		return;
+	}
+	uc->created_ms = now_ms();
+	p->opened++;
+	pool_put(p, uc);
+}
+
+void
+pool_maintain(struct pool *p)
+{
+	struct upconn *uc, *next;
+	uint64_t now = now_ms();
+
+	for (uc = TAILQ_FIRST(&p->idle); uc != NULL; uc = next) {
+		next = TAILQ_NEXT(uc, pool_link);
+		if (pool_expired(p, uc, now)) {
+			pool_remove(p, uc);
+			upconn_free(uc, true);
+		}
+	}
+	if (p->w->draining)
+		return;
+	while (p->nidle + p->warming < p->rc->pool_min_idle) {
+		uc = upstream_connect(p->w, p->rc, p->cli, p, pool_warm_cb, p);
+		if (uc == NULL)
+			break;
+		TAILQ_INSERT_TAIL(&p->warm, uc, pool_link);
+		p->warming++;
+	}
+}

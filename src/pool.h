@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pool: idle upstream connections per route and per worker (no locks: a
+ * pool is only touched from its worker's thread).  It enforces
+ * pool_max_idle, pool_idle_timeout, pool_max_requests and
+ * pool_max_lifetime, keeps pool_min_idle connections opened and
+ * handshaken ahead of need, drops a connection the moment the endpoint
+ * closes it while idle, and learns each endpoint's own idle-close time from
+ * those closes so it retires connections just before the endpoint would.
+ * It also keeps the route's last TLS session for resumption.
+ */
+#ifndef TLSBROKER_POOL_H
+#define TLSBROKER_POOL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include <openssl/ssl.h>
+
+struct event;
+struct route_conf;
+struct tls_client;
+struct upconn;
+struct worker;
+
+TAILQ_HEAD(upconn_list, upconn);
+
+struct pool {
+	struct worker *w;			/* not owned */
+	const struct route_conf *rc;		/* not owned */
+	struct tls_client *cli;			/* not owned; NULL for plain routes */
+	struct upconn_list idle;		/* owned connections */
+	unsigned nidle;
+	struct upconn_list warm;		/* owned: min_idle connections being opened */
+	unsigned warming;
+	uint64_t learned_idle_ms;		/* endpoint's idle close time, 0 = unknown */
+	SSL_SESSION *session;			/* owned: last session, for resumption */
+	/* counters for metrics and tests */
+	uint64_t opened, reused, dropped_stale;
+};
+
+void pool_init(struct pool *p, struct worker *w, const struct route_conf *rc,
+    struct tls_client *cli);
+/* Frees every idle connection and the saved session. */
+void pool_free(struct pool *p);
+
+/*
+ * Returns a live idle connection (taken out of the pool, its callbacks
+ * cleared) or NULL.  Connections found closed, expired or close to the
+ * endpoint's learned idle-close time are dropped on the way.
+ */
+struct upconn *pool_take(struct pool *p);
+
+/*
+ * Gives a connection back after a complete, reusable exchange.  Takes
+ * ownership in every case: frees it if it cannot be kept.
+ */
+void pool_put(struct pool *p, struct upconn *uc);
+
+/* Periodic care: expire idle connections, open warm ones. */
+void pool_maintain(struct pool *p);
+
+/* Remembers a TLS session for the next connection of this route. */
+void pool_save_session(struct pool *p, SSL_SESSION *sess);
+
+#endif
