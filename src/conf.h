@@ -49,12 +49,15 @@ struct broker_conf {
 	unsigned workers;		/* 0 = auto (one per core) */
 	unsigned max_connections;	/* 0 = derived from RLIMIT_NOFILE */
 	char *audit_log;		/* path, "-" or NULL = stderr, "off" = none */
+	struct conf_loc audit_log_loc;
 	enum log_level log_level;
 	struct hostport admin;		/* port 0 = no admin endpoint */
 	bool admin_set;
+	struct conf_loc admin_loc;
 	uint64_t drain_timeout_ms;	/* SIGTERM: time open connections get */
 	char *user;			/* drop privileges to this user, NULL = don't */
-	struct conf_loc loc;
+	struct conf_loc user_loc;
+	struct conf_loc loc;		/* the [broker] line; line 0 if none */
 };
 
 struct listener_conf {
@@ -76,6 +79,8 @@ struct listener_conf {
 	char *client_ca;		/* require a client cert from this CA; owned */
 	struct conf_loc client_ca_loc;
 	uint64_t handshake_timeout_ms;	/* inbound handshake deadline */
+	uint64_t request_timeout_ms;	/* http: a request head must arrive within this */
+	uint64_t keepalive_timeout_ms;	/* http: idle time allowed between requests */
 	unsigned index;			/* position in conf.listeners */
 };
 
@@ -86,20 +91,28 @@ struct route_conf {
 	struct conf_loc listener_loc;
 	unsigned listener_index;	/* set by conf_check */
 	enum route_mode mode;
+	struct conf_loc mode_loc;
 	char *host;			/* SNI / Host match, NULL = any; owned, lowercase */
+	struct conf_loc host_loc;
 	char *path;			/* path prefix (http), NULL = any; owned */
+	struct conf_loc path_loc;
 	struct hostport upstream;
 	struct conf_loc upstream_loc;
 	struct tls_range up_tls;	/* default 1.2-1.3 */
+	struct conf_loc up_tls_loc;
 	char *up_ciphers;		/* NULL = library default */
 	struct conf_loc up_ciphers_loc;
 	char *up_ciphersuites;		/* NULL = library default */
 	struct conf_loc up_ciphersuites_loc;
-	int up_security_level;		/* -1 = default (0 below TLS 1.2, else library's) */
+	int up_security_level;		/* -1 = library default; conf_check sets 0 below TLS 1.2 */
+	struct conf_loc up_security_level_loc;
 	bool up_legacy_renegotiation;	/* SSL_OP_LEGACY_SERVER_CONNECT */
+	struct conf_loc up_legacy_renegotiation_loc;
 	bool up_legacy_provider;	/* dedicated OSSL_LIB_CTX with legacy + default */
+	struct conf_loc up_legacy_provider_loc;
 	char *up_sni;			/* NULL = upstream host name (if not an IP) */
 	bool up_sni_off;
+	struct conf_loc up_sni_loc;
 	enum upstream_verify up_verify;
 	struct conf_loc up_verify_loc;
 	char *up_ca;			/* NULL = system store */
@@ -111,12 +124,17 @@ struct route_conf {
 	struct conf_loc up_cert_loc;
 	char *up_key;
 	struct conf_loc up_key_loc;
-	char *up_alpn;			/* comma list; NULL = http/1.1 in http mode, none in tcp */
+	char *up_alpn;			/* comma list without blanks; NULL = http/1.1 in http mode, none in tcp */
 	bool up_alpn_off;
+	struct conf_loc up_alpn_loc;
 	char *up_host;			/* Host header sent upstream (http), NULL = client's */
+	struct conf_loc up_host_loc;
 	bool forwarded;			/* add X-Forwarded-* / Forwarded (http) */
+	struct conf_loc forwarded_loc;
 	unsigned pool_max_idle;
+	struct conf_loc pool_max_idle_loc;
 	unsigned pool_min_idle;
+	struct conf_loc pool_min_idle_loc;
 	uint64_t pool_idle_timeout_ms;
 	unsigned pool_max_requests;
 	uint64_t pool_max_lifetime_ms;
@@ -125,6 +143,7 @@ struct route_conf {
 	uint64_t response_timeout_ms;
 	uint64_t idle_timeout_ms;
 	uint64_t max_buffered_body;	/* de-chunking limit for HTTP/1.0 endpoints */
+	struct conf_loc max_buffered_body_loc;
 	unsigned index;			/* position in conf.routes */
 };
 
@@ -154,9 +173,15 @@ struct conf *conf_load(const char *path, struct conf_errors *errs);
 struct conf *conf_load_string(const char *name, const char *text, struct conf_errors *errs);
 void conf_free(struct conf *conf);
 
+/* errs may be NULL in all three (the error is then only counted by the caller). */
 void conf_errors_add(struct conf_errors *errs, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-/* Adds "FILE:LINE: [section] key: msg" for a loc. */
+/*
+ * Adds "FILE:LINE: [section] key: msg" for a loc.  section is the text
+ * inside the brackets ("listener erp", "broker"); the brackets are added.
+ * A NULL section or key is left out ("FILE:LINE: [route x]: msg",
+ * "FILE:LINE: msg"); a loc with line 0 (a default) prints "FILE: ...".
+ */
 void conf_errors_add_at(struct conf_errors *errs, const struct conf_loc *loc,
     const char *section, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));

@@ -35,6 +35,7 @@ struct pool {
 	struct upconn_list warm;		/* owned: min_idle connections being opened */
 	unsigned warming;
 	uint64_t learned_idle_ms;		/* endpoint's idle close time, 0 = unknown */
+	int http_version;			/* 10 or 11 from the last response, 0 unknown */
 	SSL_SESSION *session;			/* owned: last session, for resumption */
 	/* counters for metrics and tests */
 	uint64_t opened, reused, dropped_stale;

@@ -40,12 +40,13 @@ session_state_str(enum session_state st)
 	case SESSION_ST_HANDSHAKE:	return "handshake";
 	case SESSION_ST_CONNECTING:	return "connecting";
 	case SESSION_ST_RELAY:		return "relay";
+	case SESSION_ST_HTTP:		return "http";
 	case SESSION_ST_CLOSED:		return "closed";
 	}
 	return "?";
 }
 
-static void
+void
 session_set_state(struct session *s, enum session_state st)
 {
 	if (log_enabled(LOG_LVL_DEBUG))
@@ -81,6 +82,19 @@ addr_str(const struct sockaddr *sa, char *buf, size_t cap)
 		inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
 		snprintf(buf, cap, "%s:%u", ip, ntohs(s4->sin_port));
 	} else
+		snprintf(buf, cap, "unknown");
+}
+
+static void
+client_ip_str(const struct sockaddr *sa, char *buf, size_t cap)
+{
+	if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr,
+		    buf, (socklen_t)cap);
+	else if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
+		    buf, (socklen_t)cap);
+	else
 		snprintf(buf, cap, "unknown");
 }
 
@@ -133,7 +147,12 @@ session_close(struct session *s, const struct tb_err *err)
 	s->rec.total_ms = (int64_t)(now_ms() - s->t_start);
 	s->rec.bytes_in = s->client.bytes_read;
 	s->rec.bytes_out = s->upstream.bytes_read;
-	audit_write(&s->rec);
+	/*
+	 * http mode audits per request: the connection gets a record of its
+	 * own only when it ended before any request.
+	 */
+	if (!s->http || (!session_http_closing(s, err) && s->nreq == 0))
+		audit_write(&s->rec);
 	session_log_summary(s);
 
 	/* Stop every callback now; free from a fresh loop turn. */
@@ -148,6 +167,8 @@ session_close(struct session *s, const struct tb_err *err)
 	}
 	if (s->idle_ev != NULL)
 		event_del(s->idle_ev);
+	if (s->up_ev != NULL)
+		event_del(s->up_ev);
 	s->clean = err == NULL;
 	event_active(s->free_ev, EV_TIMEOUT, 0);
 }
@@ -158,6 +179,8 @@ session_free(struct session *s)
 	SSL *ssl;
 
 	tls_hs_cancel(&s->hs);
+	if (s->http)
+		session_http_free(s);
 	if (s->uc != NULL)
 		upconn_free(s->uc, s->clean && !s->upstream.shut_wr);
 	if (s->client.bev != NULL) {
@@ -172,6 +195,8 @@ session_free(struct session *s)
 		close(s->fd);
 	if (s->idle_ev != NULL)
 		event_free(s->idle_ev);
+	if (s->up_ev != NULL)
+		event_free(s->up_ev);
 	if (s->free_ev != NULL)
 		event_free(s->free_ev);
 	worker_session_del(s->w, s);
@@ -350,10 +375,9 @@ side_init(struct side *sd, struct session *s, struct side *peer,
 	bufferevent_setcb(bev, side_readcb, side_writecb, side_eventcb, sd);
 }
 
-static void
-session_start_relay(struct session *s)
+int
+session_client_bev(struct session *s)
 {
-	struct timeval tv;
 	struct tb_err err;
 
 	s->client.bev = bufferevent_openssl_socket_new(s->w->base, s->fd, s->ssl,
@@ -365,9 +389,23 @@ session_start_relay(struct session *s)
 		tb_err_set(&err, CR_INTERNAL, PHASE_EXCHANGE,
 		    "cannot create the client bufferevent");
 		session_close(s, &err);
-		return;
+		return -1;
 	}
 	bufferevent_openssl_set_allow_dirty_shutdown(s->client.bev, 1);
+	s->client.sess = s;
+	s->client.peer = &s->upstream;
+	s->upstream.sess = s;
+	s->upstream.peer = &s->client;
+	return 0;
+}
+
+static void
+session_start_relay(struct session *s)
+{
+	struct timeval tv;
+
+	if (session_client_bev(s) == -1)
+		return;
 	side_init(&s->client, s, &s->upstream, s->client.bev);
 	side_init(&s->upstream, s, &s->client, s->uc->bev);
 	session_set_state(s, SESSION_ST_RELAY);
@@ -399,13 +437,24 @@ session_upstream_cb(struct upconn *uc, const struct tb_err *err, void *arg)
 	session_start_relay(s);
 }
 
-/* The worker's pool for the session's route, when both share a generation. */
-static struct pool *
-session_pool(struct session *s)
+struct pool *
+session_pool_for(struct session *s, const struct route_conf *rc)
 {
-	if (s->rc == NULL || s->gen != s->w->gen || s->rc->index >= s->w->npools)
+	if (rc == NULL || s->gen != s->w->gen || rc->index >= s->w->npools)
 		return NULL;
-	return &s->w->pools[s->rc->index];
+	return &s->w->pools[rc->index];
+}
+
+static bool
+listener_has_http(const struct conf *conf, unsigned li)
+{
+	unsigned i;
+
+	for (i = 0; i < conf->nroutes; i++)
+		if (conf->routes[i].listener_index == li &&
+		    conf->routes[i].mode == ROUTE_MODE_HTTP)
+			return true;
+	return false;
 }
 
 static void
@@ -416,6 +465,10 @@ session_route(struct session *s)
 
 	s->rc = route_match_tcp(conf, s->li, s->rec.sni[0] != '\0' ?
 	    s->rec.sni : NULL);
+	if (s->rc == NULL && listener_has_http(conf, s->li)) {
+		session_http_start(s);
+		return;
+	}
 	if (s->rc == NULL) {
 		tb_err_set(&err, CR_NO_ROUTE, PHASE_ROUTE,
 		    "no tcp route of listener %s matches SNI '%s'",
@@ -426,7 +479,7 @@ session_route(struct session *s)
 	s->rec.route = s->rc->name;
 	session_set_state(s, SESSION_ST_CONNECTING);
 	s->uc = upstream_connect(s->w, s->rc, s->gen->clients[s->rc->index],
-	    session_pool(s), session_upstream_cb, s);
+	    session_pool_for(s, s->rc), session_upstream_cb, s);
 	if (s->uc == NULL) {
 		tb_err_set(&err, CR_INTERNAL, PHASE_CONNECT, "out of memory");
 		session_close(s, &err);
@@ -542,6 +595,7 @@ session_accept(struct worker *w, unsigned li, int fd, const struct sockaddr *sa,
 	s->rec.conn = s->id;
 	s->rec.listener = lc->name;
 	snprintf(s->rec.client, sizeof(s->rec.client), "%s", client);
+	client_ip_str(sa, s->client_ip, sizeof(s->client_ip));
 	worker_session_add(w, s);
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 

@@ -23,7 +23,9 @@
 
 struct bufferevent;
 struct event;
+struct http_exchange;
 struct gen;
+struct pool;
 struct listener_conf;
 struct route_conf;
 struct session;
@@ -37,6 +39,7 @@ enum session_state {
 	SESSION_ST_HANDSHAKE,	/* inbound TLS handshake running */
 	SESSION_ST_CONNECTING,	/* upstream resolve / connect / handshake */
 	SESSION_ST_RELAY,	/* tcp mode: bytes both ways */
+	SESSION_ST_HTTP,	/* http mode: requests routed one by one */
 	SESSION_ST_CLOSED	/* closed; freed on the next loop turn */
 };
 
@@ -73,6 +76,15 @@ struct session {
 	uint64_t last_active;		/* monotonic ms of the last byte either way */
 	struct audit_rec rec;
 	bool clean;			/* closing with close_notify */
+	char client_ip[64];		/* for X-Forwarded-For */
+	/* http mode (session_http.c) */
+	bool http;			/* the connection speaks HTTP, routed per request */
+	struct http_exchange *ex;	/* owned: the request in progress, NULL between */
+	unsigned nreq;			/* requests started on this connection */
+	struct event *up_ev;		/* owned: response / 100-continue timer */
+	bool close_after_flush;		/* close once the answer is written */
+	bool client_paused;		/* client reading paused: upstream output full */
+	bool up_paused;			/* upstream reading paused: client output full */
 };
 
 /*
@@ -82,6 +94,19 @@ struct session {
  */
 void session_accept(struct worker *w, unsigned li, int fd,
     const struct sockaddr *sa, socklen_t salen);
+
+void session_set_state(struct session *s, enum session_state st);
+
+/* Creates the client bufferevent once the inbound handshake is done; 0 / -1. */
+int session_client_bev(struct session *s);
+/* The worker's pool for the session's route, NULL if the generation changed. */
+struct pool *session_pool_for(struct session *s, const struct route_conf *rc);
+
+/* http mode (session_http.c) */
+void session_http_start(struct session *s);
+/* Writes the audit record of the request in progress, if any; true if written. */
+bool session_http_closing(struct session *s, const struct tb_err *err);
+void session_http_free(struct session *s);
 
 /* Ends s with err (NULL = ok); safe to call more than once. */
 void session_close(struct session *s, const struct tb_err *err);

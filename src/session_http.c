@@ -1,0 +1,1130 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * session_http: the http mode of a session.  Per request it reads and
+ * checks the head (http1.c), routes by Host (SNI when absent) and path,
+ * rewrites the head (hop-by-hop fields dropped, X-Forwarded-* and
+ * Forwarded added, Host set), takes an upstream connection from the
+ * route's pool or opens one, streams the body both ways with bounded
+ * buffers, and gives the connection back to the pool when the exchange
+ * was complete and reusable.  Failures of the second hop become real HTTP
+ * answers (502/504 with X-Broker-Error) while an answer is still possible.
+ * A pooled connection that dies before any response byte is retried once
+ * on a fresh connection when replaying cannot duplicate a request.
+ * Lives in session.c's struct session; session_close() is still the only
+ * exit.
+ */
+#include "config.h"
+
+#include "session.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "audit.h"
+#include "conf.h"
+#include "gen.h"
+#include "http1.h"
+#include "log.h"
+#include "pool.h"
+#include "relay.h"
+#include "reply.h"
+#include "route.h"
+#include "upstream.h"
+#include "worker.h"
+
+#define HX_MAX_HEADERS		100
+#define HX_MAX_HEAD		RELAY_HIGH	/* the client's read watermark bounds a head */
+#define HX_EXPECT_WAIT_MS	1000		/* then we send 100 Continue ourselves */
+#define HX_DEFAULT_REQUEST_MS	10000
+#define HX_DEFAULT_KEEPALIVE_MS	60000
+
+enum hx_state {
+	HX_HEAD = 0,		/* reading the request head */
+	HX_HOLD,		/* holding a chunked body to send it with Content-Length */
+	HX_CONNECTING,		/* waiting for an upstream connection */
+	HX_EXCHANGE		/* request sent (body streaming), response awaited or streaming */
+};
+
+struct http_exchange {
+	enum hx_state state;
+	const struct route_conf *rc;	/* NULL before routing */
+	struct pool *pool;		/* NULL when the generation changed */
+	struct http1_msg req;
+	struct http1_header req_hdrs[HX_MAX_HEADERS];
+	struct http1_body_dec req_body;
+	bool dechunk;			/* request body held and sent with Content-Length */
+	bool expect;			/* the client waits for 100 Continue */
+	bool sent_continue;		/* a 100 went to the client */
+	struct evbuffer *head;		/* owned: rewritten request head, no final CRLF */
+	struct evbuffer *held;		/* owned: the held (de-chunked) body */
+	struct http1_msg resp;
+	struct http1_header resp_hdrs[HX_MAX_HEADERS];
+	bool resp_head_done;
+	struct http1_body_dec resp_body;
+	bool rechunk;			/* close-delimited response sent chunked */
+	bool resp_any;			/* a byte of response came from the upstream */
+	bool resp_sent;			/* a byte of the answer went to the client */
+	struct upconn *uc;		/* owned */
+	uint64_t t_start;
+	uint64_t t_sent;
+	struct audit_rec rec;
+};
+
+static void hx_client_progress(struct session *s);
+static void hx_connect(struct session *s, bool fresh);
+static void hx_forward_request_body(struct session *s);
+
+static const struct listener_conf *
+hx_listener(const struct session *s)
+{
+	return &s->gen->conf->listeners[s->li];
+}
+
+static struct evbuffer *
+client_out(struct session *s)
+{
+	return bufferevent_get_output(s->client.bev);
+}
+
+static struct evbuffer *
+client_in(struct session *s)
+{
+	return bufferevent_get_input(s->client.bev);
+}
+
+static void
+timer_add_ms(struct event *ev, uint64_t ms)
+{
+	struct timeval tv;
+
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	event_add(ev, &tv);
+}
+
+static bool
+client_is_11(const struct http_exchange *ex)
+{
+	return ex->req.version >= 11;
+}
+
+/* ---- exchange lifetime ----------------------------------------------------- */
+
+static struct http_exchange *
+hx_new(struct session *s)
+{
+	struct http_exchange *ex;
+
+	if ((ex = calloc(1, sizeof(*ex))) == NULL)
+		return NULL;
+	ex->head = evbuffer_new();
+	ex->held = evbuffer_new();
+	if (ex->head == NULL || ex->held == NULL) {
+		if (ex->head != NULL)
+			evbuffer_free(ex->head);
+		if (ex->held != NULL)
+			evbuffer_free(ex->held);
+		free(ex);
+		return NULL;
+	}
+	http1_msg_init(&ex->req, HTTP1_REQUEST, HTTP1_M_OTHER, ex->req_hdrs,
+	    HX_MAX_HEADERS, HX_MAX_HEAD);
+	ex->t_start = now_ms();
+	ex->rec = s->rec;		/* the connection's fields */
+	ex->rec.ts_ms = wall_ms();
+	ex->rec.req = ++s->nreq;
+	ex->rec.bytes_in = ex->rec.bytes_out = 0;
+	ex->rec.connect_ms = ex->rec.handshake_ms = ex->rec.ttfb_ms = -1;
+	tb_err_clear(&ex->rec.err);
+	return ex;
+}
+
+static void
+hx_free(struct http_exchange *ex, bool clean_upstream)
+{
+	if (ex == NULL)
+		return;
+	if (ex->uc != NULL)
+		upconn_free(ex->uc, clean_upstream);
+	evbuffer_free(ex->head);
+	evbuffer_free(ex->held);
+	free(ex);
+}
+
+/* Finishes the request's audit record and writes it. */
+static void
+hx_audit(struct session *s, const struct tb_err *err)
+{
+	struct http_exchange *ex = s->ex;
+
+	if (err != NULL)
+		ex->rec.err = *err;
+	ex->rec.total_ms = (int64_t)(now_ms() - ex->t_start);
+	audit_write(&ex->rec);
+}
+
+bool
+session_http_closing(struct session *s, const struct tb_err *err)
+{
+	struct tb_err ok;
+
+	if (s->ex == NULL)
+		return false;
+	if (err == NULL) {
+		tb_err_clear(&ok);
+		err = &ok;
+	}
+	if (s->ex->rec.err.code == CR_OK || err->code != CR_OK)
+		hx_audit(s, err);
+	else
+		hx_audit(s, NULL);
+	return true;
+}
+
+void
+session_http_free(struct session *s)
+{
+	hx_free(s->ex, false);
+	s->ex = NULL;
+}
+
+/* ---- small helpers ------------------------------------------------------- */
+
+/* Copies the request path into the audit record with query values removed. */
+static void
+audit_path(char *dst, size_t cap, const char *p, size_t len)
+{
+	size_t i, n = 0;
+	bool in_query = false, in_value = false;
+
+	for (i = 0; i < len && n + 1 < cap; i++) {
+		char c = p[i];
+
+		if (!in_query && c == '?') {
+			in_query = true;
+		} else if (in_query && c == '=') {
+			dst[n++] = c;
+			in_value = true;
+			continue;
+		} else if (in_query && c == '&') {
+			in_value = false;
+		}
+		if (in_value)
+			continue;	/* values may hold credentials */
+		dst[n++] = c;
+	}
+	dst[n] = '\0';
+}
+
+static bool
+span_ieq(const char *buf, const struct http1_span *sp, const char *name)
+{
+	return strlen(name) == sp->len &&
+	    strncasecmp(buf + sp->off, name, sp->len) == 0;
+}
+
+/* Hop-by-hop fields (RFC 9110 7.6.1) and the ones the broker consumes. */
+static bool
+hop_by_hop(const char *buf, const struct http1_msg *m,
+    const struct http1_header *h)
+{
+	static const char *const names[] = {
+		"connection", "keep-alive", "te", "trailer", "upgrade",
+		"proxy-connection", "proxy-authenticate", "proxy-authorization",
+		NULL
+	};
+	unsigned i;
+
+	for (i = 0; names[i] != NULL; i++)
+		if (span_ieq(buf, &h->name, names[i]))
+			return true;
+	return http1_conn_nominates(m, buf, buf + h->name.off, h->name.len);
+}
+
+static void
+add_header(struct evbuffer *out, const char *buf, const struct http1_header *h)
+{
+	evbuffer_add(out, buf + h->name.off, h->name.len);
+	evbuffer_add(out, ": ", 2);
+	evbuffer_add(out, buf + h->value.off, h->value.len);
+	evbuffer_add(out, "\r\n", 2);
+}
+
+/* ---- answers of our own --------------------------------------------------- */
+
+/*
+ * Ends the exchange with an answer of our own when one is still possible
+ * (status 0: the one diag gives for the reason), then closes the client
+ * connection once it is written: after a failure the client's stream may
+ * hold an unread body, so it cannot be trusted for another request.
+ */
+static void
+hx_fail_status(struct session *s, const struct tb_err *err, int status)
+{
+	struct http_exchange *ex = s->ex;
+
+	if (ex->resp_sent || err->code == CR_CLIENT_CLOSED ||
+	    err->code == CR_CLIENT_RESET) {
+		/* Part of an answer is out: all we can do is close. */
+		session_close(s, err);
+		return;
+	}
+	if (status == 0 && (status = diag_http_status(err->code)) == 0)
+		status = 502;
+	ex->rec.status = status;
+	event_del(s->up_ev);
+	reply_error(client_out(s), status, ex->rec.route, err, false,
+	    ex->req.method == HTTP1_M_HEAD);
+	ex->resp_sent = true;
+	hx_audit(s, err);
+	log_at(err->code == CR_BAD_REQUEST || err->code == CR_NO_ROUTE ||
+	    err->code == CR_CLIENT_TIMEOUT ? LOG_LVL_INFO : LOG_LVL_WARNING,
+	    "conn=%llu req=%u route=%s client=%s status=%d close=%s phase=%s: %s",
+	    (unsigned long long)s->id, ex->rec.req,
+	    ex->rec.route != NULL ? ex->rec.route : "-", s->rec.client, status,
+	    close_reason_str(err->code), diag_phase_str(err->phase), err->msg);
+	s->rec.err = *err;	/* for the connection's summary line */
+	hx_free(ex, false);
+	s->ex = NULL;
+	s->close_after_flush = true;
+	bufferevent_disable(s->client.bev, EV_READ);
+	bufferevent_enable(s->client.bev, EV_WRITE);
+	if (evbuffer_get_length(client_out(s)) == 0)
+		session_close(s, NULL);
+}
+
+static void
+hx_fail(struct session *s, const struct tb_err *err)
+{
+	hx_fail_status(s, err, 0);
+}
+
+/* ---- the end of an exchange --------------------------------------------------- */
+
+static bool
+hx_upstream_reusable(const struct http_exchange *ex)
+{
+	return ex->uc != NULL && ex->uc->bev != NULL && ex->pool != NULL &&
+	    ex->req_body.done && ex->resp_body.done &&
+	    (ex->resp.flags & HTTP1_F_CLOSE) == 0 &&
+	    evbuffer_get_length(bufferevent_get_input(ex->uc->bev)) == 0;
+}
+
+static void
+hx_exchange_done(struct session *s)
+{
+	struct http_exchange *ex = s->ex;
+	bool client_keep;
+
+	event_del(s->up_ev);
+	hx_audit(s, NULL);
+	client_keep = !s->close_after_flush && ex->req_body.done &&
+	    !s->w->draining;
+	if (hx_upstream_reusable(ex)) {
+		bufferevent_setcb(ex->uc->bev, NULL, NULL, NULL, NULL);
+		pool_put(ex->pool, ex->uc);
+		ex->uc = NULL;
+	}
+	hx_free(ex, true);
+	s->ex = NULL;
+	s->up_paused = false;
+	if (!client_keep) {
+		s->close_after_flush = true;
+		if (evbuffer_get_length(client_out(s)) == 0)
+			session_close(s, NULL);
+		return;
+	}
+	/* Keep-alive: wait for the next request. */
+	timer_add_ms(s->idle_ev, hx_listener(s)->keepalive_timeout_ms != 0 ?
+	    hx_listener(s)->keepalive_timeout_ms : HX_DEFAULT_KEEPALIVE_MS);
+	bufferevent_enable(s->client.bev, EV_READ);
+	if (evbuffer_get_length(client_in(s)) > 0)
+		hx_client_progress(s);
+}
+
+/* ---- the response ------------------------------------------------------ */
+
+/* Writes the response head the client gets; decides its framing. */
+static void
+hx_send_response_head(struct session *s, const char *buf)
+{
+	struct http_exchange *ex = s->ex;
+	struct evbuffer *out = client_out(s);
+	enum http1_body kind = ex->resp.body;
+	enum http1_body_mode mode = HTTP1_PASS;
+	bool has_te = (ex->resp.flags & HTTP1_F_TE) != 0;
+	size_t i;
+
+	if ((ex->req.flags & HTTP1_F_CLOSE) || s->w->draining)
+		s->close_after_flush = true;
+	if (kind == HTTP1_BODY_CLOSE) {
+		/*
+		 * An HTTP/1.0 endpoint ends its body by closing.  An HTTP/1.1
+		 * client keeps its connection if we re-frame the body as
+		 * chunked; a 1.0 client needs the close.
+		 */
+		if (client_is_11(ex) && !has_te)
+			ex->rechunk = true;
+		else
+			s->close_after_flush = true;
+	} else if (kind == HTTP1_BODY_CHUNKED && !client_is_11(ex)) {
+		mode = HTTP1_DECHUNK;	/* a 1.0 client cannot read chunked */
+		s->close_after_flush = true;
+	}
+	evbuffer_add_printf(out, "HTTP/1.1 %d ", ex->resp.status);
+	evbuffer_add(out, buf + ex->resp.reason.off, ex->resp.reason.len);
+	evbuffer_add(out, "\r\n", 2);
+	for (i = 0; i < ex->resp.nhdrs; i++) {
+		const struct http1_header *h = &ex->resp_hdrs[i];
+
+		if (hop_by_hop(buf, &ex->resp, h))
+			continue;
+		if (mode == HTTP1_DECHUNK &&
+		    span_ieq(buf, &h->name, "transfer-encoding"))
+			continue;
+		add_header(out, buf, h);
+	}
+	if (ex->rechunk)
+		evbuffer_add_printf(out, "Transfer-Encoding: chunked\r\n");
+	if (s->close_after_flush)
+		evbuffer_add_printf(out, "Connection: close\r\n");
+	else if (!client_is_11(ex))
+		evbuffer_add_printf(out, "Connection: keep-alive\r\n");
+	evbuffer_add(out, "\r\n", 2);
+	http1_body_init(&ex->resp_body, kind, ex->resp.content_length, mode);
+	ex->resp_sent = true;
+	ex->rec.status = ex->resp.status;
+}
+
+/* Moves response body bytes to the client, framing them as decided. */
+static int
+hx_forward_response_body(struct session *s)
+{
+	struct http_exchange *ex = s->ex;
+	struct evbuffer *in = bufferevent_get_input(ex->uc->bev);
+	struct evbuffer *out = client_out(s);
+	struct http1_span data;
+	struct tb_err err;
+	size_t len;
+	ssize_t n;
+	char *p;
+
+	while (!ex->resp_body.done && (len = evbuffer_get_length(in)) > 0) {
+		p = (char *)evbuffer_pullup(in, -1);
+		n = http1_body_feed(&ex->resp_body, p, len, &data);
+		if (n < 0) {
+			tb_err_set(&err, CR_UPSTREAM_BAD_RESPONSE, PHASE_RESPONSE,
+			    "%s: invalid response body: %s", ex->uc->addr,
+			    http1_err_str(ex->resp_body.err));
+			session_close(s, &err);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		if (ex->resp_body.mode == HTTP1_DECHUNK) {
+			evbuffer_add(out, p + data.off, data.len);
+			evbuffer_drain(in, (size_t)n);
+			ex->rec.bytes_out += data.len;
+		} else if (ex->rechunk) {
+			evbuffer_add_printf(out, "%zx\r\n", (size_t)n);
+			evbuffer_remove_buffer(in, out, (size_t)n);
+			evbuffer_add(out, "\r\n", 2);
+			ex->rec.bytes_out += (uint64_t)n;
+		} else {
+			evbuffer_remove_buffer(in, out, (size_t)n);
+			ex->rec.bytes_out += (uint64_t)n;
+		}
+		s->upstream.bytes_read += (uint64_t)n;
+	}
+	if (evbuffer_get_length(out) >= RELAY_HIGH && !s->up_paused) {
+		bufferevent_disable(ex->uc->bev, EV_READ);
+		s->up_paused = true;
+	}
+	if (ex->resp_body.done) {
+		if (ex->rechunk)
+			evbuffer_add(out, "0\r\n\r\n", 5);
+		hx_exchange_done(s);
+		return 1;
+	}
+	return 0;
+}
+
+/* Parses response heads; relays 100 Continue; returns -1 if s was closed. */
+static int
+hx_read_response_head(struct session *s)
+{
+	struct http_exchange *ex = s->ex;
+	struct evbuffer *in = bufferevent_get_input(ex->uc->bev);
+	struct tb_err err;
+	size_t len;
+	char *p;
+	int r;
+
+	while (!ex->resp_head_done && (len = evbuffer_get_length(in)) > 0) {
+		p = (char *)evbuffer_pullup(in, -1);
+		r = http1_parse_head(&ex->resp, p, len);
+		if (r < 0) {
+			tb_err_set(&err, CR_UPSTREAM_BAD_RESPONSE, PHASE_RESPONSE,
+			    "%s: invalid response head at byte %zu: %s",
+			    ex->uc->addr, ex->resp.err_off,
+			    http1_err_str(ex->resp.err));
+			hx_fail(s, &err);
+			return -1;
+		}
+		if (r == 0)
+			return 0;
+		if (ex->resp.status >= 100 && ex->resp.status < 200) {
+			/* Interim answers: 100 goes to a 1.1 client once, others are dropped. */
+			if (ex->resp.status == 100 && ex->expect &&
+			    !ex->sent_continue && client_is_11(ex)) {
+				reply_continue(client_out(s));
+				ex->sent_continue = true;
+			}
+			evbuffer_drain(in, (size_t)r);
+			http1_msg_init(&ex->resp, HTTP1_RESPONSE, ex->req.method,
+			    ex->resp_hdrs, HX_MAX_HEADERS, HX_MAX_HEAD);
+			continue;
+		}
+		ex->resp_head_done = true;
+		ex->rec.ttfb_ms = (int64_t)(now_ms() - ex->t_start);
+		ex->uc->http_version = ex->resp.version;
+		if (ex->pool != NULL)
+			ex->pool->http_version = ex->resp.version;
+		hx_send_response_head(s, p);
+		evbuffer_drain(in, (size_t)r);
+		s->upstream.bytes_read += (uint64_t)r;
+	}
+	return 0;
+}
+
+static void
+hx_up_readcb(struct bufferevent *bev, void *arg)
+{
+	struct session *s = arg;
+	struct http_exchange *ex = s->ex;
+
+	(void)bev;
+	if (s->state == SESSION_ST_CLOSED || ex == NULL || ex->uc == NULL)
+		return;
+	ex->resp_any = true;
+	s->last_active = now_ms();
+	timer_add_ms(s->up_ev, ex->rc->response_timeout_ms);
+	if (!ex->resp_head_done && hx_read_response_head(s) == -1)
+		return;
+	if (ex->resp_head_done)
+		hx_forward_response_body(s);
+}
+
+static void
+hx_up_writecb(struct bufferevent *bev, void *arg)
+{
+	struct session *s = arg;
+
+	(void)bev;
+	if (s->state == SESSION_ST_CLOSED || s->ex == NULL || s->ex->uc == NULL)
+		return;
+	if (s->client_paused) {
+		s->client_paused = false;
+		bufferevent_enable(s->client.bev, EV_READ);
+		hx_forward_request_body(s);
+	}
+}
+
+/*
+ * A pooled connection failed before any byte of the response: the stale
+ * keep-alive race.  Retry once on a fresh connection when replaying the
+ * request cannot duplicate it: an idempotent method whose whole request
+ * we still have (no body, or a held one).  Never for POST with a streamed
+ * body.
+ */
+static bool
+hx_retry(struct session *s, const struct tb_err *why)
+{
+	struct http_exchange *ex = s->ex;
+	bool replayable = ex->req.body == HTTP1_BODY_NONE || ex->dechunk ||
+	    (ex->req.body == HTTP1_BODY_LENGTH && ex->req.content_length == 0);
+
+	if (ex->resp_any || ex->rec.retries > 0 || !ex->rec.up_reused ||
+	    !replayable || !http1_method_idempotent(ex->req.method))
+		return false;
+	log_info("conn=%llu req=%u route=%s: pooled connection to %s failed "
+	    "before any response (%s: %s); retrying once on a new connection",
+	    (unsigned long long)s->id, ex->rec.req, ex->rc->name, ex->uc->addr,
+	    close_reason_str(why->code), why->msg);
+	ex->rec.retries++;
+	upconn_free(ex->uc, false);
+	ex->uc = NULL;
+	event_del(s->up_ev);
+	hx_connect(s, true);
+	return true;
+}
+
+static void
+hx_up_eventcb(struct bufferevent *bev, short what, void *arg)
+{
+	int sys_errno = EVUTIL_SOCKET_ERROR();
+	struct session *s = arg;
+	struct http_exchange *ex = s->ex;
+	enum diag_phase phase;
+	struct tb_err err;
+
+	(void)bev;
+	if (s->state == SESSION_ST_CLOSED || ex == NULL || ex->uc == NULL)
+		return;
+	phase = ex->resp_any ? PHASE_RESPONSE : PHASE_REQUEST;
+	if ((what & BEV_EVENT_EOF) && ex->resp_head_done) {
+		/* Drain what is still buffered, then see if the body may end here. */
+		if (hx_forward_response_body(s) != 0 || s->ex != ex)
+			return;
+		if (http1_body_eof(&ex->resp_body) == 0) {
+			ex->resp.flags |= HTTP1_F_CLOSE;
+			if (ex->rechunk)
+				evbuffer_add(client_out(s), "0\r\n\r\n", 5);
+			hx_exchange_done(s);
+			return;
+		}
+		tb_err_set(&err, CR_UPSTREAM_CLOSED, PHASE_RESPONSE,
+		    "%s closed the connection after %llu bytes of the response body",
+		    ex->uc->addr, (unsigned long long)ex->resp_body.wire);
+		session_close(s, &err);
+		return;
+	}
+	if (sys_errno == ECONNRESET || sys_errno == EPIPE)
+		tb_err_set(&err, CR_UPSTREAM_RESET, phase,
+		    "%s reset the connection %s", ex->uc->addr,
+		    ex->resp_any ? "while sending the response" :
+		    "before answering the request");
+	else
+		tb_err_set(&err, CR_UPSTREAM_CLOSED, phase,
+		    "%s closed the connection %s", ex->uc->addr,
+		    ex->resp_any ? "inside the response head" :
+		    "before answering the request");
+	if (hx_retry(s, &err))
+		return;
+	hx_fail(s, &err);
+}
+
+static void
+hx_up_timeoutcb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+	struct http_exchange *ex = s->ex;
+	struct tb_err err;
+	uint64_t waited;
+
+	(void)fd;
+	(void)what;
+	if (s->state == SESSION_ST_CLOSED || ex == NULL)
+		return;
+	waited = now_ms() - ex->t_sent;
+	if (ex->expect && !ex->sent_continue && !ex->resp_any &&
+	    waited < ex->rc->response_timeout_ms) {
+		/* The endpoint ignores Expect: let the client send its body anyway. */
+		reply_continue(client_out(s));
+		ex->sent_continue = true;
+		timer_add_ms(s->up_ev, ex->rc->response_timeout_ms - waited);
+		return;
+	}
+	tb_err_set(&err, CR_UPSTREAM_TIMEOUT, ex->resp_any ? PHASE_RESPONSE :
+	    PHASE_REQUEST, "%s: no response data within response_timeout (%llu ms)",
+	    ex->uc != NULL ? ex->uc->addr : ex->rc->name,
+	    (unsigned long long)ex->rc->response_timeout_ms);
+	hx_fail(s, &err);
+}
+
+/* ---- sending the request ------------------------------------------------- */
+
+/* Moves request body bytes from the client to the upstream. */
+static void
+hx_forward_request_body(struct session *s)
+{
+	struct http_exchange *ex = s->ex;
+	struct evbuffer *in = client_in(s), *out;
+	struct http1_span data;
+	struct tb_err err;
+	size_t len;
+	ssize_t n;
+	char *p;
+
+	if (ex == NULL || ex->state != HX_EXCHANGE || ex->req_body.done ||
+	    ex->uc == NULL || ex->uc->bev == NULL)
+		return;
+	out = bufferevent_get_output(ex->uc->bev);
+	while (!ex->req_body.done && (len = evbuffer_get_length(in)) > 0) {
+		p = (char *)evbuffer_pullup(in, -1);
+		n = http1_body_feed(&ex->req_body, p, len, &data);
+		if (n < 0) {
+			tb_err_set(&err, CR_BAD_REQUEST, PHASE_REQUEST,
+			    "invalid request body: %s", http1_err_str(ex->req_body.err));
+			session_close(s, &err);
+			return;
+		}
+		if (n == 0)
+			break;
+		evbuffer_remove_buffer(in, out, (size_t)n);
+		ex->rec.bytes_in += (uint64_t)n;
+		s->client.bytes_read += (uint64_t)n;
+	}
+	if (evbuffer_get_length(out) >= RELAY_HIGH && !s->client_paused) {
+		bufferevent_disable(s->client.bev, EV_READ);
+		s->client_paused = true;
+	}
+	/* Keep pipelined requests in the buffer until this exchange ends. */
+	if (ex->req_body.done)
+		bufferevent_disable(s->client.bev, EV_READ);
+}
+
+static void
+hx_send_request(struct session *s)
+{
+	struct http_exchange *ex = s->ex;
+	struct bufferevent *bev = ex->uc->bev;
+	struct evbuffer *out = bufferevent_get_output(bev);
+	size_t hlen = evbuffer_get_length(ex->head);
+	size_t blen = evbuffer_get_length(ex->held);
+
+	bufferevent_setcb(bev, hx_up_readcb, hx_up_writecb, hx_up_eventcb, s);
+	relay_setup(bev);
+	bufferevent_enable(bev, EV_READ | EV_WRITE);
+	http1_msg_init(&ex->resp, HTTP1_RESPONSE, ex->req.method, ex->resp_hdrs,
+	    HX_MAX_HEADERS, HX_MAX_HEAD);
+	/* Copies: the head and a held body stay for a retry. */
+	evbuffer_add(out, evbuffer_pullup(ex->head, -1), hlen);
+	if (ex->dechunk) {
+		evbuffer_add_printf(out, "Content-Length: %zu\r\n\r\n", blen);
+		evbuffer_add(out, evbuffer_pullup(ex->held, -1), blen);
+	} else
+		evbuffer_add(out, "\r\n", 2);
+	ex->uc->requests++;
+	ex->state = HX_EXCHANGE;
+	ex->t_sent = now_ms();
+	timer_add_ms(s->up_ev, ex->expect && !ex->sent_continue ?
+	    HX_EXPECT_WAIT_MS : ex->rc->response_timeout_ms);
+	hx_forward_request_body(s);
+}
+
+static void
+hx_upstream_ready(struct session *s, bool reused)
+{
+	struct http_exchange *ex = s->ex;
+	struct upconn *uc = ex->uc;
+
+	snprintf(ex->rec.upstream, sizeof(ex->rec.upstream), "%.*s",
+	    (int)sizeof(ex->rec.upstream) - 1, uc->addr);
+	ex->rec.up_tls = upconn_tls_str(uc);
+	ex->rec.up_cipher = upconn_cipher(uc);
+	ex->rec.up_reused = reused;
+	ex->rec.up_resumed = uc->resumed;
+	ex->rec.connect_ms = reused ? 0 : uc->connect_ms;
+	ex->rec.handshake_ms = reused ? 0 : uc->handshake_ms;
+	hx_send_request(s);
+}
+
+static void
+hx_upstream_cb(struct upconn *uc, const struct tb_err *err, void *arg)
+{
+	struct session *s = arg;
+	struct http_exchange *ex = s->ex;
+
+	if (s->state == SESSION_ST_CLOSED || ex == NULL || ex->uc != uc)
+		return;
+	if (err != NULL) {
+		snprintf(ex->rec.upstream, sizeof(ex->rec.upstream), "%.*s",
+		    (int)sizeof(ex->rec.upstream) - 1, uc->addr);
+		ex->rec.connect_ms = uc->connect_ms;
+		ex->rec.handshake_ms = uc->handshake_ms;
+		hx_fail(s, err);
+		return;
+	}
+	if (ex->pool != NULL)
+		ex->pool->opened++;
+	hx_upstream_ready(s, false);
+}
+
+/* Takes a pooled connection, or opens one (always a new one for a retry). */
+static void
+hx_connect(struct session *s, bool fresh)
+{
+	struct http_exchange *ex = s->ex;
+	struct tb_err err;
+
+	ex->state = HX_CONNECTING;
+	if (!fresh && ex->pool != NULL && (ex->uc = pool_take(ex->pool)) != NULL) {
+		hx_upstream_ready(s, true);
+		return;
+	}
+	ex->uc = upstream_connect(s->w, ex->rc, s->gen->clients[ex->rc->index],
+	    ex->pool, hx_upstream_cb, s);
+	if (ex->uc == NULL) {
+		tb_err_set(&err, CR_INTERNAL, PHASE_CONNECT, "out of memory");
+		hx_fail(s, &err);
+	}
+}
+
+/* ---- the request head ----------------------------------------------------- */
+
+/* Picks host and path for routing, from Host, an absolute-form target or SNI. */
+static void
+hx_route_keys(struct session *s, const char *buf, char *host, size_t hcap,
+    const char **path, size_t *plen)
+{
+	struct http_exchange *ex = s->ex;
+	const struct http1_msg *m = &ex->req;
+	const char *t = buf + m->target.off;
+	size_t tlen = m->target.len, skip;
+
+	host[0] = '\0';
+	*path = t;
+	*plen = tlen;
+	if (m->form == HTTP1_TF_ABSOLUTE) {
+		/* scheme://authority[/path]: the authority names the host. */
+		route_host_normalize(buf + m->authority.off, m->authority.len,
+		    host, hcap);
+		skip = m->authority.off + m->authority.len - m->target.off;
+		*path = t + skip;
+		*plen = tlen - skip;
+	} else if (m->flags & HTTP1_F_HOST)
+		route_host_normalize(buf + m->host.off, m->host.len, host, hcap);
+	if (host[0] == '\0' && s->rec.sni[0] != '\0')
+		snprintf(host, hcap, "%s", s->rec.sni);
+}
+
+/* Builds the upstream request head (without the final CRLF). */
+static void
+hx_build_request_head(struct session *s, const char *buf, const char *path,
+    size_t plen)
+{
+	struct http_exchange *ex = s->ex;
+	const struct http1_msg *m = &ex->req;
+	const struct route_conf *rc = ex->rc;
+	struct evbuffer *out = ex->head;
+	bool host_done = false;
+	size_t i;
+
+	evbuffer_add(out, buf + m->method_s.off, m->method_s.len);
+	evbuffer_add(out, " ", 1);
+	if (plen == 0)
+		evbuffer_add(out, "/", 1);
+	else
+		evbuffer_add(out, path, plen);
+	evbuffer_add(out, " HTTP/1.1\r\n", 11);
+	for (i = 0; i < m->nhdrs; i++) {
+		const struct http1_header *h = &ex->req_hdrs[i];
+
+		if (hop_by_hop(buf, m, h))
+			continue;
+		if (span_ieq(buf, &h->name, "host")) {
+			if (rc->up_host != NULL || m->form == HTTP1_TF_ABSOLUTE)
+				continue;
+			host_done = true;
+		}
+		if (ex->dechunk && (span_ieq(buf, &h->name, "transfer-encoding") ||
+		    span_ieq(buf, &h->name, "content-length") ||
+		    span_ieq(buf, &h->name, "expect")))
+			continue;
+		if (rc->forwarded && span_ieq(buf, &h->name, "x-forwarded-proto"))
+			continue;	/* ours is the truth; the client's could lie */
+		add_header(out, buf, h);
+	}
+	if (rc->up_host != NULL)
+		evbuffer_add_printf(out, "Host: %s\r\n", rc->up_host);
+	else if (m->form == HTTP1_TF_ABSOLUTE) {
+		evbuffer_add(out, "Host: ", 6);
+		evbuffer_add(out, buf + m->authority.off, m->authority.len);
+		evbuffer_add(out, "\r\n", 2);
+	} else if (!host_done)
+		evbuffer_add_printf(out, "Host: %s\r\n", rc->upstream.host);
+	if (rc->forwarded) {
+		bool v6 = strchr(s->client_ip, ':') != NULL;
+
+		evbuffer_add_printf(out, "X-Forwarded-For: %s\r\n"
+		    "X-Forwarded-Proto: https\r\n"
+		    "Forwarded: for=%s%s%s%s;proto=https\r\n", s->client_ip,
+		    v6 ? "\"[" : "", s->client_ip, v6 ? "]\"" : "", "");
+	}
+}
+
+/* Reads a chunked body to hold it, for endpoints that may not take chunked. */
+static void
+hx_hold_body(struct session *s)
+{
+	struct http_exchange *ex = s->ex;
+	struct evbuffer *in = client_in(s);
+	struct http1_span data;
+	struct tb_err err;
+	size_t len;
+	ssize_t n;
+	char *p;
+
+	while (!ex->req_body.done && (len = evbuffer_get_length(in)) > 0) {
+		p = (char *)evbuffer_pullup(in, -1);
+		n = http1_body_feed(&ex->req_body, p, len, &data);
+		if (n < 0) {
+			tb_err_set(&err, CR_BAD_REQUEST, PHASE_REQUEST,
+			    "invalid chunked request body: %s",
+			    http1_err_str(ex->req_body.err));
+			hx_fail(s, &err);
+			return;
+		}
+		if (n == 0)
+			break;
+		if (evbuffer_get_length(ex->held) + data.len > ex->rc->max_buffered_body) {
+			tb_err_set(&err, CR_BAD_REQUEST, PHASE_REQUEST,
+			    "chunked request body above max_buffered_body (%llu bytes), "
+			    "and the endpoint is not known to accept chunked bodies",
+			    (unsigned long long)ex->rc->max_buffered_body);
+			hx_fail_status(s, &err, 413);
+			return;
+		}
+		evbuffer_add(ex->held, p + data.off, data.len);
+		evbuffer_drain(in, (size_t)n);
+		ex->rec.bytes_in += (uint64_t)n;
+		s->client.bytes_read += (uint64_t)n;
+	}
+	if (ex->req_body.done) {
+		bufferevent_disable(s->client.bev, EV_READ);
+		hx_connect(s, false);
+	}
+}
+
+/* A complete request head is at the start of the client's input. */
+static void
+hx_request_head(struct session *s, size_t head_len)
+{
+	struct http_exchange *ex = s->ex;
+	const struct http1_msg *m = &ex->req;
+	const char *buf = (const char *)evbuffer_pullup(client_in(s), -1);
+	struct tb_err err;
+	char host[256];
+	const char *path;
+	size_t plen;
+
+	event_del(s->idle_ev);
+	ex->rec.method = http1_method_str(m->method);
+	hx_route_keys(s, buf, host, sizeof(host), &path, &plen);
+	audit_path(ex->rec.path, sizeof(ex->rec.path), path, plen);
+	if (m->method == HTTP1_M_CONNECT) {
+		tb_err_set(&err, CR_BAD_REQUEST, PHASE_REQUEST,
+		    "CONNECT refused: tlsbroker only reaches its configured routes");
+		hx_fail_status(s, &err, 405);
+		return;
+	}
+	ex->rc = route_match_http(s->gen->conf, s->li, host[0] != '\0' ? host :
+	    NULL, path);
+	if (ex->rc == NULL) {
+		tb_err_set(&err, CR_NO_ROUTE, PHASE_ROUTE,
+		    "no route of listener %s for host '%s' and path '%.*s'",
+		    hx_listener(s)->name, host, (int)(plen > 200 ? 200 : plen), path);
+		hx_fail(s, &err);
+		return;
+	}
+	s->rc = ex->rc;
+	ex->rec.route = ex->rc->name;
+	ex->pool = session_pool_for(s, ex->rc);
+	ex->expect = (m->flags & HTTP1_F_EXPECT_CONTINUE) != 0;
+	/*
+	 * A chunked body goes as-is only to an endpoint known to answer in
+	 * HTTP/1.1; otherwise it is held and sent with Content-Length (an
+	 * HTTP/1.0 server would silently lose it).
+	 */
+	ex->dechunk = m->body == HTTP1_BODY_CHUNKED &&
+	    (ex->pool == NULL || ex->pool->http_version != 11);
+	hx_build_request_head(s, buf, path, plen);
+	evbuffer_drain(client_in(s), head_len);
+	s->client.bytes_read += head_len;
+	ex->rec.bytes_in += head_len;
+	if (ex->dechunk) {
+		http1_body_init(&ex->req_body, HTTP1_BODY_CHUNKED, 0, HTTP1_DECHUNK);
+		if (ex->expect && client_is_11(ex)) {
+			/* We read the body ourselves: no need to ask the endpoint. */
+			reply_continue(client_out(s));
+			ex->sent_continue = true;
+		}
+		ex->state = HX_HOLD;
+		hx_hold_body(s);
+		return;
+	}
+	http1_body_init(&ex->req_body, m->body, m->content_length, HTTP1_PASS);
+	hx_connect(s, false);
+}
+
+/* ---- the client side ----------------------------------------------------- */
+
+static void
+hx_client_progress(struct session *s)
+{
+	struct evbuffer *in = client_in(s);
+	struct tb_err err;
+	size_t len;
+	int r;
+
+	if (s->state == SESSION_ST_CLOSED || s->close_after_flush)
+		return;
+	if (s->ex == NULL) {
+		if (evbuffer_get_length(in) == 0)
+			return;
+		if ((s->ex = hx_new(s)) == NULL) {
+			tb_err_set(&err, CR_INTERNAL, PHASE_REQUEST, "out of memory");
+			session_close(s, &err);
+			return;
+		}
+		/* A new request began: its head must arrive in time. */
+		timer_add_ms(s->idle_ev, hx_listener(s)->request_timeout_ms != 0 ?
+		    hx_listener(s)->request_timeout_ms : HX_DEFAULT_REQUEST_MS);
+	}
+	switch (s->ex->state) {
+	case HX_HEAD:
+		len = evbuffer_get_length(in);
+		r = http1_parse_head(&s->ex->req, (const char *)evbuffer_pullup(in, -1),
+		    len);
+		if (r < 0) {
+			tb_err_set(&err, CR_BAD_REQUEST, PHASE_REQUEST,
+			    "invalid request head at byte %zu: %s",
+			    s->ex->req.err_off, http1_err_str(s->ex->req.err));
+			hx_fail_status(s, &err, http1_err_status(s->ex->req.err));
+			return;
+		}
+		if (r > 0)
+			hx_request_head(s, (size_t)r);
+		return;
+	case HX_HOLD:
+		hx_hold_body(s);
+		return;
+	case HX_CONNECTING:
+		return;
+	case HX_EXCHANGE:
+		hx_forward_request_body(s);
+		return;
+	}
+}
+
+static void
+hx_client_readcb(struct bufferevent *bev, void *arg)
+{
+	struct session *s = arg;
+
+	(void)bev;
+	if (s->state == SESSION_ST_CLOSED)
+		return;
+	s->last_active = now_ms();
+	hx_client_progress(s);
+}
+
+static void
+hx_client_writecb(struct bufferevent *bev, void *arg)
+{
+	struct session *s = arg;
+	struct http_exchange *ex = s->ex;
+
+	(void)bev;
+	if (s->state == SESSION_ST_CLOSED)
+		return;
+	if (s->close_after_flush && evbuffer_get_length(client_out(s)) == 0 &&
+	    ex == NULL) {
+		session_close(s, NULL);
+		return;
+	}
+	if (s->up_paused && ex != NULL && ex->uc != NULL && ex->uc->bev != NULL &&
+	    evbuffer_get_length(client_out(s)) < RELAY_HIGH) {
+		s->up_paused = false;
+		bufferevent_enable(ex->uc->bev, EV_READ);
+		/* Bytes may already wait in the upstream input. */
+		if (ex->resp_head_done)
+			hx_forward_response_body(s);
+	}
+}
+
+static void
+hx_client_eventcb(struct bufferevent *bev, short what, void *arg)
+{
+	int sys_errno = EVUTIL_SOCKET_ERROR();
+	struct session *s = arg;
+	struct http_exchange *ex = s->ex;
+	struct tb_err err;
+
+	(void)bev;
+	if (s->state == SESSION_ST_CLOSED)
+		return;
+	if (ex == NULL) {
+		/* Between requests: the client may go whenever it likes. */
+		if (s->nreq == 0) {
+			diag_from_client_errno(&err, (what & BEV_EVENT_EOF) ? 0 :
+			    sys_errno, PHASE_REQUEST);
+			session_close(s, &err);
+		} else
+			session_close(s, NULL);
+		return;
+	}
+	if ((what & BEV_EVENT_EOF) && ex->state == HX_EXCHANGE &&
+	    ex->req_body.done) {
+		/*
+		 * The client half-closed after its request: still answer it,
+		 * then close.
+		 */
+		s->close_after_flush = true;
+		return;
+	}
+	diag_from_client_errno(&err, (what & BEV_EVENT_EOF) ? 0 : sys_errno,
+	    ex->resp_sent ? PHASE_RESPONSE : PHASE_REQUEST);
+	session_close(s, &err);
+}
+
+/* The client timer: a request head too slow (408), or keep-alive idle. */
+static void
+hx_client_timeoutcb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+	struct tb_err err;
+
+	(void)fd;
+	(void)what;
+	if (s->state == SESSION_ST_CLOSED)
+		return;
+	if (s->ex != NULL && s->ex->state == HX_HEAD) {
+		tb_err_set(&err, CR_CLIENT_TIMEOUT, PHASE_REQUEST,
+		    "no complete request head within request_timeout");
+		hx_fail_status(s, &err, 408);
+		return;
+	}
+	if (s->ex == NULL) {
+		if (s->nreq == 0) {
+			tb_err_set(&err, CR_CLIENT_TIMEOUT, PHASE_REQUEST,
+			    "no request within request_timeout");
+			session_close(s, &err);
+		} else
+			session_close(s, NULL);	/* keep-alive expired: routine */
+	}
+}
+
+void
+session_http_start(struct session *s)
+{
+	const struct listener_conf *lc = hx_listener(s);
+
+	s->http = true;
+	if (session_client_bev(s) == -1)
+		return;
+	s->up_ev = evtimer_new(s->w->base, hx_up_timeoutcb, s);
+	event_assign(s->idle_ev, s->w->base, -1, 0, hx_client_timeoutcb, s);
+	if (s->up_ev == NULL) {
+		struct tb_err err;
+
+		tb_err_set(&err, CR_INTERNAL, PHASE_REQUEST, "out of memory");
+		session_close(s, &err);
+		return;
+	}
+	session_set_state(s, SESSION_ST_HTTP);
+	relay_setup(s->client.bev);
+	bufferevent_setcb(s->client.bev, hx_client_readcb, hx_client_writecb,
+	    hx_client_eventcb, s);
+	bufferevent_enable(s->client.bev, EV_READ | EV_WRITE);
+	timer_add_ms(s->idle_ev, lc->request_timeout_ms != 0 ?
+	    lc->request_timeout_ms : HX_DEFAULT_REQUEST_MS);
+}
