@@ -67,7 +67,8 @@ struct listener_conf {
 	struct conf_loc bind_loc;
 	char *certs[CONF_MAX_CERTS];	/* PEM files, first is the default; owned */
 	unsigned ncerts;
-	struct conf_loc cert_loc;
+	struct conf_loc cert_loc;	/* the first cert line */
+	struct conf_loc cert_locs[CONF_MAX_CERTS];	/* the line of each cert */
 	char *key;			/* key file when separate (one cert only); owned */
 	struct conf_loc key_loc;
 	int min_tls;			/* TLS1_2_VERSION or TLS1_3_VERSION */
@@ -82,6 +83,7 @@ struct listener_conf {
 	uint64_t request_timeout_ms;	/* http: a request head must arrive within this */
 	uint64_t keepalive_timeout_ms;	/* http: idle time allowed between requests */
 	unsigned index;			/* position in conf.listeners */
+	bool bad;			/* a value failed to parse: conf_check skips cross-key checks */
 };
 
 struct route_conf {
@@ -145,6 +147,7 @@ struct route_conf {
 	uint64_t max_buffered_body;	/* de-chunking limit for HTTP/1.0 endpoints */
 	struct conf_loc max_buffered_body_loc;
 	unsigned index;			/* position in conf.routes */
+	bool bad;			/* a value failed to parse: conf_check skips cross-key checks */
 };
 
 struct conf {
@@ -166,7 +169,9 @@ struct conf_errors {
 /*
  * Loads and parses path.  Returns a new conf, or NULL when any error was
  * found; each error ("FILE:LINE: [section] key: what is allowed") is
- * appended to errs.  The result still needs conf_check().
+ * appended to errs.  The result still needs conf_check().  When parsing
+ * failed, the checks of conf_check() that still make sense are run before
+ * returning NULL, so a single run lists every error of the file.
  */
 struct conf *conf_load(const char *path, struct conf_errors *errs);
 /* Same, from a string (tests, fuzzing); name is used as FILE in errors. */

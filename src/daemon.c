@@ -42,6 +42,12 @@ struct daemon {
 	uint64_t watchdog_seen[256];
 	atomic_uint workers_done;
 	bool draining;
+	/* reload */
+	struct event *ack_ev;		/* owned: a worker switched generation */
+	atomic_uint acks;
+	struct listener_set retired_ls;	/* sockets to close once every worker switched */
+	bool reloading;
+	unsigned reloads;		/* successful reloads */
 };
 
 static void
@@ -199,6 +205,103 @@ daemon_exit_cb(evutil_socket_t fd, short what, void *arg)
 		event_base_loopexit(d->base, NULL);
 }
 
+/* Every worker runs the new generation: close the sockets nobody uses now. */
+static void
+daemon_ack_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	(void)fd;
+	(void)what;
+	if (!d->reloading || atomic_load(&d->acks) < d->nworkers)
+		return;
+	d->reloading = false;
+	listener_set_close(&d->retired_ls);
+	log_notice("reload %u done: %u listeners, %u routes", d->reloads,
+	    d->gen->conf->nlisteners, d->gen->conf->nroutes);
+	sdnotifyf("READY=1\nSTATUS=%u listeners, %u routes, %u workers (reload %u)",
+	    d->gen->conf->nlisteners, d->gen->conf->nroutes, d->nworkers,
+	    d->reloads);
+}
+
+/* Tells what a reload cannot change, so nobody waits for it to happen. */
+static void
+reload_warn_static(const struct broker_conf *old, const struct broker_conf *new)
+{
+	if (old->workers != new->workers)
+		log_warnx("reload: workers changed; it takes effect on restart");
+	if (old->max_connections != new->max_connections)
+		log_warnx("reload: max_connections changed; it takes effect on restart");
+	if ((old->user == NULL) != (new->user == NULL) ||
+	    (old->user != NULL && strcmp(old->user, new->user) != 0))
+		log_warnx("reload: user changed; it takes effect on restart");
+}
+
+/*
+ * SIGHUP: parse, check and build the new generation completely; if any
+ * of it fails the old one keeps running and the reason is logged and put
+ * in STATUS=.  Otherwise workers switch: new connections and requests use
+ * the new generation, connections in flight finish on theirs.
+ */
+static void
+daemon_reload(struct daemon *d)
+{
+	struct conf_errors errs = { 0 };
+	struct listener_set new_ls = { 0 };
+	const struct broker_conf *nb;
+	struct gen *g;
+	unsigned i;
+
+	if (d->draining)
+		return;
+	if (d->reloading) {
+		log_warnx("SIGHUP: the previous reload is still switching workers; ignored");
+		return;
+	}
+	sdnotify("RELOADING=1");
+	log_notice("SIGHUP: reloading %s", d->path);
+	g = gen_load(d->path, &errs);
+	if (g != NULL && listener_set_rebind(&new_ls, &d->ls, g->conf,
+	    d->gen->conf, &errs) == -1) {
+		gen_unref(g);
+		g = NULL;
+	}
+	if (g == NULL) {
+		for (i = 0; i < errs.count; i++)
+			log_warnx("reload failed: %s", errs.msgs[i]);
+		log_warnx("reload failed: the previous configuration keeps running");
+		sdnotifyf("READY=1\nSTATUS=reload failed, previous configuration running: %s",
+		    errs.count > 0 ? errs.msgs[0] : "see the log");
+		conf_errors_free(&errs);
+		return;
+	}
+	conf_errors_free(&errs);
+	nb = &g->conf->broker;
+	reload_warn_static(&d->gen->conf->broker, nb);
+	warn_config(g->conf);
+	log_set_level(nb->log_level);
+	if ((nb->audit_log == NULL) != (d->gen->conf->broker.audit_log == NULL) ||
+	    (nb->audit_log != NULL &&
+	    strcmp(nb->audit_log, d->gen->conf->broker.audit_log) != 0)) {
+		if (audit_open(nb->audit_log) == -1)
+			log_warn("reload: cannot open audit_log %s; keeping the old one",
+			    nb->audit_log);
+	}
+	/* Sockets not taken over close once every worker has let go of them. */
+	d->retired_ls = d->ls;
+	d->ls = new_ls;
+	gen_unref(d->gen);
+	d->gen = g;
+	d->reloads++;
+	d->reloading = true;
+	atomic_store(&d->acks, 0);
+	for (i = 0; i < d->nworkers; i++) {
+		d->workers[i].pending_gen = gen_ref(g);
+		d->workers[i].pending_ls = &d->ls;
+		worker_post(&d->workers[i], WORKER_CMD_GEN);
+	}
+}
+
 static void
 daemon_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
@@ -211,8 +314,7 @@ daemon_signal_cb(evutil_socket_t sig, short what, void *arg)
 		daemon_drain(d);
 		break;
 	case SIGHUP:
-		log_notice("SIGHUP: reload is not supported yet; restart to apply changes");
-		sdnotify("STATUS=reload not supported yet; restart to apply changes");
+		daemon_reload(d);
 		break;
 	case SIGUSR1:
 		if (audit_reopen() == -1)
@@ -260,6 +362,9 @@ daemon_setup_events(struct daemon *d)
 			return -1;
 	}
 	d->drain_ev = evtimer_new(d->base, daemon_drain_deadline_cb, d);
+	d->ack_ev = event_new(d->base, -1, EV_PERSIST, daemon_ack_cb, d);
+	if (d->ack_ev == NULL || event_add(d->ack_ev, NULL) == -1)
+		return -1;
 	d->exit_ev = event_new(d->base, -1, EV_PERSIST, daemon_exit_cb, d);
 	if (d->drain_ev == NULL || d->exit_ev == NULL ||
 	    event_add(d->exit_ev, NULL) == -1)
@@ -290,6 +395,8 @@ daemon_start_workers(struct daemon *d, unsigned max_conns)
 			return -1;
 		d->workers[i].exit_counter = &d->workers_done;
 		d->workers[i].exit_ev = d->exit_ev;
+		d->workers[i].ack_counter = &d->acks;
+		d->workers[i].ack_ev = d->ack_ev;
 	}
 	/* Workers never take signals: the main loop handles them all. */
 	sigfillset(&all);
@@ -311,6 +418,9 @@ daemon_cleanup(struct daemon *d)
 		worker_free(&d->workers[i]);
 	free(d->workers);
 	listener_set_close(&d->ls);
+	listener_set_close(&d->retired_ls);
+	if (d->ack_ev != NULL)
+		event_free(d->ack_ev);
 	for (i = 0; i < 4; i++)
 		if (d->sigs[i] != NULL)
 			event_free(d->sigs[i]);
@@ -339,6 +449,7 @@ daemon_run(const char *path)
 	memset(&d, 0, sizeof(d));
 	d.path = path;
 	atomic_init(&d.workers_done, 0);
+	atomic_init(&d.acks, 0);
 	log_init(LOG_LVL_INFO);
 	signal(SIGPIPE, SIG_IGN);
 	if (tlsio_init() == -1 || evthread_use_pthreads() == -1)

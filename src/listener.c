@@ -102,6 +102,60 @@ listener_set_bind(struct listener_set *ls, const struct conf *conf,
 	return 0;
 }
 
+/* The index of the listener of oldconf bound where lc wants to be, or -1. */
+static int
+same_bind(const struct listener_conf *lc, const struct conf *oldconf)
+{
+	unsigned i;
+
+	for (i = 0; i < oldconf->nlisteners; i++)
+		if (oldconf->listeners[i].bind.port == lc->bind.port &&
+		    strcmp(oldconf->listeners[i].bind.host, lc->bind.host) == 0)
+			return (int)i;
+	return -1;
+}
+
+int
+listener_set_rebind(struct listener_set *ls, struct listener_set *old,
+    const struct conf *conf, const struct conf *oldconf,
+    struct conf_errors *errs)
+{
+	unsigned li, wi, nw = old->nworkers, failed = 0;
+	int oi, fd;
+
+	ls->nlisteners = conf->nlisteners;
+	ls->nworkers = nw;
+	if ((ls->fds = calloc((size_t)conf->nlisteners * nw + 1, sizeof(int))) == NULL)
+		return -1;
+	for (li = 0; li < conf->nlisteners * nw; li++)
+		ls->fds[li] = -1;
+	/* First bind what is new, so a failure leaves old untouched. */
+	for (li = 0; li < conf->nlisteners && failed == 0; li++) {
+		if (same_bind(&conf->listeners[li], oldconf) != -1)
+			continue;
+		for (wi = 0; wi < nw; wi++) {
+			if ((fd = bind_one(&conf->listeners[li], errs)) == -1) {
+				failed++;
+				break;
+			}
+			ls->fds[li * nw + wi] = fd;
+		}
+	}
+	if (failed != 0) {
+		listener_set_close(ls);
+		return -1;
+	}
+	for (li = 0; li < conf->nlisteners; li++) {
+		if ((oi = same_bind(&conf->listeners[li], oldconf)) == -1)
+			continue;
+		for (wi = 0; wi < nw; wi++) {
+			ls->fds[li * nw + wi] = old->fds[(unsigned)oi * nw + wi];
+			old->fds[(unsigned)oi * nw + wi] = -1;
+		}
+	}
+	return 0;
+}
+
 void
 listener_set_close(struct listener_set *ls)
 {

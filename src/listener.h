@@ -28,6 +28,18 @@ int listener_set_bind(struct listener_set *ls, const struct conf *conf,
     unsigned nworkers, struct conf_errors *errs);
 void listener_set_close(struct listener_set *ls);
 
+/*
+ * Reload: builds ls for conf, taking over the sockets of old (built for
+ * oldconf) whose bind address is unchanged, so no connection is refused
+ * while the configuration changes, and binding the others.  The sockets
+ * of old not taken over stay in old: the caller closes them once no
+ * worker accepts on them.  On failure nothing is moved: returns -1 with
+ * errors added.
+ */
+int listener_set_rebind(struct listener_set *ls, struct listener_set *old,
+    const struct conf *conf, const struct conf *oldconf,
+    struct conf_errors *errs);
+
 /* Attaches worker w to its sockets; 0 / -1. */
 int listener_attach(struct worker *w, const struct listener_set *ls);
 /* Stops accepting for good (drain); the sockets stay open in ls. */

@@ -62,6 +62,13 @@ pool_free(struct pool *p)
 }
 
 void
+pool_retire(struct pool *p)
+{
+	pool_free(p);
+	p->retired = true;
+}
+
+void
 pool_save_session(struct pool *p, SSL_SESSION *sess)
 {
 	if (p->session != NULL)
@@ -164,6 +171,8 @@ pool_take(struct pool *p)
 	struct upconn *uc;
 	uint64_t now = now_ms();
 
+	if (p->retired)
+		return NULL;
 	/* Most recently used first: it is the least likely to be closed. */
 	while ((uc = TAILQ_LAST(&p->idle, upconn_list)) != NULL) {
 		pool_remove(p, uc);
@@ -185,7 +194,7 @@ pool_put(struct pool *p, struct upconn *uc)
 	struct upconn *oldest;
 
 	uc->pool = p;
-	if (uc->bev == NULL || p->rc->pool_max_idle == 0 ||
+	if (p->retired || uc->bev == NULL || p->rc->pool_max_idle == 0 ||
 	    pool_expired(p, uc, now) || !upconn_alive(uc)) {
 		upconn_free(uc, true);
 		return;
@@ -211,9 +220,10 @@ pool_warm_cb(struct upconn *uc, const struct tb_err *err, void *arg)
 
 	TAILQ_REMOVE(&p->warm, uc, pool_link);
 	p->warming--;
-	if (err != NULL) {
-		log_info("route %s: warming a pooled connection failed: %s: %s",
-		    p->rc->name, close_reason_str(err->code), err->msg);
+	if (err != NULL || p->retired) {
+		if (err != NULL)
+			log_info("route %s: warming a pooled connection failed: %s: %s",
+			    p->rc->name, close_reason_str(err->code), err->msg);
 		upconn_free(uc, false);
 		return;
 	}
@@ -228,6 +238,8 @@ pool_maintain(struct pool *p)
 	struct upconn *uc, *next;
 	uint64_t now = now_ms();
 
+	if (p->retired)
+		return;
 	for (uc = TAILQ_FIRST(&p->idle); uc != NULL; uc = next) {
 		next = TAILQ_NEXT(uc, pool_link);
 		if (pool_expired(p, uc, now)) {

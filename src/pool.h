@@ -36,6 +36,7 @@ struct pool {
 	unsigned warming;
 	uint64_t learned_idle_ms;		/* endpoint's idle close time, 0 = unknown */
 	int http_version;			/* 10 or 11 from the last response, 0 unknown */
+	bool retired;				/* its generation was replaced: keeps nothing */
 	SSL_SESSION *session;			/* owned: last session, for resumption */
 	/* counters for metrics and tests */
 	uint64_t opened, reused, dropped_stale;
@@ -58,6 +59,13 @@ struct upconn *pool_take(struct pool *p);
  * ownership in every case: frees it if it cannot be kept.
  */
 void pool_put(struct pool *p, struct upconn *uc);
+
+/*
+ * The route's generation was replaced: drop idle and warming connections
+ * and keep nothing from now on.  The pool itself stays valid for the
+ * sessions of the old generation still holding it.
+ */
+void pool_retire(struct pool *p);
 
 /* Periodic care: expire idle connections, open warm ones. */
 void pool_maintain(struct pool *p);

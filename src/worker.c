@@ -59,6 +59,50 @@ worker_abort_sessions(struct worker *w)
 	}
 }
 
+static int worker_pools_init(struct worker *w);
+
+/*
+ * Reload: new connections use the new generation from now on; sessions in
+ * flight keep theirs.  The old pools are retired, not freed, because those
+ * sessions may still hand connections back to them.
+ */
+static void
+worker_switch_gen(struct worker *w)
+{
+	struct gen *g = w->pending_gen;
+	struct retired_pools *r;
+	unsigned i;
+
+	if (g == NULL)
+		return;
+	w->pending_gen = NULL;
+	listener_detach(w);
+	for (i = 0; i < w->npools; i++)
+		pool_retire(&w->pools[i]);
+	r = realloc(w->retired, (w->nretired + 1) * sizeof(*r));
+	if (r != NULL) {
+		w->retired = r;
+		w->retired[w->nretired].pools = w->pools;
+		w->retired[w->nretired].count = w->npools;
+		w->nretired++;
+	} else {
+		log_warnx("worker %u: out of memory retiring pools", w->id);
+		free(w->pools);	/* retired pools hold nothing; old sessions lose reuse */
+	}
+	w->pools = NULL;
+	w->npools = 0;
+	gen_unref(w->gen);
+	w->gen = g;
+	if (worker_pools_init(w) == -1)
+		log_warnx("worker %u: out of memory for the new pools", w->id);
+	if (!w->draining && listener_attach(w, w->pending_ls) == -1)
+		log_warnx("worker %u: cannot attach the new listeners", w->id);
+	if (w->ack_counter != NULL)
+		atomic_fetch_add(w->ack_counter, 1);
+	if (w->ack_ev != NULL)
+		event_active(w->ack_ev, EV_READ, 0);
+}
+
 static void
 worker_control_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -73,6 +117,8 @@ worker_control_cb(evutil_socket_t fd, short what, void *arg)
 		if (w->nsessions == 0)
 			event_base_loopexit(w->base, NULL);
 	}
+	if (cmd & WORKER_CMD_GEN)
+		worker_switch_gen(w);
 	if (cmd & WORKER_CMD_ABORT)
 		worker_abort_sessions(w);
 }
@@ -198,12 +244,24 @@ worker_free(struct worker *w)
 	/* Pools first: their warming connections may have lookups pending. */
 	for (i = 0; i < w->npools; i++)
 		pool_free(&w->pools[i]);
+	for (i = 0; i < w->nretired; i++) {
+		unsigned j;
+
+		/* retired pools may hold TLS sessions saved since */
+		for (j = 0; j < w->retired[i].count; j++)
+			pool_free(&w->retired[i].pools[j]);
+	}
 	if (w->dns != NULL)
 		evdns_base_free(w->dns, 1);	/* fails pending lookups: their owners free */
 	/* Let deferred frees (sessions, cancelled lookups) run before the base goes. */
 	if (w->base != NULL)
 		event_base_loop(w->base, EVLOOP_NONBLOCK);
 	free(w->pools);
+	for (i = 0; i < w->nretired; i++)
+		free(w->retired[i].pools);
+	free(w->retired);
+	if (w->pending_gen != NULL)
+		gen_unref(w->pending_gen);
 	if (w->control_ev != NULL)
 		event_free(w->control_ev);
 	if (w->heartbeat_ev != NULL)

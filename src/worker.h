@@ -31,6 +31,12 @@ struct session;
 
 TAILQ_HEAD(session_list, session);
 
+/* The pools of a replaced generation, kept for its sessions still running. */
+struct retired_pools {
+	struct pool *pools;	/* owned */
+	unsigned count;
+};
+
 struct worker {
 	unsigned id;
 	pthread_t thread;
@@ -56,6 +62,13 @@ struct worker {
 	atomic_uint_fast64_t loops;	/* loop turns, for the watchdog */
 	atomic_uint *exit_counter;	/* not owned: incremented when the loop ends */
 	struct event *exit_ev;		/* not owned: activated when the loop ends */
+	/* reload: set by the main thread before it posts WORKER_CMD_GEN */
+	struct gen *pending_gen;	/* a reference for this worker */
+	const struct listener_set *pending_ls;
+	atomic_uint *ack_counter;	/* not owned: incremented once switched */
+	struct event *ack_ev;		/* not owned: activated once switched */
+	struct retired_pools *retired;	/* owned: pools of older generations */
+	unsigned nretired;
 };
 
 /*
