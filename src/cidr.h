@@ -23,8 +23,13 @@ struct cidr_list {
 	unsigned count;
 };
 
-/* Parses a space- or comma-separated list, appending to list.  0 / -1 with err (200 bytes). */
+/*
+ * Parses a space- or comma-separated list, appending to list.  0 / -1 with
+ * err (200 bytes); on error list is unchanged.  A bare address is /32 or
+ * /128; a network with host bits set ("10.1.2.3/8") is an error.
+ */
 int cidr_list_parse(struct cidr_list *list, const char *text, char *err);
+/* True if sa is in a network of list, or if list is empty (no allow-list). */
 bool cidr_list_match(const struct cidr_list *list, const struct sockaddr *sa);
 void cidr_list_free(struct cidr_list *list);
 

@@ -82,6 +82,7 @@ struct listener_conf {
 	uint64_t handshake_timeout_ms;	/* inbound handshake deadline */
 	uint64_t request_timeout_ms;	/* http: a request head must arrive within this */
 	uint64_t keepalive_timeout_ms;	/* http: idle time allowed between requests */
+	int metrics_id;			/* set by gen_build: metrics registry id */
 	unsigned index;			/* position in conf.listeners */
 	bool bad;			/* a value failed to parse: conf_check skips cross-key checks */
 };
@@ -147,6 +148,7 @@ struct route_conf {
 	uint64_t max_buffered_body;	/* de-chunking limit for HTTP/1.0 endpoints */
 	struct conf_loc max_buffered_body_loc;
 	unsigned index;			/* position in conf.routes */
+	int metrics_id;			/* set by gen_build: metrics registry id */
 	bool bad;			/* a value failed to parse: conf_check skips cross-key checks */
 };
 

@@ -1,7 +1,33 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * conf_check: whole-config checks after conf_load() has parsed every key:
+ * route -> listener references, duplicate routes and binds, keys that only
+ * make sense together (pin and verify, TLS-only keys with upstream_tls =
+ * off, http-only keys in tcp mode, upstream_key and upstream_cert), pool
+ * bounds, a loopback admin address, and that every certificate, key and
+ * CA file can be opened.  It also settles the defaults that depend on
+ * other keys (listener_index, upstream_verify = pin, security level 0
+ * below TLS 1.2).  It does not build SSL_CTXs: tls_server.c and
+ * tls_client.c do, reporting through conf_errors_add_at().
+ */
 #ifndef TLSBROKER_CONF_CHECK_H
 #define TLSBROKER_CONF_CHECK_H
 
-extern int conf_check_placeholder_unused;
+struct conf;
+struct conf_errors;
+
+/*
+ * Checks conf (as returned by conf_load) and fills in the derived values.
+ * Adds one "FILE:LINE: [section] key: ..." per problem to errs (may be
+ * NULL).  Returns 0 if it added none, -1 otherwise.
+ */
+int conf_check(struct conf *conf, struct conf_errors *errs);
+
+/*
+ * For conf_load() after parse errors: the same checks for the sections
+ * that did parse, without the whole-file ones ("no [route NAME]"), which
+ * a section with a bad header would make misleading.
+ */
+int conf_check_partial(struct conf *conf, struct conf_errors *errs);
 
 #endif
