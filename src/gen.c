@@ -7,6 +7,7 @@
 
 #include "conf.h"
 #include "conf_check.h"
+#include "metrics.h"
 #include "tls_client.h"
 #include "tls_server.h"
 
@@ -63,6 +64,13 @@ gen_build(struct conf *conf, struct conf_errors *errs)
 		gen_free(g);
 		return NULL;
 	}
+	/* Counters are keyed by name, so they survive reloads. */
+	g->unrouted_metrics_id = metrics_route_id("-");
+	for (i = 0; i < conf->nlisteners; i++)
+		conf->listeners[i].metrics_id =
+		    metrics_listener_id(conf->listeners[i].name);
+	for (i = 0; i < conf->nroutes; i++)
+		conf->routes[i].metrics_id = metrics_route_id(conf->routes[i].name);
 	g->id = atomic_fetch_add(&gen_next_id, 1);
 	return g;
 }

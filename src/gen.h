@@ -24,6 +24,7 @@ struct gen {
 	struct conf *conf;		/* owned */
 	struct tls_server **servers;	/* owned, one per listener */
 	struct tls_client **clients;	/* owned, one per route; NULL for plain routes */
+	int unrouted_metrics_id;	/* metrics id for exchanges that matched no route */
 };
 
 /* Takes ownership of conf (freed on failure too).  Returns a gen with one reference. */

@@ -15,6 +15,7 @@
 
 #include "conf.h"
 #include "log.h"
+#include "metrics.h"
 #include "upstream.h"
 #include "worker.h"
 
@@ -34,8 +35,17 @@ pool_init(struct pool *p, struct worker *w, const struct route_conf *rc,
 }
 
 static void
+pool_idle_gauge(struct pool *p, int delta)
+{
+	if (p->w != NULL && p->w->metrics != NULL && p->rc->metrics_id >= 0)
+		metrics_add(&p->w->metrics->routes[p->rc->metrics_id].up_idle,
+		    delta);
+}
+
+static void
 pool_remove(struct pool *p, struct upconn *uc)
 {
+	pool_idle_gauge(p, -1);
 	TAILQ_REMOVE(&p->idle, uc, pool_link);
 	uc->pooled = false;
 	p->nidle--;
@@ -208,6 +218,7 @@ pool_put(struct pool *p, struct upconn *uc)
 	uc->pooled = true;
 	TAILQ_INSERT_TAIL(&p->idle, uc, pool_link);
 	p->nidle++;
+	pool_idle_gauge(p, 1);
 	bufferevent_setcb(uc->bev, pool_idle_readcb, NULL, pool_idle_eventcb, uc);
 	bufferevent_disable(uc->bev, EV_WRITE);
 	bufferevent_enable(uc->bev, EV_READ);

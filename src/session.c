@@ -23,6 +23,7 @@
 #include "conf.h"
 #include "gen.h"
 #include "log.h"
+#include "metrics.h"
 #include "pool.h"
 #include "relay.h"
 #include "route.h"
@@ -31,6 +32,7 @@
 #include "worker.h"
 
 static void session_free_cb(evutil_socket_t fd, short what, void *arg);
+static struct metrics_listener *session_listener_metrics(struct session *s);
 
 const char *
 session_state_str(enum session_state st)
@@ -151,8 +153,13 @@ session_close(struct session *s, const struct tb_err *err)
 	 * http mode audits per request: the connection gets a record of its
 	 * own only when it ended before any request.
 	 */
-	if (!s->http || (!session_http_closing(s, err) && s->nreq == 0))
+	if (!s->http || (!session_http_closing(s, err) && s->nreq == 0)) {
 		audit_write(&s->rec);
+		if (s->w->metrics != NULL)
+			metrics_request(s->w->metrics, s->rc != NULL ?
+			    s->rc->metrics_id : s->gen->unrouted_metrics_id, 0,
+			    s->rec.err.code, s->rec.total_ms);
+	}
 	session_log_summary(s);
 
 	/* Stop every callback now; free from a fresh loop turn. */
@@ -199,10 +206,29 @@ session_free(struct session *s)
 		event_free(s->up_ev);
 	if (s->free_ev != NULL)
 		event_free(s->free_ev);
+	if (session_listener_metrics(s) != NULL)
+		metrics_add(&session_listener_metrics(s)->open, -1);
 	worker_session_del(s->w, s);
 	gen_unref(s->gen);
 	s->magic = 0;
 	free(s);
+}
+
+struct metrics_route *
+session_route_metrics(struct session *s, const struct route_conf *rc)
+{
+	int id = rc != NULL ? rc->metrics_id : s->gen->unrouted_metrics_id;
+
+	return id >= 0 && s->w->metrics != NULL ? &s->w->metrics->routes[id] : NULL;
+}
+
+static struct metrics_listener *
+session_listener_metrics(struct session *s)
+{
+	int id = s->gen->conf->listeners[s->li].metrics_id;
+
+	return id >= 0 && s->w->metrics != NULL ?
+	    &s->w->metrics->listeners[id] : NULL;
 }
 
 static void
@@ -478,6 +504,14 @@ session_route(struct session *s)
 	}
 	s->rec.route = s->rc->name;
 	session_set_state(s, SESSION_ST_CONNECTING);
+	/* A connection warmed ahead (pool_min_idle) saves the legacy handshake. */
+	if (session_pool_for(s, s->rc) != NULL &&
+	    (s->uc = pool_take(session_pool_for(s, s->rc))) != NULL) {
+		s->rec.up_reused = true;
+		session_upstream_cb(s->uc, NULL, s);
+		s->rec.connect_ms = s->rec.handshake_ms = 0;
+		return;
+	}
 	s->uc = upstream_connect(s->w, s->rc, s->gen->clients[s->rc->index],
 	    session_pool_for(s, s->rc), session_upstream_cb, s);
 	if (s->uc == NULL) {
@@ -521,13 +555,22 @@ static void
 session_client_hs_done(void *arg, const struct tls_hs_result *res)
 {
 	struct session *s = session_from_arg(arg);
+	struct metrics_listener *ml;
 	const char *sni;
 
 	if (!res->ok) {
+		if ((ml = session_listener_metrics(s)) != NULL)
+			metrics_inc(&ml->handshake_failures);
 		session_client_hs_failed(s, res);
 		return;
 	}
 	s->rec.tls = tls_version_str(SSL_version(s->ssl));
+	if ((ml = session_listener_metrics(s)) != NULL) {
+		int v = SSL_version(s->ssl);
+
+		metrics_inc(&ml->tls[v == TLS1_VERSION ? 0 : v == TLS1_1_VERSION ? 1 :
+		    v == TLS1_2_VERSION ? 2 : v == TLS1_3_VERSION ? 3 : 4]);
+	}
 	s->rec.cipher = SSL_get_cipher_name(s->ssl);
 	if ((sni = SSL_get_servername(s->ssl, TLSEXT_NAMETYPE_host_name)) != NULL &&
 	    !route_host_normalize(sni, strlen(sni), s->rec.sni,
@@ -555,6 +598,8 @@ session_deny(struct worker *w, const struct listener_conf *lc,
 	tb_err_set(&rec.err, CR_CLIENT_DENIED, PHASE_ACCEPT,
 	    "%s is not in the allow list of listener %s", client, lc->name);
 	audit_write(&rec);
+	if (w->metrics != NULL && lc->metrics_id >= 0)
+		metrics_inc(&w->metrics->listeners[lc->metrics_id].denied);
 	log_info("conn=%llu client=%s close=client_denied listener=%s",
 	    (unsigned long long)rec.conn, client, lc->name);
 }
@@ -597,6 +642,10 @@ session_accept(struct worker *w, unsigned li, int fd, const struct sockaddr *sa,
 	snprintf(s->rec.client, sizeof(s->rec.client), "%s", client);
 	client_ip_str(sa, s->client_ip, sizeof(s->client_ip));
 	worker_session_add(w, s);
+	if (session_listener_metrics(s) != NULL) {
+		metrics_inc(&session_listener_metrics(s)->connections);
+		metrics_add(&session_listener_metrics(s)->open, 1);
+	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 
 	s->free_ev = event_new(w->base, -1, 0, session_free_cb, s);

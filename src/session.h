@@ -26,6 +26,7 @@ struct event;
 struct http_exchange;
 struct gen;
 struct pool;
+struct metrics_route;
 struct listener_conf;
 struct route_conf;
 struct session;
@@ -101,6 +102,10 @@ void session_set_state(struct session *s, enum session_state st);
 int session_client_bev(struct session *s);
 /* The worker's pool for the session's route, NULL if the generation changed. */
 struct pool *session_pool_for(struct session *s, const struct route_conf *rc);
+
+/* This worker's counters for rc (NULL: the "-" bucket of unrouted exchanges). */
+struct metrics_route *session_route_metrics(struct session *s,
+    const struct route_conf *rc);
 
 /* http mode (session_http.c) */
 void session_http_start(struct session *s);

@@ -32,6 +32,7 @@
 #include "gen.h"
 #include "http1.h"
 #include "log.h"
+#include "metrics.h"
 #include "pool.h"
 #include "relay.h"
 #include "reply.h"
@@ -168,6 +169,10 @@ hx_audit(struct session *s, const struct tb_err *err)
 		ex->rec.err = *err;
 	ex->rec.total_ms = (int64_t)(now_ms() - ex->t_start);
 	audit_write(&ex->rec);
+	if (s->w->metrics != NULL)
+		metrics_request(s->w->metrics, ex->rc != NULL ? ex->rc->metrics_id :
+		    s->gen->unrouted_metrics_id, ex->rec.status, ex->rec.err.code,
+		    ex->rec.total_ms);
 }
 
 bool
@@ -559,6 +564,8 @@ hx_retry(struct session *s, const struct tb_err *why)
 	    (unsigned long long)s->id, ex->rec.req, ex->rc->name, ex->uc->addr,
 	    close_reason_str(why->code), why->msg);
 	ex->rec.retries++;
+	if (session_route_metrics(s, ex->rc) != NULL)
+		metrics_inc(&session_route_metrics(s, ex->rc)->retries);
 	upconn_free(ex->uc, false);
 	ex->uc = NULL;
 	event_del(s->up_ev);
@@ -722,6 +729,8 @@ hx_upstream_ready(struct session *s, bool reused)
 	ex->rec.up_cipher = upconn_cipher(uc);
 	ex->rec.up_reused = reused;
 	ex->rec.up_resumed = uc->resumed;
+	if (reused && session_route_metrics(s, ex->rc) != NULL)
+		metrics_inc(&session_route_metrics(s, ex->rc)->up_reused);
 	ex->rec.connect_ms = reused ? 0 : uc->connect_ms;
 	ex->rec.handshake_ms = reused ? 0 : uc->handshake_ms;
 	hx_send_request(s);

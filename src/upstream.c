@@ -22,6 +22,7 @@
 #include <openssl/err.h>
 
 #include "conf.h"
+#include "metrics.h"
 #include "pool.h"
 #include "tls_client.h"
 #include "worker.h"
@@ -44,9 +45,28 @@ upstream_fail(struct upconn *uc)
 	uc->cb(uc, &uc->err, uc->arg);
 }
 
+static struct metrics_route *
+upconn_metrics(const struct upconn *uc)
+{
+	if (uc->w == NULL || uc->w->metrics == NULL || uc->rc->metrics_id < 0)
+		return NULL;
+	return &uc->w->metrics->routes[uc->rc->metrics_id];
+}
+
 static void
 upstream_ready(struct upconn *uc)
 {
+	struct metrics_route *m = upconn_metrics(uc);
+
+	if (m != NULL) {
+		metrics_inc(&m->up_opened);
+		metrics_add(&m->up_open, 1);
+		if (uc->cli != NULL)
+			metrics_inc(&m->up_handshakes);
+		if (uc->resumed)
+			metrics_inc(&m->up_resumed);
+	}
+	uc->counted = true;
 	uc->created_ms = now_ms();
 	uc->cb(uc, NULL, uc->arg);
 }
@@ -372,6 +392,8 @@ upconn_free(struct upconn *uc, bool clean)
 	if (uc == NULL)
 		return;
 	tls_hs_cancel(&uc->hs);
+	if (uc->counted && upconn_metrics(uc) != NULL)
+		metrics_add(&upconn_metrics(uc)->up_open, -1);
 	if (uc->bev != NULL) {
 		SSL *ssl = bufferevent_openssl_get_ssl(uc->bev);
 

@@ -64,6 +64,7 @@ struct upconn {
 	TAILQ_ENTRY(upconn) pool_link;		/* in its pool's idle list */
 	bool pooled;				/* in an idle list now */
 	bool resumed;				/* TLS session resumed */
+	bool counted;				/* in the open-connections gauge */
 	unsigned requests;			/* requests sent on it */
 	uint64_t created_ms;			/* monotonic, when it became ready */
 	uint64_t idle_since_ms;			/* monotonic, when it went idle */

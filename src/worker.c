@@ -14,6 +14,7 @@
 #include "gen.h"
 #include "listener.h"
 #include "log.h"
+#include "metrics.h"
 #include "pool.h"
 #include "session.h"
 
@@ -164,6 +165,7 @@ worker_init(struct worker *w, unsigned id, struct gen *gen,
 	atomic_init(&w->cmd, 0);
 	atomic_init(&w->loops, 0);
 	w->gen = gen_ref(gen);
+	w->metrics = metrics_worker(id);
 	if ((w->base = event_base_new()) == NULL) {
 		log_warnx("worker %u: cannot create an event base", id);
 		return -1;

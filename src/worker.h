@@ -23,6 +23,7 @@ struct evconnlistener;
 struct gen;
 struct listener_set;
 struct pool;
+struct metrics_worker;
 struct session;
 
 #define WORKER_CMD_DRAIN	0x1	/* stop accepting, exit when no session is left */
@@ -50,6 +51,7 @@ struct worker {
 	struct evconnlistener **lev;	/* owned, one per listener of gen */
 	void *lev_args;			/* owned: listener.c's callback arguments */
 	unsigned nlev;
+	struct metrics_worker *metrics;	/* not owned: this worker's counters */
 	struct pool *pools;		/* owned: one per route of gen */
 	unsigned npools;
 	struct event *maintain_ev;	/* owned: pool care, once a second */

@@ -1,0 +1,69 @@
+# shellcheck shell=bash
+# tlsbroker plug-in for bench/run (see bench/README.md for the contract).
+#
+# Can do: both upstream flavours.  mode = http (default) parses HTTP/1.1,
+# pools upstream connections per worker and route, and resumes upstream TLS
+# sessions; TLSBROKER_MODE=tcp relays bytes (the row to hold against stunnel;
+# proxies/tlsbroker-tcp.sh sets it).  workers = WORKERS.  The audit log is off
+# (audit_log = off) to match the other proxies, which run without access logs;
+# TLSBROKER_AUDIT=1 writes it to WORKDIR so its cost shows in the numbers.
+#
+# TLSBROKER_BIN: the binary (default: the build next to bench/, else PATH).
+
+proxy_packages() { :; }   # built from this repository
+proxy_notes() {
+    echo "mode ${TLSBROKER_MODE:-http}; workers = WORKERS; upstream verified by CA and name; audit log ${TLSBROKER_AUDIT:+on}${TLSBROKER_AUDIT:-off}"
+}
+proxy_modes() { echo "tls10 plain"; }
+
+tlsbroker_bin() {
+    local here
+    here=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+    if [ -n "${TLSBROKER_BIN:-}" ]; then echo "$TLSBROKER_BIN"
+    elif [ -x "$here/build/src/tlsbroker" ]; then echo "$here/build/src/tlsbroker"
+    elif [ -x "$here/src/tlsbroker" ]; then echo "$here/src/tlsbroker"
+    else command -v tlsbroker
+    fi
+}
+proxy_version() { "$(tlsbroker_bin)" --version 2>&1 | head -n1; }
+
+proxy_start() {
+    local bin upstream_tls audit=off tls_keys=""
+    bin=$(tlsbroker_bin) || { echo "tlsbroker binary not found (set TLSBROKER_BIN)" >&2; return 1; }
+    case $UPSTREAM_MODE in
+        tls10)
+            upstream_tls=1.0
+            tls_keys="upstream_ciphers = DEFAULT:@SECLEVEL=0
+upstream_verify = ca
+upstream_ca = $CA
+upstream_sni = $UPSTREAM_NAME" ;;
+        plain) upstream_tls=off ;;
+        *) echo "unknown UPSTREAM_MODE $UPSTREAM_MODE" >&2; return 1 ;;
+    esac
+    [ -n "${TLSBROKER_AUDIT:-}" ] && audit=$WORKDIR/audit.jsonl
+    cat "$CERT" "$KEY" > "$WORKDIR/inbound.pem"
+    cat > "$WORKDIR/tlsbroker.ini" <<INI
+[broker]
+workers = $WORKERS
+max_connections = $MAXCONN
+audit_log = $audit
+log_level = warning
+
+[listener bench]
+bind = 127.0.0.1:$LISTEN_PORT
+cert = $WORKDIR/inbound.pem
+
+[route legacy]
+listener = bench
+mode = ${TLSBROKER_MODE:-http}
+upstream = $UPSTREAM_HOST:$UPSTREAM_PORT
+upstream_tls = $upstream_tls
+$tls_keys
+pool_max_idle = 128
+pool_idle_timeout = 120s
+idle_timeout = 120s
+INI
+    "$bin" -t -c "$WORKDIR/tlsbroker.ini" >/dev/null || return 1
+    "$bin" -c "$WORKDIR/tlsbroker.ini" > "$WORKDIR/tlsbroker.out" 2>&1 &
+    echo $! > "$WORKDIR/pid"
+}

@@ -1,0 +1,519 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * metrics: the name registry (route and listener names to stable ids), the
+ * per-worker counter blocks, and the Prometheus text exposition (version
+ * 0.0.4) that sums them.  Workers write only their own block with relaxed
+ * atomics; the main thread owns the registry and formats on scrape, so no
+ * lock is taken anywhere.  It does not serve HTTP (admin.c) and does not
+ * decide what to count (the session, pool and listener hooks do).
+ */
+#include "config.h"
+
+#include "metrics.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+/* Upper bounds of the latency buckets in ms; the last bucket is +Inf. */
+static const int64_t bucket_ms[METRICS_NBUCKETS - 1] = {
+	5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000
+};
+/* The same bounds in seconds, as the "le" label values. */
+static const char *const bucket_le[METRICS_NBUCKETS] = {
+	"0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5",
+	"5", "10", "+Inf"
+};
+static const char *const class_label[6] = {
+	"none", "1xx", "2xx", "3xx", "4xx", "5xx"
+};
+/* OpenSSL's names (SSL_get_version()), as the audit log writes them. */
+static const char *const tls_label[METRICS_TLS_SLOTS] = {
+	"TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3", "other"
+};
+
+/*
+ * The registry: names in id order, main thread only.  Route id 0 is the
+ * pseudo-route "-" and is filled in by registry_init().
+ */
+struct registry {
+	char *names[METRICS_MAX_ROUTES];	/* owned */
+	int n;
+};
+static struct registry routes;
+static struct registry listeners;
+
+static _Atomic(struct metrics_worker *) blocks[METRICS_MAX_WORKERS];
+
+/* Sums of one route or listener over every worker block. */
+struct route_sum {
+	uint64_t requests[6];
+	uint64_t closes[CR__COUNT];
+	uint64_t up_opened, up_reused, up_handshakes, up_resumed, retries;
+	uint64_t latency[METRICS_NBUCKETS];
+	uint64_t latency_sum_ms;
+	int64_t up_open, up_idle;
+};
+
+struct listener_sum {
+	uint64_t connections, denied, handshake_failures;
+	uint64_t tls[METRICS_TLS_SLOTS];
+	int64_t open;
+};
+
+/* The exposition being written; err sticks once an append failed. */
+struct expo {
+	struct evbuffer *out;
+	int err;
+};
+
+static int
+registry_id(struct registry *r, int max, const char *name)
+{
+	int i;
+
+	if (name == NULL)
+		return -1;
+	for (i = 0; i < r->n; i++)
+		if (strcmp(r->names[i], name) == 0)
+			return i;
+	if (r->n >= max)
+		return -1;
+	if ((r->names[r->n] = strdup(name)) == NULL)
+		return -1;
+	return r->n++;
+}
+
+static void
+registry_free(struct registry *r)
+{
+	int i;
+
+	for (i = 0; i < r->n; i++) {
+		free(r->names[i]);
+		r->names[i] = NULL;
+	}
+	r->n = 0;
+}
+
+/* Registers the pseudo-route "-" as METRICS_ROUTE_NONE before any name. */
+static int
+registry_init(void)
+{
+	if (routes.n > 0)
+		return 0;
+	return registry_id(&routes, METRICS_MAX_ROUTES, "-") ==
+	    METRICS_ROUTE_NONE ? 0 : -1;
+}
+
+int
+metrics_route_id(const char *name)
+{
+	if (registry_init() == -1)
+		return -1;
+	return registry_id(&routes, METRICS_MAX_ROUTES, name);
+}
+
+int
+metrics_listener_id(const char *name)
+{
+	return registry_id(&listeners, METRICS_MAX_LISTENERS, name);
+}
+
+struct metrics_worker *
+metrics_worker(unsigned w)
+{
+	struct metrics_worker *m, *expected = NULL;
+
+	if (w >= METRICS_MAX_WORKERS)
+		return NULL;
+	m = atomic_load_explicit(&blocks[w], memory_order_acquire);
+	if (m != NULL)
+		return m;
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		return NULL;
+	/* Two first callers race only if the daemon did not pre-allocate. */
+	if (!atomic_compare_exchange_strong_explicit(&blocks[w], &expected, m,
+	    memory_order_acq_rel, memory_order_acquire)) {
+		free(m);
+		return expected;
+	}
+	return m;
+}
+
+int
+metrics_tls_slot(int version)
+{
+	switch (version) {
+	case 0x0301:
+		return 0;
+	case 0x0302:
+		return 1;
+	case 0x0303:
+		return 2;
+	case 0x0304:
+		return 3;
+	default:
+		return 4;
+	}
+}
+
+void
+metrics_inc(atomic_uint_fast64_t *c)
+{
+	if (c != NULL)
+		atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+}
+
+void
+metrics_add(atomic_int_fast64_t *g, int64_t delta)
+{
+	if (g != NULL)
+		atomic_fetch_add_explicit(g, delta, memory_order_relaxed);
+}
+
+void
+metrics_request(struct metrics_worker *m, int route, int status,
+    enum close_reason code, int64_t total_ms)
+{
+	struct metrics_route *r;
+	int cls = 0, b;
+
+	if (m == NULL || route < 0 || route >= METRICS_MAX_ROUTES)
+		return;
+	r = &m->routes[route];
+	if (status >= 100 && status <= 599)
+		cls = status / 100;
+	metrics_inc(&r->requests[cls]);
+	if ((unsigned)code < CR__COUNT)
+		metrics_inc(&r->closes[code]);
+	if (total_ms < 0)
+		total_ms = 0;
+	for (b = 0; b < METRICS_NBUCKETS - 1; b++)
+		if (total_ms <= bucket_ms[b])
+			break;
+	metrics_inc(&r->latency[b]);
+	atomic_fetch_add_explicit(&r->latency_sum_ms, (uint64_t)total_ms,
+	    memory_order_relaxed);
+}
+
+static uint64_t
+ld(atomic_uint_fast64_t *c)
+{
+	return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+static int64_t
+ldg(atomic_int_fast64_t *g)
+{
+	return atomic_load_explicit(g, memory_order_relaxed);
+}
+
+static void
+route_sum(int id, struct route_sum *s)
+{
+	struct metrics_worker *m;
+	struct metrics_route *r;
+	unsigned w;
+	int i;
+
+	memset(s, 0, sizeof(*s));
+	for (w = 0; w < METRICS_MAX_WORKERS; w++) {
+		m = atomic_load_explicit(&blocks[w], memory_order_acquire);
+		if (m == NULL)
+			continue;
+		r = &m->routes[id];
+		for (i = 0; i < 6; i++)
+			s->requests[i] += ld(&r->requests[i]);
+		for (i = 0; i < CR__COUNT; i++)
+			s->closes[i] += ld(&r->closes[i]);
+		s->up_opened += ld(&r->up_opened);
+		s->up_reused += ld(&r->up_reused);
+		s->up_handshakes += ld(&r->up_handshakes);
+		s->up_resumed += ld(&r->up_resumed);
+		s->retries += ld(&r->retries);
+		for (i = 0; i < METRICS_NBUCKETS; i++)
+			s->latency[i] += ld(&r->latency[i]);
+		s->latency_sum_ms += ld(&r->latency_sum_ms);
+		s->up_open += ldg(&r->up_open);
+		s->up_idle += ldg(&r->up_idle);
+	}
+}
+
+static void
+listener_sum(int id, struct listener_sum *s)
+{
+	struct metrics_worker *m;
+	struct metrics_listener *l;
+	unsigned w;
+	int i;
+
+	memset(s, 0, sizeof(*s));
+	for (w = 0; w < METRICS_MAX_WORKERS; w++) {
+		m = atomic_load_explicit(&blocks[w], memory_order_acquire);
+		if (m == NULL)
+			continue;
+		l = &m->listeners[id];
+		s->connections += ld(&l->connections);
+		s->denied += ld(&l->denied);
+		s->handshake_failures += ld(&l->handshake_failures);
+		for (i = 0; i < METRICS_TLS_SLOTS; i++)
+			s->tls[i] += ld(&l->tls[i]);
+		s->open += ldg(&l->open);
+	}
+}
+
+static void expo_printf(struct expo *e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+expo_printf(struct expo *e, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (e->err)
+		return;
+	va_start(ap, fmt);
+	if (evbuffer_add_vprintf(e->out, fmt, ap) < 0)
+		e->err = 1;
+	va_end(ap);
+}
+
+static void
+expo_add(struct expo *e, const char *s, size_t n)
+{
+	if (!e->err && n > 0 && evbuffer_add(e->out, s, n) == -1)
+		e->err = 1;
+}
+
+/* A label value, escaped as the text format wants: \\, \" and \n. */
+static void
+expo_label(struct expo *e, const char *v)
+{
+	const char *run = v;
+
+	for (; *v != '\0'; v++) {
+		if (*v != '\\' && *v != '"' && *v != '\n')
+			continue;
+		expo_add(e, run, (size_t)(v - run));
+		expo_add(e, *v == '\\' ? "\\\\" : *v == '"' ? "\\\"" : "\\n", 2);
+		run = v + 1;
+	}
+	expo_add(e, run, (size_t)(v - run));
+}
+
+static void
+expo_family(struct expo *e, const char *name, const char *type,
+    const char *help)
+{
+	expo_printf(e, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* name{route="R"[,extra]} value: extra is already-escaped label text. */
+static void
+expo_route_u(struct expo *e, const char *name, int id, const char *extra,
+    uint64_t v)
+{
+	expo_printf(e, "%s{route=\"", name);
+	expo_label(e, routes.names[id]);
+	expo_printf(e, "\"%s} %" PRIu64 "\n", extra, v);
+}
+
+static void
+expo_route_i(struct expo *e, const char *name, int id, const char *extra,
+    int64_t v)
+{
+	expo_printf(e, "%s{route=\"", name);
+	expo_label(e, routes.names[id]);
+	expo_printf(e, "\"%s} %" PRId64 "\n", extra, v);
+}
+
+static void
+expo_listener(struct expo *e, const char *name, int id, const char *extra,
+    int64_t v)
+{
+	expo_printf(e, "%s{listener=\"", name);
+	expo_label(e, listeners.names[id]);
+	expo_printf(e, "\"%s} %" PRId64 "\n", extra, v);
+}
+
+/*
+ * A per-route counter family: one series per registered route, the value
+ * picked from the route's sum by offset.  The pseudo-route "-" never has an
+ * upstream, so upstream families skip it (skip_none).
+ */
+static void
+expo_route_counter(struct expo *e, const struct route_sum *sums,
+    const char *name, const char *help, size_t off, bool skip_none)
+{
+	int id;
+
+	expo_family(e, name, "counter", help);
+	for (id = skip_none ? 1 : 0; id < routes.n; id++)
+		expo_route_u(e, name, id, "",
+		    *(const uint64_t *)(const void *)((const char *)&sums[id] + off));
+}
+
+static void
+expo_routes(struct expo *e, const struct route_sum *sums)
+{
+	char extra[64];
+	uint64_t cum;
+	int id, i;
+
+	expo_family(e, "tlsbroker_requests_total", "counter",
+	    "Finished exchanges (http requests, tcp connections) by response "
+	    "status class; route \"-\" matched no route.");
+	for (id = 0; id < routes.n; id++)
+		for (i = 0; i < 6; i++) {
+			snprintf(extra, sizeof(extra), ",class=\"%s\"",
+			    class_label[i]);
+			expo_route_u(e, "tlsbroker_requests_total", id, extra,
+			    sums[id].requests[i]);
+		}
+
+	expo_family(e, "tlsbroker_closes_total", "counter",
+	    "Finished exchanges by close reason (ok is a normal end).");
+	for (id = 0; id < routes.n; id++)
+		for (i = 0; i < CR__COUNT; i++) {
+			snprintf(extra, sizeof(extra), ",reason=\"%s\"",
+			    close_reason_str((enum close_reason)i));
+			expo_route_u(e, "tlsbroker_closes_total", id, extra,
+			    sums[id].closes[i]);
+		}
+
+	expo_route_counter(e, sums, "tlsbroker_upstream_connections_opened_total",
+	    "Upstream connections opened.",
+	    offsetof(struct route_sum, up_opened), true);
+	expo_route_counter(e, sums, "tlsbroker_upstream_reused_total",
+	    "Requests sent on a pooled (reused) upstream connection.",
+	    offsetof(struct route_sum, up_reused), true);
+	expo_route_counter(e, sums, "tlsbroker_upstream_handshakes_total",
+	    "Upstream TLS handshakes completed.",
+	    offsetof(struct route_sum, up_handshakes), true);
+	expo_route_counter(e, sums, "tlsbroker_upstream_resumed_total",
+	    "Upstream TLS handshakes that resumed a session.",
+	    offsetof(struct route_sum, up_resumed), true);
+	expo_route_counter(e, sums, "tlsbroker_retries_total",
+	    "Requests retried on a fresh connection after a stale pooled one "
+	    "failed.", offsetof(struct route_sum, retries), true);
+
+	expo_family(e, "tlsbroker_upstream_connections", "gauge",
+	    "Upstream connections now: open (all) and idle (in the pool).");
+	for (id = 1; id < routes.n; id++) {
+		expo_route_i(e, "tlsbroker_upstream_connections", id,
+		    ",state=\"open\"", sums[id].up_open);
+		expo_route_i(e, "tlsbroker_upstream_connections", id,
+		    ",state=\"idle\"", sums[id].up_idle);
+	}
+
+	expo_family(e, "tlsbroker_request_duration_seconds", "histogram",
+	    "Time from the start of an exchange to its end.");
+	for (id = 0; id < routes.n; id++) {
+		cum = 0;
+		for (i = 0; i < METRICS_NBUCKETS; i++) {
+			cum += sums[id].latency[i];
+			snprintf(extra, sizeof(extra), ",le=\"%s\"", bucket_le[i]);
+			expo_route_u(e, "tlsbroker_request_duration_seconds_bucket",
+			    id, extra, cum);
+		}
+		expo_printf(e, "tlsbroker_request_duration_seconds_sum{route=\"");
+		expo_label(e, routes.names[id]);
+		expo_printf(e, "\"} %" PRIu64 ".%03" PRIu64 "\n",
+		    sums[id].latency_sum_ms / 1000,
+		    sums[id].latency_sum_ms % 1000);
+		/* From the same snapshot as the buckets, so it equals +Inf. */
+		expo_route_u(e, "tlsbroker_request_duration_seconds_count", id,
+		    "", cum);
+	}
+}
+
+static void
+expo_listeners(struct expo *e)
+{
+	struct listener_sum s[METRICS_MAX_LISTENERS];
+	char extra[64];
+	int id, i;
+
+	for (id = 0; id < listeners.n; id++)
+		listener_sum(id, &s[id]);
+
+	expo_family(e, "tlsbroker_listener_connections_total", "counter",
+	    "Client connections accepted.");
+	for (id = 0; id < listeners.n; id++)
+		expo_listener(e, "tlsbroker_listener_connections_total", id, "",
+		    (int64_t)s[id].connections);
+	expo_family(e, "tlsbroker_listener_denied_total", "counter",
+	    "Client connections refused by the allow list.");
+	for (id = 0; id < listeners.n; id++)
+		expo_listener(e, "tlsbroker_listener_denied_total", id, "",
+		    (int64_t)s[id].denied);
+	expo_family(e, "tlsbroker_listener_tls_total", "counter",
+	    "Inbound TLS handshakes completed, by protocol version.");
+	for (id = 0; id < listeners.n; id++)
+		for (i = 0; i < METRICS_TLS_SLOTS; i++) {
+			snprintf(extra, sizeof(extra), ",version=\"%s\"",
+			    tls_label[i]);
+			expo_listener(e, "tlsbroker_listener_tls_total", id,
+			    extra, (int64_t)s[id].tls[i]);
+		}
+	expo_family(e, "tlsbroker_listener_handshake_failures_total", "counter",
+	    "Inbound TLS handshakes that failed.");
+	for (id = 0; id < listeners.n; id++)
+		expo_listener(e, "tlsbroker_listener_handshake_failures_total",
+		    id, "", (int64_t)s[id].handshake_failures);
+	expo_family(e, "tlsbroker_listener_open_connections", "gauge",
+	    "Client connections open now.");
+	for (id = 0; id < listeners.n; id++)
+		expo_listener(e, "tlsbroker_listener_open_connections", id, "",
+		    s[id].open);
+}
+
+int
+metrics_format(struct evbuffer *out, unsigned nworkers)
+{
+	struct expo e = { out, 0 };
+	struct route_sum *sums;
+	int id;
+
+	if (registry_init() == -1)
+		return -1;
+	if ((sums = calloc((size_t)routes.n, sizeof(*sums))) == NULL)
+		return -1;
+	for (id = 0; id < routes.n; id++)
+		route_sum(id, &sums[id]);
+
+	expo_family(&e, "tlsbroker_build_info", "gauge",
+	    "Always 1; the version label names the running build.");
+	expo_printf(&e, "tlsbroker_build_info{version=\"");
+	expo_label(&e, PACKAGE_VERSION);
+	expo_printf(&e, "\"} 1\n");
+	expo_family(&e, "tlsbroker_workers", "gauge", "Worker threads.");
+	expo_printf(&e, "tlsbroker_workers %u\n", nworkers);
+
+	expo_routes(&e, sums);
+	expo_listeners(&e);
+	free(sums);
+	return e.err ? -1 : 0;
+}
+
+void
+metrics_free(void)
+{
+	struct metrics_worker *m;
+	unsigned w;
+
+	for (w = 0; w < METRICS_MAX_WORKERS; w++) {
+		m = atomic_exchange_explicit(&blocks[w], NULL,
+		    memory_order_acq_rel);
+		free(m);
+	}
+	registry_free(&routes);
+	registry_free(&listeners);
+}
