@@ -18,11 +18,13 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "admin.h"
 #include "audit.h"
 #include "conf.h"
 #include "gen.h"
 #include "listener.h"
 #include "log.h"
+#include "metrics.h"
 #include "sdnotify.h"
 #include "tls_client.h"
 #include "tlsio.h"
@@ -39,6 +41,7 @@ struct daemon {
 	struct event *drain_ev;		/* owned: drain deadline */
 	struct event *exit_ev;		/* owned: a worker finished */
 	struct event *watchdog_ev;	/* owned */
+	struct admin *admin;		/* owned: /metrics and /healthz, NULL if none */
 	uint64_t watchdog_seen[256];
 	atomic_uint workers_done;
 	bool draining;
@@ -156,6 +159,20 @@ drop_privileges(const char *user)
 	return 0;
 }
 
+/* The one-line status /healthz shows. */
+static void
+daemon_status(struct daemon *d, const char *what)
+{
+	char buf[256];
+
+	if (d->admin == NULL)
+		return;
+	snprintf(buf, sizeof(buf), "%s: %u listeners, %u routes, %u workers, "
+	    "%u reloads", what, d->gen->conf->nlisteners, d->gen->conf->nroutes,
+	    d->nworkers, d->reloads);
+	admin_set_status(d->admin, buf);
+}
+
 static void
 daemon_drain(struct daemon *d)
 {
@@ -171,6 +188,7 @@ daemon_drain(struct daemon *d)
 		return;
 	}
 	d->draining = true;
+	daemon_status(d, "stopping");
 	sdnotify("STOPPING=1");
 	log_notice("stopping: no new connections; draining open ones for up to %llu ms",
 	    (unsigned long long)bc->drain_timeout_ms);
@@ -222,6 +240,7 @@ daemon_ack_cb(evutil_socket_t fd, short what, void *arg)
 	sdnotifyf("READY=1\nSTATUS=%u listeners, %u routes, %u workers (reload %u)",
 	    d->gen->conf->nlisteners, d->gen->conf->nroutes, d->nworkers,
 	    d->reloads);
+	daemon_status(d, "running");
 }
 
 /* Tells what a reload cannot change, so nobody waits for it to happen. */
@@ -230,6 +249,10 @@ reload_warn_static(const struct broker_conf *old, const struct broker_conf *new)
 {
 	if (old->workers != new->workers)
 		log_warnx("reload: workers changed; it takes effect on restart");
+	if (old->admin_set != new->admin_set ||
+	    old->admin.port != new->admin.port ||
+	    strcmp(old->admin.host, new->admin.host) != 0)
+		log_warnx("reload: admin changed; it takes effect on restart");
 	if (old->max_connections != new->max_connections)
 		log_warnx("reload: max_connections changed; it takes effect on restart");
 	if ((old->user == NULL) != (new->user == NULL) ||
@@ -272,6 +295,7 @@ daemon_reload(struct daemon *d)
 		log_warnx("reload failed: the previous configuration keeps running");
 		sdnotifyf("READY=1\nSTATUS=reload failed, previous configuration running: %s",
 		    errs.count > 0 ? errs.msgs[0] : "see the log");
+		daemon_status(d, "running (last reload failed: see the log)");
 		conf_errors_free(&errs);
 		return;
 	}
@@ -430,9 +454,11 @@ daemon_cleanup(struct daemon *d)
 		event_free(d->exit_ev);
 	if (d->watchdog_ev != NULL)
 		event_free(d->watchdog_ev);
+	admin_stop(d->admin);
 	if (d->base != NULL)
 		event_base_free(d->base);
 	gen_unref(d->gen);
+	metrics_free();
 	audit_close();
 	tls_client_cleanup();
 }
@@ -473,20 +499,32 @@ daemon_run(const char *path)
 		log_warn("cannot open audit_log %s", bc->audit_log);
 		goto out;
 	}
-	if (drop_privileges(bc->user) == -1)
-		goto out;
 	if ((d.base = event_base_new()) == NULL ||
 	    (d.workers = calloc(d.nworkers, sizeof(*d.workers))) == NULL ||
 	    daemon_setup_events(&d) == -1) {
 		log_warnx("cannot set up the main loop");
 		goto out;
 	}
+	if (bc->admin_set) {
+		char err[256];
+
+		d.admin = admin_start(d.base, bc->admin.host, bc->admin.port,
+		    d.nworkers, err, sizeof(err));
+		if (d.admin == NULL) {
+			log_warnx("%s", err);
+			goto out;
+		}
+	}
+	/* Sockets bound and keys read: nothing needs root any more. */
+	if (drop_privileges(bc->user) == -1)
+		goto out;
 	if (daemon_start_workers(&d, max_conns) == -1)
 		goto out;
 	log_notice("ready: %u listeners, %u routes, %u workers, max_connections %u",
 	    d.gen->conf->nlisteners, d.gen->conf->nroutes, d.nworkers, max_conns);
 	sdnotifyf("READY=1\nSTATUS=%u listeners, %u routes, %u workers",
 	    d.gen->conf->nlisteners, d.gen->conf->nroutes, d.nworkers);
+	daemon_status(&d, "running");
 	event_base_loop(d.base, EVLOOP_NO_EXIT_ON_EMPTY);
 	log_notice("stopped");
 	status = 0;
