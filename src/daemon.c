@@ -59,7 +59,7 @@ print_errors(const struct conf_errors *errs)
 	unsigned i;
 
 	for (i = 0; i < errs->count; i++)
-		fprintf(stderr, "tlsbroker: %s\n", errs->msgs[i]);
+		fprintf(stderr, "%s\n", errs->msgs[i]);
 }
 
 /* Warns about settings that are allowed but weaken a route. */

@@ -935,6 +935,7 @@ hx_request_head(struct session *s, size_t head_len)
 		return;
 	}
 	s->rc = ex->rc;
+	s->rec.route = ex->rc->name;	/* the connection's summary names its last route */
 	ex->rec.route = ex->rc->name;
 	ex->pool = session_pool_for(s, ex->rc);
 	ex->expect = (m->flags & HTTP1_F_EXPECT_CONTINUE) != 0;
