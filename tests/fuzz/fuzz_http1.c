@@ -1,0 +1,300 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libFuzzer target for http1.  The parser must give the same answer
+ * however the bytes arrive: in one piece, split in two at a position taken
+ * from the input, or (for small inputs) byte by byte; the body decoder
+ * likewise in pass-through and de-chunk modes and in pieces.  Any
+ * disagreement, or a span outside the bytes given, aborts.
+ *
+ * Input: 4 control bytes, then the message.
+ *   c[0] bit 0: response (else request); bits 1-4: request method for a
+ *        response; bit 5: the whole message is a chunked body only;
+ *        bit 6: small max_head (64 + 8 * (c[3] & 0x7f)); bit 7: 4 headers max
+ *   c[1], c[2]: split position (big-endian, modulo length + 1)
+ *   c[3] & 0x1f: body piece size - 1
+ */
+#include "config.h"
+
+/*
+ * The parser comes from libtlsbroker.a like everything else; with
+ * --enable-fuzzing the library is built with -fsanitize=fuzzer-no-link, so
+ * libFuzzer gets coverage feedback from the parser itself.
+ */
+#include "http1.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FUZZ_HDRS	64
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define CHECK(cond) do { if (!(cond)) abort(); } while (0)
+
+static bool
+span_in(struct http1_span s, size_t len)
+{
+	return s.off <= len && s.len <= len - s.off;
+}
+
+static void
+same_msg(const struct http1_msg *a, int ra, const struct http1_msg *b, int rb)
+{
+	size_t i;
+
+	CHECK(ra == rb);
+	CHECK(a->err == b->err && a->err_off == b->err_off);
+	if (ra <= 0)
+		return;
+	CHECK(a->method == b->method);
+	CHECK(a->method_s.off == b->method_s.off && a->method_s.len == b->method_s.len);
+	CHECK(a->target.off == b->target.off && a->target.len == b->target.len);
+	CHECK(a->form == b->form);
+	CHECK(a->authority.off == b->authority.off &&
+	    a->authority.len == b->authority.len);
+	CHECK(a->version == b->version && a->status == b->status);
+	CHECK(a->reason.off == b->reason.off && a->reason.len == b->reason.len);
+	CHECK(a->host.off == b->host.off && a->host.len == b->host.len);
+	CHECK(a->body == b->body && a->content_length == b->content_length);
+	CHECK(a->flags == b->flags && a->head_len == b->head_len);
+	CHECK(a->nhdrs == b->nhdrs && a->nconn == b->nconn);
+	for (i = 0; i < a->nhdrs; i++) {
+		CHECK(a->hdrs[i].name.off == b->hdrs[i].name.off);
+		CHECK(a->hdrs[i].name.len == b->hdrs[i].name.len);
+		CHECK(a->hdrs[i].value.off == b->hdrs[i].value.off);
+		CHECK(a->hdrs[i].value.len == b->hdrs[i].value.len);
+	}
+	for (i = 0; i < a->nconn; i++)
+		CHECK(a->conn[i].off == b->conn[i].off &&
+		    a->conn[i].len == b->conn[i].len);
+}
+
+/* What a parsed head must look like, whatever the input. */
+static void
+head_invariants(const struct http1_msg *m, const uint8_t *buf, int r)
+{
+	size_t hl = (size_t)r, i;
+
+	CHECK(m->head_len == hl && hl >= 4 && hl <= m->max_head);
+	CHECK(memcmp(buf + hl - 4, "\r\n\r\n", 4) == 0);
+	CHECK(m->version == 10 || m->version == 11);
+	CHECK(m->nhdrs <= m->max_hdrs && m->nconn <= HTTP1_MAX_CONN_TOKENS);
+	for (i = 0; i < m->nhdrs; i++) {
+		CHECK(span_in(m->hdrs[i].name, hl) && span_in(m->hdrs[i].value, hl));
+		CHECK(m->hdrs[i].name.len > 0);
+		CHECK(buf[m->hdrs[i].name.off + m->hdrs[i].name.len] == ':');
+	}
+	for (i = 0; i < m->nconn; i++) {
+		CHECK(span_in(m->conn[i], hl) && m->conn[i].len > 0);
+		CHECK(http1_conn_nominates(m, (const char *)buf,
+		    (const char *)buf + m->conn[i].off, m->conn[i].len));
+	}
+	for (i = 0; i < m->nhdrs; i++) {
+		/* a Connection field is counted by its tokens */
+		if (http1_hdr_is((const char *)buf, &m->hdrs[i], "connection") &&
+		    m->hdrs[i].value.len > 0) {
+			const uint8_t *v = buf + m->hdrs[i].value.off;
+			size_t j;
+
+			for (j = 0; j < m->hdrs[i].value.len; j++)
+				if (v[j] != ',' && v[j] != ' ' && v[j] != '\t')
+					break;
+			CHECK(j == m->hdrs[i].value.len || m->nconn > 0);
+		}
+	}
+	if (m->kind == HTTP1_REQUEST)
+		CHECK(http1_method_str(m->method)[0] != '\0');
+	if (m->kind == HTTP1_REQUEST) {
+		CHECK(span_in(m->method_s, hl) && m->method_s.len > 0);
+		CHECK(span_in(m->target, hl) && m->target.len > 0);
+		CHECK(span_in(m->authority, hl) && span_in(m->host, hl));
+		CHECK(m->version == 10 || (m->flags & HTTP1_F_HOST));
+		CHECK(m->body != HTTP1_BODY_CLOSE);
+	} else {
+		CHECK(m->status >= 100 && m->status <= 599);
+		CHECK(span_in(m->reason, hl));
+	}
+	/* never two framings at once */
+	CHECK(!((m->flags & HTTP1_F_TE) && m->body == HTTP1_BODY_LENGTH));
+	CHECK(!((m->flags & HTTP1_F_TE) && m->version == 10));
+	if (m->body == HTTP1_BODY_CLOSE)
+		CHECK(m->flags & HTTP1_F_CLOSE);
+	if (m->body != HTTP1_BODY_LENGTH)
+		CHECK(m->content_length == 0);
+}
+
+struct body_res {
+	uint64_t consumed;
+	uint64_t payload;
+	bool done;
+	enum http1_err err;
+	uint64_t err_off;
+	size_t out_len;
+};
+
+/*
+ * Decodes buf[0..n) with the bytes arriving piece bytes at a time; the
+ * de-chunked payload goes to out (n bytes).
+ */
+static void
+run_body(const uint8_t *buf, size_t n, enum http1_body kind, uint64_t cl,
+    enum http1_body_mode mode, size_t piece, uint8_t *out,
+    struct body_res *res)
+{
+	struct http1_body_dec d;
+	struct http1_span sp;
+	size_t off = 0, arrived = 0;
+	ssize_t r;
+
+	memset(res, 0, sizeof(*res));
+	http1_body_init(&d, kind, cl, mode);
+	while (!d.done && off < n && d.err == HTTP1_E_NONE) {
+		arrived = arrived + piece < n ? arrived + piece : n;
+		while (off < arrived && !d.done) {
+			r = http1_body_feed(&d, (const char *)buf + off,
+			    arrived - off, &sp);
+			if (r < 0)
+				break;
+			CHECK(r > 0 && (size_t)r <= arrived - off);
+			CHECK(sp.off + sp.len <= (size_t)r);
+			if (mode == HTTP1_PASS)
+				CHECK(sp.off == 0 && sp.len == (size_t)r);
+			memcpy(out + res->out_len, buf + off + sp.off, sp.len);
+			res->out_len += sp.len;
+			off += (size_t)r;
+		}
+	}
+	CHECK(d.wire == (d.err != HTTP1_E_NONE ? d.err_off : off));
+	CHECK(d.payload <= d.wire);
+	if (d.done) {
+		struct http1_span sp2;
+
+		CHECK(http1_body_feed(&d, (const char *)buf, n, &sp2) == 0);
+		CHECK(http1_body_eof(&d) == 0);
+	} else if (d.err == HTTP1_E_NONE) {
+		struct http1_body_dec e = d;
+
+		/* the connection closes here: only a close-delimited body ends */
+		if (kind == HTTP1_BODY_CLOSE)
+			CHECK(http1_body_eof(&e) == 0 && e.done);
+		else
+			CHECK(http1_body_eof(&e) == -1 &&
+			    e.err == HTTP1_E_TRUNCATED && e.err_off == e.wire);
+	}
+	res->consumed = d.wire;
+	res->payload = d.payload;
+	res->done = d.done;
+	res->err = d.err;
+	res->err_off = d.err_off;
+	if (d.err != HTTP1_E_NONE)
+		CHECK(http1_body_feed(&d, (const char *)buf, n, &sp) == -1);
+}
+
+static void
+fuzz_body(const uint8_t *buf, size_t n, enum http1_body kind, uint64_t cl,
+    size_t piece)
+{
+	struct body_res a, b, c;
+	uint8_t *oa, *ob, *oc;
+
+	oa = malloc(n + 1);
+	ob = malloc(n + 1);
+	oc = malloc(n + 1);
+	CHECK(oa != NULL && ob != NULL && oc != NULL);
+	run_body(buf, n, kind, cl, HTTP1_PASS, n > 0 ? n : 1, oa, &a);
+	run_body(buf, n, kind, cl, HTTP1_PASS, piece, ob, &b);
+	run_body(buf, n, kind, cl, HTTP1_DECHUNK, piece, oc, &c);
+	CHECK(a.done == b.done && a.done == c.done);
+	CHECK(a.err == b.err && a.err == c.err);
+	CHECK(a.err_off == b.err_off && a.err_off == c.err_off);
+	CHECK(a.consumed == b.consumed && a.consumed == c.consumed);
+	CHECK(a.payload == b.payload && a.payload == c.payload);
+	if (a.err != HTTP1_E_NONE) {
+		/* spans already forwarded before the error depend on the pieces */
+		CHECK(a.err_off < n && a.consumed == a.err_off);
+		goto out;
+	}
+	/* pass-through forwards exactly the consumed bytes */
+	CHECK(a.out_len == a.consumed && memcmp(oa, buf, a.out_len) == 0);
+	CHECK(b.out_len == b.consumed && memcmp(ob, buf, b.out_len) == 0);
+	/* de-chunking yields exactly the payload count */
+	CHECK(c.out_len == c.payload);
+	if (kind != HTTP1_BODY_CHUNKED)
+		CHECK(memcmp(oc, buf, c.out_len) == 0);
+	if (a.err == HTTP1_E_NONE && !a.done) {
+		/* ran out of input: every byte went in */
+		CHECK(a.consumed == n);
+	}
+	/* again in one piece in de-chunk mode: same payload bytes */
+	run_body(buf, n, kind, cl, HTTP1_DECHUNK, n > 0 ? n : 1, ob, &b);
+	CHECK(b.out_len == c.out_len && memcmp(ob, oc, b.out_len) == 0);
+	CHECK(b.err == c.err && b.err_off == c.err_off && b.done == c.done);
+out:
+	free(oa);
+	free(ob);
+	free(oc);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct http1_header h1[FUZZ_HDRS], h2[FUZZ_HDRS], h3[FUZZ_HDRS];
+	struct http1_msg m1, m2, m3;
+	enum http1_kind kind;
+	enum http1_method req;
+	size_t n, split, max_head, max_hdrs, piece, k;
+	const uint8_t *msg;
+	int r1, r2, r3, st;
+
+	if (size < 4)
+		return 0;
+	kind = (data[0] & 1) ? HTTP1_RESPONSE : HTTP1_REQUEST;
+	req = (enum http1_method)(((data[0] >> 1) & 0x0f) % HTTP1_M__COUNT);
+	max_head = (data[0] & 0x40) ? 64 + 8 * (size_t)(data[3] & 0x7f) : 65536;
+	max_hdrs = (data[0] & 0x80) ? 4 : FUZZ_HDRS;
+	piece = (size_t)(data[3] & 0x1f) + 1;
+	msg = data + 4;
+	n = size - 4;
+	split = (((size_t)data[1] << 8) | data[2]) % (n + 1);
+
+	if (data[0] & 0x20) {
+		fuzz_body(msg, n, HTTP1_BODY_CHUNKED, 0, piece);
+		return 0;
+	}
+
+	http1_msg_init(&m1, kind, req, h1, max_hdrs, max_head);
+	r1 = http1_parse_head(&m1, (const char *)msg, n);
+	CHECK(http1_parse_head(&m1, (const char *)msg, n) == r1);
+
+	http1_msg_init(&m2, kind, req, h2, max_hdrs, max_head);
+	r2 = http1_parse_head(&m2, (const char *)msg, split);
+	if (r2 == 0)
+		r2 = http1_parse_head(&m2, (const char *)msg, n);
+	same_msg(&m1, r1, &m2, r2);
+
+	if (n <= 2048) {
+		http1_msg_init(&m3, kind, req, h3, max_hdrs, max_head);
+		r3 = 0;
+		for (k = 0; k <= n && r3 == 0; k++)
+			r3 = http1_parse_head(&m3, (const char *)msg, k);
+		same_msg(&m1, r1, &m3, r3);
+	}
+
+	if (r1 < 0) {
+		CHECK(m1.err > HTTP1_E_NONE && m1.err < HTTP1_E__COUNT);
+		CHECK(m1.err_off <= n);
+		st = http1_err_status(m1.err);
+		CHECK(st == 400 || st == 413 || st == 414 || st == 431 ||
+		    st == 501 || st == 505);
+		CHECK(http1_err_str(m1.err)[0] != '\0');
+		return 0;
+	}
+	if (r1 == 0) {
+		CHECK(n < max_head);
+		return 0;
+	}
+	head_invariants(&m1, msg, r1);
+	fuzz_body(msg + r1, n - (size_t)r1, m1.body, m1.content_length, piece);
+	return 0;
+}
