@@ -298,3 +298,21 @@ log_ssl_errors(enum log_level lvl, const char *what)
 		    l.len > 0 ? l.buf : "no OpenSSL error queued");
 	errno = saved;
 }
+
+bool
+log_ratelimit_ok(struct log_ratelimit *rl, uint64_t now, unsigned *dropped)
+{
+	*dropped = 0;
+	if (rl->window_start == 0 || now - rl->window_start >= LOG_RL_WINDOW_MS) {
+		*dropped = rl->suppressed;
+		rl->window_start = now;
+		rl->lines = 0;
+		rl->suppressed = 0;
+	}
+	if (rl->lines >= LOG_RL_BURST) {
+		rl->suppressed++;
+		return false;
+	}
+	rl->lines++;
+	return true;
+}

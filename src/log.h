@@ -11,6 +11,7 @@
 #define TLSBROKER_LOG_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "conf.h"
 
@@ -32,5 +33,26 @@ void log_at(enum log_level lvl, const char *fmt, ...) __attribute__((format(prin
 
 /* Appends the OpenSSL error queue (drained) to a warning line. */
 void log_ssl_errors(enum log_level lvl, const char *what);
+
+/*
+ * A per-route limit on failure lines, so a dead endpoint cannot flood the
+ * journal: at most LOG_RL_BURST lines per LOG_RL_WINDOW_MS.  Not locked:
+ * each worker keeps its own.
+ */
+#define LOG_RL_BURST		10
+#define LOG_RL_WINDOW_MS	10000
+
+struct log_ratelimit {
+	uint64_t window_start;	/* monotonic ms */
+	unsigned lines;		/* lines logged in this window */
+	unsigned suppressed;	/* lines dropped in this window */
+};
+
+/*
+ * True if one more line may be logged at now.  When a new window opens
+ * after lines were dropped, *dropped gets their number (else 0), for a
+ * "N similar lines suppressed" line.
+ */
+bool log_ratelimit_ok(struct log_ratelimit *rl, uint64_t now, unsigned *dropped);
 
 #endif

@@ -18,6 +18,8 @@
 
 #include <openssl/ssl.h>
 
+#include "log.h"
+
 struct event;
 struct route_conf;
 struct tls_client;
@@ -37,6 +39,7 @@ struct pool {
 	uint64_t learned_idle_ms;		/* endpoint's idle close time, 0 = unknown */
 	int http_version;			/* 10 or 11 from the last response, 0 unknown */
 	bool retired;				/* its generation was replaced: keeps nothing */
+	struct log_ratelimit log_rl;		/* failure lines of this route on this worker */
 	SSL_SESSION *session;			/* owned: last session, for resumption */
 	/* counters for metrics and tests */
 	uint64_t opened, reused, dropped_stale;

@@ -102,8 +102,24 @@ client_ip_str(const struct sockaddr *sa, char *buf, size_t cap)
 
 /* ---- closing --------------------------------------------------------------- */
 
+bool
+session_log_allowed(struct session *s, const struct route_conf *rc)
+{
+	struct pool *p = session_pool_for(s, rc);
+	struct log_ratelimit *rl = p != NULL ? &p->log_rl : &s->w->unrouted_rl;
+	unsigned dropped;
+	bool ok = log_ratelimit_ok(rl, now_ms(), &dropped);
+
+	if (dropped > 0)
+		log_warnx("route %s: %u more failure lines suppressed in the last "
+		    "%u s (at most %u per route and worker); the audit log has them all",
+		    rc != NULL ? rc->name : "-", dropped, LOG_RL_WINDOW_MS / 1000,
+		    LOG_RL_BURST);
+	return ok;
+}
+
 static void
-session_log_summary(const struct session *s)
+session_log_summary(struct session *s)
 {
 	const struct audit_rec *r = &s->rec;
 	enum log_level lvl;
@@ -118,10 +134,13 @@ session_log_summary(const struct session *s)
 		lvl = LOG_LVL_INFO;
 		break;
 	default:
-		lvl = LOG_LVL_WARNING;
+		/* http mode logged each failed request already */
+		lvl = s->http ? LOG_LVL_INFO : LOG_LVL_WARNING;
 		break;
 	}
 	if (!log_enabled(lvl))
+		return;
+	if (lvl == LOG_LVL_WARNING && !session_log_allowed(s, s->rc))
 		return;
 	log_at(lvl, "conn=%llu route=%s client=%s close=%s%s%s up=%s up_tls=%s "
 	    "bytes_in=%llu bytes_out=%llu ms=%lld%s%s",

@@ -103,6 +103,9 @@ int session_client_bev(struct session *s);
 /* The worker's pool for the session's route, NULL if the generation changed. */
 struct pool *session_pool_for(struct session *s, const struct route_conf *rc);
 
+/* False when rc's failure lines on this worker are over their rate limit. */
+bool session_log_allowed(struct session *s, const struct route_conf *rc);
+
 /* This worker's counters for rc (NULL: the "-" bucket of unrouted exchanges). */
 struct metrics_route *session_route_metrics(struct session *s,
     const struct route_conf *rc);

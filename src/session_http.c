@@ -274,6 +274,7 @@ static void
 hx_fail_status(struct session *s, const struct tb_err *err, int status)
 {
 	struct http_exchange *ex = s->ex;
+	enum log_level lvl;
 
 	if (ex->resp_sent || err->code == CR_CLIENT_CLOSED ||
 	    err->code == CR_CLIENT_RESET) {
@@ -289,9 +290,11 @@ hx_fail_status(struct session *s, const struct tb_err *err, int status)
 	    ex->req.method == HTTP1_M_HEAD);
 	ex->resp_sent = true;
 	hx_audit(s, err);
-	log_at(err->code == CR_BAD_REQUEST || err->code == CR_NO_ROUTE ||
-	    err->code == CR_CLIENT_TIMEOUT ? LOG_LVL_INFO : LOG_LVL_WARNING,
-	    "conn=%llu req=%u route=%s client=%s status=%d close=%s phase=%s: %s",
+	lvl = err->code == CR_BAD_REQUEST || err->code == CR_NO_ROUTE ||
+	    err->code == CR_CLIENT_TIMEOUT ? LOG_LVL_INFO : LOG_LVL_WARNING;
+	if (log_enabled(lvl) && (lvl != LOG_LVL_WARNING ||
+	    session_log_allowed(s, ex->rc)))
+		log_at(lvl, "conn=%llu req=%u route=%s client=%s status=%d close=%s phase=%s: %s",
 	    (unsigned long long)s->id, ex->rec.req,
 	    ex->rec.route != NULL ? ex->rec.route : "-", s->rec.client, status,
 	    close_reason_str(err->code), diag_phase_str(err->phase), err->msg);
@@ -421,8 +424,10 @@ hx_forward_response_body(struct session *s)
 	ssize_t n;
 	char *p;
 
-	while (!ex->resp_body.done && (len = evbuffer_get_length(in)) > 0) {
-		p = (char *)evbuffer_pullup(in, -1);
+	while (!ex->resp_body.done && evbuffer_get_length(in) > 0) {
+		/* Feed the first contiguous chunk: no copy to linearise the buffer. */
+		len = evbuffer_get_contiguous_space(in);
+		p = (char *)evbuffer_pullup(in, (ssize_t)len);
 		n = http1_body_feed(&ex->resp_body, p, len, &data);
 		if (n < 0) {
 			tb_err_set(&err, CR_UPSTREAM_BAD_RESPONSE, PHASE_RESPONSE,
@@ -664,8 +669,9 @@ hx_forward_request_body(struct session *s)
 	    ex->uc == NULL || ex->uc->bev == NULL)
 		return;
 	out = bufferevent_get_output(ex->uc->bev);
-	while (!ex->req_body.done && (len = evbuffer_get_length(in)) > 0) {
-		p = (char *)evbuffer_pullup(in, -1);
+	while (!ex->req_body.done && evbuffer_get_length(in) > 0) {
+		len = evbuffer_get_contiguous_space(in);
+		p = (char *)evbuffer_pullup(in, (ssize_t)len);
 		n = http1_body_feed(&ex->req_body, p, len, &data);
 		if (n < 0) {
 			tb_err_set(&err, CR_BAD_REQUEST, PHASE_REQUEST,
@@ -678,6 +684,9 @@ hx_forward_request_body(struct session *s)
 		evbuffer_remove_buffer(in, out, (size_t)n);
 		ex->rec.bytes_in += (uint64_t)n;
 		s->client.bytes_read += (uint64_t)n;
+		/* A long upload is activity: response_timeout counts from the last byte. */
+		if (!ex->expect || ex->sent_continue || ex->resp_any)
+			timer_add_ms(s->up_ev, ex->rc->response_timeout_ms);
 	}
 	if (evbuffer_get_length(out) >= RELAY_HIGH && !s->client_paused) {
 		bufferevent_disable(s->client.bev, EV_READ);
@@ -872,8 +881,9 @@ hx_hold_body(struct session *s)
 	ssize_t n;
 	char *p;
 
-	while (!ex->req_body.done && (len = evbuffer_get_length(in)) > 0) {
-		p = (char *)evbuffer_pullup(in, -1);
+	while (!ex->req_body.done && evbuffer_get_length(in) > 0) {
+		len = evbuffer_get_contiguous_space(in);
+		p = (char *)evbuffer_pullup(in, (ssize_t)len);
 		n = http1_body_feed(&ex->req_body, p, len, &data);
 		if (n < 0) {
 			tb_err_set(&err, CR_BAD_REQUEST, PHASE_REQUEST,

@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <sys/queue.h>
 
+#include "log.h"
+
 struct event;
 struct event_base;
 struct evdns_base;
@@ -61,6 +63,7 @@ struct worker {
 	bool accepting_paused;		/* at max_sessions or after EMFILE */
 	struct event *resume_ev;	/* owned: re-enables accept after EMFILE */
 	bool draining;
+	struct log_ratelimit unrouted_rl;	/* failure lines of connections without a route */
 	atomic_uint_fast64_t loops;	/* loop turns, for the watchdog */
 	atomic_uint *exit_counter;	/* not owned: incremented when the loop ends */
 	struct event *exit_ev;		/* not owned: activated when the loop ends */
