@@ -472,6 +472,18 @@ daemon_run(const char *path)
 	unsigned max_conns;
 	int status = 1;
 
+	sigset_t ctl, oldmask;
+
+	/*
+	 * Hold the control signals until their handlers exist: a SIGHUP that
+	 * arrives while the config loads must not kill the process.
+	 */
+	sigemptyset(&ctl);
+	sigaddset(&ctl, SIGHUP);
+	sigaddset(&ctl, SIGTERM);
+	sigaddset(&ctl, SIGINT);
+	sigaddset(&ctl, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &ctl, &oldmask);
 	memset(&d, 0, sizeof(d));
 	d.path = path;
 	atomic_init(&d.workers_done, 0);
@@ -525,6 +537,7 @@ daemon_run(const char *path)
 	sdnotifyf("READY=1\nSTATUS=%u listeners, %u routes, %u workers",
 	    d.gen->conf->nlisteners, d.gen->conf->nroutes, d.nworkers);
 	daemon_status(&d, "running");
+	pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
 	event_base_loop(d.base, EVLOOP_NO_EXIT_ON_EMPTY);
 	log_notice("stopped");
 	status = 0;
