@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * main: the command line: run (the default), -t (check a config), and the
- * exit statuses: 0 success, 1 configuration or start-up error, 2 usage.
+ * main: the command line: run (the default), -t (check a config), probe
+ * (probe.c), and the exit statuses: 0 success, 1 configuration or start-up
+ * error, 2 usage.
  * Everything else lives in daemon.c and the modules it drives.
  */
 #include "config.h"
@@ -13,6 +14,7 @@
 #include <string.h>
 
 #include "daemon.h"
+#include "probe.h"
 
 #define DEFAULT_CONF SYSCONFDIR "/tlsbroker/tlsbroker.ini"
 
@@ -21,6 +23,9 @@ usage(FILE *out)
 {
 	fprintf(out,
 	    "usage: tlsbroker [-t] [-c FILE]\n"
+	    "       tlsbroker probe HOST:PORT [--sni NAME|off] [--ca FILE] [--timeout DUR]\n"
+	    "                       [--name ROUTE] [--json]\n"
+	    "       tlsbroker probe --route NAME [-c FILE]\n"
 	    "       tlsbroker -V | -h\n"
 	    "\n"
 	    "  -c, --config FILE   configuration file (default %s)\n"
@@ -47,6 +52,9 @@ main(int argc, char **argv)
 	const char *path = DEFAULT_CONF;
 	bool test = false;
 	int ch;
+
+	if (argc > 1 && strcmp(argv[1], "probe") == 0)
+		return probe_main(argc - 1, argv + 1);
 
 	while ((ch = getopt_long(argc, argv, "c:tVh", longopts, NULL)) != -1) {
 		switch (ch) {

@@ -557,9 +557,10 @@ session_client_hs_failed(struct session *s, const struct tls_hs_result *res)
 		tb_err_set(&err, CR_CLIENT_TIMEOUT, PHASE_CLIENT_HANDSHAKE,
 		    "no TLS handshake within handshake_timeout (%llu ms)",
 		    (unsigned long long)lc->handshake_timeout_ms);
-	else if (res->ssl_error == SSL_ERROR_SYSCALL && res->err == 0)
-		diag_from_client_errno(&err, res->sys_errno,
-		    PHASE_CLIENT_HANDSHAKE);
+	else if ((res->ssl_error == SSL_ERROR_SYSCALL && res->err == 0) ||
+	    res->ssl_error == SSL_ERROR_ZERO_RETURN)
+		diag_from_client_errno(&err, res->ssl_error == SSL_ERROR_SYSCALL ?
+		    res->sys_errno : 0, PHASE_CLIENT_HANDSHAKE);
 	else
 		tb_err_set(&err, CR_CLIENT_TLS_FAILED, PHASE_CLIENT_HANDSHAKE,
 		    "%s", res->err_str[0] != '\0' ? res->err_str :

@@ -160,8 +160,13 @@ upstream_hs_done(void *arg, const struct tls_hs_result *res)
 	memset(&f, 0, sizeof(f));
 	f.ssl_err = res->err;
 	f.sys_errno = res->sys_errno;
-	f.eof = res->ssl_error == SSL_ERROR_SYSCALL && res->sys_errno == 0 &&
-	    res->err == 0;
+	/*
+	 * A TCP close without an alert (GnuTLS on a missing cipher): with
+	 * SSL_OP_IGNORE_UNEXPECTED_EOF OpenSSL says ZERO_RETURN, else SYSCALL.
+	 */
+	f.eof = (res->ssl_error == SSL_ERROR_SYSCALL && res->sys_errno == 0 &&
+	    res->err == 0) || (res->ssl_error == SSL_ERROR_ZERO_RETURN &&
+	    uc->tinfo.alert_recv < 0);
 	f.alert_recv = uc->tinfo.alert_recv;
 	f.alert_sent = uc->tinfo.alert_sent;
 	f.verify_result = SSL_get_verify_result(uc->ssl);
