@@ -33,6 +33,15 @@ relay_move(struct bufferevent *src, struct bufferevent *dst, bool *paused)
 }
 
 void
+relay_rekick_write(struct bufferevent *bev)
+{
+	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		return;
+	bufferevent_disable(bev, EV_WRITE);
+	bufferevent_enable(bev, EV_WRITE);
+}
+
+void
 relay_resume(struct bufferevent *src, struct bufferevent *dst, bool *paused)
 {
 	if (*paused &&

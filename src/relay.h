@@ -27,6 +27,14 @@ void relay_setup(struct bufferevent *bev);
 size_t relay_move(struct bufferevent *src, struct bufferevent *dst,
     bool *paused);
 
+/*
+ * After an EOF event, bufferevent_openssl stops writing too, even with
+ * bytes still queued for that peer (libevent 2.1 conn_closed()).  Restarts
+ * the write side when output is pending, so a half-closed peer still gets
+ * everything owed to it (or the write fails and reports an error).
+ */
+void relay_rekick_write(struct bufferevent *bev);
+
 /* Called from dst's write callback: resumes src if it was paused and dst has room. */
 void relay_resume(struct bufferevent *src, struct bufferevent *dst,
     bool *paused);

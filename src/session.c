@@ -372,6 +372,7 @@ side_eventcb(struct bufferevent *bev, short what, void *arg)
 		sd->eof = true;
 		sd->bytes_read += relay_move(sd->bev, sd->peer->bev, &sd->paused);
 		bufferevent_disable(sd->bev, EV_READ);
+		relay_rekick_write(sd->bev);
 		if (side_output_empty(sd->peer))
 			side_shutdown_write(sd->peer);
 		session_check_done(s);

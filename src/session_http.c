@@ -1073,6 +1073,13 @@ hx_client_eventcb(struct bufferevent *bev, short what, void *arg)
 	if (s->state == SESSION_ST_CLOSED)
 		return;
 	if (ex == NULL) {
+		/* The last answer may still be on its way out: deliver it first. */
+		if ((what & BEV_EVENT_EOF) &&
+		    evbuffer_get_length(client_out(s)) > 0) {
+			s->close_after_flush = true;
+			relay_rekick_write(s->client.bev);
+			return;
+		}
 		/* Between requests: the client may go whenever it likes. */
 		if (s->nreq == 0) {
 			diag_from_client_errno(&err, (what & BEV_EVENT_EOF) ? 0 :
@@ -1089,6 +1096,7 @@ hx_client_eventcb(struct bufferevent *bev, short what, void *arg)
 		 * then close.
 		 */
 		s->close_after_flush = true;
+		relay_rekick_write(s->client.bev);
 		return;
 	}
 	diag_from_client_errno(&err, (what & BEV_EVENT_EOF) ? 0 : sys_errno,

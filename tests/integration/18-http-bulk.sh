@@ -1,0 +1,81 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+#
+# Bodies stream with bounded buffers: a 1 GiB download and a 1 GiB upload
+# through an http route arrive intact (length and SHA-256), and the broker's
+# resident memory stays within a few MiB of what it was idle.
+
+. "$(dirname "$0")/lib.sh"
+
+need_cmd curl
+need_cmd python3
+make_pki
+SIZE=$((1024 * 1024 * 1024))
+LIMIT_KIB=$((8 * 1024))	# "a few MiB": 64 KiB buffers per direction need far less
+BULK="$TB_EP/bulk.py"
+
+# shellcheck disable=SC2046
+set -- $(free_ports 2)
+BP=$1 EP=$2
+_ep_run bulk "$EP" python3 "$BULK" serve "$EP"
+
+cat >"$TB_TMP/broker.ini" <<EOF
+[broker]
+workers = 1
+audit_log = $AUDIT
+
+[listener erp]
+bind = 127.0.0.1:$BP
+cert = $PKI/broker.pem
+key = $PKI/broker.key
+
+[route bulk]
+mode = http
+upstream = 127.0.0.1:$EP
+upstream_tls = off
+EOF
+start_broker "$TB_TMP/broker.ini"
+URL="https://localhost:$BP"
+
+# Warm up (TLS contexts, pools, allocator arenas), then measure idle.
+curl -sS --cacert "$PKI/ca.pem" "$URL/bytes/65536" -o /dev/null ||
+    fail "warm-up request failed"
+idle=$(awk '/^VmRSS:/ { print $2 }' "/proc/$BROKER_PID/status")
+
+# measure CMD...: runs CMD while sampling the broker's RSS; sets PEAK (KiB).
+measure()
+{
+	rm -f "$TB_TMP/done"
+	python3 "$BULK" rss "$BROKER_PID" "$TB_TMP/done" >"$TB_TMP/peak" &
+	_sampler=$!
+	"$@"
+	_rc=$?
+	: >"$TB_TMP/done"
+	wait "$_sampler"
+	PEAK=$(cat "$TB_TMP/peak")
+	return $_rc
+}
+
+# Download: the client hashes what arrives.
+measure sh -c "curl -sS --cacert '$PKI/ca.pem' '$URL/bytes/$SIZE' | sha256sum >'$TB_TMP/down.sum'" ||
+    fail "download failed"
+want=$(python3 "$BULK" pattern "$SIZE" | sha256sum)
+assert_eq "$(cat "$TB_TMP/down.sum")" "$want" "1 GiB download hash"
+note "download: idle ${idle} KiB, peak ${PEAK} KiB"
+[ $((PEAK - idle)) -le $LIMIT_KIB ] ||
+    fail "download: RSS grew by $((PEAK - idle)) KiB (limit $LIMIT_KIB)"
+
+# Upload: a sparse 1 GiB file of zeros, sent with Content-Length.
+truncate -s "$SIZE" "$TB_TMP/zeros"
+measure sh -c "curl -sS --cacert '$PKI/ca.pem' -H 'Expect:' -X POST -T '$TB_TMP/zeros' '$URL/sink' >'$TB_TMP/up.out'" ||
+    fail "upload failed"
+want_up="$SIZE $(head -c "$SIZE" /dev/zero | sha256sum | cut -d' ' -f1)"
+assert_eq "$(cat "$TB_TMP/up.out")" "$want_up" "1 GiB upload length and hash"
+note "upload: idle ${idle} KiB, peak ${PEAK} KiB"
+[ $((PEAK - idle)) -le $LIMIT_KIB ] ||
+    fail "upload: RSS grew by $((PEAK - idle)) KiB (limit $LIMIT_KIB)"
+
+wait_audit 3
+assert_audit 2 route=bulk status=200 close=ok bytes_out="$SIZE"
+assert_audit 3 route=bulk status=200 close=ok method=POST
+stop_broker
