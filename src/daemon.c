@@ -41,8 +41,9 @@ struct daemon {
 	struct event *drain_ev;		/* owned: drain deadline */
 	struct event *exit_ev;		/* owned: a worker finished */
 	struct event *watchdog_ev;	/* owned */
+	struct event *status_ev;	/* owned: STATUS= every few seconds */
 	struct admin *admin;		/* owned: /metrics and /healthz, NULL if none */
-	uint64_t watchdog_seen[256];
+	uint64_t watchdog_tick;		/* pings posted so far */
 	atomic_uint workers_done;
 	bool draining;
 	/* reload */
@@ -159,6 +160,27 @@ drop_privileges(const char *user)
 	return 0;
 }
 
+/* Open client connections over all workers (a snapshot). */
+static unsigned
+daemon_connections(struct daemon *d)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; d->workers != NULL && i < d->nworkers; i++)
+		n += atomic_load_explicit(&d->workers[i].nconns,
+		    memory_order_relaxed);
+	return n;
+}
+
+/* STATUS= for systemctl status: routes and open connections. */
+static void
+daemon_notify_status(struct daemon *d)
+{
+	sdnotifyf("STATUS=%s%u listeners, %u routes, %u workers, %u connections",
+	    d->draining ? "draining: " : "", d->gen->conf->nlisteners,
+	    d->gen->conf->nroutes, d->nworkers, daemon_connections(d));
+}
+
 /* The one-line status /healthz shows. */
 static void
 daemon_status(struct daemon *d, const char *what)
@@ -168,8 +190,9 @@ daemon_status(struct daemon *d, const char *what)
 	if (d->admin == NULL)
 		return;
 	snprintf(buf, sizeof(buf), "%s: %u listeners, %u routes, %u workers, "
-	    "%u reloads", what, d->gen->conf->nlisteners, d->gen->conf->nroutes,
-	    d->nworkers, d->reloads);
+	    "%u connections, %u reloads", what, d->gen->conf->nlisteners,
+	    d->gen->conf->nroutes, d->nworkers, daemon_connections(d),
+	    d->reloads);
 	admin_set_status(d->admin, buf);
 }
 
@@ -194,6 +217,7 @@ daemon_drain(struct daemon *d)
 	    (unsigned long long)bc->drain_timeout_ms);
 	for (i = 0; i < d->nworkers; i++)
 		worker_post(&d->workers[i], WORKER_CMD_DRAIN);
+	listener_set_stop(&d->ls);
 	tv.tv_sec = (time_t)(bc->drain_timeout_ms / 1000);
 	tv.tv_usec = (suseconds_t)(bc->drain_timeout_ms % 1000) * 1000;
 	event_add(d->drain_ev, &tv);
@@ -237,8 +261,9 @@ daemon_ack_cb(evutil_socket_t fd, short what, void *arg)
 	listener_set_close(&d->retired_ls);
 	log_notice("reload %u done: %u listeners, %u routes", d->reloads,
 	    d->gen->conf->nlisteners, d->gen->conf->nroutes);
-	sdnotifyf("READY=1\nSTATUS=%u listeners, %u routes, %u workers (reload %u)",
-	    d->gen->conf->nlisteners, d->gen->conf->nroutes, d->nworkers,
+	sdnotifyf("READY=1\nSTATUS=%u listeners, %u routes, %u workers, "
+	    "%u connections (reload %u)", d->gen->conf->nlisteners,
+	    d->gen->conf->nroutes, d->nworkers, daemon_connections(d),
 	    d->reloads);
 	daemon_status(d, "running");
 }
@@ -349,27 +374,41 @@ daemon_signal_cb(evutil_socket_t sig, short what, void *arg)
 	}
 }
 
-/* WATCHDOG=1 only while every worker's loop keeps turning. */
+/*
+ * WATCHDOG=1 only while every worker's loop keeps turning: each tick posts
+ * a ping to every worker and pings systemd only if all of them answered
+ * the previous one.  A worker that drained and exited counts as answered.
+ */
 static void
 daemon_watchdog_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
-	uint64_t loops;
-	unsigned i;
-	bool alive = true;
+	unsigned i, stuck = 0;
 
 	(void)fd;
 	(void)what;
-	for (i = 0; i < d->nworkers && i < 256; i++) {
-		loops = atomic_load(&d->workers[i].loops);
-		if (loops == d->watchdog_seen[i])
-			alive = false;
-		d->watchdog_seen[i] = loops;
-	}
-	if (alive)
+	for (i = 0; i < d->nworkers; i++)
+		if (d->workers[i].started && !worker_ping_answered(&d->workers[i]))
+			stuck++;
+	if (stuck == 0)
 		sdnotify("WATCHDOG=1");
 	else
-		log_warnx("a worker loop is stuck: withholding the watchdog ping");
+		log_warnx("%u worker loop(s) did not answer within %llu ms: "
+		    "withholding the watchdog ping", stuck,
+		    (unsigned long long)(sdnotify_watchdog_ms() / 3));
+	d->watchdog_tick++;
+	for (i = 0; i < d->nworkers; i++)
+		if (d->workers[i].started)
+			worker_ping(&d->workers[i], d->watchdog_tick);
+	daemon_notify_status(d);
+}
+
+static void
+daemon_status_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	daemon_notify_status(arg);
 }
 
 static int
@@ -393,6 +432,14 @@ daemon_setup_events(struct daemon *d)
 	if (d->drain_ev == NULL || d->exit_ev == NULL ||
 	    event_add(d->exit_ev, NULL) == -1)
 		return -1;
+	if (getenv("NOTIFY_SOCKET") != NULL) {
+		tv.tv_sec = 5;
+		tv.tv_usec = 0;
+		d->status_ev = event_new(d->base, -1, EV_PERSIST,
+		    daemon_status_cb, d);
+		if (d->status_ev == NULL || event_add(d->status_ev, &tv) == -1)
+			return -1;
+	}
 	if ((wd = sdnotify_watchdog_ms()) > 0) {
 		/* Ping at a third of the interval: two misses are still in time. */
 		wd /= 3;
@@ -454,6 +501,8 @@ daemon_cleanup(struct daemon *d)
 		event_free(d->exit_ev);
 	if (d->watchdog_ev != NULL)
 		event_free(d->watchdog_ev);
+	if (d->status_ev != NULL)
+		event_free(d->status_ev);
 	admin_stop(d->admin);
 	if (d->base != NULL)
 		event_base_free(d->base);
@@ -534,7 +583,7 @@ daemon_run(const char *path)
 		goto out;
 	log_notice("ready: %u listeners, %u routes, %u workers, max_connections %u",
 	    d.gen->conf->nlisteners, d.gen->conf->nroutes, d.nworkers, max_conns);
-	sdnotifyf("READY=1\nSTATUS=%u listeners, %u routes, %u workers",
+	sdnotifyf("READY=1\nSTATUS=%u listeners, %u routes, %u workers, 0 connections",
 	    d.gen->conf->nlisteners, d.gen->conf->nroutes, d.nworkers);
 	daemon_status(&d, "running");
 	pthread_sigmask(SIG_SETMASK, &oldmask, NULL);

@@ -157,6 +157,16 @@ listener_set_rebind(struct listener_set *ls, struct listener_set *old,
 }
 
 void
+listener_set_stop(struct listener_set *ls)
+{
+	unsigned i;
+
+	for (i = 0; ls->fds != NULL && i < ls->nlisteners * ls->nworkers; i++)
+		if (ls->fds[i] != -1)
+			shutdown(ls->fds[i], SHUT_RDWR);
+}
+
+void
 listener_set_close(struct listener_set *ls)
 {
 	unsigned i;

@@ -29,6 +29,13 @@ int listener_set_bind(struct listener_set *ls, const struct conf *conf,
 void listener_set_close(struct listener_set *ls);
 
 /*
+ * Drain: stops listening on every socket of ls at once (shutdown(2)), so
+ * new clients are refused instead of waiting in a backlog nobody accepts
+ * from.  The descriptors stay open until listener_set_close().
+ */
+void listener_set_stop(struct listener_set *ls);
+
+/*
  * Reload: builds ls for conf, taking over the sockets of old (built for
  * oldconf) whose bind address is unchanged, so no connection is refused
  * while the configuration changes, and binding the others.  The sockets

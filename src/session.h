@@ -116,6 +116,9 @@ void session_http_start(struct session *s);
 bool session_http_closing(struct session *s, const struct tb_err *err);
 void session_http_free(struct session *s);
 
+/* True if s is an http connection between requests (nothing in flight). */
+bool session_idle(const struct session *s);
+
 /* Ends s with err (NULL = ok); safe to call more than once. */
 void session_close(struct session *s, const struct tb_err *err);
 

@@ -977,6 +977,35 @@ hx_request_head(struct session *s, size_t head_len)
 
 /* ---- the client side ----------------------------------------------------- */
 
+/*
+ * After a reload, a kept-alive connection's next request uses the new
+ * generation (routes, upstream settings, pools), as a new connection
+ * would; only requests in flight finish on the old one.  The listener is
+ * found again by name; if it was removed, the connection stays on the old
+ * generation until it closes.
+ */
+static void
+hx_follow_reload(struct session *s)
+{
+	const struct conf *nc = s->w->gen->conf;
+	const char *name = s->gen->conf->listeners[s->li].name;
+	unsigned i;
+
+	if (s->gen == s->w->gen)
+		return;
+	for (i = 0; i < nc->nlisteners; i++) {
+		if (strcmp(nc->listeners[i].name, name) != 0)
+			continue;
+		gen_unref(s->gen);
+		s->gen = gen_ref(s->w->gen);
+		s->li = i;
+		s->rc = NULL;
+		s->rec.route = NULL;
+		s->rec.listener = nc->listeners[i].name;
+		return;
+	}
+}
+
 static void
 hx_client_progress(struct session *s)
 {
@@ -990,6 +1019,7 @@ hx_client_progress(struct session *s)
 	if (s->ex == NULL) {
 		if (evbuffer_get_length(in) == 0)
 			return;
+		hx_follow_reload(s);
 		if ((s->ex = hx_new(s)) == NULL) {
 			tb_err_set(&err, CR_INTERNAL, PHASE_REQUEST, "out of memory");
 			session_close(s, &err);
@@ -1129,6 +1159,14 @@ hx_client_timeoutcb(evutil_socket_t fd, short what, void *arg)
 		} else
 			session_close(s, NULL);	/* keep-alive expired: routine */
 	}
+}
+
+bool
+session_idle(const struct session *s)
+{
+	return s->http && s->state == SESSION_ST_HTTP && s->ex == NULL &&
+	    !s->close_after_flush &&
+	    evbuffer_get_length(bufferevent_get_output(s->client.bev)) == 0;
 }
 
 void

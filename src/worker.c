@@ -31,6 +31,7 @@ worker_session_add(struct worker *w, struct session *s)
 {
 	TAILQ_INSERT_TAIL(&w->sessions, s, entry);
 	w->nsessions++;
+	atomic_store_explicit(&w->nconns, w->nsessions, memory_order_relaxed);
 }
 
 void
@@ -38,6 +39,7 @@ worker_session_del(struct worker *w, struct session *s)
 {
 	TAILQ_REMOVE(&w->sessions, s, entry);
 	w->nsessions--;
+	atomic_store_explicit(&w->nconns, w->nsessions, memory_order_relaxed);
 	if (w->accepting_paused && !w->draining &&
 	    w->nsessions < w->max_sessions)
 		listener_pause(w, false);
@@ -104,6 +106,22 @@ worker_switch_gen(struct worker *w)
 		event_active(w->ack_ev, EV_READ, 0);
 }
 
+/*
+ * Drain: http connections waiting between requests have nothing in flight;
+ * close them now (the others finish their exchange and close after it).
+ */
+static void
+worker_close_idle(struct worker *w)
+{
+	struct session *s, *next;
+
+	for (s = TAILQ_FIRST(&w->sessions); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, entry);
+		if (session_idle(s))
+			session_close(s, NULL);
+	}
+}
+
 static void
 worker_control_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -115,6 +133,7 @@ worker_control_cb(evutil_socket_t fd, short what, void *arg)
 	if ((cmd & WORKER_CMD_DRAIN) && !w->draining) {
 		w->draining = true;
 		listener_detach(w);
+		worker_close_idle(w);
 		if (w->nsessions == 0)
 			event_base_loopexit(w->base, NULL);
 	}
@@ -132,9 +151,34 @@ worker_heartbeat_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	atomic_fetch_add(&w->loops, 1);
 	for (i = 0; i < w->npools; i++)
 		pool_maintain(&w->pools[i]);
+}
+
+/* The loop turned: answer the watchdog's ping. */
+static void
+worker_ping_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	(void)fd;
+	(void)what;
+	atomic_store(&w->ping_seen, atomic_load(&w->ping_sent));
+}
+
+void
+worker_ping(struct worker *w, uint64_t n)
+{
+	atomic_store(&w->ping_sent, n);
+	event_active(w->ping_ev, EV_READ, 0);
+}
+
+bool
+worker_ping_answered(struct worker *w)
+{
+	/* A worker that drained and left its loop is not stuck. */
+	return atomic_load(&w->exited) ||
+	    atomic_load(&w->ping_seen) == atomic_load(&w->ping_sent);
 }
 
 static int
@@ -163,7 +207,10 @@ worker_init(struct worker *w, unsigned id, struct gen *gen,
 	w->max_sessions = max_sessions > 0 ? max_sessions : 1;
 	TAILQ_INIT(&w->sessions);
 	atomic_init(&w->cmd, 0);
-	atomic_init(&w->loops, 0);
+	atomic_init(&w->ping_sent, 0);
+	atomic_init(&w->ping_seen, 0);
+	atomic_init(&w->nconns, 0);
+	atomic_init(&w->exited, false);
 	w->gen = gen_ref(gen);
 	w->metrics = metrics_worker(id);
 	if ((w->base = event_base_new()) == NULL) {
@@ -177,7 +224,9 @@ worker_init(struct worker *w, unsigned id, struct gen *gen,
 		w->dns = evdns_base_new(w->base, EVDNS_BASE_DISABLE_WHEN_INACTIVE);
 	w->control_ev = event_new(w->base, -1, EV_PERSIST, worker_control_cb, w);
 	w->heartbeat_ev = event_new(w->base, -1, EV_PERSIST, worker_heartbeat_cb, w);
+	w->ping_ev = event_new(w->base, -1, 0, worker_ping_cb, w);
 	if (w->dns == NULL || w->control_ev == NULL || w->heartbeat_ev == NULL ||
+	    w->ping_ev == NULL ||
 	    event_add(w->control_ev, NULL) == -1 ||
 	    event_add(w->heartbeat_ev, &one_second) == -1) {
 		log_warnx("worker %u: cannot set up its events", id);
@@ -200,6 +249,7 @@ worker_main(void *arg)
 	struct worker *w = arg;
 
 	event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY);
+	atomic_store(&w->exited, true);
 	if (w->exit_counter != NULL)
 		atomic_fetch_add(w->exit_counter, 1);
 	if (w->exit_ev != NULL)
@@ -268,6 +318,8 @@ worker_free(struct worker *w)
 		event_free(w->control_ev);
 	if (w->heartbeat_ev != NULL)
 		event_free(w->heartbeat_ev);
+	if (w->ping_ev != NULL)
+		event_free(w->ping_ev);
 	if (w->base != NULL)
 		event_base_free(w->base);
 	gen_unref(w->gen);

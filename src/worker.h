@@ -47,7 +47,8 @@ struct worker {
 	struct event_base *base;	/* owned */
 	struct evdns_base *dns;		/* owned */
 	struct event *control_ev;	/* owned: runs worker commands */
-	struct event *heartbeat_ev;	/* owned: counts loop turns for the watchdog */
+	struct event *heartbeat_ev;	/* owned: pool care, once a second */
+	struct event *ping_ev;		/* owned: the watchdog's ping, answered from the loop */
 	atomic_uint cmd;		/* WORKER_CMD_* bits posted by the main thread */
 	struct gen *gen;		/* owned reference: the generation new sessions use */
 	struct evconnlistener **lev;	/* owned, one per listener of gen */
@@ -64,7 +65,10 @@ struct worker {
 	struct event *resume_ev;	/* owned: re-enables accept after EMFILE */
 	bool draining;
 	struct log_ratelimit unrouted_rl;	/* failure lines of connections without a route */
-	atomic_uint_fast64_t loops;	/* loop turns, for the watchdog */
+	atomic_uint_fast64_t ping_sent;	/* watchdog: last ping number posted by main */
+	atomic_uint_fast64_t ping_seen;	/* watchdog: last ping number the loop answered */
+	atomic_uint nconns;		/* nsessions, readable from the main thread */
+	atomic_bool exited;		/* the loop has ended (drained) */
 	atomic_uint *exit_counter;	/* not owned: incremented when the loop ends */
 	struct event *exit_ev;		/* not owned: activated when the loop ends */
 	/* reload: set by the main thread before it posts WORKER_CMD_GEN */
@@ -84,6 +88,9 @@ int worker_init(struct worker *w, unsigned id, struct gen *gen,
     const struct listener_set *ls, unsigned max_sessions);
 int worker_start(struct worker *w);
 void worker_post(struct worker *w, unsigned cmd);
+/* Watchdog: posts ping n; worker_ping_answered() tells if the loop ran it. */
+void worker_ping(struct worker *w, uint64_t n);
+bool worker_ping_answered(struct worker *w);
 void worker_join(struct worker *w);
 void worker_free(struct worker *w);
 

@@ -221,6 +221,15 @@ free_port()
 	free_ports 1
 }
 
+# free_port_in LO HI: a port in [LO, HI] nothing is bound to now (for a
+# privileged port, say); hard error if there is none.
+free_port_in()
+{
+	_tb_out=$(tbutil freeports 1 --range "$1-$2" \
+	    --used "$TB_TMP/ports.used") || hard_error "free_port_in: $_tb_out"
+	printf '%s\n' "$_tb_out"
+}
+
 # wait_for_port PORT [PID]: until something listens on PORT (bounded; fails
 # at once if PID died).  Reads /proc/net/tcp, so it makes no connection.
 wait_for_port()
@@ -333,6 +342,16 @@ EOF
 	tbutil pin "$PKI/expired.pem" >"$PKI/expired.pin"
 	tbutil pin "$PKI/other.pem" >"$PKI/wrong.pin"
 	: >"$PKI/done"
+}
+
+# make_server_cert NAME CN SAN: one more server certificate from the test CA
+# ($PKI/NAME.pem, NAME.key, NAME-full.pem), e.g. a second one for
+# broker.test to swap in on a reload.  SAN as for openssl: "DNS:a,IP:b".
+make_server_cert()
+{
+	make_pki
+	[ -f "$PKI/$1.pem" ] && return 0
+	_tb_leaf "$1" ca "ec:$PKI/ca.pem" "$2" "$3" serverAuth
 }
 
 # need_dhparam: $PKI/dh1024.pem, only for tests that start a DHE endpoint.
@@ -484,6 +503,23 @@ assert_file_line()
 	    fail "line not found in $1: '$2'; file has: $(cat "$1")"
 }
 
+# bug TEXT: an assertion that failed and exposes a known daemon bug (the
+# test names it in a "DAEMON BUG" comment): noted now, counted, and failed
+# by bugs_check at the end, so the rest of the test still runs.
+TB_BUGS=0
+bug()
+{
+	printf '%s: DAEMON BUG: %s\n' "$TB_NAME" "$*" >&2
+	TB_BUGS=$((TB_BUGS + 1))
+}
+
+# bugs_check: fail if bug was called.
+bugs_check()
+{
+	[ "$TB_BUGS" = 0 ] || fail "$TB_BUGS assertion(s) exposing daemon bugs" \
+	    "failed (the DAEMON BUG lines above)"
+}
+
 # ---- clients --------------------------------------------------------------------
 
 # tlsc CMD [N] ARGS...: endpoints/tlsclient.py with the test CA; prints its
@@ -554,6 +590,115 @@ json_get()
 import json, sys
 v = json.loads(sys.stdin.read()).get(sys.argv[1], "<absent>")
 print(v if not isinstance(v, bool) else str(v).lower())' "$2"
+}
+
+# audit_count FIRST LAST SPEC...: how many audit records FIRST..LAST (line
+# numbers) match every SPEC: key=value, key~regex (search), key! (absent).
+audit_count()
+{
+	"$PYTHON" - "$AUDIT" "$@" <<'PYEOF'
+import json, re, sys
+path, first, last = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+specs = [re.match(r"([A-Za-z0-9_]+)([=~!])(.*)$", x, re.S).groups()
+         for x in sys.argv[4:]]
+with open(path, "rb") as f:
+    lines = f.read().split(b"\n")[first - 1:last]
+n = 0
+for ln in lines:
+    o = json.loads(ln)
+    ok = True
+    for k, op, v in specs:
+        got = o.get(k)
+        if isinstance(got, bool):
+            got = "true" if got else "false"
+        if op == "!":
+            ok = ok and k not in o
+        elif op == "=":
+            ok = ok and k in o and str(got) == v
+        else:
+            ok = ok and k in o and re.search(v, str(got)) is not None
+    n += ok
+print(n)
+PYEOF
+}
+
+# httpc CMD ARGS...: endpoints/httpclient.py (seq, load, raw) with the test
+# CA; prints its JSON (see there).  --port and --host are the caller's.
+httpc()
+{
+	make_pki
+	_tb_cmd=$1
+	shift
+	"$PYTHON" "$TB_EP/httpclient.py" "$_tb_cmd" --ca "$PKI/ca.pem" "$@"
+}
+
+# jget JSON EXPR: evaluate the Python expression EXPR on d, the JSON object
+# in the last line of JSON; prints the result (true/false for booleans).
+# Helpers inside EXPR: hdr(NAME[, OBJ]) the values of header NAME in
+# OBJ["headers"] (a list of [name, value]; default d), joined by "|", or
+# "<absent>"; body() the JSON object in d["body"] (an endpoint's echo).
+jget()
+{
+	printf '%s\n' "$1" | "$PYTHON" -c '
+import json, sys
+lines = [ln for ln in sys.stdin.read().split("\n") if ln.strip()]
+d = json.loads(lines[-1]) if lines else {}
+def hdr(name, obj=None):
+    o = d if obj is None else obj
+    vals = [v for k, v in o.get("headers", []) if k.lower() == name.lower()]
+    return "|".join(vals) if vals else "<absent>"
+def body():
+    return json.loads(d["body"])
+v = eval(sys.argv[1])
+print(("true" if v else "false") if isinstance(v, bool) else v)' "$2"
+}
+
+# ---- sd_notify --------------------------------------------------------------------
+
+# start_notify_socket [PORTS]: a recorder for sd_notify datagrams
+# (endpoints/notifysock.py) bound at $TB_TMP/notify.sock and exported as
+# NOTIFY_SOCKET; it writes one JSON object per datagram to $NOTIFY_LOG.
+# PORTS (comma-separated) are checked for a listening socket the moment a
+# READY=1 datagram arrives.  Sets NOTIFY_PID (tracked).
+start_notify_socket()
+{
+	NOTIFY_LOG="$TB_TMP/notify.jsonl"
+	_tb_ns="$TB_TMP/notify.sock"
+	# sun_path holds 107 bytes and a NUL
+	[ "${#_tb_ns}" -lt 108 ] ||
+	    skip "temp dir too long for an AF_UNIX socket path: $_tb_ns"
+	"$PYTHON" -u "$TB_EP/notifysock.py" listen "$_tb_ns" "$NOTIFY_LOG" \
+	    --ports "${1:-}" </dev/null >"$TB_TMP/notifysock.log" 2>&1 &
+	NOTIFY_PID=$!
+	track "$NOTIFY_PID" "$NOTIFY_LOG" "$TB_TMP/notifysock.log"
+	_tb_end=$(($(now_ms) + 10000))
+	while [ ! -S "$_tb_ns" ]; do
+		_tb_alive "$NOTIFY_PID" ||
+		    hard_error "notify socket recorder died: $(cat "$TB_TMP/notifysock.log")"
+		[ "$(now_ms)" -lt "$_tb_end" ] ||
+		    hard_error "notify socket $_tb_ns did not appear"
+		sleep 0.05
+	done
+	NOTIFY_SOCKET=$_tb_ns
+	export NOTIFY_SOCKET
+}
+
+# notify ARGS...: endpoints/notifysock.py ARGS on $NOTIFY_LOG (see there):
+#   notify count KEY=VALUE | notify last | notify show [--after N]
+#   [--no-watchdog] [--field F] | notify gaps [--after N] [--before N]
+notify()
+{
+	_tb_nc=$1
+	shift
+	"$PYTHON" "$TB_EP/notifysock.py" "$_tb_nc" "$NOTIFY_LOG" "$@"
+}
+
+# wait_notify KEY=VALUE N [SECONDS]: until N datagrams carry KEY=VALUE
+# (bounded; fails at once if the broker exited first).
+wait_notify()
+{
+	_tb_out=$(notify wait "$1" "$2" --timeout "${3:-10}" \
+	    --pid "${BROKER_PID:-0}") || fail "wait_notify $1 $2: $_tb_out"
 }
 
 # shellcheck source=endpoints/endpoints.sh

@@ -219,3 +219,116 @@ start_ep_blackhole()
 {
 	start_py blackhole "$1" "$2"
 }
+
+# ---- http endpoints (http-mode tests) ----------------------------------------
+
+# start_httpd NAME PORT ARGS...: httpd.py, a literal HTTP/1.1 server that
+# echoes each request as JSON and logs every connection and request (see
+# httpd.py for the options: --http10, --continue, --idle-close S,
+# --drop-nth N).  ep_conns NAME counts the connections it accepted.
+start_httpd()
+{
+	_ep_n=$1
+	_ep_p=$2
+	shift 2
+	_ep_run "$_ep_n" "$_ep_p" "$PYTHON" -u "$TB_EP/httpd.py" "$_ep_p" \
+	    --name "$_ep_n" "$@"
+}
+
+# ep_requests NAME METHOD: requests with METHOD an httpd.py endpoint read
+# completely (including ones it then dropped).
+ep_requests()
+{
+	grep -c " req [0-9]* $2 " "$(ep_log "$1")" || true
+}
+
+# start_nginx NAME PORT KEEPALIVE [EXTRA]: nginx in the foreground
+# (master_process off, daemon off) with a private prefix under
+# $TB_TMP/nginx-NAME, as a g-class endpoint of LEGACY-TLS.md: TLS 1.0 only
+# at security level 0 (ssl_ciphers DEFAULT:@SECLEVEL=0; the broker's route
+# needs upstream_tls = 1.0), a shared session cache (resumption), and
+# keepalive_timeout KEEPALIVE.  EXTRA is added to the server block.
+# Locations (the echo module, libnginx-mod-http-echo):
+#   /            200 "nginx NAME METHOD URI proto=... host=..." (chunked)
+#   /echo        the request body, read completely, echoed back
+#   /status/204, /status/304   those answers, without a body
+# Its access log, $TB_TMP/nginx-NAME/access.log, has one line per request:
+#   CONNECTION_SERIAL REQUESTS_ON_IT METHOD URI STATUS PROTOCOL REUSED
+# where REUSED is "r" for a resumed TLS session (see nginx_conns).
+start_nginx()
+{
+	need_cmd nginx
+	_ep_echo=""
+	for _ep_d in /usr/lib/nginx/modules /usr/share/nginx/modules \
+	    /usr/lib64/nginx/modules; do
+		[ -f "$_ep_d/ngx_http_echo_module.so" ] &&
+		    _ep_echo="$_ep_d/ngx_http_echo_module.so"
+	done
+	[ -n "$_ep_echo" ] || skip "nginx echo module not installed" \
+	    "(libnginx-mod-http-echo)"
+	make_pki
+	_ep_dir="$TB_TMP/nginx-$1"
+	mkdir -p "$_ep_dir/logs" "$_ep_dir/tmp"
+	cat >"$_ep_dir/nginx.conf" <<EOF
+load_module $_ep_echo;
+master_process off;
+daemon off;
+pid $_ep_dir/nginx.pid;
+error_log stderr notice;
+events {
+	worker_connections 512;
+}
+http {
+	log_format tb '\$connection \$connection_requests \$request_method '
+	    '\$request_uri \$status \$ssl_protocol \$ssl_session_reused';
+	access_log $_ep_dir/access.log tb;
+	client_body_temp_path $_ep_dir/tmp/body;
+	proxy_temp_path $_ep_dir/tmp/proxy;
+	fastcgi_temp_path $_ep_dir/tmp/fastcgi;
+	uwsgi_temp_path $_ep_dir/tmp/uwsgi;
+	scgi_temp_path $_ep_dir/tmp/scgi;
+	keepalive_timeout $3;
+	keepalive_requests 100000;
+	server {
+		listen 127.0.0.1:$2 ssl;
+		server_name localhost;
+		ssl_certificate $PKI/legacy.pem;
+		ssl_certificate_key $PKI/legacy.key;
+		ssl_protocols TLSv1;
+		ssl_ciphers DEFAULT:@SECLEVEL=0;
+		ssl_session_cache shared:tb:1m;
+		ssl_session_timeout 10m;
+		client_body_buffer_size 4m;
+		client_max_body_size 16m;
+		location / {
+			default_type text/plain;
+			echo "nginx $1 \$request_method \$uri proto=\$ssl_protocol host=\$http_host";
+		}
+		location = /echo {
+			default_type application/octet-stream;
+			echo_read_request_body;
+			echo_request_body;
+		}
+		location = /status/204 {
+			return 204;
+		}
+		location = /status/304 {
+			add_header ETag '"tb1"';
+			return 304;
+		}
+		${4:-}
+	}
+}
+EOF
+	TB_LOGS="$TB_LOGS $_ep_dir/nginx.conf $_ep_dir/access.log"
+	_ep_run "$1" "$2" nginx -p "$_ep_dir" -e stderr -c "$_ep_dir/nginx.conf"
+}
+
+# nginx_conns NAME: distinct connections in an nginx endpoint's access log
+# (connections that carried at least one request).
+nginx_conns()
+{
+	_ep_f="$TB_TMP/nginx-$1/access.log"
+	[ -f "$_ep_f" ] || { echo 0; return 0; }
+	awk '{ print $1 }' "$_ep_f" | sort -u | wc -l | tr -d ' '
+}

@@ -13,6 +13,7 @@ import base64
 import hashlib
 import json
 import os
+import random
 import re
 import socket
 import subprocess
@@ -28,6 +29,28 @@ def cmd_freeports(args):
         with open(args.used) as f:
             used = {int(x) for x in f.read().split()}
     socks, ports = [], []
+    if args.range:
+        # A fixed range (privileged ports for the privilege-drop test):
+        # try each port from a random start, keep what binds.
+        lo, hi = (int(x) for x in args.range.split("-", 1))
+        cand = list(range(lo, hi + 1))
+        k = random.randrange(len(cand))
+        for p in cand[k:] + cand[:k]:
+            if len(ports) >= args.n:
+                break
+            if p in used:
+                continue
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            try:
+                s.bind(("127.0.0.1", p))
+            except OSError:
+                s.close()
+                continue
+            socks.append(s)
+            ports.append(p)
+        if len(ports) < args.n:
+            print("only %d free ports in %s" % (len(ports), args.range))
+            return 1
     while len(ports) < args.n:
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         s.bind(("127.0.0.1", 0))
@@ -273,6 +296,7 @@ def main():
     p = sub.add_parser("freeports")
     p.add_argument("n", type=int)
     p.add_argument("--used")
+    p.add_argument("--range", help="LO-HI: take ports from this range")
     p.set_defaults(fn=cmd_freeports)
     p = sub.add_parser("waitport")
     p.add_argument("port", type=int)
