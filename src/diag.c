@@ -344,8 +344,8 @@ hint_client(const struct tb_err *err)
 			return "the client did not finish the TLS handshake "
 			    "within the listener's handshake_timeout (a port "
 			    "scanner, health check or stalled client)";
-		return "the client stopped sending before its request was "
-		    "complete (idle_timeout)";
+		return "the client did not send a complete request head within "
+		    "the listener's request_timeout (a slow or stalled client)";
 	default:
 		return "";
 	}

@@ -19,6 +19,8 @@
 #include "upstream.h"
 #include "worker.h"
 
+static void upconn_mark_closed(struct upconn *uc);
+
 /* Margin kept before an endpoint's learned idle-close time. */
 #define POOL_LEARN_MARGIN_MS 250
 
@@ -140,8 +142,10 @@ pool_idle_eventcb(struct bufferevent *bev, short what, void *arg)
 	struct pool *p = uc->pool;
 
 	(void)bev;
-	if (what & BEV_EVENT_EOF)
+	if (what & BEV_EVENT_EOF) {
 		pool_learn_close(p, uc);
+		upconn_mark_closed(uc);
+	}
 	pool_remove(p, uc);
 	upconn_free(uc, false);
 }
@@ -161,9 +165,17 @@ pool_idle_readcb(struct bufferevent *bev, void *arg)
 	upconn_free(uc, false);
 }
 
-/* True if the socket shows no EOF, error or stray bytes right now. */
+/*
+ * True if the socket shows no EOF, error or stray bytes right now.  The
+ * idle read callback drops a connection the endpoint closes as soon as the
+ * loop sees it; the peek covers a close that arrived since the last loop
+ * turn, which matters only for connections idle for a while, so
+ * back-to-back reuse costs no system call.
+ */
+#define POOL_PEEK_AFTER_MS 20
+
 static bool
-upconn_alive(struct upconn *uc)
+upconn_alive(struct upconn *uc, uint64_t now)
 {
 	char c;
 	ssize_t n;
@@ -171,8 +183,34 @@ upconn_alive(struct upconn *uc)
 
 	if (evbuffer_get_length(bufferevent_get_input(uc->bev)) != 0)
 		return false;
+	if (uc->pooled && now - uc->idle_since_ms < POOL_PEEK_AFTER_MS)
+		return true;
 	n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+	if (n == 0)
+		uc->peer_closed = true;
 	return n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+/*
+ * The endpoint closed cleanly: mark the TLS connection shut down both
+ * ways before freeing it, or OpenSSL's SSL_free() marks the session we
+ * keep for resumption as unusable.
+ */
+static void
+upconn_mark_closed(struct upconn *uc)
+{
+	SSL *ssl = uc->bev != NULL ? bufferevent_openssl_get_ssl(uc->bev) : NULL;
+
+	if (ssl != NULL)
+		SSL_set_shutdown(ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+}
+
+static bool
+upconn_closed_by_peer(struct upconn *uc)
+{
+	if (uc->peer_closed)
+		upconn_mark_closed(uc);
+	return uc->peer_closed;
 }
 
 struct upconn *
@@ -185,10 +223,13 @@ pool_take(struct pool *p)
 		return NULL;
 	/* Most recently used first: it is the least likely to be closed. */
 	while ((uc = TAILQ_LAST(&p->idle, upconn_list)) != NULL) {
+		/* Judge it while it still counts as idle (pooled), then take it. */
+		bool dead = pool_expired(p, uc, now) || !upconn_alive(uc, now);
+
 		pool_remove(p, uc);
-		if (pool_expired(p, uc, now) || !upconn_alive(uc)) {
+		if (dead) {
 			p->dropped_stale++;
-			upconn_free(uc, false);
+			upconn_free(uc, !upconn_closed_by_peer(uc));
 			continue;
 		}
 		p->reused++;
@@ -205,7 +246,8 @@ pool_put(struct pool *p, struct upconn *uc)
 
 	uc->pool = p;
 	if (p->retired || uc->bev == NULL || p->rc->pool_max_idle == 0 ||
-	    pool_expired(p, uc, now) || !upconn_alive(uc)) {
+	    pool_expired(p, uc, now) ||
+	    evbuffer_get_length(bufferevent_get_input(uc->bev)) != 0) {
 		upconn_free(uc, true);
 		return;
 	}
@@ -220,8 +262,7 @@ pool_put(struct pool *p, struct upconn *uc)
 	p->nidle++;
 	pool_idle_gauge(p, 1);
 	bufferevent_setcb(uc->bev, pool_idle_readcb, NULL, pool_idle_eventcb, uc);
-	bufferevent_disable(uc->bev, EV_WRITE);
-	bufferevent_enable(uc->bev, EV_READ);
+	bufferevent_enable(uc->bev, EV_READ);	/* usually a no-op: already reading */
 }
 
 static void

@@ -163,8 +163,8 @@ session_close(struct session *s, const struct tb_err *err)
 	session_set_state(s, SESSION_ST_CLOSED);
 	if (err != NULL)
 		s->rec.err = *err;
-	else
-		tb_err_clear(&s->rec.err);
+	else if (!s->http)
+		tb_err_clear(&s->rec.err);	/* http keeps its last failure for the summary */
 	s->rec.total_ms = (int64_t)(now_ms() - s->t_start);
 	s->rec.bytes_in = s->client.bytes_read;
 	s->rec.bytes_out = s->upstream.bytes_read;
@@ -277,6 +277,12 @@ side_shutdown_write(struct side *sd)
 	}
 	if ((fd = bufferevent_getfd(sd->bev)) != -1)
 		shutdown(fd, SHUT_WR);
+}
+
+void
+session_shutdown_client(struct session *s)
+{
+	side_shutdown_write(&s->client);
 }
 
 static bool

@@ -84,6 +84,8 @@ struct session {
 	unsigned nreq;			/* requests started on this connection */
 	struct event *up_ev;		/* owned: response / 100-continue timer */
 	bool close_after_flush;		/* close once the answer is written */
+	bool linger;			/* after that flush, linger: the client may still be sending */
+	bool lingering;			/* half-closed, discarding what the client still sends */
 	bool client_paused;		/* client reading paused: upstream output full */
 	bool up_paused;			/* upstream reading paused: client output full */
 };
@@ -97,6 +99,9 @@ void session_accept(struct worker *w, unsigned li, int fd,
     const struct sockaddr *sa, socklen_t salen);
 
 void session_set_state(struct session *s, enum session_state st);
+
+/* Sends close_notify and a TCP half-close to the client. */
+void session_shutdown_client(struct session *s);
 
 /* Creates the client bufferevent once the inbound handshake is done; 0 / -1. */
 int session_client_bev(struct session *s);
@@ -115,6 +120,8 @@ void session_http_start(struct session *s);
 /* Writes the audit record of the request in progress, if any; true if written. */
 bool session_http_closing(struct session *s, const struct tb_err *err);
 void session_http_free(struct session *s);
+/* Frees the worker's cache of recycled exchanges (at exit). */
+void session_http_cache_free(struct worker *w);
 
 /* True if s is an http connection between requests (nothing in flight). */
 bool session_idle(const struct session *s);

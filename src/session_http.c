@@ -18,6 +18,7 @@
 #include "session.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,8 @@
 #define HX_EXPECT_WAIT_MS	1000		/* then we send 100 Continue ourselves */
 #define HX_DEFAULT_REQUEST_MS	10000
 #define HX_DEFAULT_KEEPALIVE_MS	60000
+#define HX_LINGER_MS		2000		/* lingering close after an error answer */
+#define HX_COALESCE_MAX		16384		/* one TLS record's worth */
 
 enum hx_state {
 	HX_HEAD = 0,		/* reading the request head */
@@ -58,7 +61,6 @@ struct http_exchange {
 	const struct route_conf *rc;	/* NULL before routing */
 	struct pool *pool;		/* NULL when the generation changed */
 	struct http1_msg req;
-	struct http1_header req_hdrs[HX_MAX_HEADERS];
 	struct http1_body_dec req_body;
 	bool dechunk;			/* request body held and sent with Content-Length */
 	bool expect;			/* the client waits for 100 Continue */
@@ -66,7 +68,6 @@ struct http_exchange {
 	struct evbuffer *head;		/* owned: rewritten request head, no final CRLF */
 	struct evbuffer *held;		/* owned: the held (de-chunked) body */
 	struct http1_msg resp;
-	struct http1_header resp_hdrs[HX_MAX_HEADERS];
 	bool resp_head_done;
 	struct http1_body_dec resp_body;
 	bool rechunk;			/* close-delimited response sent chunked */
@@ -76,11 +77,15 @@ struct http_exchange {
 	uint64_t t_start;
 	uint64_t t_sent;
 	struct audit_rec rec;
+	/* not cleared between requests: the parser fills what it uses */
+	struct http1_header req_hdrs[HX_MAX_HEADERS];
+	struct http1_header resp_hdrs[HX_MAX_HEADERS];
 };
 
 static void hx_client_progress(struct session *s);
 static void hx_connect(struct session *s, bool fresh);
 static void hx_forward_request_body(struct session *s);
+static void hx_close_flushed(struct session *s);
 
 static const struct listener_conf *
 hx_listener(const struct session *s)
@@ -118,23 +123,38 @@ client_is_11(const struct http_exchange *ex)
 
 /* ---- exchange lifetime ----------------------------------------------------- */
 
+/*
+ * Exchanges are recycled through a small per-worker cache: a keep-alive
+ * request then costs no allocation, and an idle connection holds none.
+ */
 static struct http_exchange *
 hx_new(struct session *s)
 {
+	struct worker *w = s->w;
 	struct http_exchange *ex;
+	struct evbuffer *head, *held;
 
-	if ((ex = calloc(1, sizeof(*ex))) == NULL)
-		return NULL;
-	ex->head = evbuffer_new();
-	ex->held = evbuffer_new();
-	if (ex->head == NULL || ex->held == NULL) {
-		if (ex->head != NULL)
-			evbuffer_free(ex->head);
-		if (ex->held != NULL)
-			evbuffer_free(ex->held);
-		free(ex);
-		return NULL;
+	if (w->nex_cache > 0) {
+		ex = w->ex_cache[--w->nex_cache];
+		head = ex->head;
+		held = ex->held;
+	} else {
+		if ((ex = malloc(sizeof(*ex))) == NULL)
+			return NULL;
+		head = evbuffer_new();
+		held = evbuffer_new();
+		if (head == NULL || held == NULL) {
+			if (head != NULL)
+				evbuffer_free(head);
+			if (held != NULL)
+				evbuffer_free(held);
+			free(ex);
+			return NULL;
+		}
 	}
+	memset(ex, 0, offsetof(struct http_exchange, req_hdrs));
+	ex->head = head;
+	ex->held = held;
 	http1_msg_init(&ex->req, HTTP1_REQUEST, HTTP1_M_OTHER, ex->req_hdrs,
 	    HX_MAX_HEADERS, HX_MAX_HEAD);
 	ex->t_start = now_ms();
@@ -148,15 +168,37 @@ hx_new(struct session *s)
 }
 
 static void
-hx_free(struct http_exchange *ex, bool clean_upstream)
+hx_free(struct session *s, struct http_exchange *ex, bool clean_upstream)
 {
+	struct worker *w = s->w;
+
 	if (ex == NULL)
 		return;
 	if (ex->uc != NULL)
 		upconn_free(ex->uc, clean_upstream);
+	ex->uc = NULL;
+	if (w->nex_cache < WORKER_EX_CACHE) {
+		evbuffer_drain(ex->head, evbuffer_get_length(ex->head));
+		evbuffer_drain(ex->held, evbuffer_get_length(ex->held));
+		w->ex_cache[w->nex_cache++] = ex;
+		return;
+	}
 	evbuffer_free(ex->head);
 	evbuffer_free(ex->held);
 	free(ex);
+}
+
+void
+session_http_cache_free(struct worker *w)
+{
+	struct http_exchange *ex;
+
+	while (w->nex_cache > 0) {
+		ex = w->ex_cache[--w->nex_cache];
+		evbuffer_free(ex->head);
+		evbuffer_free(ex->held);
+		free(ex);
+	}
 }
 
 /* Finishes the request's audit record and writes it. */
@@ -196,7 +238,7 @@ session_http_closing(struct session *s, const struct tb_err *err)
 void
 session_http_free(struct session *s)
 {
-	hx_free(s->ex, false);
+	hx_free(s, s->ex, false);
 	s->ex = NULL;
 }
 
@@ -299,19 +341,43 @@ hx_fail_status(struct session *s, const struct tb_err *err, int status)
 	    ex->rec.route != NULL ? ex->rec.route : "-", s->rec.client, status,
 	    close_reason_str(err->code), diag_phase_str(err->phase), err->msg);
 	s->rec.err = *err;	/* for the connection's summary line */
-	hx_free(ex, false);
+	/* Unread request bytes would make our close a reset that eats the answer. */
+	s->linger = !ex->req_body.done;
+	hx_free(s, ex, false);
 	s->ex = NULL;
 	s->close_after_flush = true;
-	bufferevent_disable(s->client.bev, EV_READ);
 	bufferevent_enable(s->client.bev, EV_WRITE);
 	if (evbuffer_get_length(client_out(s)) == 0)
-		session_close(s, NULL);
+		hx_close_flushed(s);
 }
 
 static void
 hx_fail(struct session *s, const struct tb_err *err)
 {
 	hx_fail_status(s, err, 0);
+}
+
+/*
+ * The last answer is written.  Close, or, when the client may still be
+ * sending a request body we never read, linger as nginx does: half-close
+ * (so the client sees the end of the answer), discard what still arrives
+ * for up to HX_LINGER_MS, then close.  Closing at once with unread bytes
+ * in the socket would make the kernel send a reset, and a reset can
+ * destroy the answer before the client reads it.
+ */
+static void
+hx_close_flushed(struct session *s)
+{
+	if (!s->linger) {
+		session_close(s, NULL);
+		return;
+	}
+	s->linger = false;
+	s->lingering = true;
+	session_shutdown_client(s);
+	evbuffer_drain(client_in(s), evbuffer_get_length(client_in(s)));
+	bufferevent_enable(s->client.bev, EV_READ);
+	timer_add_ms(s->idle_ev, HX_LINGER_MS);
 }
 
 /* ---- the end of an exchange --------------------------------------------------- */
@@ -340,7 +406,7 @@ hx_exchange_done(struct session *s)
 		pool_put(ex->pool, ex->uc);
 		ex->uc = NULL;
 	}
-	hx_free(ex, true);
+	hx_free(s, ex, true);
 	s->ex = NULL;
 	s->up_paused = false;
 	if (!client_keep) {
@@ -460,6 +526,13 @@ hx_forward_response_body(struct session *s)
 	if (ex->resp_body.done) {
 		if (ex->rechunk)
 			evbuffer_add(out, "0\r\n\r\n", 5);
+		/*
+		 * A small answer in one piece goes out as one TLS record and
+		 * one write(2), instead of one per buffer chain.
+		 */
+		if (evbuffer_get_length(out) <= HX_COALESCE_MAX &&
+		    evbuffer_peek(out, -1, NULL, NULL, 0) > 1)
+			evbuffer_pullup(out, -1);
 		hx_exchange_done(s);
 		return 1;
 	}
@@ -692,9 +765,11 @@ hx_forward_request_body(struct session *s)
 		bufferevent_disable(s->client.bev, EV_READ);
 		s->client_paused = true;
 	}
-	/* Keep pipelined requests in the buffer until this exchange ends. */
-	if (ex->req_body.done)
-		bufferevent_disable(s->client.bev, EV_READ);
+	/*
+	 * Pipelined requests wait in the input until this exchange ends (the
+	 * read watermark bounds them); reading stays on, so an EOF or reset
+	 * from the client is still seen during the exchange.
+	 */
 }
 
 static void
@@ -907,10 +982,8 @@ hx_hold_body(struct session *s)
 		ex->rec.bytes_in += (uint64_t)n;
 		s->client.bytes_read += (uint64_t)n;
 	}
-	if (ex->req_body.done) {
-		bufferevent_disable(s->client.bev, EV_READ);
+	if (ex->req_body.done)
 		hx_connect(s, false);
-	}
 }
 
 /* A complete request head is at the start of the client's input. */
@@ -1063,6 +1136,10 @@ hx_client_readcb(struct bufferevent *bev, void *arg)
 	(void)bev;
 	if (s->state == SESSION_ST_CLOSED)
 		return;
+	if (s->lingering) {
+		evbuffer_drain(client_in(s), evbuffer_get_length(client_in(s)));
+		return;
+	}
 	s->last_active = now_ms();
 	hx_client_progress(s);
 }
@@ -1076,9 +1153,9 @@ hx_client_writecb(struct bufferevent *bev, void *arg)
 	(void)bev;
 	if (s->state == SESSION_ST_CLOSED)
 		return;
-	if (s->close_after_flush && evbuffer_get_length(client_out(s)) == 0 &&
-	    ex == NULL) {
-		session_close(s, NULL);
+	if (s->close_after_flush && !s->lingering &&
+	    evbuffer_get_length(client_out(s)) == 0 && ex == NULL) {
+		hx_close_flushed(s);
 		return;
 	}
 	if (s->up_paused && ex != NULL && ex->uc != NULL && ex->uc->bev != NULL &&
@@ -1102,6 +1179,10 @@ hx_client_eventcb(struct bufferevent *bev, short what, void *arg)
 	(void)bev;
 	if (s->state == SESSION_ST_CLOSED)
 		return;
+	if (s->lingering) {
+		session_close(s, NULL);	/* the client is done too */
+		return;
+	}
 	if (ex == NULL) {
 		/* The last answer may still be on its way out: deliver it first. */
 		if ((what & BEV_EVENT_EOF) &&
@@ -1145,6 +1226,10 @@ hx_client_timeoutcb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (s->state == SESSION_ST_CLOSED)
 		return;
+	if (s->lingering) {
+		session_close(s, NULL);
+		return;
+	}
 	if (s->ex != NULL && s->ex->state == HX_HEAD) {
 		tb_err_set(&err, CR_CLIENT_TIMEOUT, PHASE_REQUEST,
 		    "no complete request head within request_timeout");

@@ -309,6 +309,7 @@ worker_free(struct worker *w)
 	if (w->base != NULL)
 		event_base_loop(w->base, EVLOOP_NONBLOCK);
 	free(w->pools);
+	session_http_cache_free(w);
 	for (i = 0; i < w->nretired; i++)
 		free(w->retired[i].pools);
 	free(w->retired);

@@ -27,6 +27,7 @@ struct listener_set;
 struct pool;
 struct metrics_worker;
 struct session;
+struct http_exchange;
 
 #define WORKER_CMD_DRAIN	0x1	/* stop accepting, exit when no session is left */
 #define WORKER_CMD_ABORT	0x2	/* close every session now (drain deadline) */
@@ -64,6 +65,9 @@ struct worker {
 	bool accepting_paused;		/* at max_sessions or after EMFILE */
 	struct event *resume_ev;	/* owned: re-enables accept after EMFILE */
 	bool draining;
+#define WORKER_EX_CACHE 32
+	struct http_exchange *ex_cache[WORKER_EX_CACHE];	/* owned: recycled http exchanges */
+	unsigned nex_cache;
 	struct log_ratelimit unrouted_rl;	/* failure lines of connections without a route */
 	atomic_uint_fast64_t ping_sent;	/* watchdog: last ping number posted by main */
 	atomic_uint_fast64_t ping_seen;	/* watchdog: last ping number the loop answered */
