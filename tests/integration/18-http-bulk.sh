@@ -35,10 +35,11 @@ upstream = 127.0.0.1:$EP
 upstream_tls = off
 EOF
 start_broker "$TB_TMP/broker.ini"
-URL="https://localhost:$BP"
+URL="https://broker.test:$BP"
+CURL_RESOLVE="--resolve broker.test:$BP:127.0.0.1"
 
 # Warm up (TLS contexts, pools, allocator arenas), then measure idle.
-curl -sS --cacert "$PKI/ca.pem" "$URL/bytes/65536" -o /dev/null ||
+curl -sS $CURL_RESOLVE --cacert "$PKI/ca.pem" "$URL/bytes/65536" -o /dev/null ||
     fail "warm-up request failed"
 idle=$(awk '/^VmRSS:/ { print $2 }' "/proc/$BROKER_PID/status")
 
@@ -57,7 +58,7 @@ measure()
 }
 
 # Download: the client hashes what arrives.
-measure sh -c "curl -sS --cacert '$PKI/ca.pem' '$URL/bytes/$SIZE' | sha256sum >'$TB_TMP/down.sum'" ||
+measure sh -c "curl -sS $CURL_RESOLVE --cacert '$PKI/ca.pem' '$URL/bytes/$SIZE' | sha256sum >'$TB_TMP/down.sum'" ||
     fail "download failed"
 want=$(python3 "$BULK" pattern "$SIZE" | sha256sum)
 assert_eq "$(cat "$TB_TMP/down.sum")" "$want" "1 GiB download hash"
@@ -67,7 +68,7 @@ note "download: idle ${idle} KiB, peak ${PEAK} KiB"
 
 # Upload: a sparse 1 GiB file of zeros, sent with Content-Length.
 truncate -s "$SIZE" "$TB_TMP/zeros"
-measure sh -c "curl -sS --cacert '$PKI/ca.pem' -H 'Expect:' -X POST -T '$TB_TMP/zeros' '$URL/sink' >'$TB_TMP/up.out'" ||
+measure sh -c "curl -sS $CURL_RESOLVE --cacert '$PKI/ca.pem' -H 'Expect:' -X POST -T '$TB_TMP/zeros' '$URL/sink' >'$TB_TMP/up.out'" ||
     fail "upload failed"
 want_up="$SIZE $(head -c "$SIZE" /dev/zero | sha256sum | cut -d' ' -f1)"
 assert_eq "$(cat "$TB_TMP/up.out")" "$want_up" "1 GiB upload length and hash"
