@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #include <event2/event.h>
-#include <event2/thread.h>
 
 #include "admin.h"
 #include "audit.h"
@@ -39,7 +38,8 @@ struct daemon {
 	struct event_base *base;	/* owned: the main thread's loop */
 	struct event *sigs[4];		/* owned */
 	struct event *drain_ev;		/* owned: drain deadline */
-	struct event *exit_ev;		/* owned: a worker finished */
+	int wake_fd;			/* owned: workers write here when they end or switch */
+	struct event *wake_ev;		/* owned: reads wake_fd */
 	struct event *watchdog_ev;	/* owned */
 	struct event *status_ev;	/* owned: STATUS= every few seconds */
 	struct admin *admin;		/* owned: /metrics and /healthz, NULL if none */
@@ -47,7 +47,6 @@ struct daemon {
 	atomic_uint workers_done;
 	bool draining;
 	/* reload */
-	struct event *ack_ev;		/* owned: a worker switched generation */
 	atomic_uint acks;
 	struct listener_set retired_ls;	/* sockets to close once every worker switched */
 	bool reloading;
@@ -236,25 +235,25 @@ daemon_drain_deadline_cb(evutil_socket_t fd, short what, void *arg)
 		worker_post(&d->workers[i], WORKER_CMD_ABORT);
 }
 
+static void daemon_ack_cb(struct daemon *d);
+
+/* A worker woke us: it finished its loop, or switched generation. */
 static void
-daemon_exit_cb(evutil_socket_t fd, short what, void *arg)
+daemon_wake_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
 
-	(void)fd;
 	(void)what;
+	wake_fd_drain(fd);
+	daemon_ack_cb(d);
 	if (atomic_load(&d->workers_done) >= d->nworkers)
 		event_base_loopexit(d->base, NULL);
 }
 
 /* Every worker runs the new generation: close the sockets nobody uses now. */
 static void
-daemon_ack_cb(evutil_socket_t fd, short what, void *arg)
+daemon_ack_cb(struct daemon *d)
 {
-	struct daemon *d = arg;
-
-	(void)fd;
-	(void)what;
 	if (!d->reloading || atomic_load(&d->acks) < d->nworkers)
 		return;
 	d->reloading = false;
@@ -425,12 +424,13 @@ daemon_setup_events(struct daemon *d)
 			return -1;
 	}
 	d->drain_ev = evtimer_new(d->base, daemon_drain_deadline_cb, d);
-	d->ack_ev = event_new(d->base, -1, EV_PERSIST, daemon_ack_cb, d);
-	if (d->ack_ev == NULL || event_add(d->ack_ev, NULL) == -1)
+
+	if ((d->wake_fd = wake_fd_new()) == -1)
 		return -1;
-	d->exit_ev = event_new(d->base, -1, EV_PERSIST, daemon_exit_cb, d);
-	if (d->drain_ev == NULL || d->exit_ev == NULL ||
-	    event_add(d->exit_ev, NULL) == -1)
+	d->wake_ev = event_new(d->base, d->wake_fd, EV_READ | EV_PERSIST,
+	    daemon_wake_cb, d);
+	if (d->drain_ev == NULL || d->wake_ev == NULL ||
+	    event_add(d->wake_ev, NULL) == -1)
 		return -1;
 	if (getenv("NOTIFY_SOCKET") != NULL) {
 		tv.tv_sec = 5;
@@ -465,9 +465,8 @@ daemon_start_workers(struct daemon *d, unsigned max_conns)
 		if (worker_init(&d->workers[i], i, d->gen, &d->ls, share) == -1)
 			return -1;
 		d->workers[i].exit_counter = &d->workers_done;
-		d->workers[i].exit_ev = d->exit_ev;
+		d->workers[i].parent_wake_fd = d->wake_fd;
 		d->workers[i].ack_counter = &d->acks;
-		d->workers[i].ack_ev = d->ack_ev;
 	}
 	/* Workers never take signals: the main loop handles them all. */
 	sigfillset(&all);
@@ -490,15 +489,15 @@ daemon_cleanup(struct daemon *d)
 	free(d->workers);
 	listener_set_close(&d->ls);
 	listener_set_close(&d->retired_ls);
-	if (d->ack_ev != NULL)
-		event_free(d->ack_ev);
 	for (i = 0; i < 4; i++)
 		if (d->sigs[i] != NULL)
 			event_free(d->sigs[i]);
 	if (d->drain_ev != NULL)
 		event_free(d->drain_ev);
-	if (d->exit_ev != NULL)
-		event_free(d->exit_ev);
+	if (d->wake_ev != NULL)
+		event_free(d->wake_ev);
+	if (d->wake_fd != -1)
+		close(d->wake_fd);
 	if (d->watchdog_ev != NULL)
 		event_free(d->watchdog_ev);
 	if (d->status_ev != NULL)
@@ -534,13 +533,19 @@ daemon_run(const char *path)
 	sigaddset(&ctl, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &ctl, &oldmask);
 	memset(&d, 0, sizeof(d));
+	d.wake_fd = -1;
 	d.path = path;
 	atomic_init(&d.workers_done, 0);
 	atomic_init(&d.acks, 0);
 	log_init(LOG_LVL_INFO);
 	signal(SIGPIPE, SIG_IGN);
-	if (tlsio_init() == -1 || evthread_use_pthreads() == -1)
-		fatalx("cannot initialise OpenSSL or libevent threads");
+	/*
+	 * No evthread_use_pthreads(): each event base is touched by its own
+	 * thread only, and threads wake each other through eventfds, so
+	 * libevent needs no locks on the hot path.
+	 */
+	if (tlsio_init() == -1)
+		fatalx("cannot initialise OpenSSL");
 	d.gen = gen_load(path, &errs);
 	if (d.gen == NULL) {
 		print_errors(&errs);
@@ -560,7 +565,7 @@ daemon_run(const char *path)
 		log_warn("cannot open audit_log %s", bc->audit_log);
 		goto out;
 	}
-	if ((d.base = event_base_new()) == NULL ||
+	if ((d.base = worker_base_new()) == NULL ||
 	    (d.workers = calloc(d.nworkers, sizeof(*d.workers))) == NULL ||
 	    daemon_setup_events(&d) == -1) {
 		log_warnx("cannot set up the main loop");

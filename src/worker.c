@@ -4,6 +4,9 @@
 #include "worker.h"
 
 #include <errno.h>
+#include <stdint.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -102,8 +105,7 @@ worker_switch_gen(struct worker *w)
 		log_warnx("worker %u: cannot attach the new listeners", w->id);
 	if (w->ack_counter != NULL)
 		atomic_fetch_add(w->ack_counter, 1);
-	if (w->ack_ev != NULL)
-		event_active(w->ack_ev, EV_READ, 0);
+	wake_fd_wake(w->parent_wake_fd);
 }
 
 /*
@@ -126,10 +128,13 @@ static void
 worker_control_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
-	unsigned cmd = atomic_exchange(&w->cmd, 0);
+	unsigned cmd;
 
-	(void)fd;
 	(void)what;
+	wake_fd_drain(fd);
+	cmd = atomic_exchange(&w->cmd, 0);
+	if (cmd & WORKER_CMD_PING)
+		atomic_store(&w->ping_seen, atomic_load(&w->ping_sent));
 	if ((cmd & WORKER_CMD_DRAIN) && !w->draining) {
 		w->draining = true;
 		listener_detach(w);
@@ -155,22 +160,55 @@ worker_heartbeat_cb(evutil_socket_t fd, short what, void *arg)
 		pool_maintain(&w->pools[i]);
 }
 
-/* The loop turned: answer the watchdog's ping. */
-static void
-worker_ping_cb(evutil_socket_t fd, short what, void *arg)
+int
+wake_fd_new(void)
 {
-	struct worker *w = arg;
+	return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+}
 
-	(void)fd;
-	(void)what;
-	atomic_store(&w->ping_seen, atomic_load(&w->ping_sent));
+void
+wake_fd_wake(int fd)
+{
+	uint64_t one = 1;
+
+	/* EAGAIN means the counter is already non-zero: the wake is pending. */
+	if (fd != -1 && write(fd, &one, sizeof(one)) == -1 && errno != EAGAIN)
+		log_warn("eventfd write");
+}
+
+void
+wake_fd_drain(int fd)
+{
+	uint64_t v;
+
+	while (read(fd, &v, sizeof(v)) == (ssize_t)sizeof(v))
+		;
+}
+
+struct event_base *
+worker_base_new(void)
+{
+	struct event_config *cfg;
+	struct event_base *base;
+
+	if ((cfg = event_config_new()) == NULL)
+		return NULL;
+	/*
+	 * Coalesce epoll_ctl calls within a loop turn: a bufferevent's write
+	 * event is added and removed around every response, and with the
+	 * changelist a remove followed by an add costs no system call.
+	 */
+	event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	return base;
 }
 
 void
 worker_ping(struct worker *w, uint64_t n)
 {
 	atomic_store(&w->ping_sent, n);
-	event_active(w->ping_ev, EV_READ, 0);
+	worker_post(w, WORKER_CMD_PING);
 }
 
 bool
@@ -213,7 +251,10 @@ worker_init(struct worker *w, unsigned id, struct gen *gen,
 	atomic_init(&w->exited, false);
 	w->gen = gen_ref(gen);
 	w->metrics = metrics_worker(id);
-	if ((w->base = event_base_new()) == NULL) {
+	w->wake_fd = -1;
+	w->parent_wake_fd = -1;
+	if ((w->base = worker_base_new()) == NULL ||
+	    (w->wake_fd = wake_fd_new()) == -1) {
 		log_warnx("worker %u: cannot create an event base", id);
 		return -1;
 	}
@@ -222,11 +263,10 @@ worker_init(struct worker *w, unsigned id, struct gen *gen,
 	    EVDNS_BASE_DISABLE_WHEN_INACTIVE);
 	if (w->dns == NULL)
 		w->dns = evdns_base_new(w->base, EVDNS_BASE_DISABLE_WHEN_INACTIVE);
-	w->control_ev = event_new(w->base, -1, EV_PERSIST, worker_control_cb, w);
+	w->control_ev = event_new(w->base, w->wake_fd, EV_READ | EV_PERSIST,
+	    worker_control_cb, w);
 	w->heartbeat_ev = event_new(w->base, -1, EV_PERSIST, worker_heartbeat_cb, w);
-	w->ping_ev = event_new(w->base, -1, 0, worker_ping_cb, w);
 	if (w->dns == NULL || w->control_ev == NULL || w->heartbeat_ev == NULL ||
-	    w->ping_ev == NULL ||
 	    event_add(w->control_ev, NULL) == -1 ||
 	    event_add(w->heartbeat_ev, &one_second) == -1) {
 		log_warnx("worker %u: cannot set up its events", id);
@@ -252,8 +292,7 @@ worker_main(void *arg)
 	atomic_store(&w->exited, true);
 	if (w->exit_counter != NULL)
 		atomic_fetch_add(w->exit_counter, 1);
-	if (w->exit_ev != NULL)
-		event_active(w->exit_ev, EV_READ, 0);
+	wake_fd_wake(w->parent_wake_fd);
 	return NULL;
 }
 
@@ -275,7 +314,7 @@ void
 worker_post(struct worker *w, unsigned cmd)
 {
 	atomic_fetch_or(&w->cmd, cmd);
-	event_active(w->control_ev, EV_READ, 0);
+	wake_fd_wake(w->wake_fd);
 }
 
 void
@@ -319,8 +358,8 @@ worker_free(struct worker *w)
 		event_free(w->control_ev);
 	if (w->heartbeat_ev != NULL)
 		event_free(w->heartbeat_ev);
-	if (w->ping_ev != NULL)
-		event_free(w->ping_ev);
+	if (w->wake_fd != -1)
+		close(w->wake_fd);
 	if (w->base != NULL)
 		event_base_free(w->base);
 	gen_unref(w->gen);

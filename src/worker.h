@@ -4,7 +4,8 @@
  * sockets (SO_REUSEPORT, so the kernel spreads connections and nothing on
  * the per-connection path takes a global lock), and the list of its live
  * sessions.  The main thread talks to a worker only through worker_post()
- * (atomic command bits plus event_active on the worker's base).  It does
+ * (atomic command bits plus a write to the worker's eventfd), so no event
+ * base needs libevent's locks.  It does
  * not own signals or reload policy (daemon.c).
  */
 #ifndef TLSBROKER_WORKER_H
@@ -32,6 +33,7 @@ struct http_exchange;
 #define WORKER_CMD_DRAIN	0x1	/* stop accepting, exit when no session is left */
 #define WORKER_CMD_ABORT	0x2	/* close every session now (drain deadline) */
 #define WORKER_CMD_GEN		0x4	/* a new generation is published */
+#define WORKER_CMD_PING		0x8	/* watchdog: answer ping_sent */
 
 TAILQ_HEAD(session_list, session);
 
@@ -47,9 +49,9 @@ struct worker {
 	bool started;
 	struct event_base *base;	/* owned */
 	struct evdns_base *dns;		/* owned */
-	struct event *control_ev;	/* owned: runs worker commands */
+	int wake_fd;			/* owned: eventfd the main thread writes to */
+	struct event *control_ev;	/* owned: runs worker commands when woken */
 	struct event *heartbeat_ev;	/* owned: pool care, once a second */
-	struct event *ping_ev;		/* owned: the watchdog's ping, answered from the loop */
 	atomic_uint cmd;		/* WORKER_CMD_* bits posted by the main thread */
 	struct gen *gen;		/* owned reference: the generation new sessions use */
 	struct evconnlistener **lev;	/* owned, one per listener of gen */
@@ -74,12 +76,11 @@ struct worker {
 	atomic_uint nconns;		/* nsessions, readable from the main thread */
 	atomic_bool exited;		/* the loop has ended (drained) */
 	atomic_uint *exit_counter;	/* not owned: incremented when the loop ends */
-	struct event *exit_ev;		/* not owned: activated when the loop ends */
+	int parent_wake_fd;		/* not owned: woken when the loop ends or a switch is done */
 	/* reload: set by the main thread before it posts WORKER_CMD_GEN */
 	struct gen *pending_gen;	/* a reference for this worker */
 	const struct listener_set *pending_ls;
 	atomic_uint *ack_counter;	/* not owned: incremented once switched */
-	struct event *ack_ev;		/* not owned: activated once switched */
 	struct retired_pools *retired;	/* owned: pools of older generations */
 	unsigned nretired;
 };
@@ -101,6 +102,14 @@ void worker_free(struct worker *w);
 /* Session bookkeeping, called by session.c on its worker's thread. */
 void worker_session_add(struct worker *w, struct session *s);
 void worker_session_del(struct worker *w, struct session *s);
+
+/* An eventfd to wake a loop from another thread (-1 on failure), and the wake itself. */
+int wake_fd_new(void);
+void wake_fd_wake(int fd);
+void wake_fd_drain(int fd);
+
+/* A new event base set up for our I/O pattern; NULL on failure. */
+struct event_base *worker_base_new(void);
 
 /* A process-unique connection id. */
 uint64_t worker_next_conn_id(void);
