@@ -17,6 +17,12 @@
 
 #include "diag.h"
 
+#define AUDIT_PATH_MAX 512		/* longest path kept, NUL included */
+
+/*
+ * Kept per connection (and copied per request), so it stays small: the
+ * path lives with the request that has one.
+ */
 struct audit_rec {
 	uint64_t ts_ms;			/* start of the exchange, ms since epoch */
 	unsigned worker;
@@ -30,7 +36,7 @@ struct audit_rec {
 	const char *cipher;
 	char offered[32];		/* client's highest offered version when refused */
 	const char *method;		/* http */
-	char path[512];			/* http, query values removed */
+	const char *path;		/* http, query values removed; not owned (AUDIT_PATH_MAX) */
 	int status;			/* http status, 0 = none */
 	uint64_t bytes_in;		/* from the client */
 	uint64_t bytes_out;		/* to the client */

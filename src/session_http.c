@@ -77,6 +77,7 @@ struct http_exchange {
 	uint64_t t_start;
 	uint64_t t_sent;
 	struct audit_rec rec;
+	char path[AUDIT_PATH_MAX];	/* rec.path points here */
 	/* not cleared between requests: the parser fills what it uses */
 	struct http1_header req_hdrs[HX_MAX_HEADERS];
 	struct http1_header resp_hdrs[HX_MAX_HEADERS];
@@ -605,14 +606,46 @@ hx_up_readcb(struct bufferevent *bev, void *arg)
 		hx_forward_response_body(s);
 }
 
+/*
+ * Plain upstreams: write at once, as HAProxy's speculative I/O does,
+ * instead of registering for EPOLLOUT and writing on the next loop turn
+ * (two epoll_ctl calls and a wake-up per request).  Only what the socket
+ * does not take right away waits for the write event.  A write error is
+ * left to that event, which reports it through the event callback.
+ * bufferevent_openssl has no such entry point: TLS upstreams keep libevent's
+ * own write path.
+ */
+static void
+hx_up_flush(struct session *s)
+{
+	struct upconn *uc = s->ex->uc;
+	struct evbuffer *out;
+
+	if (uc == NULL || uc->bev == NULL || uc->cli != NULL)
+		return;
+	out = bufferevent_get_output(uc->bev);
+	if (evbuffer_get_length(out) > 0) {
+		/* A bufferevent freezes the front of its output; its own writer thaws it too. */
+		evbuffer_unfreeze(out, 1);
+		(void)evbuffer_write(out, bufferevent_getfd(uc->bev));
+		evbuffer_freeze(out, 1);
+	}
+	if (evbuffer_get_length(out) == 0)
+		bufferevent_disable(uc->bev, EV_WRITE);
+	else
+		bufferevent_enable(uc->bev, EV_WRITE);
+}
+
 static void
 hx_up_writecb(struct bufferevent *bev, void *arg)
 {
 	struct session *s = arg;
 
-	(void)bev;
 	if (s->state == SESSION_ST_CLOSED || s->ex == NULL || s->ex->uc == NULL)
 		return;
+	if (s->ex->uc->cli == NULL &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		bufferevent_disable(bev, EV_WRITE);	/* back to writing at once */
 	if (s->client_paused) {
 		s->client_paused = false;
 		bufferevent_enable(s->client.bev, EV_READ);
@@ -761,6 +794,7 @@ hx_forward_request_body(struct session *s)
 		if (!ex->expect || ex->sent_continue || ex->resp_any)
 			timer_add_ms(s->up_ev, ex->rc->response_timeout_ms);
 	}
+	hx_up_flush(s);
 	if (evbuffer_get_length(out) >= RELAY_HIGH && !s->client_paused) {
 		bufferevent_disable(s->client.bev, EV_READ);
 		s->client_paused = true;
@@ -799,6 +833,8 @@ hx_send_request(struct session *s)
 	timer_add_ms(s->up_ev, ex->expect && !ex->sent_continue ?
 	    HX_EXPECT_WAIT_MS : ex->rc->response_timeout_ms);
 	hx_forward_request_body(s);
+	if (s->ex == ex)
+		hx_up_flush(s);
 }
 
 static void
@@ -1001,7 +1037,8 @@ hx_request_head(struct session *s, size_t head_len)
 	event_del(s->idle_ev);
 	ex->rec.method = http1_method_str(m->method);
 	hx_route_keys(s, buf, host, sizeof(host), &path, &plen);
-	audit_path(ex->rec.path, sizeof(ex->rec.path), path, plen);
+	audit_path(ex->path, sizeof(ex->path), path, plen);
+	ex->rec.path = ex->path;
 	if (m->method == HTTP1_M_CONNECT) {
 		tb_err_set(&err, CR_BAD_REQUEST, PHASE_REQUEST,
 		    "CONNECT refused: tlsbroker only reaches its configured routes");

@@ -203,7 +203,12 @@ tls_server_ctx_new(struct tls_server *srv, const struct listener_conf *lc,
 	}
 	SSL_CTX_set_session_id_context(ctx, (const unsigned char *)lc->name,
 	    (unsigned)strnlen(lc->name, SSL_MAX_SID_CTX_LENGTH));
-	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+	/*
+	 * Resumption by session tickets only (stateless, RFC 5077 / TLS 1.3):
+	 * a server-side cache would hold a session per client for minutes,
+	 * per worker context, and grow with the number of clients.
+	 */
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_client_hello_cb(ctx, tls_server_hello_cb, srv);
 	SSL_CTX_set_alpn_select_cb(ctx, tls_server_alpn_cb, NULL);
 	tlsio_track(ctx);

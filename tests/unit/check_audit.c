@@ -282,7 +282,7 @@ full_ok_rec(struct audit_rec *rec)
 	rec->tls = "TLSv1.3";
 	rec->cipher = "TLS_AES_256_GCM_SHA384";
 	rec->method = "POST";
-	snprintf(rec->path, sizeof(rec->path), "/soap/Employee");
+	rec->path = "/soap/Employee";
 	rec->status = 200;
 	rec->bytes_in = 5120;
 	rec->bytes_out = 40960;
@@ -413,7 +413,7 @@ START_TEST(test_escaping)
 	struct jobj o;
 
 	audit_rec_init(&rec);
-	snprintf(rec.path, sizeof(rec.path), "/a\"b\\c\n\r\t\x01\x1b/\xc3\xa9");
+	rec.path = "/a\"b\\c\n\r\t\x01\x1b/\xc3\xa9";
 	snprintf(rec.sni, sizeof(rec.sni), "bad\xff" "sni\xc0");
 	tb_err_set(&rec.err, CR_BAD_REQUEST, PHASE_REQUEST,
 	    "bad header \"X\x7f\"");
@@ -646,7 +646,7 @@ END_TEST
 /* Oversized records shrink but stay valid JSON. */
 START_TEST(test_overflow_fallbacks)
 {
-	char path[PATH_MAX], buf[16384];
+	char path[PATH_MAX], buf[16384], longpath[AUDIT_PATH_MAX];
 	struct audit_rec rec;
 	struct jobj o;
 	size_t n;
@@ -657,9 +657,11 @@ START_TEST(test_overflow_fallbacks)
 	ck_assert_int_eq(audit_open(path), 0);
 
 	/* path escapes to ~3 KiB and detail to ~1.5 KiB: only detail goes. */
+	memset(longpath, '\x01', sizeof(longpath) - 1);
+	longpath[sizeof(longpath) - 1] = '\0';
 	audit_rec_init(&rec);
 	rec.conn = 1;
-	memset(rec.path, '\x01', sizeof(rec.path) - 1);
+	rec.path = longpath;
 	tb_err_set(&rec.err, CR_BAD_REQUEST, PHASE_REQUEST, NULL);
 	memset(rec.err.msg, '\x02', sizeof(rec.err.msg) - 1);
 	audit_write(&rec);
@@ -668,7 +670,7 @@ START_TEST(test_overflow_fallbacks)
 	audit_rec_init(&rec);
 	rec.conn = 2;
 	rec.route = "r";
-	memset(rec.path, '\x01', sizeof(rec.path) - 1);
+	rec.path = longpath;
 	memset(rec.sni, '\x01', sizeof(rec.sni) - 1);
 	tb_err_set(&rec.err, CR_UPSTREAM_RESET, PHASE_EXCHANGE, "d");
 	audit_write(&rec);
@@ -680,7 +682,7 @@ START_TEST(test_overflow_fallbacks)
 	ck_assert_ptr_nonnull(nl);
 	ck_assert(jparse(buf, (size_t)(nl - buf + 1), &o));
 	ck_assert_int_eq(jnum(&o, "conn"), 1);
-	ck_assert_uint_eq(strlen(jstr(&o, "path")), sizeof(rec.path) - 1);
+	ck_assert_uint_eq(strlen(jstr(&o, "path")), sizeof(longpath) - 1);
 	ck_assert_str_eq(jstr(&o, "close"), "bad_request");
 	ck_assert_ptr_nonnull(jget(&o, "hint"));
 	ck_assert_ptr_null(jget(&o, "detail"));
