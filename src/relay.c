@@ -5,6 +5,9 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <event2/event.h>
 
 void
@@ -39,6 +42,37 @@ relay_rekick_write(struct bufferevent *bev)
 		return;
 	bufferevent_disable(bev, EV_WRITE);
 	bufferevent_enable(bev, EV_WRITE);
+}
+
+/* libevent's bufferevent_openssl writes at most this much per SSL_write(). */
+#define RELAY_SSL_WRITE_MAX 16384
+
+void
+relay_ssl_flush(struct bufferevent *bev)
+{
+	struct evbuffer *out = bufferevent_get_output(bev);
+	SSL *ssl = bufferevent_openssl_get_ssl(bev);
+	struct evbuffer_iovec v;
+	size_t len;
+	int r;
+
+	if (ssl == NULL)
+		return;
+	while (evbuffer_get_length(out) > 0 &&
+	    evbuffer_peek(out, RELAY_SSL_WRITE_MAX, NULL, &v, 1) >= 1) {
+		/* The same first chunk libevent would write, so a retry matches. */
+		len = v.iov_len > RELAY_SSL_WRITE_MAX ? RELAY_SSL_WRITE_MAX :
+		    v.iov_len;
+		ERR_clear_error();
+		if ((r = SSL_write(ssl, v.iov_base, (int)len)) <= 0)
+			break;
+		evbuffer_drain(out, (size_t)r);
+	}
+	/* Empty: cancel the write event queued when data was added. */
+	if (evbuffer_get_length(out) == 0)
+		bufferevent_disable(bev, EV_WRITE);
+	else
+		bufferevent_enable(bev, EV_WRITE);
 }
 
 void

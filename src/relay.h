@@ -35,6 +35,16 @@ size_t relay_move(struct bufferevent *src, struct bufferevent *dst,
  */
 void relay_rekick_write(struct bufferevent *bev);
 
+/*
+ * Writes a TLS bufferevent's output now instead of waiting for the next
+ * loop turn's EPOLLOUT (HAProxy's speculative I/O), which saves two
+ * epoll_ctl calls and a wake-up per answer.  Whatever SSL_write() does not
+ * take at once (WANT_WRITE, an error) is left to the bufferevent's own
+ * write path, which retries the same bytes as OpenSSL requires.  The write
+ * callback is not run: the caller checks what it needs after the call.
+ */
+void relay_ssl_flush(struct bufferevent *bev);
+
 /* Called from dst's write callback: resumes src if it was paused and dst has room. */
 void relay_resume(struct bufferevent *src, struct bufferevent *dst,
     bool *paused);

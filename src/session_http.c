@@ -87,6 +87,7 @@ static void hx_client_progress(struct session *s);
 static void hx_connect(struct session *s, bool fresh);
 static void hx_forward_request_body(struct session *s);
 static void hx_close_flushed(struct session *s);
+static void hx_client_flush(struct session *s);
 
 static const struct listener_conf *
 hx_listener(const struct session *s)
@@ -347,9 +348,7 @@ hx_fail_status(struct session *s, const struct tb_err *err, int status)
 	hx_free(s, ex, false);
 	s->ex = NULL;
 	s->close_after_flush = true;
-	bufferevent_enable(s->client.bev, EV_WRITE);
-	if (evbuffer_get_length(client_out(s)) == 0)
-		hx_close_flushed(s);
+	hx_client_flush(s);
 }
 
 static void
@@ -381,6 +380,33 @@ hx_close_flushed(struct session *s)
 	timer_add_ms(s->idle_ev, HX_LINGER_MS);
 }
 
+/*
+ * Writes what is queued for the client at once (see relay_ssl_flush()),
+ * then does what the write callback would have: finish a close that waited
+ * for the flush, or resume an upstream paused for backpressure.
+ */
+static void
+hx_client_flush(struct session *s)
+{
+	struct http_exchange *ex = s->ex;
+
+	if (s->state == SESSION_ST_CLOSED || s->lingering)
+		return;
+	if (evbuffer_get_length(client_out(s)) > 0) {
+		relay_ssl_flush(s->client.bev);
+		if (evbuffer_get_length(client_out(s)) != 0)
+			return;		/* the write callback carries on */
+	}
+	if (s->close_after_flush && ex == NULL) {
+		hx_close_flushed(s);
+		return;
+	}
+	if (s->up_paused && ex != NULL && ex->uc != NULL && ex->uc->bev != NULL) {
+		s->up_paused = false;
+		bufferevent_enable(ex->uc->bev, EV_READ);
+	}
+}
+
 /* ---- the end of an exchange --------------------------------------------------- */
 
 static bool
@@ -396,12 +422,11 @@ static void
 hx_exchange_done(struct session *s)
 {
 	struct http_exchange *ex = s->ex;
-	bool client_keep;
+	bool client_keep, body_unread = !ex->req_body.done;
 
 	event_del(s->up_ev);
 	hx_audit(s, NULL);
-	client_keep = !s->close_after_flush && ex->req_body.done &&
-	    !s->w->draining;
+	client_keep = !s->close_after_flush && !body_unread && !s->w->draining;
 	if (hx_upstream_reusable(ex)) {
 		bufferevent_setcb(ex->uc->bev, NULL, NULL, NULL, NULL);
 		pool_put(ex->pool, ex->uc);
@@ -412,8 +437,9 @@ hx_exchange_done(struct session *s)
 	s->up_paused = false;
 	if (!client_keep) {
 		s->close_after_flush = true;
-		if (evbuffer_get_length(client_out(s)) == 0)
-			session_close(s, NULL);
+		/* The endpoint answered before the whole body came: linger. */
+		s->linger = body_unread;
+		hx_client_flush(s);
 		return;
 	}
 	/* Keep-alive: wait for the next request. */
@@ -604,6 +630,7 @@ hx_up_readcb(struct bufferevent *bev, void *arg)
 		return;
 	if (ex->resp_head_done)
 		hx_forward_response_body(s);
+	hx_client_flush(s);
 }
 
 /*
@@ -612,8 +639,8 @@ hx_up_readcb(struct bufferevent *bev, void *arg)
  * (two epoll_ctl calls and a wake-up per request).  Only what the socket
  * does not take right away waits for the write event.  A write error is
  * left to that event, which reports it through the event callback.
- * bufferevent_openssl has no such entry point: TLS upstreams keep libevent's
- * own write path.
+ * TLS upstreams go through relay_ssl_flush(), which does the same with
+ * SSL_write().
  */
 static void
 hx_up_flush(struct session *s)
@@ -621,8 +648,12 @@ hx_up_flush(struct session *s)
 	struct upconn *uc = s->ex->uc;
 	struct evbuffer *out;
 
-	if (uc == NULL || uc->bev == NULL || uc->cli != NULL)
+	if (uc == NULL || uc->bev == NULL)
 		return;
+	if (uc->cli != NULL) {
+		relay_ssl_flush(uc->bev);
+		return;
+	}
 	out = bufferevent_get_output(uc->bev);
 	if (evbuffer_get_length(out) > 0) {
 		/* A bufferevent freezes the front of its output; its own writer thaws it too. */
@@ -699,13 +730,16 @@ hx_up_eventcb(struct bufferevent *bev, short what, void *arg)
 	phase = ex->resp_any ? PHASE_RESPONSE : PHASE_REQUEST;
 	if ((what & BEV_EVENT_EOF) && ex->resp_head_done) {
 		/* Drain what is still buffered, then see if the body may end here. */
-		if (hx_forward_response_body(s) != 0 || s->ex != ex)
+		if (hx_forward_response_body(s) != 0 || s->ex != ex) {
+			hx_client_flush(s);
 			return;
+		}
 		if (http1_body_eof(&ex->resp_body) == 0) {
 			ex->resp.flags |= HTTP1_F_CLOSE;
 			if (ex->rechunk)
 				evbuffer_add(client_out(s), "0\r\n\r\n", 5);
 			hx_exchange_done(s);
+			hx_client_flush(s);
 			return;
 		}
 		tb_err_set(&err, CR_UPSTREAM_CLOSED, PHASE_RESPONSE,
@@ -747,6 +781,7 @@ hx_up_timeoutcb(evutil_socket_t fd, short what, void *arg)
 		/* The endpoint ignores Expect: let the client send its body anyway. */
 		reply_continue(client_out(s));
 		ex->sent_continue = true;
+		hx_client_flush(s);
 		timer_add_ms(s->up_ev, ex->rc->response_timeout_ms - waited);
 		return;
 	}
@@ -1076,6 +1111,7 @@ hx_request_head(struct session *s, size_t head_len)
 			/* We read the body ourselves: no need to ask the endpoint. */
 			reply_continue(client_out(s));
 			ex->sent_continue = true;
+			hx_client_flush(s);
 		}
 		ex->state = HX_HOLD;
 		hx_hold_body(s);
