@@ -399,7 +399,6 @@ daemon_watchdog_cb(evutil_socket_t fd, short what, void *arg)
 	for (i = 0; i < d->nworkers; i++)
 		if (d->workers[i].started)
 			worker_ping(&d->workers[i], d->watchdog_tick);
-	daemon_notify_status(d);
 }
 
 static void
