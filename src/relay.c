@@ -3,6 +3,8 @@
 
 #include "relay.h"
 
+#include <sys/uio.h>
+
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
@@ -73,6 +75,47 @@ relay_ssl_flush(struct bufferevent *bev)
 		bufferevent_disable(bev, EV_WRITE);
 	else
 		bufferevent_enable(bev, EV_WRITE);
+}
+
+size_t
+relay_read_more(struct bufferevent *bev)
+{
+	struct evbuffer *in = bufferevent_get_input(bev);
+	struct evbuffer_iovec vec[2];
+	struct iovec iov[2];
+	size_t have = evbuffer_get_length(in), total = 0;
+	ssize_t n;
+	int nvec, i;
+
+	if (have >= RELAY_HIGH || bufferevent_openssl_get_ssl(bev) != NULL)
+		return 0;
+	/* The bufferevent freezes the end of its input; thaw it for this read. */
+	evbuffer_unfreeze(in, 0);
+	nvec = evbuffer_reserve_space(in, (ev_ssize_t)(RELAY_HIGH - have), vec, 2);
+	if (nvec <= 0) {
+		evbuffer_freeze(in, 0);
+		return 0;
+	}
+	for (i = 0; i < nvec; i++) {
+		iov[i].iov_base = vec[i].iov_base;
+		iov[i].iov_len = vec[i].iov_len;
+	}
+	n = readv(bufferevent_getfd(bev), iov, nvec);
+	if (n > 0) {
+		size_t left = (size_t)n;
+		int used = 0;
+
+		total = left;
+		for (i = 0; i < nvec && left > 0; i++, used++) {
+			if (vec[i].iov_len > left)
+				vec[i].iov_len = left;
+			left -= vec[i].iov_len;
+		}
+		evbuffer_commit_space(in, vec, used);
+	} else
+		evbuffer_commit_space(in, vec, 0);
+	evbuffer_freeze(in, 0);
+	return total;
 }
 
 void

@@ -45,6 +45,15 @@ void relay_rekick_write(struct bufferevent *bev);
  */
 void relay_ssl_flush(struct bufferevent *bev);
 
+/*
+ * Reads what a plain socket bufferevent's socket holds, up to its read
+ * watermark: libevent 2.1 reads at most 4096 bytes per event
+ * (EVBUFFER_MAX_READ), so a bulk transfer from a plain endpoint would
+ * otherwise cost an event, a read and a 4 KiB TLS record per 4 KiB.
+ * Returns the bytes read; EOF and errors are left to the bufferevent.
+ */
+size_t relay_read_more(struct bufferevent *bev);
+
 /* Called from dst's write callback: resumes src if it was paused and dst has room. */
 void relay_resume(struct bufferevent *src, struct bufferevent *dst,
     bool *paused);

@@ -504,6 +504,21 @@ hx_send_response_head(struct session *s, const char *buf)
 	ex->rec.status = ex->resp.status;
 }
 
+/*
+ * Feeds the first contiguous chunk of in to d: no copy to linearise the
+ * buffer.  *p is that chunk, for the data span.  Returns what
+ * http1_body_feed() returns.
+ */
+static ssize_t
+hx_body_feed(struct http1_body_dec *d, struct evbuffer *in, char **p,
+    struct http1_span *data)
+{
+	size_t len = evbuffer_get_contiguous_space(in);
+
+	*p = (char *)evbuffer_pullup(in, (ssize_t)len);
+	return http1_body_feed(d, *p, len, data);
+}
+
 /* Moves response body bytes to the client, framing them as decided. */
 static int
 hx_forward_response_body(struct session *s)
@@ -513,15 +528,11 @@ hx_forward_response_body(struct session *s)
 	struct evbuffer *out = client_out(s);
 	struct http1_span data;
 	struct tb_err err;
-	size_t len;
 	ssize_t n;
 	char *p;
 
 	while (!ex->resp_body.done && evbuffer_get_length(in) > 0) {
-		/* Feed the first contiguous chunk: no copy to linearise the buffer. */
-		len = evbuffer_get_contiguous_space(in);
-		p = (char *)evbuffer_pullup(in, (ssize_t)len);
-		n = http1_body_feed(&ex->resp_body, p, len, &data);
+		n = hx_body_feed(&ex->resp_body, in, &p, &data);
 		if (n < 0) {
 			tb_err_set(&err, CR_UPSTREAM_BAD_RESPONSE, PHASE_RESPONSE,
 			    "%s: invalid response body: %s", ex->uc->addr,
@@ -626,6 +637,8 @@ hx_up_readcb(struct bufferevent *bev, void *arg)
 	ex->resp_any = true;
 	s->last_active = now_ms();
 	timer_add_ms(s->up_ev, ex->rc->response_timeout_ms);
+	if (ex->resp_head_done)
+		relay_read_more(ex->uc->bev);	/* bulk bodies: more than libevent's 4 KiB */
 	if (!ex->resp_head_done && hx_read_response_head(s) == -1)
 		return;
 	if (ex->resp_head_done)
@@ -802,7 +815,6 @@ hx_forward_request_body(struct session *s)
 	struct evbuffer *in = client_in(s), *out;
 	struct http1_span data;
 	struct tb_err err;
-	size_t len;
 	ssize_t n;
 	char *p;
 
@@ -811,9 +823,7 @@ hx_forward_request_body(struct session *s)
 		return;
 	out = bufferevent_get_output(ex->uc->bev);
 	while (!ex->req_body.done && evbuffer_get_length(in) > 0) {
-		len = evbuffer_get_contiguous_space(in);
-		p = (char *)evbuffer_pullup(in, (ssize_t)len);
-		n = http1_body_feed(&ex->req_body, p, len, &data);
+		n = hx_body_feed(&ex->req_body, in, &p, &data);
 		if (n < 0) {
 			tb_err_set(&err, CR_BAD_REQUEST, PHASE_REQUEST,
 			    "invalid request body: %s", http1_err_str(ex->req_body.err));
@@ -1023,14 +1033,11 @@ hx_hold_body(struct session *s)
 	struct evbuffer *in = client_in(s);
 	struct http1_span data;
 	struct tb_err err;
-	size_t len;
 	ssize_t n;
 	char *p;
 
 	while (!ex->req_body.done && evbuffer_get_length(in) > 0) {
-		len = evbuffer_get_contiguous_space(in);
-		p = (char *)evbuffer_pullup(in, (ssize_t)len);
-		n = http1_body_feed(&ex->req_body, p, len, &data);
+		n = hx_body_feed(&ex->req_body, in, &p, &data);
 		if (n < 0) {
 			tb_err_set(&err, CR_BAD_REQUEST, PHASE_REQUEST,
 			    "invalid chunked request body: %s",
