@@ -315,32 +315,41 @@ expo_family(struct expo *e, const char *name, const char *type,
 	expo_printf(e, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-/* name{route="R"[,extra]} value: extra is already-escaped label text. */
+/*
+ * name{key="label"[,extra]} value: one sample line.  extra is already
+ * escaped label text; counters are unsigned, gauges may go below zero.
+ */
+static void
+expo_sample(struct expo *e, const char *name, const char *key,
+    const char *label, const char *extra, int64_t v, bool is_signed)
+{
+	expo_printf(e, "%s{%s=\"", name, key);
+	expo_label(e, label);
+	if (is_signed)
+		expo_printf(e, "\"%s} %" PRId64 "\n", extra, v);
+	else
+		expo_printf(e, "\"%s} %" PRIu64 "\n", extra, (uint64_t)v);
+}
+
 static void
 expo_route_u(struct expo *e, const char *name, int id, const char *extra,
     uint64_t v)
 {
-	expo_printf(e, "%s{route=\"", name);
-	expo_label(e, routes.names[id]);
-	expo_printf(e, "\"%s} %" PRIu64 "\n", extra, v);
+	expo_sample(e, name, "route", routes.names[id], extra, (int64_t)v, false);
 }
 
 static void
 expo_route_i(struct expo *e, const char *name, int id, const char *extra,
     int64_t v)
 {
-	expo_printf(e, "%s{route=\"", name);
-	expo_label(e, routes.names[id]);
-	expo_printf(e, "\"%s} %" PRId64 "\n", extra, v);
+	expo_sample(e, name, "route", routes.names[id], extra, v, true);
 }
 
 static void
 expo_listener(struct expo *e, const char *name, int id, const char *extra,
     int64_t v)
 {
-	expo_printf(e, "%s{listener=\"", name);
-	expo_label(e, listeners.names[id]);
-	expo_printf(e, "\"%s} %" PRId64 "\n", extra, v);
+	expo_sample(e, name, "listener", listeners.names[id], extra, v, true);
 }
 
 /*
