@@ -21,6 +21,13 @@
 
 static void upconn_mark_closed(struct upconn *uc);
 
+/*
+ * A learned idle-close time is forgotten after this long, so an endpoint
+ * whose keep-alive was raised (or a close that was a one-off, an endpoint
+ * restart) does not shorten the pool's idle limit for ever.
+ */
+#define POOL_LEARN_FORGET_MS (10 * 60 * 1000)
+
 /* Margin kept before an endpoint's learned idle-close time. */
 #define POOL_LEARN_MARGIN_MS 250
 
@@ -90,10 +97,13 @@ pool_save_session(struct pool *p, SSL_SESSION *sess)
 
 /* How long an idle connection may stay: the configured and the learned limit. */
 static uint64_t
-pool_idle_limit(const struct pool *p)
+pool_idle_limit(struct pool *p)
 {
 	uint64_t limit = p->rc->pool_idle_timeout_ms, learned;
 
+	if (p->learned_idle_ms != 0 &&
+	    now_ms() - p->learned_at >= POOL_LEARN_FORGET_MS)
+		p->learned_idle_ms = 0;	/* re-learn from now on */
 	if (p->learned_idle_ms != 0) {
 		learned = p->learned_idle_ms > 4 * POOL_LEARN_MARGIN_MS ?
 		    p->learned_idle_ms - POOL_LEARN_MARGIN_MS :
@@ -105,7 +115,7 @@ pool_idle_limit(const struct pool *p)
 }
 
 static bool
-pool_expired(const struct pool *p, const struct upconn *uc, uint64_t now)
+pool_expired(struct pool *p, const struct upconn *uc, uint64_t now)
 {
 	if (now - uc->created_ms >= p->rc->pool_max_lifetime_ms)
 		return true;
@@ -128,6 +138,7 @@ pool_learn_close(struct pool *p, struct upconn *uc)
 		return;
 	if (p->learned_idle_ms == 0 || idle < p->learned_idle_ms) {
 		p->learned_idle_ms = idle;
+		p->learned_at = now_ms();
 		log_notice("route %s: the endpoint closes idle connections after "
 		    "about %llu ms; pooled connections are now retired after %llu ms",
 		    p->rc->name, (unsigned long long)idle,

@@ -37,6 +37,7 @@ struct pool {
 	struct upconn_list warm;		/* owned: min_idle connections being opened */
 	unsigned warming;
 	uint64_t learned_idle_ms;		/* endpoint's idle close time, 0 = unknown */
+	uint64_t learned_at;			/* monotonic ms of the last lowering */
 	int http_version;			/* 10 or 11 from the last response, 0 unknown */
 	bool retired;				/* its generation was replaced: keeps nothing */
 	struct log_ratelimit log_rl;		/* failure lines of this route on this worker */
