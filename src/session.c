@@ -549,6 +549,29 @@ session_route(struct session *s)
 
 /* ---- inbound handshake ----------------------------------------------------- */
 
+/*
+ * A client spoke plain HTTP to the TLS port (an http:// URL): answer it in
+ * plain HTTP, as nginx does, so the caller's log says what to fix instead
+ * of showing a reset.  Best effort, one non-blocking write.
+ */
+static void
+session_answer_plain_http(struct session *s)
+{
+	static const char msg[] =
+	    "HTTP/1.1 400 Bad Request\r\n"
+	    "Content-Type: text/plain; charset=utf-8\r\n"
+	    "Content-Length: 63\r\n"
+	    "X-Broker-Error: client_tls_failed\r\n"
+	    "Connection: close\r\n"
+	    "\r\n"
+	    "tlsbroker: this port speaks TLS only; use https:// to call it.\n";
+
+	if (s->fd != -1 && send(s->fd, msg, sizeof(msg) - 1,
+	    MSG_DONTWAIT | MSG_NOSIGNAL) == -1)
+		log_debug("conn=%llu: plain HTTP answer not sent: %s",
+		    (unsigned long long)s->id, strerror(errno));
+}
+
 static void
 session_client_hs_failed(struct session *s, const struct tls_hs_result *res)
 {
@@ -569,13 +592,19 @@ session_client_hs_failed(struct session *s, const struct tls_hs_result *res)
 	    res->ssl_error == SSL_ERROR_ZERO_RETURN)
 		diag_from_client_errno(&err, res->ssl_error == SSL_ERROR_SYSCALL ?
 		    res->sys_errno : 0, PHASE_CLIENT_HANDSHAKE);
-	else
-		tb_err_set(&err, CR_CLIENT_TLS_FAILED, PHASE_CLIENT_HANDSHAKE,
-		    "%s", res->err_str[0] != '\0' ? res->err_str :
-		    "TLS handshake failed");
-	if (s->tinfo.alert_sent >= 0 && err.code != CR_CLIENT_TIMEOUT)
-		snprintf(err.alert, sizeof(err.alert), "%s",
-		    SSL_alert_desc_string_long(s->tinfo.alert_sent));
+	else {
+		struct tls_failure f;
+
+		memset(&f, 0, sizeof(f));
+		f.ssl_err = res->err;
+		f.sys_errno = res->sys_errno;
+		f.alert_recv = s->tinfo.alert_recv;
+		f.alert_sent = s->tinfo.alert_sent;
+		f.offered = tls_version_str(s->tinfo.offered_max);
+		diag_from_client_tls(&err, &f);
+		if (err.cause == DIAG_CAUSE_NOT_TLS)
+			session_answer_plain_http(s);
+	}
 	session_close(s, &err);
 }
 

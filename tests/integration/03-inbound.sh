@@ -180,6 +180,14 @@ client_ok who --port "$BP_MTLS" --tls 1.2 --cert "$PKI/client.pem" \
     --key "$PKI/client.key"
 expect_audit close=ok route=rmtls tls=TLSv1.2
 
+# ---- plain HTTP to the TLS port: a plain 400 that says to use https -------------
+
+_out=$(curl -sS --max-time 5 "http://127.0.0.1:$BP_MTLS/" -w ' status=%{http_code}') ||
+    fail "plain HTTP to the TLS port: no answer ($_out)"
+assert_contains "$_out" "status=400" "plain HTTP to the TLS port"
+assert_contains "$_out" "use https://" "plain HTTP to the TLS port"
+expect_audit close=client_tls_failed listener=mtls 'hint~https://' upstream!
+
 stop_broker
 tbutil jsoncheck "$AUDIT" || fail "audit log has lines that are not JSON"
 assert_eq "$AUDIT_N" "$(wc -l <"$AUDIT" | tr -d ' ')" "audit records"
