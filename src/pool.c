@@ -239,11 +239,9 @@ pool_take(struct pool *p)
 
 		pool_remove(p, uc);
 		if (dead) {
-			p->dropped_stale++;
 			upconn_free(uc, !upconn_closed_by_peer(uc));
 			continue;
 		}
-		p->reused++;
 		return uc;
 	}
 	return NULL;
@@ -291,7 +289,6 @@ pool_warm_cb(struct upconn *uc, const struct tb_err *err, void *arg)
 		return;
 	}
 	uc->created_ms = now_ms();
-	p->opened++;
 	pool_put(p, uc);
 }
 

@@ -42,8 +42,6 @@ struct pool {
 	bool retired;				/* its generation was replaced: keeps nothing */
 	struct log_ratelimit log_rl;		/* failure lines of this route on this worker */
 	SSL_SESSION *session;			/* owned: last session, for resumption */
-	/* counters for metrics and tests */
-	uint64_t opened, reused, dropped_stale;
 };
 
 void pool_init(struct pool *p, struct worker *w, const struct route_conf *rc,

@@ -615,7 +615,6 @@ hx_read_response_head(struct session *s)
 		}
 		ex->resp_head_done = true;
 		ex->rec.ttfb_ms = (int64_t)(now_ms() - ex->t_start);
-		ex->uc->http_version = ex->resp.version;
 		if (ex->pool != NULL)
 			ex->pool->http_version = ex->resp.version;
 		hx_send_response_head(s, p);
@@ -917,8 +916,6 @@ hx_upstream_cb(struct upconn *uc, const struct tb_err *err, void *arg)
 		hx_fail(s, err);
 		return;
 	}
-	if (ex->pool != NULL)
-		ex->pool->opened++;
 	hx_upstream_ready(s, false);
 }
 

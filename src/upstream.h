@@ -69,7 +69,6 @@ struct upconn {
 	unsigned requests;			/* requests sent on it */
 	uint64_t created_ms;			/* monotonic, when it became ready */
 	uint64_t idle_since_ms;			/* monotonic, when it went idle */
-	int http_version;			/* 10 or 11 from its last response, 0 unknown */
 };
 
 /* Starts a connection; returns NULL only when out of memory. */
