@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests for pool.c over socketpairs (no network, no TLS): reuse of a
+ * live connection, eviction at pool_max_idle, refusal after
+ * pool_max_requests, a connection the endpoint closes while idle leaving
+ * the pool at once (and teaching the pool the endpoint's idle-close time),
+ * a stale one dropped at checkout, and a retired pool keeping nothing.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "conf.h"
+#include "pool.h"
+#include "tlsio.h"
+#include "upstream.h"
+#include "worker.h"
+
+static struct worker w;
+static struct route_conf rc;
+static struct pool pool;
+
+static void
+setup(void)
+{
+	memset(&w, 0, sizeof(w));
+	memset(&rc, 0, sizeof(rc));
+	w.base = event_base_new();
+	ck_assert_ptr_nonnull(w.base);
+	rc.name = (char *)"r";
+	rc.metrics_id = -1;
+	rc.pool_max_idle = 2;
+	rc.pool_idle_timeout_ms = 30000;
+	rc.pool_max_requests = 3;
+	rc.pool_max_lifetime_ms = 600000;
+	pool_init(&pool, &w, &rc, NULL);
+}
+
+static void
+teardown(void)
+{
+	pool_free(&pool);
+	event_base_free(w.base);
+}
+
+/* A ready plain upconn on one end of a socketpair; *peer gets the other end. */
+static struct upconn *
+make_upconn(int *peer)
+{
+	struct upconn *uc = calloc(1, sizeof(*uc));
+	int sv[2];
+
+	ck_assert_ptr_nonnull(uc);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+	uc->magic = UPCONN_MAGIC;
+	uc->w = &w;
+	uc->rc = &rc;
+	uc->fd = -1;
+	uc->connect_ms = uc->handshake_ms = -1;
+	tls_info_init(&uc->tinfo);
+	uc->bev = bufferevent_socket_new(w.base, sv[0], BEV_OPT_CLOSE_ON_FREE);
+	ck_assert_ptr_nonnull(uc->bev);
+	uc->created_ms = now_ms();
+	*peer = sv[1];
+	return uc;
+}
+
+static void
+loop_once(void)
+{
+	event_base_loop(w.base, EVLOOP_NONBLOCK);
+}
+
+START_TEST(test_reuse_live)
+{
+	int peer;
+	struct upconn *uc = make_upconn(&peer);
+
+	uc->requests = 1;
+	pool_put(&pool, uc);
+	ck_assert_uint_eq(pool.nidle, 1);
+	ck_assert_ptr_eq(pool_take(&pool), uc);
+	ck_assert_uint_eq(pool.nidle, 0);
+	ck_assert_ptr_null(pool_take(&pool));
+	upconn_free(uc, false);
+	close(peer);
+}
+END_TEST
+
+START_TEST(test_max_idle_evicts_oldest)
+{
+	int p1, p2, p3;
+	struct upconn *a = make_upconn(&p1), *b = make_upconn(&p2),
+	    *c = make_upconn(&p3);
+
+	pool_put(&pool, a);
+	pool_put(&pool, b);
+	pool_put(&pool, c);	/* pool_max_idle = 2: a goes */
+	ck_assert_uint_eq(pool.nidle, 2);
+	/* most recently used first */
+	ck_assert_ptr_eq(pool_take(&pool), c);
+	ck_assert_ptr_eq(pool_take(&pool), b);
+	ck_assert_ptr_null(pool_take(&pool));
+	upconn_free(b, false);
+	upconn_free(c, false);
+	close(p1);
+	close(p2);
+	close(p3);
+}
+END_TEST
+
+START_TEST(test_max_requests_refused)
+{
+	int peer;
+	struct upconn *uc = make_upconn(&peer);
+
+	uc->requests = rc.pool_max_requests;	/* used up: freed, not kept */
+	pool_put(&pool, uc);
+	ck_assert_uint_eq(pool.nidle, 0);
+	ck_assert_ptr_null(pool_take(&pool));
+	close(peer);
+}
+END_TEST
+
+START_TEST(test_no_pooling_when_max_idle_zero)
+{
+	int peer;
+	struct upconn *uc = make_upconn(&peer);
+
+	rc.pool_max_idle = 0;
+	pool_put(&pool, uc);
+	ck_assert_uint_eq(pool.nidle, 0);
+	close(peer);
+}
+END_TEST
+
+START_TEST(test_idle_close_leaves_and_teaches)
+{
+	int peer;
+	struct upconn *uc = make_upconn(&peer);
+
+	pool_put(&pool, uc);
+	/* Pretend it has been idle for 1.5 s, then the endpoint closes it. */
+	uc->idle_since_ms -= 1500;
+	close(peer);
+	loop_once();
+	ck_assert_uint_eq(pool.nidle, 0);
+	ck_assert_uint_ge(pool.learned_idle_ms, 1500);
+	ck_assert_uint_lt(pool.learned_idle_ms, 2500);
+}
+END_TEST
+
+START_TEST(test_learned_limit_retires_before_endpoint)
+{
+	int peer;
+	struct upconn *uc = make_upconn(&peer);
+
+	pool.learned_idle_ms = 1000;
+	pool.learned_at = now_ms();
+	pool_put(&pool, uc);
+	/* idle for 900 ms: past the learned time less its margin */
+	uc->idle_since_ms -= 900;
+	ck_assert_ptr_null(pool_take(&pool));
+	ck_assert_uint_eq(pool.nidle, 0);
+	close(peer);
+}
+END_TEST
+
+START_TEST(test_stale_dropped_at_checkout)
+{
+	int peer;
+	struct upconn *uc = make_upconn(&peer);
+
+	pool_put(&pool, uc);
+	/* The close arrived since the last loop turn: found by the peek. */
+	close(peer);
+	uc->idle_since_ms -= 100;
+	ck_assert_ptr_null(pool_take(&pool));
+	ck_assert_uint_eq(pool.nidle, 0);
+}
+END_TEST
+
+START_TEST(test_unsolicited_bytes_drop)
+{
+	int peer;
+	struct upconn *uc = make_upconn(&peer);
+
+	pool_put(&pool, uc);
+	ck_assert_int_eq(write(peer, "x", 1), 1);
+	loop_once();
+	ck_assert_uint_eq(pool.nidle, 0);
+	close(peer);
+}
+END_TEST
+
+START_TEST(test_retired_keeps_nothing)
+{
+	int p1, p2;
+	struct upconn *a = make_upconn(&p1), *b = make_upconn(&p2);
+
+	pool_put(&pool, a);
+	pool_retire(&pool);
+	ck_assert_uint_eq(pool.nidle, 0);
+	pool_put(&pool, b);
+	ck_assert_uint_eq(pool.nidle, 0);
+	ck_assert_ptr_null(pool_take(&pool));
+	close(p1);
+	close(p2);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("pool");
+	TCase *tc = tcase_create("idle");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_reuse_live);
+	tcase_add_test(tc, test_max_idle_evicts_oldest);
+	tcase_add_test(tc, test_max_requests_refused);
+	tcase_add_test(tc, test_no_pooling_when_max_idle_zero);
+	tcase_add_test(tc, test_idle_close_leaves_and_teaches);
+	tcase_add_test(tc, test_learned_limit_retires_before_endpoint);
+	tcase_add_test(tc, test_stale_dropped_at_checkout);
+	tcase_add_test(tc, test_unsolicited_bytes_drop);
+	tcase_add_test(tc, test_retired_keeps_nothing);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
