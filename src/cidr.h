@@ -8,6 +8,7 @@
 #define TLSBROKER_CIDR_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct sockaddr;
@@ -32,5 +33,12 @@ int cidr_list_parse(struct cidr_list *list, const char *text, char *err);
 /* True if sa is in a network of list, or if list is empty (no allow-list). */
 bool cidr_list_match(const struct cidr_list *list, const struct sockaddr *sa);
 void cidr_list_free(struct cidr_list *list);
+
+/*
+ * Formats sa as "ip:port" ("[v6]:port"), or as the bare address when
+ * with_port is false; "unknown" for other families.
+ */
+void sockaddr_format(const struct sockaddr *sa, bool with_port, char *buf,
+    size_t cap);
 
 #endif

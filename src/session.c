@@ -68,38 +68,6 @@ session_from_arg(void *arg)
 	return s;
 }
 
-static void
-addr_str(const struct sockaddr *sa, char *buf, size_t cap)
-{
-	char ip[INET6_ADDRSTRLEN];
-
-	if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
-
-		inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
-		snprintf(buf, cap, "[%s]:%u", ip, ntohs(s6->sin6_port));
-	} else if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
-
-		inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
-		snprintf(buf, cap, "%s:%u", ip, ntohs(s4->sin_port));
-	} else
-		snprintf(buf, cap, "unknown");
-}
-
-static void
-client_ip_str(const struct sockaddr *sa, char *buf, size_t cap)
-{
-	if (sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr,
-		    buf, (socklen_t)cap);
-	else if (sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
-		    buf, (socklen_t)cap);
-	else
-		snprintf(buf, cap, "unknown");
-}
-
 /* ---- closing --------------------------------------------------------------- */
 
 bool
@@ -672,7 +640,7 @@ session_accept(struct worker *w, unsigned li, int fd, const struct sockaddr *sa,
 	int one = 1;
 
 	(void)salen;
-	addr_str(sa, client, sizeof(client));
+	sockaddr_format(sa, true, client, sizeof(client));
 	if (lc->allow.count > 0 && !cidr_list_match(&lc->allow, sa)) {
 		session_deny(w, lc, client);
 		close(fd);
@@ -697,7 +665,7 @@ session_accept(struct worker *w, unsigned li, int fd, const struct sockaddr *sa,
 	s->rec.conn = s->id;
 	s->rec.listener = lc->name;
 	snprintf(s->rec.client, sizeof(s->rec.client), "%s", client);
-	client_ip_str(sa, s->client_ip, sizeof(s->client_ip));
+	sockaddr_format(sa, false, s->client_ip, sizeof(s->client_ip));
 	worker_session_add(w, s);
 	if (session_listener_metrics(s) != NULL) {
 		metrics_inc(&session_listener_metrics(s)->connections);

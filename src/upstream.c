@@ -21,6 +21,7 @@
 #include <event2/util.h>
 #include <openssl/err.h>
 
+#include "cidr.h"
 #include "conf.h"
 #include "metrics.h"
 #include "pool.h"
@@ -81,25 +82,6 @@ upstream_on_session(void *owner, SSL_SESSION *sess)
 		return 0;
 	pool_save_session(uc->pool, sess);
 	return 1;
-}
-
-/* Formats an address as "ip:port" ("[v6]:port"). */
-static void
-sockaddr_str(const struct sockaddr *sa, char *buf, size_t cap)
-{
-	char ip[INET6_ADDRSTRLEN];
-
-	if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
-
-		inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
-		snprintf(buf, cap, "[%s]:%u", ip, ntohs(s6->sin6_port));
-	} else {
-		const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
-
-		inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
-		snprintf(buf, cap, "%s:%u", ip, ntohs(s4->sin_port));
-	}
 }
 
 static void
@@ -266,7 +248,7 @@ upstream_try_next(struct upconn *uc)
 
 	while ((ai = uc->ai_next) != NULL) {
 		uc->ai_next = ai->ai_next;
-		sockaddr_str(ai->ai_addr, uc->addr, sizeof(uc->addr));
+		sockaddr_format(ai->ai_addr, true, uc->addr, sizeof(uc->addr));
 		uc->fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK |
 		    SOCK_CLOEXEC, 0);
 		if (uc->fd == -1) {
