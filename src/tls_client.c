@@ -177,17 +177,11 @@ static void
 add_ssl_error(struct conf_errors *errs, const struct route_conf *rc,
     const struct conf_loc *loc, const char *key, const char *what)
 {
-	unsigned long e = ERR_get_error();
-	char section[300], buf[256];
+	char section[300];
 
-	if (e != 0)
-		ERR_error_string_n(e, buf, sizeof(buf));
-	else
-		snprintf(buf, sizeof(buf), "rejected");
-	ERR_clear_error();
 	snprintf(section, sizeof(section), "route %s", rc->name);
-	conf_errors_add_at(errs, loc->line != 0 ? loc : &rc->loc, section, key,
-	    "%s: %s", what, buf);
+	tlsio_conf_error(errs, loc->line != 0 ? loc : &rc->loc, section, key,
+	    what, "rejected");
 }
 
 static int
@@ -283,7 +277,11 @@ tls_client_setup_ctx(struct tls_client *cli, struct conf_errors *errs)
 	if (alpn != NULL) {
 		if ((n = alpn_wire(alpn, wire, sizeof(wire))) <= 0 ||
 		    SSL_CTX_set_alpn_protos(cli->ctx, wire, (unsigned)n) != 0) {
-			conf_errors_add_at(errs, &rc->loc, rc->name, "upstream_alpn",
+			char section[300];
+
+			snprintf(section, sizeof(section), "route %s", rc->name);
+			conf_errors_add_at(errs, rc->up_alpn_loc.line != 0 ?
+			    &rc->up_alpn_loc : &rc->loc, section, "upstream_alpn",
 			    "'%s' is not a comma-separated list of protocol names", alpn);
 			return -1;
 		}

@@ -32,15 +32,7 @@ static void
 add_ssl_error(struct conf_errors *errs, const struct conf_loc *loc,
     const char *section, const char *key, const char *what)
 {
-	unsigned long e = ERR_get_error();
-	char buf[256];
-
-	if (e != 0)
-		ERR_error_string_n(e, buf, sizeof(buf));
-	else
-		snprintf(buf, sizeof(buf), "unknown error");
-	ERR_clear_error();
-	conf_errors_add_at(errs, loc, section, key, "%s: %s", what, buf);
+	tlsio_conf_error(errs, loc, section, key, what, "unknown error");
 }
 
 /* Reads the offered versions from a ClientHello: supported_versions, else legacy_version. */

@@ -3,7 +3,10 @@
 
 #include "tlsio.h"
 
+#include "conf.h"
+
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -201,4 +204,20 @@ tls_hs_cancel(struct tls_hs *hs)
 		event_free(hs->ev);
 		hs->ev = NULL;
 	}
+}
+
+void
+tlsio_conf_error(struct conf_errors *errs, const struct conf_loc *loc,
+    const char *section, const char *key, const char *what,
+    const char *fallback)
+{
+	unsigned long e = ERR_get_error();
+	char buf[256];
+
+	if (e != 0)
+		ERR_error_string_n(e, buf, sizeof(buf));
+	else
+		snprintf(buf, sizeof(buf), "%s", fallback);
+	ERR_clear_error();
+	conf_errors_add_at(errs, loc, section, key, "%s: %s", what, buf);
 }

@@ -72,6 +72,18 @@ int tls_hs_start(struct tls_hs *hs, struct event_base *base, SSL *ssl,
     int fd, uint64_t timeout_ms, tls_hs_cb cb, void *arg);
 void tls_hs_cancel(struct tls_hs *hs);
 
+struct conf_errors;
+struct conf_loc;
+
+/*
+ * Adds "FILE:LINE: [section] key: what: <OpenSSL reason>" for a context
+ * setting OpenSSL refused, draining the error queue (fallback when it is
+ * empty).  Shared by tls_server.c and tls_client.c.
+ */
+void tlsio_conf_error(struct conf_errors *errs, const struct conf_loc *loc,
+    const char *section, const char *key, const char *what,
+    const char *fallback);
+
 /* "TLSv1", "TLSv1.1", ... for a version number (SSL_version() values). */
 const char *tls_version_str(int version);
 
