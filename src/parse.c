@@ -70,74 +70,78 @@ parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out, char *err)
 	return 0;
 }
 
+/* A number's unit suffix and what it multiplies by. */
+struct unit {
+	const char *name;
+	uint64_t mult;
+};
+
+/*
+ * Parses digits followed by one of units (exact, case as given) into
+ * *out.  Returns 0, -1 when the text is not of that form, -2 on overflow.
+ */
+static int
+parse_scaled(const char *s, const struct unit *units, uint64_t *out)
+{
+	uint64_t v;
+	int n;
+
+	if ((n = parse_digits(s, &v)) <= 0)
+		return -1;
+	for (; units->name != NULL; units++) {
+		if (strcmp(s + n, units->name) != 0)
+			continue;
+		if (v > UINT64_MAX / units->mult)
+			return -2;
+		*out = v * units->mult;
+		return 0;
+	}
+	return -1;
+}
+
 int
 parse_duration_ms(const char *s, uint64_t *out, char *err)
 {
+	static const struct unit units[] = {
+		{ "", 1000 }, { "s", 1000 }, { "ms", 1 }, { "m", 60 * 1000 },
+		{ "h", 60 * 60 * 1000 }, { NULL, 0 }
+	};
 	char cb[64];
-	uint64_t v, mult;
-	const char *unit;
-	int n;
 
-	n = parse_digits(s, &v);
-	if (n <= 0)
-		goto bad;
-	unit = s + n;
-	if (*unit == '\0' || strcmp(unit, "s") == 0)
-		mult = 1000;
-	else if (strcmp(unit, "ms") == 0)
-		mult = 1;
-	else if (strcmp(unit, "m") == 0)
-		mult = 60 * 1000;
-	else if (strcmp(unit, "h") == 0)
-		mult = 60 * 60 * 1000;
-	else
-		goto bad;
-	if (v > UINT64_MAX / mult) {
+	switch (parse_scaled(s, units, out)) {
+	case 0:
+		return 0;
+	case -2:
 		snprintf(err, PARSE_ERRLEN, "'%s' is too long a duration", CLIP(s));
 		return -1;
+	default:
+		snprintf(err, PARSE_ERRLEN, "'%s' is not a duration like 250ms, "
+		    "5s, 2m, 1h (a bare number is seconds)", CLIP(s));
+		return -1;
 	}
-	*out = v * mult;
-	return 0;
-bad:
-	snprintf(err, PARSE_ERRLEN,
-	    "'%s' is not a duration like 250ms, 5s, 2m, 1h (a bare number is seconds)", CLIP(s));
-	return -1;
 }
 
 int
 parse_size(const char *s, uint64_t *out, char *err)
 {
+	static const struct unit units[] = {
+		{ "", 1 }, { "k", 1024 }, { "K", 1024 }, { "m", 1024 * 1024 },
+		{ "M", 1024 * 1024 }, { "g", 1024 * 1024 * 1024 },
+		{ "G", 1024 * 1024 * 1024 }, { NULL, 0 }
+	};
 	char cb[64];
-	uint64_t v, mult;
-	const char *unit;
-	int n;
 
-	n = parse_digits(s, &v);
-	if (n <= 0)
-		goto bad;
-	unit = s + n;
-	if (*unit == '\0')
-		mult = 1;
-	else if (unit[1] != '\0')
-		goto bad;
-	else if (*unit == 'k' || *unit == 'K')
-		mult = 1024;
-	else if (*unit == 'm' || *unit == 'M')
-		mult = 1024 * 1024;
-	else if (*unit == 'g' || *unit == 'G')
-		mult = 1024 * 1024 * 1024;
-	else
-		goto bad;
-	if (v > UINT64_MAX / mult) {
+	switch (parse_scaled(s, units, out)) {
+	case 0:
+		return 0;
+	case -2:
 		snprintf(err, PARSE_ERRLEN, "'%s' is too large a size", CLIP(s));
 		return -1;
+	default:
+		snprintf(err, PARSE_ERRLEN, "'%s' is not a size like 512, 64k, "
+		    "1m, 1g (bytes; k = 1024)", CLIP(s));
+		return -1;
 	}
-	*out = v * mult;
-	return 0;
-bad:
-	snprintf(err, PARSE_ERRLEN,
-	    "'%s' is not a size like 512, 64k, 1m, 1g (bytes; k = 1024)", CLIP(s));
-	return -1;
 }
 
 int
