@@ -31,10 +31,10 @@ struct audit_rec {
 	const char *listener;
 	const char *route;		/* NULL before routing */
 	char client[64];		/* "ip:port" */
-	char sni[256];
+	const char *sni;		/* normalized SNI, NULL if none; not owned */
 	const char *tls;		/* inbound protocol, e.g. "TLSv1.3" */
 	const char *cipher;
-	char offered[32];		/* client's highest offered version when refused */
+	const char *offered;		/* client's highest offered version when refused */
 	const char *method;		/* http */
 	const char *path;		/* http, query values removed; not owned (AUDIT_PATH_MAX) */
 	int status;			/* http status, 0 = none */

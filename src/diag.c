@@ -379,7 +379,7 @@ hint_client_tls_failed(const struct tb_err *err)
 const char *
 diag_hint(const struct tb_err *err)
 {
-	if (err->hint[0] != '\0')
+	if (err->hint != NULL)
 		return err->hint;
 	switch (err->code) {
 	case CR_OK:
@@ -773,6 +773,30 @@ diag_from_upstream_tls(struct tb_err *err, const struct tls_failure *f)
 	    "TLS handshake failed: %s", rs != NULL ? rs : "no error reported");
 }
 
+#define CLIENT_VERSION_HINT(v) \
+	"the client offered only " v "; this listener requires TLS 1.2 or later"
+
+/* The hint naming the version the client offered (static text). */
+static const char *
+client_version_hint(const char *offered)
+{
+	static const struct {
+		const char *version;
+		const char *hint;
+	} hints[] = {
+		{ "SSLv2", CLIENT_VERSION_HINT("SSLv2") },
+		{ "SSLv3", CLIENT_VERSION_HINT("SSLv3") },
+		{ "TLSv1", CLIENT_VERSION_HINT("TLSv1") },
+		{ "TLSv1.1", CLIENT_VERSION_HINT("TLSv1.1") },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(hints) / sizeof(hints[0]); i++)
+		if (strcmp(offered, hints[i].version) == 0)
+			return hints[i].hint;
+	return CLIENT_VERSION_HINT("versions below TLS 1.2");
+}
+
 void
 diag_client_tls_version(struct tb_err *err, const char *offered)
 {
@@ -781,8 +805,7 @@ diag_client_tls_version(struct tb_err *err, const char *offered)
 
 	tb_err_set(err, CR_CLIENT_TLS_VERSION, PHASE_CLIENT_HANDSHAKE,
 	    "client offered only %s", o);
-	(void)snprintf(err->hint, sizeof(err->hint), "the client offered only "
-	    "%s; this listener requires TLS 1.2 or later", o);
+	err->hint = client_version_hint(o);
 }
 
 void

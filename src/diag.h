@@ -86,7 +86,7 @@ struct tb_err {
 	char alert[48];		/* TLS alert name received from the peer, "" if none */
 	char msg[256];		/* detail: what failed, on which object */
 	enum diag_cause cause;	/* refines code for the hint, NONE if n/a */
-	char hint[160];		/* hint built at run time; "" = diag_hint()'s static one */
+	const char *hint;	/* static hint chosen at run time; NULL = diag_hint()'s */
 };
 
 /* Raw signals seen on a failed outbound TLS handshake. */
@@ -111,7 +111,7 @@ const char *diag_alert_name(int alert);
 /*
  * Returns the one-line operator hint for err (never NULL; "" for CR_OK):
  * err->hint when set, else a static one chosen by code, phase, cause and
- * alert.  Valid as long as err is.
+ * alert.  Static text.
  */
 const char *diag_hint(const struct tb_err *err);
 

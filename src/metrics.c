@@ -65,6 +65,7 @@ struct listener_sum {
 	uint64_t connections, denied, handshake_failures;
 	uint64_t tls[METRICS_TLS_SLOTS];
 	int64_t open;
+	int64_t parked;
 };
 
 /* The exposition being written; err sticks once an append failed. */
@@ -266,6 +267,7 @@ listener_sum(int id, struct listener_sum *s)
 		for (i = 0; i < METRICS_TLS_SLOTS; i++)
 			s->tls[i] += ld(&l->tls[i]);
 		s->open += ldg(&l->open);
+		s->parked += ldg(&l->parked);
 	}
 }
 
@@ -482,6 +484,12 @@ expo_listeners(struct expo *e)
 	for (id = 0; id < listeners.n; id++)
 		expo_listener(e, "tlsbroker_listener_open_connections", id, "",
 		    s[id].open);
+	expo_family(e, "tlsbroker_listener_parked_connections", "gauge",
+	    "Open client connections idle between requests, holding no "
+	    "buffers.");
+	for (id = 0; id < listeners.n; id++)
+		expo_listener(e, "tlsbroker_listener_parked_connections", id, "",
+		    s[id].parked);
 }
 
 int

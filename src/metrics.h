@@ -46,6 +46,7 @@ struct metrics_listener {
 	atomic_uint_fast64_t tls[METRICS_TLS_SLOTS];	/* inbound versions: 1.0 1.1 1.2 1.3 other */
 	atomic_uint_fast64_t handshake_failures;
 	atomic_int_fast64_t open;		/* open connections now (gauge) */
+	atomic_int_fast64_t parked;		/* ... of which idle with buffers released (gauge) */
 };
 
 struct metrics_worker {

@@ -1493,6 +1493,7 @@ struct probe_conn {
 	int fd;
 	SSL *ssl;
 	struct tls_info info;
+	struct tls_out_info out;	/* info.out */
 	SSL_SESSION *sess;		/* newest session the endpoint issued; owned */
 	struct tb_err err;
 	char addr[280];
@@ -1524,6 +1525,7 @@ probe_conn_init(struct probe_conn *c)
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
 	tls_info_init(&c->info);
+	c->info.out = &c->out;
 }
 
 /*
@@ -1546,8 +1548,8 @@ probe_conn_open(struct probe_conn *c, const struct route_conf *rc,
 		return -1;
 	if (cli == NULL)
 		return 0;
-	c->info.on_session = probe_on_session;
-	c->info.owner = c;
+	c->out.on_session = probe_on_session;
+	c->out.owner = c;
 	if ((c->ssl = tls_client_ssl_new(cli, &c->info)) == NULL ||
 	    SSL_set_fd(c->ssl, c->fd) != 1) {
 		tb_err_set(&c->err, CR_INTERNAL, PHASE_HANDSHAKE,
@@ -1560,7 +1562,7 @@ probe_conn_open(struct probe_conn *c, const struct route_conf *rc,
 	if (res.ok && !tls_client_pin_ok(cli, c->ssl, &c->info)) {
 		tb_err_set(&c->err, CR_UPSTREAM_CERT, PHASE_HANDSHAKE,
 		    "pin mismatch: %.120s presented the key %s", c->addr,
-		    c->info.pin_seen);
+		    c->out.pin_seen);
 		c->err.cause = DIAG_CAUSE_PIN_MISMATCH;
 		return -1;
 	}
@@ -1586,12 +1588,12 @@ probe_conn_open(struct probe_conn *c, const struct route_conf *rc,
 	f.alert_recv = c->info.alert_recv;
 	f.alert_sent = c->info.alert_sent;
 	f.verify_result = SSL_get_verify_result(c->ssl);
-	f.pin_mismatch = c->info.pin_mismatch;
+	f.pin_mismatch = c->out.pin_mismatch;
 	f.offered = tls_client_offered(cli);
 	diag_from_upstream_tls(&c->err, &f);
-	if (c->info.pin_mismatch)
+	if (c->out.pin_mismatch)
 		snprintf(c->err.msg, sizeof(c->err.msg), "pin mismatch: %.120s "
-		    "presented the key %s", c->addr, c->info.pin_seen);
+		    "presented the key %s", c->addr, c->out.pin_seen);
 	return -1;
 }
 

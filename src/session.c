@@ -32,7 +32,6 @@
 #include "worker.h"
 
 static void session_free_cb(evutil_socket_t fd, short what, void *arg);
-static struct metrics_listener *session_listener_metrics(struct session *s);
 
 const char *
 session_state_str(enum session_state st)
@@ -159,44 +158,43 @@ session_close(struct session *s, const struct tb_err *err)
 		bufferevent_setcb(s->uc->bev, NULL, NULL, NULL, NULL);
 		bufferevent_disable(s->uc->bev, EV_READ | EV_WRITE);
 	}
-	if (s->idle_ev != NULL)
-		event_del(s->idle_ev);
-	if (s->up_ev != NULL)
-		event_del(s->up_ev);
 	s->clean = err == NULL;
-	event_active(s->free_ev, EV_TIMEOUT, 0);
+	/* The timer's last job: the free, from a fresh loop turn. */
+	event_del(s->idle_ev);
+	event_assign(s->idle_ev, s->w->base, -1, 0, session_free_cb, s);
+	event_active(s->idle_ev, EV_TIMEOUT, 0);
 }
 
 static void
 session_free(struct session *s)
 {
-	SSL *ssl;
-
 	tls_hs_cancel(&s->hs);
 	if (s->http)
 		session_http_free(s);
 	if (s->uc != NULL)
 		upconn_free(s->uc, s->clean && !s->upstream.shut_wr);
-	if (s->client.bev != NULL) {
-		ssl = bufferevent_openssl_get_ssl(s->client.bev);
-		if (s->clean && !s->client.shut_wr && ssl != NULL)
-			SSL_shutdown(ssl);
+	if (s->client.bev != NULL)
 		bufferevent_free(s->client.bev);
-	}
-	if (s->ssl != NULL)
+	if (s->ssl != NULL) {
+		if (s->clean && !s->client.shut_wr && SSL_is_init_finished(s->ssl)) {
+			ERR_clear_error();
+			SSL_shutdown(s->ssl);
+			ERR_clear_error();
+		}
 		SSL_free(s->ssl);
+	}
 	if (s->fd != -1)
 		close(s->fd);
 	if (s->idle_ev != NULL)
 		event_free(s->idle_ev);
-	if (s->up_ev != NULL)
-		event_free(s->up_ev);
-	if (s->free_ev != NULL)
-		event_free(s->free_ev);
-	if (session_listener_metrics(s) != NULL)
+	if (session_listener_metrics(s) != NULL) {
 		metrics_add(&session_listener_metrics(s)->open, -1);
+		if (s->parked)
+			metrics_add(&session_listener_metrics(s)->parked, -1);
+	}
 	worker_session_del(s->w, s);
 	gen_unref(s->gen);
+	free(s->sni);
 	s->magic = 0;
 	free(s);
 }
@@ -209,7 +207,7 @@ session_route_metrics(struct session *s, const struct route_conf *rc)
 	return id >= 0 && s->w->metrics != NULL ? &s->w->metrics->routes[id] : NULL;
 }
 
-static struct metrics_listener *
+struct metrics_listener *
 session_listener_metrics(struct session *s)
 {
 	int id = s->gen->conf->listeners[s->li].metrics_id;
@@ -401,11 +399,12 @@ session_client_bev(struct session *s)
 {
 	struct tb_err err;
 
+	/*
+	 * The session keeps owning fd and ssl: the bufferevent is only a view
+	 * of them, freed while an http connection is parked (session_http.c).
+	 */
 	s->client.bev = bufferevent_openssl_socket_new(s->w->base, s->fd, s->ssl,
-	    BUFFEREVENT_SSL_OPEN, BEV_OPT_CLOSE_ON_FREE);
-	/* The bufferevent owns fd and ssl from here on, even on failure. */
-	s->fd = -1;
-	s->ssl = NULL;
+	    BUFFEREVENT_SSL_OPEN, 0);
 	if (s->client.bev == NULL) {
 		tb_err_set(&err, CR_INTERNAL, PHASE_EXCHANGE,
 		    "cannot create the client bufferevent");
@@ -484,8 +483,7 @@ session_route(struct session *s)
 	const struct conf *conf = s->gen->conf;
 	struct tb_err err;
 
-	s->rc = route_match_tcp(conf, s->li, s->rec.sni[0] != '\0' ?
-	    s->rec.sni : NULL);
+	s->rc = route_match_tcp(conf, s->li, s->sni);
 	if (s->rc == NULL && listener_has_http(conf, s->li)) {
 		session_http_start(s);
 		return;
@@ -493,7 +491,7 @@ session_route(struct session *s)
 	if (s->rc == NULL) {
 		tb_err_set(&err, CR_NO_ROUTE, PHASE_ROUTE,
 		    "no tcp route of listener %s matches SNI '%s'",
-		    conf->listeners[s->li].name, s->rec.sni);
+		    conf->listeners[s->li].name, s->sni != NULL ? s->sni : "");
 		session_close(s, &err);
 		return;
 	}
@@ -547,8 +545,7 @@ session_client_hs_failed(struct session *s, const struct tls_hs_result *res)
 	struct tb_err err;
 
 	if (s->tinfo.offered_max != 0 && s->tinfo.offered_max < lc->min_tls) {
-		snprintf(s->rec.offered, sizeof(s->rec.offered), "%s",
-		    tls_version_str(s->tinfo.offered_max));
+		s->rec.offered = tls_version_str(s->tinfo.offered_max);
 		tb_err_set(&err, CR_CLIENT_TLS_VERSION, PHASE_CLIENT_HANDSHAKE,
 		    "client offered %s at most; listener %s requires %s or later",
 		    s->rec.offered, lc->name, tls_version_str(lc->min_tls));
@@ -582,6 +579,7 @@ session_client_hs_done(void *arg, const struct tls_hs_result *res)
 	struct session *s = session_from_arg(arg);
 	struct metrics_listener *ml;
 	const char *sni;
+	char name[256];
 
 	if (!res->ok) {
 		if ((ml = session_listener_metrics(s)) != NULL)
@@ -598,9 +596,8 @@ session_client_hs_done(void *arg, const struct tls_hs_result *res)
 	}
 	s->rec.cipher = SSL_get_cipher_name(s->ssl);
 	if ((sni = SSL_get_servername(s->ssl, TLSEXT_NAMETYPE_host_name)) != NULL &&
-	    !route_host_normalize(sni, strlen(sni), s->rec.sni,
-	    sizeof(s->rec.sni)))
-		s->rec.sni[0] = '\0';
+	    route_host_normalize(sni, strlen(sni), name, sizeof(name)))
+		s->rec.sni = s->sni = strdup(name);	/* none on ENOMEM: routed as no SNI */
 	session_route(s);
 }
 
@@ -665,7 +662,6 @@ session_accept(struct worker *w, unsigned li, int fd, const struct sockaddr *sa,
 	s->rec.conn = s->id;
 	s->rec.listener = lc->name;
 	snprintf(s->rec.client, sizeof(s->rec.client), "%s", client);
-	sockaddr_format(sa, false, s->client_ip, sizeof(s->client_ip));
 	worker_session_add(w, s);
 	if (session_listener_metrics(s) != NULL) {
 		metrics_inc(&session_listener_metrics(s)->connections);
@@ -673,10 +669,9 @@ session_accept(struct worker *w, unsigned li, int fd, const struct sockaddr *sa,
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 
-	s->free_ev = event_new(w->base, -1, 0, session_free_cb, s);
 	s->idle_ev = evtimer_new(w->base, session_idle_cb, s);
 	s->ssl = tls_server_ssl_new(s->gen->servers[li]);
-	if (s->free_ev == NULL || s->idle_ev == NULL || s->ssl == NULL)
+	if (s->idle_ev == NULL || s->ssl == NULL)
 		goto err;
 	tlsio_attach(s->ssl, &s->tinfo);
 	if (SSL_set_fd(s->ssl, fd) != 1)
@@ -689,11 +684,11 @@ session_accept(struct worker *w, unsigned li, int fd, const struct sockaddr *sa,
 	return;
 err:
 	/* Published but nothing started: close it the one way. */
-	if (s->free_ev == NULL) {
+	if (s->idle_ev == NULL) {
 		log_warnx("out of memory: dropping client %s", client);
 		worker_session_del(w, s);
-		if (s->idle_ev != NULL)
-			event_free(s->idle_ev);
+		if (session_listener_metrics(s) != NULL)
+			metrics_add(&session_listener_metrics(s)->open, -1);
 		if (s->ssl != NULL)
 			SSL_free(s->ssl);
 		close(fd);

@@ -27,6 +27,7 @@ struct http_exchange;
 struct gen;
 struct pool;
 struct metrics_route;
+struct metrics_listener;
 struct listener_conf;
 struct route_conf;
 struct session;
@@ -64,28 +65,29 @@ struct session {
 	const struct route_conf *rc;	/* NULL until routed */
 	enum session_state state;
 	uint64_t id;
-	int fd;				/* client socket until its bev exists */
-	SSL *ssl;			/* client SSL until its bev exists */
+	int fd;				/* owned: the client socket */
+	SSL *ssl;			/* owned: the client TLS state (client.bev is a view) */
 	struct tls_info tinfo;		/* inbound TLS facts */
 	struct tls_hs hs;		/* inbound handshake */
 	struct side client;
 	struct side upstream;
 	struct upconn *uc;		/* owned */
-	struct event *idle_ev;		/* owned: idle timeout check */
-	struct event *free_ev;		/* owned: deferred free after close */
+	/* owned: the one timer (idle, request, keep-alive, linger; in http mode
+	 * also the parked wait for the socket), then the deferred free */
+	struct event *idle_ev;
 	uint64_t t_start;		/* monotonic ms at accept */
 	uint64_t last_active;		/* monotonic ms of the last byte either way */
 	struct audit_rec rec;
 	bool clean;			/* closing with close_notify */
-	char client_ip[64];		/* for X-Forwarded-For */
+	char *sni;			/* owned: normalized SNI (rec.sni points here), NULL if none */
 	/* http mode (session_http.c) */
 	bool http;			/* the connection speaks HTTP, routed per request */
 	struct http_exchange *ex;	/* owned: the request in progress, NULL between */
 	unsigned nreq;			/* requests started on this connection */
-	struct event *up_ev;		/* owned: response / 100-continue timer */
 	bool close_after_flush;		/* close once the answer is written */
 	bool linger;			/* after that flush, linger: the client may still be sending */
 	bool lingering;			/* half-closed, discarding what the client still sends */
+	bool parked;			/* idle, client.bev freed: idle_ev waits for the socket */
 	bool client_paused;		/* client reading paused: upstream output full */
 	bool up_paused;			/* upstream reading paused: client output full */
 };
@@ -114,6 +116,8 @@ bool session_log_allowed(struct session *s, const struct route_conf *rc);
 /* This worker's counters for rc (NULL: the "-" bucket of unrouted exchanges). */
 struct metrics_route *session_route_metrics(struct session *s,
     const struct route_conf *rc);
+/* This worker's counters for the session's listener, NULL if none. */
+struct metrics_listener *session_listener_metrics(struct session *s);
 
 /* http mode (session_http.c) */
 void session_http_start(struct session *s);

@@ -48,6 +48,7 @@
 #define HX_DEFAULT_KEEPALIVE_MS	60000
 #define HX_LINGER_MS		2000		/* lingering close after an error answer */
 #define HX_COALESCE_MAX		16384		/* one TLS record's worth */
+#define HX_PARK_MS		100		/* keep-alive idleness before parking */
 
 enum hx_state {
 	HX_HEAD = 0,		/* reading the request head */
@@ -74,6 +75,7 @@ struct http_exchange {
 	bool resp_any;			/* a byte of response came from the upstream */
 	bool resp_sent;			/* a byte of the answer went to the client */
 	struct upconn *uc;		/* owned */
+	struct event *up_ev;		/* owned: response / 100-continue timer */
 	uint64_t t_start;
 	uint64_t t_sent;
 	struct audit_rec rec;
@@ -88,6 +90,11 @@ static void hx_connect(struct session *s, bool fresh);
 static void hx_forward_request_body(struct session *s);
 static void hx_close_flushed(struct session *s);
 static void hx_client_flush(struct session *s);
+static uint64_t hx_wait_left(const struct session *s);
+static void hx_park(struct session *s);
+static void hx_parked_cb(evutil_socket_t fd, short what, void *arg);
+static void hx_client_timeoutcb(evutil_socket_t fd, short what, void *arg);
+static void hx_up_timeoutcb(evutil_socket_t fd, short what, void *arg);
 
 static const struct listener_conf *
 hx_listener(const struct session *s)
@@ -135,21 +142,26 @@ hx_new(struct session *s)
 	struct worker *w = s->w;
 	struct http_exchange *ex;
 	struct evbuffer *head, *held;
+	struct event *up_ev;
 
 	if (w->nex_cache > 0) {
 		ex = w->ex_cache[--w->nex_cache];
 		head = ex->head;
 		held = ex->held;
+		up_ev = ex->up_ev;
 	} else {
 		if ((ex = malloc(sizeof(*ex))) == NULL)
 			return NULL;
 		head = evbuffer_new();
 		held = evbuffer_new();
-		if (head == NULL || held == NULL) {
+		up_ev = evtimer_new(w->base, hx_up_timeoutcb, s);
+		if (head == NULL || held == NULL || up_ev == NULL) {
 			if (head != NULL)
 				evbuffer_free(head);
 			if (held != NULL)
 				evbuffer_free(held);
+			if (up_ev != NULL)
+				event_free(up_ev);
 			free(ex);
 			return NULL;
 		}
@@ -157,6 +169,8 @@ hx_new(struct session *s)
 	memset(ex, 0, offsetof(struct http_exchange, req_hdrs));
 	ex->head = head;
 	ex->held = held;
+	ex->up_ev = up_ev;
+	event_assign(up_ev, w->base, -1, 0, hx_up_timeoutcb, s);
 	http1_msg_init(&ex->req, HTTP1_REQUEST, HTTP1_M_OTHER, ex->req_hdrs,
 	    HX_MAX_HEADERS, HX_MAX_HEAD);
 	ex->t_start = now_ms();
@@ -179,6 +193,7 @@ hx_free(struct session *s, struct http_exchange *ex, bool clean_upstream)
 	if (ex->uc != NULL)
 		upconn_free(ex->uc, clean_upstream);
 	ex->uc = NULL;
+	event_del(ex->up_ev);
 	if (w->nex_cache < WORKER_EX_CACHE) {
 		evbuffer_drain(ex->head, evbuffer_get_length(ex->head));
 		evbuffer_drain(ex->held, evbuffer_get_length(ex->held));
@@ -187,6 +202,7 @@ hx_free(struct session *s, struct http_exchange *ex, bool clean_upstream)
 	}
 	evbuffer_free(ex->head);
 	evbuffer_free(ex->held);
+	event_free(ex->up_ev);
 	free(ex);
 }
 
@@ -199,6 +215,7 @@ session_http_cache_free(struct worker *w)
 		ex = w->ex_cache[--w->nex_cache];
 		evbuffer_free(ex->head);
 		evbuffer_free(ex->held);
+		event_free(ex->up_ev);
 		free(ex);
 	}
 }
@@ -226,6 +243,7 @@ session_http_closing(struct session *s, const struct tb_err *err)
 
 	if (s->ex == NULL)
 		return false;
+	event_del(s->ex->up_ev);
 	if (err == NULL) {
 		tb_err_clear(&ok);
 		err = &ok;
@@ -329,7 +347,7 @@ hx_fail_status(struct session *s, const struct tb_err *err, int status)
 	if (status == 0 && (status = diag_http_status(err->code)) == 0)
 		status = 502;
 	ex->rec.status = status;
-	event_del(s->up_ev);
+	event_del(ex->up_ev);
 	reply_error(client_out(s), status, ex->rec.route, err, false,
 	    ex->req.method == HTTP1_M_HEAD);
 	ex->resp_sent = true;
@@ -424,7 +442,7 @@ hx_exchange_done(struct session *s)
 	struct http_exchange *ex = s->ex;
 	bool client_keep, body_unread = !ex->req_body.done;
 
-	event_del(s->up_ev);
+	event_del(ex->up_ev);
 	hx_audit(s, NULL);
 	client_keep = !s->close_after_flush && !body_unread && !s->w->draining;
 	if (hx_upstream_reusable(ex)) {
@@ -442,9 +460,10 @@ hx_exchange_done(struct session *s)
 		hx_client_flush(s);
 		return;
 	}
-	/* Keep-alive: wait for the next request. */
-	timer_add_ms(s->idle_ev, hx_listener(s)->keepalive_timeout_ms != 0 ?
-	    hx_listener(s)->keepalive_timeout_ms : HX_DEFAULT_KEEPALIVE_MS);
+	/* Keep-alive: wait for the next request, parked once idle a while. */
+	s->last_active = now_ms();
+	timer_add_ms(s->idle_ev, hx_wait_left(s) < HX_PARK_MS ?
+	    hx_wait_left(s) : HX_PARK_MS);
 	bufferevent_enable(s->client.bev, EV_READ);
 	if (evbuffer_get_length(client_in(s)) > 0)
 		hx_client_progress(s);
@@ -635,7 +654,7 @@ hx_up_readcb(struct bufferevent *bev, void *arg)
 		return;
 	ex->resp_any = true;
 	s->last_active = now_ms();
-	timer_add_ms(s->up_ev, ex->rc->response_timeout_ms);
+	timer_add_ms(ex->up_ev, ex->rc->response_timeout_ms);
 	if (ex->resp_head_done)
 		relay_read_more(ex->uc->bev);	/* bulk bodies: more than libevent's 4 KiB */
 	if (!ex->resp_head_done && hx_read_response_head(s) == -1)
@@ -722,7 +741,7 @@ hx_retry(struct session *s, const struct tb_err *why)
 		metrics_inc(&session_route_metrics(s, ex->rc)->retries);
 	upconn_free(ex->uc, false);
 	ex->uc = NULL;
-	event_del(s->up_ev);
+	event_del(ex->up_ev);
 	hx_connect(s, true);
 	return true;
 }
@@ -794,7 +813,7 @@ hx_up_timeoutcb(evutil_socket_t fd, short what, void *arg)
 		reply_continue(client_out(s));
 		ex->sent_continue = true;
 		hx_client_flush(s);
-		timer_add_ms(s->up_ev, ex->rc->response_timeout_ms - waited);
+		timer_add_ms(ex->up_ev, ex->rc->response_timeout_ms - waited);
 		return;
 	}
 	tb_err_set(&err, CR_UPSTREAM_TIMEOUT, ex->resp_any ? PHASE_RESPONSE :
@@ -836,7 +855,7 @@ hx_forward_request_body(struct session *s)
 		s->client.bytes_read += (uint64_t)n;
 		/* A long upload is activity: response_timeout counts from the last byte. */
 		if (!ex->expect || ex->sent_continue || ex->resp_any)
-			timer_add_ms(s->up_ev, ex->rc->response_timeout_ms);
+			timer_add_ms(ex->up_ev, ex->rc->response_timeout_ms);
 	}
 	hx_up_flush(s);
 	if (evbuffer_get_length(out) >= RELAY_HIGH && !s->client_paused) {
@@ -874,7 +893,7 @@ hx_send_request(struct session *s)
 	ex->uc->requests++;
 	ex->state = HX_EXCHANGE;
 	ex->t_sent = now_ms();
-	timer_add_ms(s->up_ev, ex->expect && !ex->sent_continue ?
+	timer_add_ms(ex->up_ev, ex->expect && !ex->sent_continue ?
 	    HX_EXPECT_WAIT_MS : ex->rc->response_timeout_ms);
 	hx_forward_request_body(s);
 	if (s->ex == ex)
@@ -963,8 +982,8 @@ hx_route_keys(struct session *s, const char *buf, char *host, size_t hcap,
 		*plen = tlen - skip;
 	} else if (m->flags & HTTP1_F_HOST)
 		route_host_normalize(buf + m->host.off, m->host.len, host, hcap);
-	if (host[0] == '\0' && s->rec.sni[0] != '\0')
-		snprintf(host, hcap, "%s", s->rec.sni);
+	if (host[0] == '\0' && s->sni != NULL)
+		snprintf(host, hcap, "%s", s->sni);
 }
 
 /* Builds the upstream request head (without the final CRLF). */
@@ -1013,12 +1032,16 @@ hx_build_request_head(struct session *s, const char *buf, const char *path,
 	} else if (!host_done)
 		evbuffer_add_printf(out, "Host: %s\r\n", rc->upstream.host);
 	if (rc->forwarded) {
-		bool v6 = strchr(s->client_ip, ':') != NULL;
+		/* rec.client is "ip:port" or "[v6]:port" (sockaddr_format) */
+		const char *c = s->rec.client, *colon = strrchr(c, ':');
+		int n = colon != NULL ? (int)(colon - c) : (int)strlen(c);
+		bool v6 = c[0] == '[' && n >= 2;
 
-		evbuffer_add_printf(out, "X-Forwarded-For: %s\r\n"
+		evbuffer_add_printf(out, "X-Forwarded-For: %.*s\r\n"
 		    "X-Forwarded-Proto: https\r\n"
-		    "Forwarded: for=%s%s%s%s;proto=https\r\n", s->client_ip,
-		    v6 ? "\"[" : "", s->client_ip, v6 ? "]\"" : "", "");
+		    "Forwarded: for=%s%.*s%s;proto=https\r\n",
+		    v6 ? n - 2 : n, v6 ? c + 1 : c,
+		    v6 ? "\"" : "", n, c, v6 ? "\"" : "");
 	}
 }
 
@@ -1292,6 +1315,103 @@ hx_client_eventcb(struct bufferevent *bev, short what, void *arg)
 	session_close(s, &err);
 }
 
+/* ---- parking an idle connection --------------------------------------------- */
+
+/*
+ * A client connection with nothing in flight is parked: its bufferevent
+ * (about 1 KiB with its two evbuffers) is freed and the session's timer
+ * event waits for the socket to become readable instead, so an idle
+ * connection holds little more than its TLS state.  A new connection
+ * starts parked; after a response it parks once keep-alive idle for
+ * HX_PARK_MS, so a busy keep-alive connection does not rebuild its
+ * bufferevent for every request.  Bytes left in the buffers (a pipelined
+ * request, an answer still going out, a partial TLS record) keep it
+ * unparked.
+ */
+
+/* Time left (ms) of the wait for the next request, 0 when it is over. */
+static uint64_t
+hx_wait_left(const struct session *s)
+{
+	const struct listener_conf *lc = hx_listener(s);
+	uint64_t limit, now = now_ms();
+
+	if (s->nreq == 0)
+		limit = lc->request_timeout_ms != 0 ? lc->request_timeout_ms :
+		    HX_DEFAULT_REQUEST_MS;
+	else
+		limit = lc->keepalive_timeout_ms != 0 ? lc->keepalive_timeout_ms :
+		    HX_DEFAULT_KEEPALIVE_MS;
+	return now - s->last_active < limit ? limit - (now - s->last_active) : 0;
+}
+
+static bool
+hx_parkable(struct session *s)
+{
+	return s->client.bev == NULL ||
+	    (evbuffer_get_length(client_in(s)) == 0 &&
+	    evbuffer_get_length(client_out(s)) == 0 &&
+	    !SSL_has_pending(s->ssl));
+}
+
+static void
+hx_set_parked(struct session *s, bool parked)
+{
+	struct metrics_listener *ml = session_listener_metrics(s);
+
+	if (s->parked == parked)
+		return;
+	s->parked = parked;
+	if (ml != NULL)
+		metrics_add(&ml->parked, parked ? 1 : -1);
+}
+
+/* Waits for the next request parked when possible, else with the bufferevent. */
+static void
+hx_park(struct session *s)
+{
+	uint64_t left = hx_wait_left(s);
+
+	event_del(s->idle_ev);
+	if (!hx_parkable(s)) {
+		event_assign(s->idle_ev, s->w->base, -1, 0, hx_client_timeoutcb, s);
+		timer_add_ms(s->idle_ev, left < HX_PARK_MS ? left : HX_PARK_MS);
+		return;
+	}
+	if (s->client.bev != NULL) {
+		bufferevent_free(s->client.bev);
+		s->client.bev = NULL;
+	}
+	hx_set_parked(s, true);
+	event_assign(s->idle_ev, s->w->base, s->fd, EV_READ, hx_parked_cb, s);
+	timer_add_ms(s->idle_ev, left);
+}
+
+/* The parked socket is readable (a request, an EOF, a reset) or time is up. */
+static void
+hx_parked_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+	uint64_t left;
+
+	(void)fd;
+	event_assign(s->idle_ev, s->w->base, -1, 0, hx_client_timeoutcb, s);
+	hx_set_parked(s, false);
+	if ((what & EV_READ) == 0) {
+		hx_client_timeoutcb(-1, EV_TIMEOUT, s);
+		return;
+	}
+	if (session_client_bev(s) == -1)
+		return;
+	relay_setup(s->client.bev);
+	bufferevent_setcb(s->client.bev, hx_client_readcb, hx_client_writecb,
+	    hx_client_eventcb, s);
+	bufferevent_enable(s->client.bev, EV_READ | EV_WRITE);
+	/* The bufferevent reads on the next turn; park again if nothing comes. */
+	left = hx_wait_left(s);
+	timer_add_ms(s->idle_ev, left < HX_PARK_MS ? left : HX_PARK_MS);
+}
+
 /* The client timer: a request head too slow (408), or keep-alive idle. */
 static void
 hx_client_timeoutcb(evutil_socket_t fd, short what, void *arg)
@@ -1313,6 +1433,10 @@ hx_client_timeoutcb(evutil_socket_t fd, short what, void *arg)
 		hx_fail_status(s, &err, 408);
 		return;
 	}
+	if (s->ex == NULL && !s->close_after_flush && hx_wait_left(s) > 0) {
+		hx_park(s);
+		return;
+	}
 	if (s->ex == NULL) {
 		if (s->nreq == 0) {
 			tb_err_set(&err, CR_CLIENT_TIMEOUT, PHASE_REQUEST,
@@ -1327,32 +1451,15 @@ bool
 session_idle(const struct session *s)
 {
 	return s->http && s->state == SESSION_ST_HTTP && s->ex == NULL &&
-	    !s->close_after_flush &&
-	    evbuffer_get_length(bufferevent_get_output(s->client.bev)) == 0;
+	    !s->close_after_flush && (s->client.bev == NULL ||
+	    evbuffer_get_length(bufferevent_get_output(s->client.bev)) == 0);
 }
 
 void
 session_http_start(struct session *s)
 {
-	const struct listener_conf *lc = hx_listener(s);
-
 	s->http = true;
-	if (session_client_bev(s) == -1)
-		return;
-	s->up_ev = evtimer_new(s->w->base, hx_up_timeoutcb, s);
-	event_assign(s->idle_ev, s->w->base, -1, 0, hx_client_timeoutcb, s);
-	if (s->up_ev == NULL) {
-		struct tb_err err;
-
-		tb_err_set(&err, CR_INTERNAL, PHASE_REQUEST, "out of memory");
-		session_close(s, &err);
-		return;
-	}
 	session_set_state(s, SESSION_ST_HTTP);
-	relay_setup(s->client.bev);
-	bufferevent_setcb(s->client.bev, hx_client_readcb, hx_client_writecb,
-	    hx_client_eventcb, s);
-	bufferevent_enable(s->client.bev, EV_READ | EV_WRITE);
-	timer_add_ms(s->idle_ev, lc->request_timeout_ms != 0 ?
-	    lc->request_timeout_ms : HX_DEFAULT_REQUEST_MS);
+	s->last_active = now_ms();
+	hx_park(s);	/* the bufferevent comes with the first request byte */
 }

@@ -92,8 +92,9 @@ pin_matches(const struct tls_client *cli, X509 *cert, struct tls_info *info)
 
 	if (tls_spki_pin(cert, digest, seen, sizeof(seen)) == -1)
 		return false;
-	if (info != NULL)
-		snprintf(info->pin_seen, sizeof(info->pin_seen), "%s", seen);
+	if (info != NULL && info->out != NULL)
+		snprintf(info->out->pin_seen, sizeof(info->out->pin_seen), "%s",
+		    seen);
 	return CRYPTO_memcmp(digest, cli->rc->up_pin, 32) == 0;
 }
 
@@ -125,8 +126,8 @@ tls_client_pin_verify_cb(int ok, X509_STORE_CTX *store)
 		X509_STORE_CTX_set_error(store, X509_V_OK);
 		return 1;
 	}
-	if (tlsio_info(ssl) != NULL)
-		tlsio_info(ssl)->pin_mismatch = true;
+	if (tlsio_info(ssl) != NULL && tlsio_info(ssl)->out != NULL)
+		tlsio_info(ssl)->out->pin_mismatch = true;
 	X509_STORE_CTX_set_error(store, X509_V_ERR_APPLICATION_VERIFICATION);
 	return 0;
 }
@@ -142,8 +143,8 @@ tls_client_pin_ok(const struct tls_client *cli, SSL *ssl, struct tls_info *info)
 		return false;
 	if (pin_matches(cli, cert, info))
 		return true;
-	if (info != NULL)
-		info->pin_mismatch = true;
+	if (info != NULL && info->out != NULL)
+		info->out->pin_mismatch = true;
 	return false;
 }
 
@@ -311,9 +312,9 @@ tls_client_new_session_cb(SSL *ssl, SSL_SESSION *sess)
 {
 	struct tls_info *info = tlsio_info(ssl);
 
-	if (info == NULL || info->on_session == NULL)
+	if (info == NULL || info->out == NULL || info->out->on_session == NULL)
 		return 0;
-	return info->on_session(info->owner, sess);
+	return info->out->on_session(info->out->owner, sess);
 }
 
 struct tls_client *

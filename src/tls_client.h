@@ -30,7 +30,7 @@ SSL *tls_client_ssl_new(struct tls_client *cli, struct tls_info *info);
 
 /*
  * After a handshake: true if the peer's key satisfies the route's pin (or
- * the route has none).  Records the key's pin in info->pin_seen.
+ * the route has none).  Records the key's pin in info->out->pin_seen.
  */
 bool tls_client_pin_ok(const struct tls_client *cli, SSL *ssl,
     struct tls_info *info);

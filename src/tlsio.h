@@ -20,16 +20,21 @@
 struct event;
 struct event_base;
 
+/* Outbound-only facts, kept apart so an inbound connection carries none. */
+struct tls_out_info {
+	bool pin_mismatch;	/* the SPKI pin did not match */
+	char pin_seen[64];	/* "sha256//..." of the key we got */
+	/* called with a new session to keep; returns 1 if it took the reference */
+	int (*on_session)(void *owner, SSL_SESSION *sess);
+	void *owner;
+};
+
 /* Facts about one TLS connection, owned by the connection's owner. */
 struct tls_info {
 	int alert_recv;		/* last alert received, -1 = none */
 	int alert_sent;		/* last alert sent, -1 = none */
 	int offered_max;	/* highest version a client offered, 0 = unknown */
-	bool pin_mismatch;	/* outbound: the SPKI pin did not match */
-	char pin_seen[64];	/* outbound: "sha256//..." of the key we got */
-	/* outbound: called with a new session to keep; returns 1 if it took the reference */
-	int (*on_session)(void *owner, SSL_SESSION *sess);
-	void *owner;
+	struct tls_out_info *out;	/* outbound: the owner's; NULL inbound */
 };
 
 /* How a handshake ended. */

@@ -108,7 +108,7 @@ upstream_hs_done(void *arg, const struct tls_hs_result *res)
 	if (res->ok && !tls_client_pin_ok(uc->cli, uc->ssl, &uc->tinfo)) {
 		tb_err_set(&uc->err, CR_UPSTREAM_CERT, PHASE_HANDSHAKE,
 		    "pin mismatch: %.120s presented the key %s", uc->addr,
-		    uc->tinfo.pin_seen);
+		    uc->tout.pin_seen);
 		uc->err.cause = DIAG_CAUSE_PIN_MISMATCH;
 		upstream_fail(uc);
 		return;
@@ -152,22 +152,22 @@ upstream_hs_done(void *arg, const struct tls_hs_result *res)
 	f.alert_recv = uc->tinfo.alert_recv;
 	f.alert_sent = uc->tinfo.alert_sent;
 	f.verify_result = SSL_get_verify_result(uc->ssl);
-	f.pin_mismatch = uc->tinfo.pin_mismatch;
+	f.pin_mismatch = uc->tout.pin_mismatch;
 	f.offered = tls_client_offered(uc->cli);
 	diag_from_upstream_tls(&uc->err, &f);
 	/* Name the key the endpoint presented: that is what the operator pins. */
-	if (uc->tinfo.pin_mismatch)
+	if (uc->tout.pin_mismatch)
 		snprintf(uc->err.msg, sizeof(uc->err.msg),
 		    "pin mismatch: %.120s presented the key %s", uc->addr,
-		    uc->tinfo.pin_seen);
+		    uc->tout.pin_seen);
 	upstream_fail(uc);
 }
 
 static void
 upstream_start_tls(struct upconn *uc)
 {
-	uc->tinfo.on_session = upstream_on_session;
-	uc->tinfo.owner = uc;
+	uc->tout.on_session = upstream_on_session;
+	uc->tout.owner = uc;
 	if ((uc->ssl = tls_client_ssl_new(uc->cli, &uc->tinfo)) == NULL ||
 	    SSL_set_fd(uc->ssl, uc->fd) != 1) {
 		tb_err_set(&uc->err, CR_INTERNAL, PHASE_HANDSHAKE,
@@ -350,6 +350,7 @@ upstream_connect(struct worker *w, const struct route_conf *rc,
 	uc->handshake_ms = -1;
 	uc->t_start = now_ms();
 	tls_info_init(&uc->tinfo);
+	uc->tinfo.out = &uc->tout;
 	snprintf(uc->addr, sizeof(uc->addr), "%s:%u", rc->upstream.host,
 	    rc->upstream.port);
 	snprintf(port, sizeof(port), "%u", rc->upstream.port);

@@ -45,6 +45,7 @@ struct upconn {
 	SSL *ssl;				/* owned until bev exists; then the bev's */
 	struct bufferevent *bev;		/* owned once ready */
 	struct tls_info tinfo;
+	struct tls_out_info tout;		/* tinfo.out */
 	struct tls_hs hs;
 	struct event *ev;			/* owned: connect wait / deferred steps */
 	struct evdns_getaddrinfo_request *dnsreq;	/* pending lookup */

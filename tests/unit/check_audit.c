@@ -278,7 +278,7 @@ full_ok_rec(struct audit_rec *rec)
 	rec->listener = "erp";
 	rec->route = "payroll";
 	snprintf(rec->client, sizeof(rec->client), "20.37.1.9:51514");
-	snprintf(rec->sni, sizeof(rec->sni), "payroll.broker.example.com");
+	rec->sni = "payroll.broker.example.com";
 	rec->tls = "TLSv1.3";
 	rec->cipher = "TLS_AES_256_GCM_SHA384";
 	rec->method = "POST";
@@ -379,7 +379,7 @@ START_TEST(test_alert_and_offered)
 	struct jobj o;
 
 	audit_rec_init(&rec);
-	snprintf(rec.offered, sizeof(rec.offered), "TLSv1");
+	rec.offered = "TLSv1";
 	diag_client_tls_version(&rec.err, "TLSv1");
 	format_parse(&rec, &o);
 	ck_assert_str_eq(jstr(&o, "offered"), "TLSv1");
@@ -414,7 +414,7 @@ START_TEST(test_escaping)
 
 	audit_rec_init(&rec);
 	rec.path = "/a\"b\\c\n\r\t\x01\x1b/\xc3\xa9";
-	snprintf(rec.sni, sizeof(rec.sni), "bad\xff" "sni\xc0");
+	rec.sni = "bad\xff" "sni\xc0";
 	tb_err_set(&rec.err, CR_BAD_REQUEST, PHASE_REQUEST,
 	    "bad header \"X\x7f\"");
 	format_parse(&rec, &o);
@@ -651,6 +651,7 @@ START_TEST(test_overflow_fallbacks)
 	struct jobj o;
 	size_t n;
 	char *nl;
+	char longsni[256];	/* a DNS name's maximum */
 
 	make_tmpdir();
 	snprintf(path, sizeof(path), "%s/audit.jsonl", tmpdir);
@@ -671,7 +672,9 @@ START_TEST(test_overflow_fallbacks)
 	rec.conn = 2;
 	rec.route = "r";
 	rec.path = longpath;
-	memset(rec.sni, '\x01', sizeof(rec.sni) - 1);
+	memset(longsni, '\x01', sizeof(longsni) - 1);
+	longsni[sizeof(longsni) - 1] = '\0';
+	rec.sni = longsni;
 	tb_err_set(&rec.err, CR_UPSTREAM_RESET, PHASE_EXCHANGE, "d");
 	audit_write(&rec);
 	audit_close();

@@ -1,0 +1,113 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+#
+# Parked connections: an http client connection idle between requests
+# frees its buffers and waits on the socket alone (session_http.c), seen
+# through the tlsbroker_listener_parked_connections gauge.  One connection
+# goes parked -> request -> parked again -> request -> pipelined requests
+# -> close; a parked connection that never sends a request is closed at
+# request_timeout (client_timeout audited; no close_notify after a
+# timeout, as nginx), one idle after a request at keepalive_timeout (a
+# routine end: close_notify, no second record); SIGTERM closes a parked
+# connection at once, with close_notify, and the broker exits cleanly.
+
+. "$(dirname "$0")/lib.sh"
+
+make_pki
+
+# shellcheck disable=SC2046 # one port per word
+set -- $(free_ports 4)
+BP=$1 SP=$2 AP=$3 P_WEB=$4
+
+start_httpd web "$P_WEB"
+
+cat >"$TB_TMP/broker.ini" <<EOF
+[broker]
+workers = 1
+audit_log = $AUDIT
+admin = 127.0.0.1:$AP
+drain_timeout = 30s
+
+[listener erp]
+bind = 127.0.0.1:$BP
+cert = $PKI/broker.pem
+key = $PKI/broker.key
+
+[listener short]
+bind = 127.0.0.1:$SP
+cert = $PKI/broker.pem
+key = $PKI/broker.key
+request_timeout = 1s
+keepalive_timeout = 1s
+
+[route web]
+listener = erp
+host = web.broker.test
+upstream = 127.0.0.1:$P_WEB
+upstream_tls = off
+
+[route short]
+listener = short
+host = web.broker.test
+upstream = 127.0.0.1:$P_WEB
+upstream_tls = off
+EOF
+
+start_broker "$TB_TMP/broker.ini"
+wait_for_port "$AP" "$BROKER_PID"
+
+# park LISTENER PORT STEP...: endpoints/parkclient.py on one connection.
+park()
+{
+	_l=$1 _p=$2
+	shift 2
+	PARK_RC=0
+	PARK_OUT=$("$PYTHON" "$TB_EP/parkclient.py" --port "$_p" --admin "$AP" \
+	    --ca "$PKI/ca.pem" --host web.broker.test --listener "$_l" "$@" \
+	    2>&1) || PARK_RC=$?
+}
+
+# ---- park, wake, park again -----------------------------------------------------
+
+park erp "$BP" parked=1 open=1 get:/one parked=1 get:/two parked=1 \
+    pipeline:3 parked=1 close open=0 parked=0
+[ "$PARK_RC" = 0 ] || fail "parked connection round trips: $PARK_OUT"
+for _n in 1 2 3 4 5; do
+	expect_audit route=web req="$_n" status=200 close=ok
+done
+assert_eq 5 "$(ep_requests web GET)" "requests the endpoint answered"
+assert_eq 1 "$(ep_conns web)" "upstream connections (pooled across parks)"
+
+# ---- timeouts while parked ------------------------------------------------------
+
+park short "$SP" parked=1 eof-quiet parked=0 open=0
+[ "$PARK_RC" = 0 ] || fail "request_timeout of a parked connection: $PARK_OUT"
+expect_audit listener=short route! req! close=client_timeout phase=request
+
+park short "$SP" get:/ka parked=1 eof parked=0 open=0
+[ "$PARK_RC" = 0 ] || fail "keepalive_timeout of a parked connection: $PARK_OUT"
+expect_audit listener=short route=short req=1 status=200 close=ok
+# a keep-alive that expired is routine: no second record for the connection
+# (the record would be written before the close_notify the client saw)
+assert_eq "$AUDIT_N" "$(wc -l <"$AUDIT")" "audit records after the keep-alive close"
+
+# ---- drain closes a parked connection at once -----------------------------------
+
+"$PYTHON" "$TB_EP/parkclient.py" --port "$BP" --admin "$AP" \
+    --ca "$PKI/ca.pem" --host web.broker.test get:/last parked=1 eof \
+    >"$TB_TMP/drain.out" 2>&1 &
+DRAIN_CLIENT=$!
+track "$DRAIN_CLIENT" "$TB_TMP/drain.out"
+# the client has printed its parked=1 line once the connection is parked
+_end=$(($(now_ms) + 10000))
+until grep -q '"step": "parked=1"' "$TB_TMP/drain.out"; do
+	_tb_alive "$DRAIN_CLIENT" || fail "drain client ended early: $(cat "$TB_TMP/drain.out")"
+	[ "$(now_ms)" -lt "$_end" ] || fail "drain client never parked"
+	sleep 0.05
+done
+# drain_timeout is 30 s: only closing idle connections at once makes this quick
+stop_broker 10
+wait_exit "$DRAIN_CLIENT" 10 || fail "drain client still waiting for the close"
+untrack "$DRAIN_CLIENT"
+assert_eq 0 "$WAIT_RC" "drain client (close_notify at SIGTERM): $(cat "$TB_TMP/drain.out")"
+expect_audit route=web req=1 status=200 close=ok
