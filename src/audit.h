@@ -30,7 +30,7 @@ struct audit_rec {
 	unsigned req;			/* request number on the connection (http), 0 = none */
 	const char *listener;
 	const char *route;		/* NULL before routing */
-	char client[64];		/* "ip:port" */
+	const char *client;		/* "ip:port"; not owned */
 	const char *sni;		/* normalized SNI, NULL if none; not owned */
 	const char *tls;		/* inbound protocol, e.g. "TLSv1.3" */
 	const char *cipher;

@@ -86,9 +86,8 @@ session_log_allowed(struct session *s, const struct route_conf *rc)
 }
 
 static void
-session_log_summary(struct session *s)
+session_log_summary(struct session *s, const struct audit_rec *r)
 {
-	const struct audit_rec *r = &s->rec;
 	enum log_level lvl;
 
 	/* A peer going away is routine; a failed second hop is what operators look for. */
@@ -123,30 +122,70 @@ session_log_summary(struct session *s)
 }
 
 void
+session_audit_rec(const struct session *s, struct audit_rec *rec)
+{
+	audit_rec_init(rec);
+	rec->ts_ms = s->ts_ms;
+	rec->worker = s->w->id;
+	rec->conn = s->id;
+	rec->listener = s->gen->conf->listeners[s->li].name;
+	rec->route = s->rc != NULL ? s->rc->name : NULL;
+	rec->client = s->client_addr;
+	rec->sni = s->sni;
+	rec->tls = s->tls;
+	rec->cipher = s->cipher;
+	rec->offered = s->offered;
+}
+
+/* The connection's own record: its bytes, its upstream (tcp mode), how it ended. */
+static void
+session_conn_rec(const struct session *s, const struct tb_err *err,
+    struct audit_rec *rec)
+{
+	session_audit_rec(s, rec);
+	rec->total_ms = (int64_t)(now_ms() - s->t_start);
+	rec->bytes_in = s->client.bytes_read;
+	rec->bytes_out = s->upstream.bytes_read;
+	if (s->uc != NULL && !s->http) {
+		snprintf(rec->upstream, sizeof(rec->upstream), "%.*s",
+		    (int)sizeof(rec->upstream) - 1, s->uc->addr);
+		rec->up_reused = s->up_reused;
+		rec->connect_ms = s->up_reused ? 0 : s->uc->connect_ms;
+		rec->handshake_ms = s->up_reused ? 0 : s->uc->handshake_ms;
+		if (s->upstream.bev != NULL) {	/* the relay started */
+			rec->up_tls = upconn_tls_str(s->uc);
+			rec->up_cipher = upconn_cipher(s->uc);
+		}
+	}
+	if (err != NULL)
+		rec->err = *err;
+}
+
+void
 session_close(struct session *s, const struct tb_err *err)
 {
+	struct audit_rec rec;
+
 	if (s->state == SESSION_ST_CLOSED)
 		return;
 	session_set_state(s, SESSION_ST_CLOSED);
-	if (err != NULL)
-		s->rec.err = *err;
-	else if (!s->http)
-		tb_err_clear(&s->rec.err);	/* http keeps its last failure for the summary */
-	s->rec.total_ms = (int64_t)(now_ms() - s->t_start);
-	s->rec.bytes_in = s->client.bytes_read;
-	s->rec.bytes_out = s->upstream.bytes_read;
+	session_conn_rec(s, err, &rec);
 	/*
 	 * http mode audits per request: the connection gets a record of its
 	 * own only when it ended before any request.
 	 */
 	if (!s->http || (!session_http_closing(s, err) && s->nreq == 0)) {
-		audit_write(&s->rec);
+		audit_write(&rec);
 		if (s->w->metrics != NULL)
 			metrics_request(s->w->metrics, s->rc != NULL ?
 			    s->rc->metrics_id : s->gen->unrouted_metrics_id, 0,
-			    s->rec.err.code, s->rec.total_ms);
+			    rec.err.code, rec.total_ms);
+	} else if (err == NULL) {
+		/* the summary names the last failed request's reason */
+		rec.err.code = s->last_fail;
+		rec.err.phase = s->last_fail_phase;
 	}
-	session_log_summary(s);
+	session_log_summary(s, &rec);
 
 	/* Stop every callback now; free from a fresh loop turn. */
 	tls_hs_cancel(&s->hs);
@@ -319,14 +358,14 @@ side_error(struct side *sd, int sys_errno, struct tb_err *err)
 	}
 	if (sys_errno == ECONNRESET || sys_errno == EPIPE)
 		tb_err_set(err, CR_UPSTREAM_RESET, PHASE_EXCHANGE,
-		    "connection reset by %s during the exchange", s->rec.upstream);
+		    "connection reset by %s during the exchange", s->uc->addr);
 	else if (ssl_err != 0) {
 		ERR_error_string_n(ssl_err, buf, sizeof(buf));
 		tb_err_set(err, CR_UPSTREAM_TLS_FAILED, PHASE_EXCHANGE,
-		    "TLS error from %s: %s", s->rec.upstream, buf);
+		    "TLS error from %s: %s", s->uc->addr, buf);
 	} else
 		tb_err_set(err, CR_UPSTREAM_CLOSED, PHASE_EXCHANGE,
-		    "%s: %s", s->rec.upstream,
+		    "%s: %s", s->uc->addr,
 		    sys_errno != 0 ? strerror(sys_errno) : "connection lost");
 }
 
@@ -444,16 +483,11 @@ session_upstream_cb(struct upconn *uc, const struct tb_err *err, void *arg)
 {
 	struct session *s = session_from_arg(arg);
 
-	snprintf(s->rec.upstream, sizeof(s->rec.upstream), "%.*s",
-	    (int)sizeof(s->rec.upstream) - 1, uc->addr);
-	s->rec.connect_ms = uc->connect_ms;
-	s->rec.handshake_ms = uc->handshake_ms;
+	(void)uc;	/* s->uc */
 	if (err != NULL) {
 		session_close(s, err);
 		return;
 	}
-	s->rec.up_tls = upconn_tls_str(uc);
-	s->rec.up_cipher = upconn_cipher(uc);
 	session_start_relay(s);
 }
 
@@ -495,14 +529,12 @@ session_route(struct session *s)
 		session_close(s, &err);
 		return;
 	}
-	s->rec.route = s->rc->name;
 	session_set_state(s, SESSION_ST_CONNECTING);
 	/* A connection warmed ahead (pool_min_idle) saves the legacy handshake. */
 	if (session_pool_for(s, s->rc) != NULL &&
 	    (s->uc = pool_take(session_pool_for(s, s->rc))) != NULL) {
-		s->rec.up_reused = true;
+		s->up_reused = true;
 		session_upstream_cb(s->uc, NULL, s);
-		s->rec.connect_ms = s->rec.handshake_ms = 0;
 		return;
 	}
 	s->uc = upstream_connect(s->w, s->rc, s->gen->clients[s->rc->index],
@@ -545,10 +577,10 @@ session_client_hs_failed(struct session *s, const struct tls_hs_result *res)
 	struct tb_err err;
 
 	if (s->tinfo.offered_max != 0 && s->tinfo.offered_max < lc->min_tls) {
-		s->rec.offered = tls_version_str(s->tinfo.offered_max);
+		s->offered = tls_version_str(s->tinfo.offered_max);
 		tb_err_set(&err, CR_CLIENT_TLS_VERSION, PHASE_CLIENT_HANDSHAKE,
 		    "client offered %s at most; listener %s requires %s or later",
-		    s->rec.offered, lc->name, tls_version_str(lc->min_tls));
+		    s->offered, lc->name, tls_version_str(lc->min_tls));
 	} else if (res->timeout)
 		tb_err_set(&err, CR_CLIENT_TIMEOUT, PHASE_CLIENT_HANDSHAKE,
 		    "no TLS handshake within handshake_timeout (%llu ms)",
@@ -587,17 +619,17 @@ session_client_hs_done(void *arg, const struct tls_hs_result *res)
 		session_client_hs_failed(s, res);
 		return;
 	}
-	s->rec.tls = tls_version_str(SSL_version(s->ssl));
+	s->tls = tls_version_str(SSL_version(s->ssl));
 	if ((ml = session_listener_metrics(s)) != NULL) {
 		int v = SSL_version(s->ssl);
 
 		metrics_inc(&ml->tls[v == TLS1_VERSION ? 0 : v == TLS1_1_VERSION ? 1 :
 		    v == TLS1_2_VERSION ? 2 : v == TLS1_3_VERSION ? 3 : 4]);
 	}
-	s->rec.cipher = SSL_get_cipher_name(s->ssl);
+	s->cipher = SSL_get_cipher_name(s->ssl);
 	if ((sni = SSL_get_servername(s->ssl, TLSEXT_NAMETYPE_host_name)) != NULL &&
 	    route_host_normalize(sni, strlen(sni), name, sizeof(name)))
-		s->rec.sni = s->sni = strdup(name);	/* none on ENOMEM: routed as no SNI */
+		s->sni = strdup(name);	/* none on ENOMEM: routed as no SNI */
 	session_route(s);
 }
 
@@ -615,7 +647,7 @@ session_deny(struct worker *w, const struct listener_conf *lc,
 	rec.worker = w->id;
 	rec.conn = worker_next_conn_id();
 	rec.listener = lc->name;
-	snprintf(rec.client, sizeof(rec.client), "%s", client);
+	rec.client = client;
 	rec.total_ms = 0;
 	tb_err_set(&rec.err, CR_CLIENT_DENIED, PHASE_ACCEPT,
 	    "%s is not in the allow list of listener %s", client, lc->name);
@@ -656,12 +688,8 @@ session_accept(struct worker *w, unsigned li, int fd, const struct sockaddr *sa,
 	s->id = worker_next_conn_id();
 	s->t_start = now_ms();
 	tls_info_init(&s->tinfo);
-	audit_rec_init(&s->rec);
-	s->rec.ts_ms = wall_ms();
-	s->rec.worker = w->id;
-	s->rec.conn = s->id;
-	s->rec.listener = lc->name;
-	snprintf(s->rec.client, sizeof(s->rec.client), "%s", client);
+	s->ts_ms = wall_ms();
+	snprintf(s->client_addr, sizeof(s->client_addr), "%s", client);
 	worker_session_add(w, s);
 	if (session_listener_metrics(s) != NULL) {
 		metrics_inc(&session_listener_metrics(s)->connections);

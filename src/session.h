@@ -77,9 +77,18 @@ struct session {
 	struct event *idle_ev;
 	uint64_t t_start;		/* monotonic ms at accept */
 	uint64_t last_active;		/* monotonic ms of the last byte either way */
-	struct audit_rec rec;
+	/* connection facts, copied into each audit record (session_audit_rec()) */
+	uint64_t ts_ms;			/* wall-clock ms at accept */
+	char client_addr[64];		/* "ip:port" */
+	const char *tls;		/* inbound protocol, e.g. "TLSv1.3" (static) */
+	const char *cipher;		/* inbound cipher (static) */
+	const char *offered;		/* the client's highest version when refused (static) */
+	bool up_reused;			/* tcp: the upstream came warmed from the pool */
+	/* http: the last failed request's reason, for the connection's summary line */
+	enum close_reason last_fail;
+	enum diag_phase last_fail_phase;
 	bool clean;			/* closing with close_notify */
-	char *sni;			/* owned: normalized SNI (rec.sni points here), NULL if none */
+	char *sni;			/* owned: normalized SNI, NULL if none */
 	/* http mode (session_http.c) */
 	bool http;			/* the connection speaks HTTP, routed per request */
 	struct http_exchange *ex;	/* owned: the request in progress, NULL between */
@@ -129,6 +138,9 @@ void session_http_cache_free(struct worker *w);
 
 /* True if s is an http connection between requests (nothing in flight). */
 bool session_idle(const struct session *s);
+
+/* Fills rec (after audit_rec_init) with the connection's facts. */
+void session_audit_rec(const struct session *s, struct audit_rec *rec);
 
 /* Ends s with err (NULL = ok); safe to call more than once. */
 void session_close(struct session *s, const struct tb_err *err);

@@ -174,12 +174,10 @@ hx_new(struct session *s)
 	http1_msg_init(&ex->req, HTTP1_REQUEST, HTTP1_M_OTHER, ex->req_hdrs,
 	    HX_MAX_HEADERS, HX_MAX_HEAD);
 	ex->t_start = now_ms();
-	ex->rec = s->rec;		/* the connection's fields */
+	session_audit_rec(s, &ex->rec);
 	ex->rec.ts_ms = wall_ms();
+	ex->rec.route = NULL;		/* until this request is routed */
 	ex->rec.req = ++s->nreq;
-	ex->rec.bytes_in = ex->rec.bytes_out = 0;
-	ex->rec.connect_ms = ex->rec.handshake_ms = ex->rec.ttfb_ms = -1;
-	tb_err_clear(&ex->rec.err);
 	return ex;
 }
 
@@ -358,9 +356,10 @@ hx_fail_status(struct session *s, const struct tb_err *err, int status)
 	    session_log_allowed(s, ex->rc)))
 		log_at(lvl, "conn=%llu req=%u route=%s client=%s status=%d close=%s phase=%s: %s",
 	    (unsigned long long)s->id, ex->rec.req,
-	    ex->rec.route != NULL ? ex->rec.route : "-", s->rec.client, status,
+	    ex->rec.route != NULL ? ex->rec.route : "-", s->client_addr, status,
 	    close_reason_str(err->code), diag_phase_str(err->phase), err->msg);
-	s->rec.err = *err;	/* for the connection's summary line */
+	s->last_fail = err->code;	/* for the connection's summary line */
+	s->last_fail_phase = err->phase;
 	/* Unread request bytes would make our close a reset that eats the answer. */
 	s->linger = !ex->req_body.done;
 	hx_free(s, ex, false);
@@ -1032,8 +1031,8 @@ hx_build_request_head(struct session *s, const char *buf, const char *path,
 	} else if (!host_done)
 		evbuffer_add_printf(out, "Host: %s\r\n", rc->upstream.host);
 	if (rc->forwarded) {
-		/* rec.client is "ip:port" or "[v6]:port" (sockaddr_format) */
-		const char *c = s->rec.client, *colon = strrchr(c, ':');
+		/* "ip:port" or "[v6]:port" (sockaddr_format) */
+		const char *c = s->client_addr, *colon = strrchr(c, ':');
 		int n = colon != NULL ? (int)(colon - c) : (int)strlen(c);
 		bool v6 = c[0] == '[' && n >= 2;
 
@@ -1116,8 +1115,7 @@ hx_request_head(struct session *s, size_t head_len)
 		hx_fail(s, &err);
 		return;
 	}
-	s->rc = ex->rc;
-	s->rec.route = ex->rc->name;	/* the connection's summary names its last route */
+	s->rc = ex->rc;		/* the connection's summary names its last route */
 	ex->rec.route = ex->rc->name;
 	ex->pool = session_pool_for(s, ex->rc);
 	ex->expect = (m->flags & HTTP1_F_EXPECT_CONTINUE) != 0;
@@ -1173,8 +1171,6 @@ hx_follow_reload(struct session *s)
 		s->gen = gen_ref(s->w->gen);
 		s->li = i;
 		s->rc = NULL;
-		s->rec.route = NULL;
-		s->rec.listener = nc->listeners[i].name;
 		return;
 	}
 }

@@ -277,7 +277,7 @@ full_ok_rec(struct audit_rec *rec)
 	rec->req = 3;
 	rec->listener = "erp";
 	rec->route = "payroll";
-	snprintf(rec->client, sizeof(rec->client), "20.37.1.9:51514");
+	rec->client = "20.37.1.9:51514";
 	rec->sni = "payroll.broker.example.com";
 	rec->tls = "TLSv1.3";
 	rec->cipher = "TLS_AES_256_GCM_SHA384";
@@ -348,7 +348,7 @@ START_TEST(test_failed_record)
 	rec.conn = 7;
 	rec.listener = "erp";
 	rec.route = "legacy";
-	snprintf(rec.client, sizeof(rec.client), "127.0.0.1:40000");
+	rec.client = "127.0.0.1:40000";
 	rec.tls = "TLSv1.3";
 	rec.cipher = "TLS_AES_128_GCM_SHA256";
 	rec.method = "";		/* empty: absent like NULL */
