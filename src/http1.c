@@ -114,28 +114,39 @@ static const struct {
 	[HTTP1_E_TRUNCATED] = { "connection closed before the end of the body", 400 },
 };
 
-/* tchar, RFC 9110 5.6.2 */
-static bool
+/*
+ * Byte classes, one table lookup per byte on the hot path:
+ * HB_TCHAR  tchar, RFC 9110 5.6.2;
+ * HB_STOP   where the head scanner stops: CR, LF and the control bytes
+ *           never allowed in a head (all below 0x20 but HTAB, and DEL).
+ */
+#define HB_TCHAR	0x01
+#define HB_STOP		0x02
+
+static const unsigned char head_byte[256] = {
+	[0x00 ... 0x08] = HB_STOP,
+	[0x0a ... 0x1f] = HB_STOP,
+	[0x7f] = HB_STOP,
+	['0' ... '9'] = HB_TCHAR,
+	['A' ... 'Z'] = HB_TCHAR,
+	['a' ... 'z'] = HB_TCHAR,
+	['!'] = HB_TCHAR, ['#'] = HB_TCHAR, ['$'] = HB_TCHAR, ['%'] = HB_TCHAR,
+	['&'] = HB_TCHAR, ['\''] = HB_TCHAR, ['*'] = HB_TCHAR, ['+'] = HB_TCHAR,
+	['-'] = HB_TCHAR, ['.'] = HB_TCHAR, ['^'] = HB_TCHAR, ['_'] = HB_TCHAR,
+	['`'] = HB_TCHAR, ['|'] = HB_TCHAR, ['~'] = HB_TCHAR,
+};
+
+static inline bool
 is_tchar(unsigned char c)
 {
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9'))
-		return true;
-	switch (c) {
-	case '!': case '#': case '$': case '%': case '&': case '\'':
-	case '*': case '+': case '-': case '.': case '^': case '_':
-	case '`': case '|': case '~':
-		return true;
-	default:
-		return false;
-	}
+	return (head_byte[c] & HB_TCHAR) != 0;
 }
 
-/* Control bytes never allowed in a head: all but HTAB, CR and LF (CR and LF are checked apart). */
-static bool
+/* Control bytes never allowed in a head: all but HTAB (CR and LF included). */
+static inline bool
 is_ctl(unsigned char c)
 {
-	return (c < 0x20 && c != '\t') || c == 0x7f;
+	return (head_byte[c] & HB_STOP) != 0;
 }
 
 static bool
@@ -778,6 +789,15 @@ http1_parse_head(struct http1_msg *m, const char *buf, size_t len)
 	lim = len < m->max_head ? len : m->max_head;
 	pos = m->pos;
 	while (pos < lim) {
+		size_t run = pos;
+
+		/* the bytes of a line up to its CR, or to the first bad one */
+		while (pos < lim && (head_byte[p[pos]] & HB_STOP) == 0)
+			pos++;
+		if (pos > run && m->st == HS_LEADING)
+			m->st = HS_START;
+		if (pos == lim)
+			break;
 		c = p[pos];
 		if (c == '\r') {
 			if (pos + 1 >= lim)
@@ -797,11 +817,7 @@ http1_parse_head(struct http1_msg *m, const char *buf, size_t len)
 		}
 		if (c == '\n')
 			return head_fail(m, HTTP1_E_BARE_LF, pos);
-		if (is_ctl(c))
-			return head_fail(m, HTTP1_E_CTL, pos);
-		if (m->st == HS_LEADING)
-			m->st = HS_START;
-		pos++;
+		return head_fail(m, HTTP1_E_CTL, pos);
 	}
 	m->pos = pos;
 	if (len >= m->max_head)

@@ -99,12 +99,8 @@ assert_eq "$AUDIT_N" "$(wc -l <"$AUDIT")" "audit records after the keep-alive cl
 DRAIN_CLIENT=$!
 track "$DRAIN_CLIENT" "$TB_TMP/drain.out"
 # the client has printed its parked=1 line once the connection is parked
-_end=$(($(now_ms) + 10000))
-until grep -q '"step": "parked=1"' "$TB_TMP/drain.out"; do
-	_tb_alive "$DRAIN_CLIENT" || fail "drain client ended early: $(cat "$TB_TMP/drain.out")"
-	[ "$(now_ms)" -lt "$_end" ] || fail "drain client never parked"
-	sleep 0.05
-done
+_out=$(tbutil waitgrep "$TB_TMP/drain.out" '"step": "parked=1"' --timeout 10 \
+    --pid "$DRAIN_CLIENT") || fail "drain client never parked: $_out"
 # drain_timeout is 30 s: only closing idle connections at once makes this quick
 stop_broker 10
 wait_exit "$DRAIN_CLIENT" 10 || fail "drain client still waiting for the close"

@@ -615,6 +615,56 @@ START_TEST(test_header_values)
 }
 END_TEST
 
+/* RFC 9110 5.6.2, written out apart from the parser's table. */
+static bool
+ref_tchar(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || (c != 0 && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+/*
+ * Every byte value in a field name and in a field value, one piece and
+ * byte by byte: a name takes tchars only; a value takes HTAB, SP, VCHAR
+ * and obs-text, never another control byte (bare CR and LF have their
+ * own errors).
+ */
+START_TEST(test_every_byte)
+{
+	struct http1_header h1[MAX_HDRS], h2[MAX_HDRS];
+	struct http1_msg m1, m2;
+	char buf[64], name[16];
+	int c, n, r;
+	bool ctl;
+
+	for (c = 0; c < 256; c++) {
+		snprintf(name, sizeof(name), "byte 0x%02x", c);
+		/* in a name: "X<c>Y: v" */
+		n = snprintf(buf, sizeof(buf), "GET / HTTP/1.1\r\nHost: a\r\nX");
+		buf[n++] = (char)c;
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, "Y: v\r\n\r\n");
+		r = parse_both(name, HTTP1_REQUEST, HTTP1_M_OTHER, buf, (size_t)n,
+		    MAX_HDRS, MAX_HEAD, &m1, h1, &m2, h2);
+		/* ':' ends the name there: "X" with the value "Y: v" */
+		ck_assert_msg((r > 0) == (ref_tchar(c) || c == ':'),
+		    "%s in a field name: %d (%s)", name, r,
+		    http1_err_str(m1.err));
+		/* in a value: "X: a<c>b" */
+		n = snprintf(buf, sizeof(buf), "GET / HTTP/1.1\r\nHost: a\r\nX: a");
+		buf[n++] = (char)c;
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, "b\r\n\r\n");
+		r = parse_both(name, HTTP1_REQUEST, HTTP1_M_OTHER, buf, (size_t)n,
+		    MAX_HDRS, MAX_HEAD, &m1, h1, &m2, h2);
+		ctl = (c < 0x20 && c != '\t') || c == 0x7f;
+		ck_assert_msg((r > 0) == !ctl, "%s in a field value: %d (%s)",
+		    name, r, http1_err_str(m1.err));
+		if (ctl)
+			ck_assert_int_eq(m1.err, c == '\r' ? HTTP1_E_BARE_CR :
+			    c == '\n' ? HTTP1_E_BARE_LF : HTTP1_E_CTL);
+	}
+}
+END_TEST
+
 /* Completed lines are never scanned again: the resume offset is kept. */
 START_TEST(test_resume_no_rescan)
 {
@@ -1403,6 +1453,7 @@ http1_suite(void)
 	tcase_add_loop_test(tc, test_valid, 0,
 	    (int)(sizeof(vcases) / sizeof(vcases[0])));
 	tcase_add_test(tc, test_header_values);
+	tcase_add_test(tc, test_every_byte);
 	tcase_add_test(tc, test_resume_no_rescan);
 	suite_add_tcase(s, tc);
 
