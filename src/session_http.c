@@ -289,37 +289,101 @@ audit_path(char *dst, size_t cap, const char *p, size_t len)
 }
 
 static bool
-span_ieq(const char *buf, const struct http1_span *sp, const char *name)
+span_ieq(const char *buf, const struct http1_span *sp, const char *name,
+    size_t len)
 {
-	return strlen(name) == sp->len &&
-	    strncasecmp(buf + sp->off, name, sp->len) == 0;
+	return len == sp->len && strncasecmp(buf + sp->off, name, len) == 0;
 }
+
+/* Is the span the literal field name lit (any case)? */
+#define SPAN_IS(buf, sp, lit)	span_ieq((buf), (sp), (lit), sizeof(lit) - 1)
 
 /* Hop-by-hop fields (RFC 9110 7.6.1) and the ones the broker consumes. */
 static bool
 hop_by_hop(const char *buf, const struct http1_msg *m,
     const struct http1_header *h)
 {
-	static const char *const names[] = {
-		"connection", "keep-alive", "te", "trailer", "upgrade",
-		"proxy-connection", "proxy-authenticate", "proxy-authorization",
-		NULL
+#define HOP(lit)	{ lit, sizeof(lit) - 1 }
+	static const struct {
+		const char *name;
+		size_t len;
+	} names[] = {
+		HOP("connection"), HOP("keep-alive"), HOP("te"), HOP("trailer"),
+		HOP("upgrade"), HOP("proxy-connection"), HOP("proxy-authenticate"),
+		HOP("proxy-authorization"),
 	};
-	unsigned i;
+#undef HOP
+	size_t i;
 
-	for (i = 0; names[i] != NULL; i++)
-		if (span_ieq(buf, &h->name, names[i]))
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (span_ieq(buf, &h->name, names[i].name, names[i].len))
 			return true;
 	return http1_conn_nominates(m, buf, buf + h->name.off, h->name.len);
 }
 
+/*
+ * Heads are written with one reserve and one commit on their evbuffer:
+ * an evbuffer_add() per piece runs the buffer's callbacks (on the client
+ * output: the bufferevent's watermark and TLS ones) for every piece.  The
+ * caller reserves what the head can take at most; a head that would not
+ * fit is not written at all (ho_end() says so).
+ */
+struct head_out {
+	struct evbuffer *buf;
+	struct evbuffer_iovec v;
+	size_t used;
+	bool overflow;
+};
+
 static void
-add_header(struct evbuffer *out, const char *buf, const struct http1_header *h)
+ho_begin(struct head_out *o, struct evbuffer *buf, size_t most)
 {
-	evbuffer_add(out, buf + h->name.off, h->name.len);
-	evbuffer_add(out, ": ", 2);
-	evbuffer_add(out, buf + h->value.off, h->value.len);
-	evbuffer_add(out, "\r\n", 2);
+	o->buf = buf;
+	o->used = 0;
+	o->overflow = evbuffer_reserve_space(buf, (ev_ssize_t)most, &o->v, 1) != 1;
+	if (o->overflow) {
+		o->v.iov_base = NULL;
+		o->v.iov_len = 0;
+	}
+}
+
+static void
+ho_put(struct head_out *o, const void *p, size_t n)
+{
+	if (n > o->v.iov_len - o->used) {
+		o->overflow = true;
+		return;
+	}
+	memcpy((char *)o->v.iov_base + o->used, p, n);
+	o->used += n;
+}
+
+#define HO_LIT(o, lit)	ho_put((o), (lit), sizeof(lit) - 1)
+
+static void
+ho_str(struct head_out *o, const char *s)
+{
+	ho_put(o, s, strlen(s));
+}
+
+static void
+ho_header(struct head_out *o, const char *buf, const struct http1_header *h)
+{
+	ho_put(o, buf + h->name.off, h->name.len);
+	HO_LIT(o, ": ");
+	ho_put(o, buf + h->value.off, h->value.len);
+	HO_LIT(o, "\r\n");
+}
+
+/* Commits what was written; -1 (and nothing added) if it did not fit. */
+static int
+ho_end(struct head_out *o)
+{
+	if (o->v.iov_base == NULL)
+		return -1;
+	o->v.iov_len = o->overflow ? 0 : o->used;
+	evbuffer_commit_space(o->buf, &o->v, 1);
+	return o->overflow ? -1 : 0;
 }
 
 /* ---- answers of our own --------------------------------------------------- */
@@ -470,15 +534,16 @@ hx_exchange_done(struct session *s)
 
 /* ---- the response ------------------------------------------------------ */
 
-/* Writes the response head the client gets; decides its framing. */
-static void
+/* Writes the response head the client gets; decides its framing; -1 if it did not fit. */
+static int
 hx_send_response_head(struct session *s, const char *buf)
 {
 	struct http_exchange *ex = s->ex;
-	struct evbuffer *out = client_out(s);
 	enum http1_body kind = ex->resp.body;
 	enum http1_body_mode mode = HTTP1_PASS;
 	bool has_te = (ex->resp.flags & HTTP1_F_TE) != 0;
+	struct head_out o;
+	char status[5];
 	size_t i;
 
 	if ((ex->req.flags & HTTP1_F_CLOSE) || s->w->draining)
@@ -497,29 +562,40 @@ hx_send_response_head(struct session *s, const char *buf)
 		mode = HTTP1_DECHUNK;	/* a 1.0 client cannot read chunked */
 		s->close_after_flush = true;
 	}
-	evbuffer_add_printf(out, "HTTP/1.1 %d ", ex->resp.status);
-	evbuffer_add(out, buf + ex->resp.reason.off, ex->resp.reason.len);
-	evbuffer_add(out, "\r\n", 2);
+	/* the head less what is dropped, plus what is added below */
+	ho_begin(&o, client_out(s), ex->resp.head_len + 64);
+	/* the parser took three digits (RFC 9112 4) */
+	status[0] = (char)('0' + ex->resp.status / 100 % 10);
+	status[1] = (char)('0' + ex->resp.status / 10 % 10);
+	status[2] = (char)('0' + ex->resp.status % 10);
+	status[3] = ' ';
+	HO_LIT(&o, "HTTP/1.1 ");
+	ho_put(&o, status, 4);
+	ho_put(&o, buf + ex->resp.reason.off, ex->resp.reason.len);
+	HO_LIT(&o, "\r\n");
 	for (i = 0; i < ex->resp.nhdrs; i++) {
 		const struct http1_header *h = &ex->resp_hdrs[i];
 
 		if (hop_by_hop(buf, &ex->resp, h))
 			continue;
 		if (mode == HTTP1_DECHUNK &&
-		    span_ieq(buf, &h->name, "transfer-encoding"))
+		    SPAN_IS(buf, &h->name, "transfer-encoding"))
 			continue;
-		add_header(out, buf, h);
+		ho_header(&o, buf, h);
 	}
 	if (ex->rechunk)
-		evbuffer_add_printf(out, "Transfer-Encoding: chunked\r\n");
+		HO_LIT(&o, "Transfer-Encoding: chunked\r\n");
 	if (s->close_after_flush)
-		evbuffer_add_printf(out, "Connection: close\r\n");
+		HO_LIT(&o, "Connection: close\r\n");
 	else if (!client_is_11(ex))
-		evbuffer_add_printf(out, "Connection: keep-alive\r\n");
-	evbuffer_add(out, "\r\n", 2);
+		HO_LIT(&o, "Connection: keep-alive\r\n");
+	HO_LIT(&o, "\r\n");
+	if (ho_end(&o) == -1)
+		return -1;
 	http1_body_init(&ex->resp_body, kind, ex->resp.content_length, mode);
 	ex->resp_sent = true;
 	ex->rec.status = ex->resp.status;
+	return 0;
 }
 
 /*
@@ -635,7 +711,12 @@ hx_read_response_head(struct session *s)
 		ex->rec.ttfb_ms = (int64_t)(now_ms() - ex->t_start);
 		if (ex->pool != NULL)
 			ex->pool->http_version = ex->resp.version;
-		hx_send_response_head(s, p);
+		if (hx_send_response_head(s, p) == -1) {
+			tb_err_set(&err, CR_INTERNAL, PHASE_RESPONSE,
+			    "out of memory for the response head");
+			hx_fail(s, &err);
+			return -1;
+		}
 		evbuffer_drain(in, (size_t)r);
 		s->upstream.bytes_read += (uint64_t)r;
 	}
@@ -986,62 +1067,80 @@ hx_route_keys(struct session *s, const char *buf, char *host, size_t hcap,
 }
 
 /* Builds the upstream request head (without the final CRLF). */
+/* X-Forwarded-For, X-Forwarded-Proto and Forwarded for the client. */
 static void
+hx_forwarded_fields(struct session *s, struct head_out *o)
+{
+	/* "ip:port" or "[v6]:port" (sockaddr_format) */
+	const char *c = s->client_addr, *colon = strrchr(c, ':');
+	size_t n = colon != NULL ? (size_t)(colon - c) : strlen(c);
+	bool v6 = c[0] == '[' && n >= 2;
+
+	HO_LIT(o, "X-Forwarded-For: ");
+	ho_put(o, v6 ? c + 1 : c, v6 ? n - 2 : n);
+	HO_LIT(o, "\r\nX-Forwarded-Proto: https\r\nForwarded: for=");
+	if (v6)
+		HO_LIT(o, "\"");
+	ho_put(o, c, n);
+	if (v6)
+		HO_LIT(o, "\"");
+	HO_LIT(o, ";proto=https\r\n");
+}
+
+/* The head the endpoint gets, into ex->head; -1 if it did not fit. */
+static int
 hx_build_request_head(struct session *s, const char *buf, const char *path,
     size_t plen)
 {
 	struct http_exchange *ex = s->ex;
 	const struct http1_msg *m = &ex->req;
 	const struct route_conf *rc = ex->rc;
-	struct evbuffer *out = ex->head;
 	bool host_done = false;
+	struct head_out o;
 	size_t i;
 
-	evbuffer_add(out, buf + m->method_s.off, m->method_s.len);
-	evbuffer_add(out, " ", 1);
+	/* the head less what is dropped, plus the Host and forwarding fields */
+	ho_begin(&o, ex->head, m->head_len + plen + 256 +
+	    2 * sizeof(s->client_addr) + (rc->up_host != NULL ?
+	    strlen(rc->up_host) : strlen(rc->upstream.host)));
+	ho_put(&o, buf + m->method_s.off, m->method_s.len);
+	HO_LIT(&o, " ");
 	if (plen == 0)
-		evbuffer_add(out, "/", 1);
+		HO_LIT(&o, "/");
 	else
-		evbuffer_add(out, path, plen);
-	evbuffer_add(out, " HTTP/1.1\r\n", 11);
+		ho_put(&o, path, plen);
+	HO_LIT(&o, " HTTP/1.1\r\n");
 	for (i = 0; i < m->nhdrs; i++) {
 		const struct http1_header *h = &ex->req_hdrs[i];
 
 		if (hop_by_hop(buf, m, h))
 			continue;
-		if (span_ieq(buf, &h->name, "host")) {
+		if (SPAN_IS(buf, &h->name, "host")) {
 			if (rc->up_host != NULL || m->form == HTTP1_TF_ABSOLUTE)
 				continue;
 			host_done = true;
 		}
-		if (ex->dechunk && (span_ieq(buf, &h->name, "transfer-encoding") ||
-		    span_ieq(buf, &h->name, "content-length") ||
-		    span_ieq(buf, &h->name, "expect")))
+		if (ex->dechunk && (SPAN_IS(buf, &h->name, "transfer-encoding") ||
+		    SPAN_IS(buf, &h->name, "content-length") ||
+		    SPAN_IS(buf, &h->name, "expect")))
 			continue;
-		if (rc->forwarded && span_ieq(buf, &h->name, "x-forwarded-proto"))
+		if (rc->forwarded && SPAN_IS(buf, &h->name, "x-forwarded-proto"))
 			continue;	/* ours is the truth; the client's could lie */
-		add_header(out, buf, h);
+		ho_header(&o, buf, h);
 	}
-	if (rc->up_host != NULL)
-		evbuffer_add_printf(out, "Host: %s\r\n", rc->up_host);
-	else if (m->form == HTTP1_TF_ABSOLUTE) {
-		evbuffer_add(out, "Host: ", 6);
-		evbuffer_add(out, buf + m->authority.off, m->authority.len);
-		evbuffer_add(out, "\r\n", 2);
-	} else if (!host_done)
-		evbuffer_add_printf(out, "Host: %s\r\n", rc->upstream.host);
-	if (rc->forwarded) {
-		/* "ip:port" or "[v6]:port" (sockaddr_format) */
-		const char *c = s->client_addr, *colon = strrchr(c, ':');
-		int n = colon != NULL ? (int)(colon - c) : (int)strlen(c);
-		bool v6 = c[0] == '[' && n >= 2;
-
-		evbuffer_add_printf(out, "X-Forwarded-For: %.*s\r\n"
-		    "X-Forwarded-Proto: https\r\n"
-		    "Forwarded: for=%s%.*s%s;proto=https\r\n",
-		    v6 ? n - 2 : n, v6 ? c + 1 : c,
-		    v6 ? "\"" : "", n, c, v6 ? "\"" : "");
+	if (rc->up_host != NULL || m->form == HTTP1_TF_ABSOLUTE || !host_done) {
+		HO_LIT(&o, "Host: ");
+		if (rc->up_host != NULL)
+			ho_str(&o, rc->up_host);
+		else if (m->form == HTTP1_TF_ABSOLUTE)
+			ho_put(&o, buf + m->authority.off, m->authority.len);
+		else
+			ho_str(&o, rc->upstream.host);
+		HO_LIT(&o, "\r\n");
 	}
+	if (rc->forwarded)
+		hx_forwarded_fields(s, &o);
+	return ho_end(&o);
 }
 
 /* Reads a chunked body to hold it, for endpoints that may not take chunked. */
@@ -1126,7 +1225,12 @@ hx_request_head(struct session *s, size_t head_len)
 	 */
 	ex->dechunk = m->body == HTTP1_BODY_CHUNKED &&
 	    (ex->pool == NULL || ex->pool->http_version != 11);
-	hx_build_request_head(s, buf, path, plen);
+	if (hx_build_request_head(s, buf, path, plen) == -1) {
+		tb_err_set(&err, CR_INTERNAL, PHASE_REQUEST,
+		    "out of memory for the request head");
+		hx_fail(s, &err);
+		return;
+	}
 	evbuffer_drain(client_in(s), head_len);
 	s->client.bytes_read += head_len;
 	ex->rec.bytes_in += head_len;
