@@ -16,6 +16,7 @@
 #include "conf.h"
 #include "log.h"
 #include "metrics.h"
+#include "relay.h"
 #include "upstream.h"
 #include "worker.h"
 
@@ -256,7 +257,8 @@ pool_put(struct pool *p, struct upconn *uc)
 	uc->pool = p;
 	if (p->retired || uc->bev == NULL || p->rc->pool_max_idle == 0 ||
 	    pool_expired(p, uc, now) ||
-	    evbuffer_get_length(bufferevent_get_input(uc->bev)) != 0) {
+	    evbuffer_get_length(bufferevent_get_input(uc->bev)) != 0 ||
+	    relay_tls_pending(uc->bev)) {
 		upconn_free(uc, true);
 		return;
 	}

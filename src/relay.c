@@ -8,9 +8,46 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
+#include <event2/bufferevent_struct.h>	/* ev_read, for relay_kick_read() */
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <event2/event.h>
+
+void
+relay_read_ahead(struct bufferevent *bev)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(bev);
+
+	if (ssl != NULL)
+		SSL_set_read_ahead(ssl, 1);
+}
+
+bool
+relay_tls_pending(struct bufferevent *bev)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(bev);
+
+	return ssl != NULL && SSL_has_pending(ssl);
+}
+
+void
+relay_kick_read(struct bufferevent *bev)
+{
+	/*
+	 * The bufferevent's own read event runs its read path (SSL_read
+	 * into the input, watermarks, callbacks) as if the socket had
+	 * become readable.  A partial record costs one EAGAIN read.
+	 */
+	if ((bufferevent_get_enabled(bev) & EV_READ) && relay_tls_pending(bev))
+		event_active(&bev->ev_read, EV_READ, 1);
+}
+
+void
+relay_enable_read(struct bufferevent *bev)
+{
+	bufferevent_enable(bev, EV_READ);
+	relay_kick_read(bev);
+}
 
 void
 relay_setup(struct bufferevent *bev)

@@ -17,6 +17,26 @@ struct bufferevent;
 
 #define RELAY_HIGH (64 * 1024)
 
+/*
+ * http connections read TLS with read-ahead: one read(2) takes a whole
+ * record (and whatever follows it) instead of a header read and a body
+ * read.  But then OpenSSL may hold complete records that arrived together
+ * (pipelined requests, a large body, an endpoint's close_notify) after the
+ * socket is drained, and libevent 2.1's bufferevent_openssl stops at the
+ * end of a record: no epoll event would ever come for them.
+ * relay_read_ahead() turns read-ahead on for a TLS bufferevent's SSL;
+ * relay_kick_read() makes the bufferevent read again when OpenSSL holds
+ * bytes and reading is enabled; relay_enable_read() enables reading and
+ * kicks.  Call the kick at the end of every read callback and use
+ * relay_enable_read() wherever reading resumes.  Plain bufferevents: no-ops
+ * (the kick) and a plain enable.
+ */
+void relay_read_ahead(struct bufferevent *bev);
+void relay_kick_read(struct bufferevent *bev);
+void relay_enable_read(struct bufferevent *bev);
+/* True if OpenSSL holds bytes of bev's peer not yet in its input. */
+bool relay_tls_pending(struct bufferevent *bev);
+
 /* Sets the watermarks relay_move() relies on. */
 void relay_setup(struct bufferevent *bev);
 

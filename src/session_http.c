@@ -96,6 +96,22 @@ static void hx_parked_cb(evutil_socket_t fd, short what, void *arg);
 static void hx_client_timeoutcb(evutil_socket_t fd, short what, void *arg);
 static void hx_up_timeoutcb(evutil_socket_t fd, short what, void *arg);
 
+/*
+ * Records OpenSSL read ahead may wait in the SSL of either side, with no
+ * epoll event to come (relay.h): read them.  Called after anything that
+ * consumed input, once the exchange may have moved on.
+ */
+static void
+hx_kick_reads(struct session *s)
+{
+	if (s->state == SESSION_ST_CLOSED)
+		return;
+	if (s->client.bev != NULL)
+		relay_kick_read(s->client.bev);
+	if (s->ex != NULL && s->ex->uc != NULL && s->ex->uc->bev != NULL)
+		relay_kick_read(s->ex->uc->bev);
+}
+
 static const struct listener_conf *
 hx_listener(const struct session *s)
 {
@@ -457,7 +473,7 @@ hx_close_flushed(struct session *s)
 	s->lingering = true;
 	session_shutdown_client(s);
 	evbuffer_drain(client_in(s), evbuffer_get_length(client_in(s)));
-	bufferevent_enable(s->client.bev, EV_READ);
+	relay_enable_read(s->client.bev);
 	timer_add_ms(s->idle_ev, HX_LINGER_MS);
 }
 
@@ -484,7 +500,7 @@ hx_client_flush(struct session *s)
 	}
 	if (s->up_paused && ex != NULL && ex->uc != NULL && ex->uc->bev != NULL) {
 		s->up_paused = false;
-		bufferevent_enable(ex->uc->bev, EV_READ);
+		relay_enable_read(ex->uc->bev);
 	}
 }
 
@@ -496,7 +512,8 @@ hx_upstream_reusable(const struct http_exchange *ex)
 	return ex->uc != NULL && ex->uc->bev != NULL && ex->pool != NULL &&
 	    ex->req_body.done && ex->resp_body.done &&
 	    (ex->resp.flags & HTTP1_F_CLOSE) == 0 &&
-	    evbuffer_get_length(bufferevent_get_input(ex->uc->bev)) == 0;
+	    evbuffer_get_length(bufferevent_get_input(ex->uc->bev)) == 0 &&
+	    !relay_tls_pending(ex->uc->bev);
 }
 
 static void
@@ -527,7 +544,7 @@ hx_exchange_done(struct session *s)
 	s->last_active = now_ms();
 	timer_add_ms(s->idle_ev, hx_wait_left(s) < HX_PARK_MS ?
 	    hx_wait_left(s) : HX_PARK_MS);
-	bufferevent_enable(s->client.bev, EV_READ);
+	relay_enable_read(s->client.bev);
 	if (evbuffer_get_length(client_in(s)) > 0)
 		hx_client_progress(s);
 }
@@ -742,6 +759,7 @@ hx_up_readcb(struct bufferevent *bev, void *arg)
 	if (ex->resp_head_done)
 		hx_forward_response_body(s);
 	hx_client_flush(s);
+	hx_kick_reads(s);
 }
 
 /*
@@ -790,7 +808,7 @@ hx_up_writecb(struct bufferevent *bev, void *arg)
 		bufferevent_disable(bev, EV_WRITE);	/* back to writing at once */
 	if (s->client_paused) {
 		s->client_paused = false;
-		bufferevent_enable(s->client.bev, EV_READ);
+		relay_enable_read(s->client.bev);
 		hx_forward_request_body(s);
 	}
 }
@@ -947,6 +965,7 @@ hx_forward_request_body(struct session *s)
 	 * read watermark bounds them); reading stays on, so an EOF or reset
 	 * from the client is still seen during the exchange.
 	 */
+	hx_kick_reads(s);	/* draining may have resumed a full input */
 }
 
 static void
@@ -960,6 +979,7 @@ hx_send_request(struct session *s)
 
 	bufferevent_setcb(bev, hx_up_readcb, hx_up_writecb, hx_up_eventcb, s);
 	relay_setup(bev);
+	relay_read_ahead(bev);
 	bufferevent_enable(bev, EV_READ | EV_WRITE);
 	http1_msg_init(&ex->resp, HTTP1_RESPONSE, ex->req.method, ex->resp_hdrs,
 	    HX_MAX_HEADERS, HX_MAX_HEAD);
@@ -1336,12 +1356,13 @@ hx_client_readcb(struct bufferevent *bev, void *arg)
 	(void)bev;
 	if (s->state == SESSION_ST_CLOSED)
 		return;
-	if (s->lingering) {
+	if (s->lingering)
 		evbuffer_drain(client_in(s), evbuffer_get_length(client_in(s)));
-		return;
+	else {
+		s->last_active = now_ms();
+		hx_client_progress(s);
 	}
-	s->last_active = now_ms();
-	hx_client_progress(s);
+	hx_kick_reads(s);
 }
 
 static void
@@ -1361,7 +1382,7 @@ hx_client_writecb(struct bufferevent *bev, void *arg)
 	if (s->up_paused && ex != NULL && ex->uc != NULL && ex->uc->bev != NULL &&
 	    evbuffer_get_length(client_out(s)) < RELAY_HIGH) {
 		s->up_paused = false;
-		bufferevent_enable(ex->uc->bev, EV_READ);
+		relay_enable_read(ex->uc->bev);
 		/* Bytes may already wait in the upstream input. */
 		if (ex->resp_head_done)
 			hx_forward_response_body(s);
@@ -1504,6 +1525,7 @@ hx_parked_cb(evutil_socket_t fd, short what, void *arg)
 	if (session_client_bev(s) == -1)
 		return;
 	relay_setup(s->client.bev);
+	relay_read_ahead(s->client.bev);
 	bufferevent_setcb(s->client.bev, hx_client_readcb, hx_client_writecb,
 	    hx_client_eventcb, s);
 	bufferevent_enable(s->client.bev, EV_READ | EV_WRITE);

@@ -5,7 +5,9 @@
 # frees its buffers and waits on the socket alone (session_http.c), seen
 # through the tlsbroker_listener_parked_connections gauge.  One connection
 # goes parked -> request -> parked again -> request -> pipelined requests
-# -> close; a parked connection that never sends a request is closed at
+# -> close; TLS records that reach the broker together (pipelined
+# requests, bodies in several records, in one write) are all read; a
+# parked connection that never sends a request is closed at
 # request_timeout (client_timeout audited; no close_notify after a
 # timeout, as nginx), one idle after a request at keepalive_timeout (a
 # routine end: close_notify, no second record); SIGTERM closes a parked
@@ -77,6 +79,25 @@ for _n in 1 2 3 4 5; do
 done
 assert_eq 5 "$(ep_requests web GET)" "requests the endpoint answered"
 assert_eq 1 "$(ep_conns web)" "upstream connections (pooled across parks)"
+
+# ---- records that arrive together -----------------------------------------------
+
+# The broker reads TLS with read-ahead: several records in one segment must
+# all be read although the socket has nothing left (relay_kick_read()).
+# 5 pipelined GETs, one record each, one send(); then 3 POSTs whose bodies
+# come in 4 records each.
+records()
+{
+	REC_RC=0
+	REC_OUT=$("$PYTHON" "$TB_EP/recordsclient.py" --port "$BP" \
+	    --ca "$PKI/ca.pem" --host web.broker.test "$@" 2>&1) || REC_RC=$?
+}
+records --requests 5
+[ "$REC_RC" = 0 ] || fail "5 pipelined records in one write: $REC_OUT"
+records --requests 3 --post-pieces 4
+[ "$REC_RC" = 0 ] || fail "3 POSTs, bodies in 4 records, one write: $REC_OUT"
+AUDIT_N=$((AUDIT_N + 8))
+wait_audit "$AUDIT_N"
 
 # ---- timeouts while parked ------------------------------------------------------
 
