@@ -102,9 +102,16 @@ relay_ssl_flush(struct bufferevent *bev)
 		/* The same first chunk libevent would write, so a retry matches. */
 		len = v.iov_len > RELAY_SSL_WRITE_MAX ? RELAY_SSL_WRITE_MAX :
 		    v.iov_len;
-		ERR_clear_error();
-		if ((r = SSL_write(ssl, v.iov_base, (int)len)) <= 0)
+		/*
+		 * Nothing here reads the error queue (libevent and tlsio clear
+		 * it before the calls whose errors they read), and
+		 * ERR_clear_error() costs ~800 instructions in OpenSSL 3.0:
+		 * clear only what a failed write left.
+		 */
+		if ((r = SSL_write(ssl, v.iov_base, (int)len)) <= 0) {
+			ERR_clear_error();
 			break;
+		}
 		evbuffer_drain(out, (size_t)r);
 	}
 	/* Empty: cancel the write event queued when data was added. */
