@@ -367,6 +367,10 @@ hint_client_tls_failed(const struct tb_err *err)
 	default:
 		break;
 	}
+	if (err->phase != PHASE_CLIENT_HANDSHAKE && err->phase != PHASE_NONE)
+		return "the client broke the TLS stream after the handshake "
+		    "(see detail): a client bug, or something between client and "
+		    "broker altering the connection";
 	if (err->alert[0] != '\0')
 		return "the client rejected the handshake with an alert: it "
 		    "likely does not trust the listener's certificate; give it "

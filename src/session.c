@@ -336,26 +336,54 @@ side_writecb(struct bufferevent *bev, void *arg)
 	}
 }
 
+/* The first OpenSSL error libevent kept for bev (all are drained), 0 if none. */
+static unsigned long
+bev_ssl_error(struct bufferevent *bev)
+{
+	unsigned long e, ssl_err = 0;
+
+	while ((e = bufferevent_get_openssl_error(bev)) != 0)
+		if (e > 255 && ssl_err == 0)	/* small values are SSL_ERROR_* */
+			ssl_err = e;
+	return ssl_err;
+}
+
+void
+session_client_failure(struct session *s, short what, int sys_errno,
+    enum diag_phase phase, struct tb_err *err)
+{
+	unsigned long ssl_err = bev_ssl_error(s->client.bev);
+	char buf[160];
+
+	/*
+	 * allow_dirty_shutdown makes libevent report a TCP close without
+	 * close_notify, and a reset, as EOF; errno still tells a reset.
+	 */
+	if ((what & BEV_EVENT_EOF) && sys_errno != ECONNRESET &&
+	    sys_errno != EPIPE)
+		sys_errno = 0;
+	if (ssl_err != 0 && sys_errno != ECONNRESET && sys_errno != EPIPE) {
+		ERR_error_string_n(ssl_err, buf, sizeof(buf));
+		tb_err_set(err, CR_CLIENT_TLS_FAILED, phase,
+		    "TLS error from the client: %s", buf);
+	} else
+		diag_from_client_errno(err, sys_errno, phase);
+}
+
 /* Classifies an error event on one side during the relay. */
 static void
 side_error(struct side *sd, int sys_errno, struct tb_err *err)
 {
 	struct session *s = sd->sess;
-	unsigned long e, ssl_err = 0;
+	unsigned long ssl_err;
 	char buf[160];
 
-	while ((e = bufferevent_get_openssl_error(sd->bev)) != 0)
-		if (e > 255 && ssl_err == 0)	/* small values are SSL_ERROR_* */
-			ssl_err = e;
 	if (sd == &s->client) {
-		if (ssl_err != 0 && sys_errno != ECONNRESET && sys_errno != EPIPE) {
-			ERR_error_string_n(ssl_err, buf, sizeof(buf));
-			tb_err_set(err, CR_CLIENT_TLS_FAILED, PHASE_EXCHANGE,
-			    "TLS error from the client: %s", buf);
-		} else
-			diag_from_client_errno(err, sys_errno, PHASE_EXCHANGE);
+		session_client_failure(s, BEV_EVENT_ERROR, sys_errno,
+		    PHASE_EXCHANGE, err);
 		return;
 	}
+	ssl_err = bev_ssl_error(sd->bev);
 	if (sys_errno == ECONNRESET || sys_errno == EPIPE)
 		tb_err_set(err, CR_UPSTREAM_RESET, PHASE_EXCHANGE,
 		    "connection reset by %s during the exchange", s->uc->addr);

@@ -142,6 +142,14 @@ bool session_idle(const struct session *s);
 /* Fills rec (after audit_rec_init) with the connection's facts. */
 void session_audit_rec(const struct session *s, struct audit_rec *rec);
 
+/*
+ * Classifies an event (what) on the client bufferevent: a TLS error from
+ * the client, a reset, or a close; sys_errno as read at the start of the
+ * event callback.
+ */
+void session_client_failure(struct session *s, short what, int sys_errno,
+    enum diag_phase phase, struct tb_err *err);
+
 /* Ends s with err (NULL = ok); safe to call more than once. */
 void session_close(struct session *s, const struct tb_err *err);
 

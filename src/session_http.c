@@ -1414,8 +1414,8 @@ hx_client_eventcb(struct bufferevent *bev, short what, void *arg)
 		}
 		/* Between requests: the client may go whenever it likes. */
 		if (s->nreq == 0) {
-			diag_from_client_errno(&err, (what & BEV_EVENT_EOF) ? 0 :
-			    sys_errno, PHASE_REQUEST);
+			session_client_failure(s, what, sys_errno, PHASE_REQUEST,
+			    &err);
 			session_close(s, &err);
 		} else
 			session_close(s, NULL);
@@ -1431,8 +1431,8 @@ hx_client_eventcb(struct bufferevent *bev, short what, void *arg)
 		relay_rekick_write(s->client.bev);
 		return;
 	}
-	diag_from_client_errno(&err, (what & BEV_EVENT_EOF) ? 0 : sys_errno,
-	    ex->resp_sent ? PHASE_RESPONSE : PHASE_REQUEST);
+	session_client_failure(s, what, sys_errno,
+	    ex->resp_sent ? PHASE_RESPONSE : PHASE_REQUEST, &err);
 	session_close(s, &err);
 }
 

@@ -10,7 +10,9 @@
 # parked connection that never sends a request is closed at
 # request_timeout (client_timeout audited; no close_notify after a
 # timeout, as nginx), one idle after a request at keepalive_timeout (a
-# routine end: close_notify, no second record); SIGTERM closes a parked
+# routine end: close_notify, no second record); non-TLS bytes and a reset
+# on a parked connection are audited as client_tls_failed and
+# client_reset; SIGTERM closes a parked
 # connection at once, with close_notify, and the broker exits cleanly.
 
 . "$(dirname "$0")/lib.sh"
@@ -111,6 +113,17 @@ expect_audit listener=short route=short req=1 status=200 close=ok
 # a keep-alive that expired is routine: no second record for the connection
 # (the record would be written before the close_notify the client saw)
 assert_eq "$AUDIT_N" "$(wc -l <"$AUDIT")" "audit records after the keep-alive close"
+
+# ---- bad bytes and resets while parked ------------------------------------------
+
+# No request yet: each ends with a record of its own that names the cause.
+park erp "$BP" parked=1 garbage parked=0 open=0
+[ "$PARK_RC" = 0 ] || fail "non-TLS bytes on a parked connection: $PARK_OUT"
+expect_audit listener=erp close=client_tls_failed phase=request \
+    'detail~TLS error from the client' 'hint~after the handshake'
+park erp "$BP" parked=1 reset parked=0 open=0
+[ "$PARK_RC" = 0 ] || fail "reset of a parked connection: $PARK_OUT"
+expect_audit listener=erp close=client_reset phase=request
 
 # ---- drain closes a parked connection at once -----------------------------------
 

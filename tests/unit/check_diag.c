@@ -397,6 +397,12 @@ START_TEST(test_client_tls)
 	ck_assert_str_eq(err.alert, "unknown_ca");
 	ck_assert_ptr_nonnull(strstr(diag_hint(&err), "trust"));
 
+	/* after the handshake it is the stream that broke, not the handshake */
+	tb_err_set(&err, CR_CLIENT_TLS_FAILED, PHASE_REQUEST,
+	    "TLS error from the client: wrong version number");
+	ck_assert_ptr_nonnull(strstr(diag_hint(&err), "after the handshake"));
+	ck_assert_ptr_null(strstr(diag_hint(&err), "trust store"));
+
 	client_tls(&err, (struct signals){ .sys_errno = ECONNRESET });
 	ck_assert_int_eq(err.code, CR_CLIENT_RESET);
 	ck_assert_int_eq(err.phase, PHASE_CLIENT_HANDSHAKE);

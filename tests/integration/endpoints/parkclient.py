@@ -19,14 +19,19 @@
 #   eof-quiet     until the broker ends the connection without a
 #                 close_notify, as after a timeout (nginx does the same)
 #   close         close our side with close_notify
+#   garbage       write bytes that are no TLS record on the raw socket,
+#                 then wait for the broker to end the connection
+#   reset         close with a TCP reset (SO_LINGER 0)
 # Prints one JSON line per step; exit 0 when every step held, 1 when one
 # did not (the rest are skipped), 2 on usage errors.
 
 import argparse
 import json
+import os
 import re
 import socket
 import ssl
+import struct
 import sys
 import time
 import urllib.request
@@ -157,6 +162,25 @@ def main():
             ok, info = step_eof(conn, "no close_notify")
         elif st == "close":
             conn.unwrap().close()
+            ok, info = True, {}
+        elif st == "garbage":
+            raw = socket.socket(fileno=os.dup(conn.fileno()))
+            raw.sendall(b"GET / HTTP/1.1\r\n\r\n")
+            raw.close()
+            conn.settimeout(WAIT_S)
+            try:
+                while conn.recv(65536):
+                    pass
+                end = "eof"
+            except (ssl.SSLError, OSError) as e:
+                end = type(e).__name__
+            ok, info = True, {"end": end}
+        elif st == "reset":
+            raw = socket.socket(fileno=os.dup(conn.fileno()))
+            raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                           struct.pack("ii", 1, 0))
+            raw.close()
+            conn.close()
             ok, info = True, {}
         else:
             print("unknown step %s" % st, file=sys.stderr)
