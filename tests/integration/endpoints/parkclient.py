@@ -36,6 +36,8 @@ import sys
 import time
 import urllib.request
 
+from httpwire import read_response
+
 WAIT_S = 10.0
 
 
@@ -60,37 +62,13 @@ def wait_metric(args, name, value):
     return False, got
 
 
-def read_response(conn):
-    """One HTTP/1.1 response with Content-Length: (status, body)."""
-    buf = b""
-    while b"\r\n\r\n" not in buf:
-        chunk = conn.recv(65536)
-        if not chunk:
-            raise EOFError("connection ended inside a response head")
-        buf += chunk
-    head, _, rest = buf.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    status = int(lines[0].split()[1])
-    length = 0
-    for ln in lines[1:]:
-        k, _, v = ln.partition(":")
-        if k.strip().lower() == "content-length":
-            length = int(v.strip())
-    while len(rest) < length:
-        chunk = conn.recv(65536)
-        if not chunk:
-            raise EOFError("connection ended inside a response body")
-        rest += chunk
-    return status, rest[:length], rest[length:]
-
-
 def request(args, path):
     return ("GET %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (path, args.host)).encode()
 
 
 def step_get(args, conn, path):
     conn.sendall(request(args, path))
-    status, body, extra = read_response(conn)
+    status, body, extra = read_response(lambda: conn.recv(65536))
     return status == 200 and not extra, {"status": status, "body_len": len(body)}
 
 
@@ -99,23 +77,9 @@ def step_pipeline(args, conn, n):
     statuses = []
     pending = b""
     for _ in range(n):
-        sock = _Prefixed(conn, pending)
-        status, _, pending = read_response(sock)
+        status, _, pending = read_response(lambda: conn.recv(65536), pending)
         statuses.append(status)
     return statuses == [200] * n, {"statuses": statuses}
-
-
-class _Prefixed:
-    """recv() that first returns bytes already read past a response."""
-
-    def __init__(self, conn, pending):
-        self.conn, self.pending = conn, pending
-
-    def recv(self, n):
-        if self.pending:
-            out, self.pending = self.pending, b""
-            return out
-        return self.conn.recv(n)
 
 
 def step_eof(conn, want):

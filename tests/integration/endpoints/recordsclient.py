@@ -25,6 +25,8 @@ import ssl
 import sys
 import time
 
+from httpwire import read_response
+
 
 class Tls:
     def __init__(self, sock, ctx, host, deadline):
@@ -68,22 +70,6 @@ class Tls:
                 self._fill()
 
 
-def read_response(tls, buf):
-    while b"\r\n\r\n" not in buf:
-        buf += tls.recv()
-    head, _, rest = buf.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    status = int(lines[0].split()[1])
-    length = 0
-    for ln in lines[1:]:
-        k, _, v = ln.partition(":")
-        if k.strip().lower() == "content-length":
-            length = int(v.strip())
-    while len(rest) < length:
-        rest += tls.recv()
-    return status, rest[:length], rest[length:]
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, required=True)
@@ -118,7 +104,7 @@ def main():
     statuses, bodies, end, buf = [], [], "ok", b""
     try:
         for _ in range(args.requests):
-            status, body, buf = read_response(tls, buf)
+            status, body, buf = read_response(tls.recv, buf)
             statuses.append(status)
             try:
                 bodies.append(json.loads(body).get("body_len"))
