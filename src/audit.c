@@ -69,6 +69,15 @@ audit_rec_init(struct audit_rec *rec)
 	tb_err_clear(&rec->err);
 }
 
+void
+audit_set_upstream(struct audit_rec *rec, const char *addr)
+{
+	size_t n = strnlen(addr, sizeof(rec->upstream) - 1);
+
+	memcpy(rec->upstream, addr, n);
+	rec->upstream[n] = '\0';
+}
+
 /* "2026-11-26T14:03:07.412Z"; ts_ms 0 (never set) means now. */
 static void
 audit_ts(uint64_t ts_ms, char *buf, size_t len)

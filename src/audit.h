@@ -56,6 +56,9 @@ struct audit_rec {
 /* Sets every field to "none". */
 void audit_rec_init(struct audit_rec *rec);
 
+/* Copies an "ip:port" into rec->upstream, cut to fit. */
+void audit_set_upstream(struct audit_rec *rec, const char *addr);
+
 /*
  * Opens path for appending (creating it 0640); "-" or NULL means stderr,
  * "off" means no audit.  Returns 0, or -1 with errno set.

@@ -147,8 +147,7 @@ session_conn_rec(const struct session *s, const struct tb_err *err,
 	rec->bytes_in = s->client.bytes_read;
 	rec->bytes_out = s->upstream.bytes_read;
 	if (s->uc != NULL && !s->http) {
-		snprintf(rec->upstream, sizeof(rec->upstream), "%.*s",
-		    (int)sizeof(rec->upstream) - 1, s->uc->addr);
+		audit_set_upstream(rec, s->uc->addr);
 		rec->up_reused = s->up_reused;
 		rec->connect_ms = s->up_reused ? 0 : s->uc->connect_ms;
 		rec->handshake_ms = s->up_reused ? 0 : s->uc->handshake_ms;

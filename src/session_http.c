@@ -1006,8 +1006,7 @@ hx_upstream_ready(struct session *s, bool reused)
 	struct http_exchange *ex = s->ex;
 	struct upconn *uc = ex->uc;
 
-	snprintf(ex->rec.upstream, sizeof(ex->rec.upstream), "%.*s",
-	    (int)sizeof(ex->rec.upstream) - 1, uc->addr);
+	audit_set_upstream(&ex->rec, uc->addr);
 	ex->rec.up_tls = upconn_tls_str(uc);
 	ex->rec.up_cipher = upconn_cipher(uc);
 	ex->rec.up_reused = reused;
@@ -1028,8 +1027,7 @@ hx_upstream_cb(struct upconn *uc, const struct tb_err *err, void *arg)
 	if (s->state == SESSION_ST_CLOSED || ex == NULL || ex->uc != uc)
 		return;
 	if (err != NULL) {
-		snprintf(ex->rec.upstream, sizeof(ex->rec.upstream), "%.*s",
-		    (int)sizeof(ex->rec.upstream) - 1, uc->addr);
+		audit_set_upstream(&ex->rec, uc->addr);
 		ex->rec.connect_ms = uc->connect_ms;
 		ex->rec.handshake_ms = uc->handshake_ms;
 		hx_fail(s, err);

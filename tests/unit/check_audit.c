@@ -286,7 +286,7 @@ full_ok_rec(struct audit_rec *rec)
 	rec->status = 200;
 	rec->bytes_in = 5120;
 	rec->bytes_out = 40960;
-	snprintf(rec->upstream, sizeof(rec->upstream), "10.1.2.3:443");
+	audit_set_upstream(rec, "10.1.2.3:443");
 	rec->up_tls = "TLSv1";
 	rec->up_cipher = "AES128-SHA";
 	rec->up_reused = true;
@@ -404,6 +404,23 @@ START_TEST(test_alert_and_offered)
 	ck_assert_ptr_null(jget(&o, "hint"));
 	ck_assert_ptr_null(jget(&o, "detail"));
 	ck_assert_ptr_nonnull(jget(&o, "ts"));	/* init sets it to now */
+}
+END_TEST
+
+/* The upstream address is copied whole, or cut to the field and ended. */
+START_TEST(test_set_upstream)
+{
+	struct audit_rec rec;
+	char longname[300];
+
+	audit_rec_init(&rec);
+	audit_set_upstream(&rec, "10.1.2.3:443");
+	ck_assert_str_eq(rec.upstream, "10.1.2.3:443");
+	memset(longname, 'a', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	audit_set_upstream(&rec, longname);
+	ck_assert_uint_eq(strlen(rec.upstream), sizeof(rec.upstream) - 1);
+	ck_assert_int_eq(strncmp(rec.upstream, longname, sizeof(rec.upstream) - 1), 0);
 }
 END_TEST
 
@@ -760,6 +777,7 @@ audit_suite(void)
 	tcase_add_test(tc, test_full_record);
 	tcase_add_test(tc, test_failed_record);
 	tcase_add_test(tc, test_alert_and_offered);
+	tcase_add_test(tc, test_set_upstream);
 	tcase_add_test(tc, test_escaping);
 	tcase_add_test(tc, test_format_small_buffer);
 	suite_add_tcase(s, tc);
