@@ -456,7 +456,6 @@ side_init(struct side *sd, struct session *s, struct side *peer,
 	sd->sess = s;
 	sd->peer = peer;
 	sd->bev = bev;
-	relay_setup(bev);
 	bufferevent_setcb(bev, side_readcb, side_writecb, side_eventcb, sd);
 }
 
@@ -478,6 +477,7 @@ session_client_bev(struct session *s)
 		return -1;
 	}
 	bufferevent_openssl_set_allow_dirty_shutdown(s->client.bev, 1);
+	relay_setup(s->client.bev);
 	s->client.sess = s;
 	s->client.peer = &s->upstream;
 	s->upstream.sess = s;

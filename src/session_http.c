@@ -978,8 +978,6 @@ hx_send_request(struct session *s)
 	size_t blen = evbuffer_get_length(ex->held);
 
 	bufferevent_setcb(bev, hx_up_readcb, hx_up_writecb, hx_up_eventcb, s);
-	relay_setup(bev);
-	relay_read_ahead(bev);
 	bufferevent_enable(bev, EV_READ | EV_WRITE);
 	http1_msg_init(&ex->resp, HTTP1_RESPONSE, ex->req.method, ex->resp_hdrs,
 	    HX_MAX_HEADERS, HX_MAX_HEAD);
@@ -1522,7 +1520,6 @@ hx_parked_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (session_client_bev(s) == -1)
 		return;
-	relay_setup(s->client.bev);
 	relay_read_ahead(s->client.bev);
 	bufferevent_setcb(s->client.bev, hx_client_readcb, hx_client_writecb,
 	    hx_client_eventcb, s);

@@ -23,6 +23,7 @@
 
 #include "cidr.h"
 #include "conf.h"
+#include "relay.h"
 #include "metrics.h"
 #include "pool.h"
 #include "tls_client.h"
@@ -58,6 +59,11 @@ static void
 upstream_ready(struct upconn *uc)
 {
 	struct metrics_route *m = upconn_metrics(uc);
+
+	/* Set once for the connection's life, pooled reuses included. */
+	relay_setup(uc->bev);
+	if (uc->rc->mode == ROUTE_MODE_HTTP)
+		relay_read_ahead(uc->bev);
 
 	if (m != NULL) {
 		metrics_inc(&m->up_opened);
