@@ -853,11 +853,22 @@ hx_up_eventcb(struct bufferevent *bev, short what, void *arg)
 	enum diag_phase phase;
 	struct tb_err err;
 
-	(void)bev;
 	if (s->state == SESSION_ST_CLOSED || ex == NULL || ex->uc == NULL)
 		return;
+	/*
+	 * An answer can arrive in the same read as the close (read-ahead
+	 * delivers the EOF before the read callback): parse what came first.
+	 */
+	if ((what & BEV_EVENT_EOF) && !ex->resp_head_done &&
+	    evbuffer_get_length(bufferevent_get_input(bev)) > 0) {
+		ex->resp_any = true;
+		if (hx_read_response_head(s) == -1)
+			return;
+	}
 	phase = ex->resp_any ? PHASE_RESPONSE : PHASE_REQUEST;
 	if ((what & BEV_EVENT_EOF) && ex->resp_head_done) {
+		/* A closed connection never goes back to the pool. */
+		ex->resp.flags |= HTTP1_F_CLOSE;
 		/* Drain what is still buffered, then see if the body may end here. */
 		if (hx_forward_response_body(s) != 0 || s->ex != ex) {
 			hx_client_flush(s);

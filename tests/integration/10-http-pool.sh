@@ -149,6 +149,20 @@ grep -q 'route idle: the endpoint closes idle connections after about' \
 
 # ---- 5. the race made deterministic ------------------------------------------------
 
+# An endpoint that closes right after a keep-alive answer: that connection
+# must not go back to the pool, so the POST that follows at once gets a
+# fresh one (a pooled dead connection would cost it a 502: a POST is never
+# retried).
+printf 'x=1' >"$TB_TMP/form.txt"
+SEQ_OUT=$(httpc seq --port "$BP" --host pool.broker.test "GET /answer-close" \
+    "POST /after @$TB_TMP/form.txt") || fail "POST after an endpoint close: $SEQ_OUT"
+expect_audit route=pool method=GET path=/answer-close status=200 close=ok
+expect_audit route=pool method=POST path=/after status=200 close=ok
+_closed=$(jget "$(printf '%s\n' "$SEQ_OUT" | sed -n 1p)" "hdr('x-conn')")
+_after=$(jget "$(printf '%s\n' "$SEQ_OUT" | sed -n 2p)" "hdr('x-conn')")
+[ "$_closed" != "$_after" ] ||
+    fail "the POST went out on the connection the endpoint closed ($_after)"
+
 # The drop endpoint reads the 2nd request of every connection completely,
 # then closes without answering: what a request crossing the endpoint's
 # idle close looks like.  A GET is retried once on a new connection.

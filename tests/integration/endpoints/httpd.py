@@ -21,6 +21,8 @@
 #   /truncate     "Content-Length: 1000", 100 bytes of body, then close
 #   /badcl        two different Content-Length fields (invalid HTTP)
 #   /hang         read the request, never answer (hold up to 120 s)
+#   /answer-close the default answer, framed for keep-alive, then a close
+#                 without warning (an endpoint that drops connections)
 #   /delay/MS...  wait MS milliseconds, then the default answer (a request
 #                 in flight for a known time, e.g. across SIGTERM)
 #
@@ -256,7 +258,7 @@ def serve(sock, peer, cid, args):
                 send_response(c, args, cid, rid, method, 200, "OK",
                               [("Content-Type", "application/json")],
                               (json.dumps(doc) + "\n").encode(), keep)
-            if not keep:
+            if not keep or path == "/answer-close":
                 log("conn %d: closing after request %d" % (cid, rid))
                 finish(sock)
                 return
