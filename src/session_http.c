@@ -44,8 +44,6 @@
 #define HX_MAX_HEADERS		100
 #define HX_MAX_HEAD		RELAY_HIGH	/* the client's read watermark bounds a head */
 #define HX_EXPECT_WAIT_MS	1000		/* then we send 100 Continue ourselves */
-#define HX_DEFAULT_REQUEST_MS	10000
-#define HX_DEFAULT_KEEPALIVE_MS	60000
 #define HX_LINGER_MS		2000		/* lingering close after an error answer */
 #define HX_COALESCE_MAX		16384		/* one TLS record's worth */
 #define HX_PARK_MS		100		/* keep-alive idleness before parking */
@@ -1205,8 +1203,11 @@ hx_hold_body(struct session *s)
 		ex->rec.bytes_in += (uint64_t)n;
 		s->client.bytes_read += (uint64_t)n;
 	}
-	if (ex->req_body.done)
+	if (ex->req_body.done) {
+		event_del(s->idle_ev);
 		hx_connect(s, false);
+	} else	/* a held body that stalls is a slow client too */
+		timer_add_ms(s->idle_ev, hx_listener(s)->request_timeout_ms);
 }
 
 /* A complete request head is at the start of the client's input. */
@@ -1326,8 +1327,7 @@ hx_client_progress(struct session *s)
 			return;
 		}
 		/* A new request began: its head must arrive in time. */
-		timer_add_ms(s->idle_ev, hx_listener(s)->request_timeout_ms != 0 ?
-		    hx_listener(s)->request_timeout_ms : HX_DEFAULT_REQUEST_MS);
+		timer_add_ms(s->idle_ev, hx_listener(s)->request_timeout_ms);
 	}
 	switch (s->ex->state) {
 	case HX_HEAD:
@@ -1462,14 +1462,9 @@ static uint64_t
 hx_wait_left(const struct session *s)
 {
 	const struct listener_conf *lc = hx_listener(s);
-	uint64_t limit, now = now_ms();
+	uint64_t now = now_ms(), limit = s->nreq == 0 ?
+	    lc->request_timeout_ms : lc->keepalive_timeout_ms;	/* never 0 (conf.c) */
 
-	if (s->nreq == 0)
-		limit = lc->request_timeout_ms != 0 ? lc->request_timeout_ms :
-		    HX_DEFAULT_REQUEST_MS;
-	else
-		limit = lc->keepalive_timeout_ms != 0 ? lc->keepalive_timeout_ms :
-		    HX_DEFAULT_KEEPALIVE_MS;
 	return now - s->last_active < limit ? limit - (now - s->last_active) : 0;
 }
 
@@ -1555,9 +1550,11 @@ hx_client_timeoutcb(evutil_socket_t fd, short what, void *arg)
 		session_close(s, NULL);
 		return;
 	}
-	if (s->ex != NULL && s->ex->state == HX_HEAD) {
+	if (s->ex != NULL && (s->ex->state == HX_HEAD || s->ex->state == HX_HOLD)) {
 		tb_err_set(&err, CR_CLIENT_TIMEOUT, PHASE_REQUEST,
-		    "no complete request head within request_timeout");
+		    s->ex->state == HX_HEAD ?
+		    "no complete request head within request_timeout" :
+		    "the chunked request body stalled for request_timeout");
 		hx_fail_status(s, &err, 408);
 		return;
 	}

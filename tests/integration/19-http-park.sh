@@ -107,6 +107,15 @@ park short "$SP" parked=1 eof-quiet parked=0 open=0
 [ "$PARK_RC" = 0 ] || fail "request_timeout of a parked connection: $PARK_OUT"
 expect_audit listener=short route! req! close=client_timeout phase=request
 
+# A chunked body the broker holds (the endpoint is not yet known to take
+# chunked) that stalls: request_timeout covers it as it covers a head.
+RAW=$(httpc raw --port "$SP" --host web.broker.test --timeout 10 --send \
+    'POST /held HTTP/1.1\r\nHost: web.broker.test\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n') ||
+    fail "stalled chunked body: $RAW"
+assert_eq 408 "$(jget "$RAW" 'd["status"]')" "answer to a stalled held body"
+expect_audit listener=short route=short method=POST status=408 \
+    close=client_timeout 'detail~chunked request body stalled'
+
 park short "$SP" get:/ka parked=1 eof parked=0 open=0
 [ "$PARK_RC" = 0 ] || fail "keepalive_timeout of a parked connection: $PARK_OUT"
 expect_audit listener=short route=short req=1 status=200 close=ok
