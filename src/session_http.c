@@ -489,8 +489,12 @@ hx_client_flush(struct session *s)
 		return;
 	if (evbuffer_get_length(client_out(s)) > 0) {
 		relay_ssl_flush(s->client.bev);
-		if (evbuffer_get_length(client_out(s)) != 0)
-			return;		/* the write callback carries on */
+		if (evbuffer_get_length(client_out(s)) != 0) {
+			/* the write callback carries on, unless the client stops reading */
+			if (s->close_after_flush && ex == NULL)
+				timer_add_ms(s->idle_ev, hx_listener(s)->keepalive_timeout_ms);
+			return;
+		}
 	}
 	if (s->close_after_flush && ex == NULL) {
 		hx_close_flushed(s);
@@ -1417,6 +1421,7 @@ hx_client_eventcb(struct bufferevent *bev, short what, void *arg)
 		    evbuffer_get_length(client_out(s)) > 0) {
 			s->close_after_flush = true;
 			relay_rekick_write(s->client.bev);
+			timer_add_ms(s->idle_ev, hx_listener(s)->keepalive_timeout_ms);
 			return;
 		}
 		/* Between requests: the client may go whenever it likes. */
@@ -1558,7 +1563,13 @@ hx_client_timeoutcb(evutil_socket_t fd, short what, void *arg)
 		hx_fail_status(s, &err, 408);
 		return;
 	}
-	if (s->ex == NULL && !s->close_after_flush && hx_wait_left(s) > 0) {
+	if (s->ex == NULL && s->close_after_flush) {
+		tb_err_set(&err, CR_CLIENT_TIMEOUT, PHASE_RESPONSE,
+		    "the client did not take the last answer within keepalive_timeout");
+		session_close(s, &err);
+		return;
+	}
+	if (s->ex == NULL && hx_wait_left(s) > 0) {
 		hx_park(s);
 		return;
 	}
