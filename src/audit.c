@@ -36,9 +36,16 @@
  * swaps the file underneath it.  Only audit_open()/audit_close() assign
  * it, before the workers start or after they stopped.
  */
-static int audit_fd = -1;
-static bool audit_owned;		/* audit_fd is our file, not stderr */
-static char audit_path[PATH_MAX];	/* for audit_reopen() */
+/*
+ * Workers read audit_fd for every record while a reload may switch the
+ * target, so the target changes without closing anything a worker may be
+ * writing to: file_fd, once opened, keeps its number for the life of the
+ * process (a new file is dup3()ed onto it), and "-" or "off" only change
+ * which number audit_fd holds.
+ */
+static atomic_int audit_fd = -1;	/* what records go to; -1 = off */
+static int file_fd = -1;		/* our file's number, -1 before one was opened */
+static char audit_path[PATH_MAX];	/* the file for audit_reopen(), "" if none */
 static atomic_bool audit_failing;	/* a write failed: warn once, not per record */
 
 enum audit_level {
@@ -190,42 +197,47 @@ audit_open_file(const char *path)
 	return fd;
 }
 
-/*
- * With a file already open, the new one is swapped in under the same
- * number, so this is safe while workers write; otherwise (first call, or
- * coming from stderr/off) it must run before the workers start.
- */
-int
-audit_open(const char *path)
+/* Opens path and puts it under file_fd's number (the first time: takes it). */
+static int
+audit_swap_in(const char *path)
 {
 	int fd, saved;
 
+	if ((fd = audit_open_file(path)) == -1)
+		return -1;
+	if (file_fd == -1) {
+		file_fd = fd;
+		return 0;
+	}
+	/* dup3, not dup2: dup2 would clear FD_CLOEXEC. */
+	if (dup3(fd, file_fd, O_CLOEXEC) == -1) {
+		saved = errno;
+		(void)close(fd);
+		errno = saved;
+		return -1;
+	}
+	(void)close(fd);
+	return 0;
+}
+
+/* Safe while workers write: nothing they may be writing to is closed. */
+int
+audit_open(const char *path)
+{
 	if (path == NULL || strcmp(path, "-") == 0 || strcmp(path, "off") == 0) {
-		audit_close();
-		if (path == NULL || strcmp(path, "-") == 0)
-			audit_fd = STDERR_FILENO;
+		atomic_store(&audit_fd, path != NULL && strcmp(path, "off") == 0 ?
+		    -1 : STDERR_FILENO);
+		audit_path[0] = '\0';
 		return 0;
 	}
 	if (strlen(path) >= sizeof(audit_path)) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	if ((fd = audit_open_file(path)) == -1)
+	if (audit_swap_in(path) == -1)
 		return -1;
-	if (audit_owned) {
-		/* dup3, not dup2: dup2 would clear FD_CLOEXEC. */
-		if (dup3(fd, audit_fd, O_CLOEXEC) == -1) {
-			saved = errno;
-			(void)close(fd);
-			errno = saved;
-			return -1;
-		}
-		(void)close(fd);
-	} else {
-		audit_fd = fd;
-		audit_owned = true;
-	}
 	(void)snprintf(audit_path, sizeof(audit_path), "%s", path);
+	atomic_store(&audit_fd, file_fd);
 	return 0;
 }
 
@@ -237,30 +249,22 @@ audit_open(const char *path)
 int
 audit_reopen(void)
 {
-	int fd, saved;
-
-	if (!audit_owned)
+	if (audit_path[0] == '\0')
 		return 0;	/* stderr or off: nothing to reopen */
-	if ((fd = audit_open_file(audit_path)) == -1)
+	if (audit_swap_in(audit_path) == -1)
 		return -1;
-	if (dup3(fd, audit_fd, O_CLOEXEC) == -1) {
-		saved = errno;
-		(void)close(fd);
-		errno = saved;
-		return -1;
-	}
-	(void)close(fd);
 	atomic_store(&audit_failing, false);
 	return 0;
 }
 
+/* At exit, with the workers gone. */
 void
 audit_close(void)
 {
-	if (audit_owned)
-		(void)close(audit_fd);
-	audit_fd = -1;
-	audit_owned = false;
+	atomic_store(&audit_fd, -1);
+	if (file_fd != -1)
+		(void)close(file_fd);
+	file_fd = -1;
 	audit_path[0] = '\0';
 }
 
@@ -271,7 +275,7 @@ audit_write(const struct audit_rec *rec)
 	long n;
 	size_t off = 0;
 	ssize_t w;
-	int fd = audit_fd;
+	int fd = atomic_load_explicit(&audit_fd, memory_order_relaxed);
 
 	if (fd == -1)
 		return;
@@ -292,6 +296,12 @@ audit_write(const struct audit_rec *rec)
 			if (!atomic_exchange(&audit_failing, true))
 				log_warn("audit: write conn=%llu",
 				    (unsigned long long)rec->conn);
+			/*
+			 * Part of the line is out (a full disk): end it, so the
+			 * next record starts a line of its own and stays valid.
+			 */
+			if (off > 0)
+				(void)write(fd, "\n", 1);
 			return;
 		}
 		off += (size_t)w;

@@ -5,7 +5,7 @@
  * is built by its owner (a session) in a struct audit_rec and written at the
  * end of the exchange with one write() on an O_APPEND descriptor, so a crash
  * loses no completed record and threads never interleave.  Reopened on
- * SIGUSR1 by swapping the descriptor with dup2().  Never holds bodies or
+ * SIGUSR1 by swapping the descriptor with dup3().  Never holds bodies or
  * credentials: callers pass only the fields below.
  */
 #ifndef TLSBROKER_AUDIT_H
@@ -61,11 +61,13 @@ void audit_set_upstream(struct audit_rec *rec, const char *addr);
 
 /*
  * Opens path for appending (creating it 0640); "-" or NULL means stderr,
- * "off" means no audit.  Returns 0, or -1 with errno set.
+ * "off" means no audit.  Returns 0, or -1 with errno set (the old target
+ * stays).  Safe while workers write records (a reload switching targets).
  */
 int audit_open(const char *path);
 /* Reopens the same path (SIGUSR1); on failure the old descriptor stays. */
 int audit_reopen(void);
+/* At exit, once no worker writes any more. */
 void audit_close(void);
 
 /* Formats rec as one JSON line into buf; returns its length or -1. */

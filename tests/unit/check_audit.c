@@ -588,6 +588,37 @@ START_TEST(test_open_write_reopen)
 }
 END_TEST
 
+/*
+ * A reload switching file -> off -> another file (workers writing all
+ * along): the file's descriptor number never changes and is never closed,
+ * and each record lands where the target of the moment says.
+ */
+START_TEST(test_switch_targets)
+{
+	char a[PATH_MAX], b[PATH_MAX];
+	int fd;
+
+	make_tmpdir();
+	snprintf(a, sizeof(a), "%s/a.jsonl", tmpdir);
+	snprintf(b, sizeof(b), "%s/b.jsonl", tmpdir);
+	ck_assert_int_eq(audit_open(a), 0);
+	fd = fd_of(a);
+	ck_assert_int_ge(fd, 0);
+	write_recs(1, 2);
+	ck_assert_int_eq(audit_open("off"), 0);
+	write_recs(3, 1);
+	ck_assert(fcntl(fd, F_GETFD) != -1);	/* still open */
+	ck_assert_int_eq(audit_reopen(), 0);	/* off: nothing to reopen */
+	ck_assert_int_eq(audit_open(b), 0);
+	ck_assert_int_eq(fd_of(b), fd);		/* the same number */
+	write_recs(4, 3);
+	ck_assert_int_eq(check_lines(a, NULL), 2);
+	ck_assert_int_eq(check_lines(b, NULL), 3);
+	audit_close();
+	rm_tmpdir(tmpdir);
+}
+END_TEST
+
 START_TEST(test_reopen_failure_keeps_old)
 {
 	char dir[300], path[PATH_MAX], moved[300];
@@ -784,6 +815,7 @@ audit_suite(void)
 
 	tc = tcase_create("file");
 	tcase_add_test(tc, test_open_write_reopen);
+	tcase_add_test(tc, test_switch_targets);
 	tcase_add_test(tc, test_reopen_failure_keeps_old);
 	tcase_add_test(tc, test_stderr_and_off);
 	tcase_add_test(tc, test_overflow_fallbacks);
