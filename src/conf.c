@@ -25,6 +25,8 @@
 
 #include "conf.h"
 
+#include "metrics.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -672,7 +674,7 @@ bad:
 #define R(f) offsetof(struct route_conf, f)
 
 static const struct conf_key conf_broker_keys[] = {
-	{ "workers", kv_uint, B(workers), CONF_NOLOC, KEY_AUTO, 1, 256, NULL },
+	{ "workers", kv_uint, B(workers), CONF_NOLOC, KEY_AUTO, 1, METRICS_MAX_WORKERS, NULL },
 	{ "max_connections", kv_uint, B(max_connections), CONF_NOLOC, KEY_AUTO, 1, 1000000, NULL },
 	{ "audit_log", kv_token, B(audit_log), B(audit_log_loc), 0, 0, 0, NULL },
 	{ "log_level", kv_log_level, B(log_level), CONF_NOLOC, 0, 0, 0, NULL },
@@ -983,6 +985,12 @@ conf_section_line(struct conf_parser *p, char *s)
 	if (!conf_valid_name(name)) {
 		conf_err(p, p->lineno, p->label, NULL,
 		    "a name may only contain letters, digits, '_', '.' and '-'");
+		return;
+	}
+	if (strcmp(name, "-") == 0) {
+		/* metrics and audit records use "-" for "no route" */
+		conf_err(p, p->lineno, p->label, NULL,
+		    "'-' is reserved (it stands for \"no route\" in metrics)");
 		return;
 	}
 	if ((first = conf_named_line(p->conf, kind, name)) != 0) {

@@ -331,6 +331,9 @@ worker_free(struct worker *w)
 {
 	unsigned i;
 
+	/* never initialised (a start that failed at an earlier worker): zeros only */
+	if (w->gen == NULL)
+		return;
 	listener_detach(w);
 	/* Pools first: their warming connections may have lookups pending. */
 	for (i = 0; i < w->npools; i++)

@@ -587,7 +587,12 @@ static const struct {
 	  { "t.ini:1: [route x] listener: required key missing (no [listener NAME] in this file)" } },
 	/* bad values, one per parser */
 	{ "[broker]\nworkers = 0\n",
-	  { "t.ini:2: [broker] workers: '0' is not auto or a number from 1 to 256" } },
+	  { "t.ini:2: [broker] workers: '0' is not auto or a number from 1 to 64" } },
+	{ "[route -]\nupstream = h:1\n",
+	  { "t.ini:1: [route -]: '-' is reserved (it stands for \"no route\" in metrics)" } },
+	/* above 64 the metrics would have no block for the worker */
+	{ "[broker]\nworkers = 65\n",
+	  { "t.ini:2: [broker] workers: '65' is not auto or a number from 1 to 64" } },
 	{ "[broker]\nmax_connections = 1000001\n",
 	  { "t.ini:2: [broker] max_connections: '1000001' is not auto or a number from 1 to 1000000" } },
 	{ "[broker]\nlog_level = loud\n",
@@ -671,7 +676,7 @@ START_TEST(multiple_errors)
 	    "upstream_tls = 1.3-1.0\n"		/* 10 */
 	    "[mystery]\n",			/* 11 */
 	    false,
-	    "t.ini:2: [broker] workers: 'many' is not auto or a number from 1 to 256",
+	    "t.ini:2: [broker] workers: 'many' is not auto or a number from 1 to 64",
 	    "t.ini:5: [listener erp] min_tls: '1.1' is below 1.2; inbound never accepts less than TLS 1.2 (allowed: 1.2, 1.3)",
 	    "t.ini:7: [route a] colour: unknown key",
 	    "t.ini:10: [route b] upstream_tls: '1.3-1.0' is a reversed range; write the lower version first (1.0-1.3)",
