@@ -548,29 +548,19 @@ kv_name(const struct conf_key *k, const char *value, void *sect,
 	return conf_set_str(FIELD(sect, k, char *), value, err);
 }
 
-/* True if s is a DNS name (or IPv4 literal); wildcard allows a "*." start. */
+/*
+ * True if s is a DNS name (or IPv4 literal) of at most 253 characters
+ * without a final dot; wildcard allows a "*." start.
+ */
 static bool
 conf_valid_host(const char *s, bool wildcard)
 {
-	size_t label = 0, total = 0;
+	size_t len;
 
 	if (wildcard && s[0] == '*' && s[1] == '.')
 		s += 2;
-	if (*s == '\0')
-		return false;
-	for (; *s != '\0'; s++, total++) {
-		if (*s == '.') {
-			if (label == 0)
-				return false;
-			label = 0;
-			continue;
-		}
-		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_')
-			return false;
-		if (++label > 63)
-			return false;
-	}
-	return label > 0 && total < 254;
+	len = strlen(s);
+	return len < 254 && parse_is_hostname(s, len) && s[len - 1] != '.';
 }
 
 static int

@@ -167,8 +167,7 @@ parse_bool(const char *s, bool *out, char *err)
 	return -1;
 }
 
-/* A DNS name or IPv4 literal: letters, digits, '-', '_', '.', no empty label. */
-static bool
+bool
 parse_is_hostname(const char *s, size_t len)
 {
 	size_t i, label = 0;

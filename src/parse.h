@@ -46,4 +46,7 @@ const char *tls_version_name(int version);
 /* Formats a range as "1.0-1.2", "1.2" or "off" into buf. */
 void tls_range_format(const struct tls_range *r, char *buf, size_t len);
 
+/* A DNS name or IPv4 literal: letters, digits, '-', '_', '.', no empty label. */
+bool parse_is_hostname(const char *s, size_t len);
+
 #endif

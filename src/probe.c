@@ -579,13 +579,14 @@ int
 probe_route_block(const struct probe_result *r, unsigned idx, char *buf,
     size_t cap)
 {
-	const struct probe_candidate *c = &r->cands[idx], *f;
+	const struct probe_candidate *c, *f;
 	char hp[300], range[16], label[400], acc[64];
 	size_t off = 0;
 	unsigned i;
 
 	if (idx >= r->ncands)
 		return -1;
+	c = &r->cands[idx];
 	probe_hostport_str(&r->target, hp, sizeof(hp));
 	probe_cat(buf, cap, &off, "[route %s]\n", r->name);
 	for (i = 0; i < idx; i++) {
@@ -1107,6 +1108,8 @@ probe_tcp_connect(const struct hostport *hp, uint64_t timeout_ms, char *addr,
 			continue;
 		}
 		if ((e = probe_wait(fd, POLLOUT, deadline)) <= 0) {
+			int wait_errno = errno;	/* before close() and free */
+
 			close(fd);
 			freeaddrinfo(res);
 			if (e == 0) {
@@ -1115,7 +1118,7 @@ probe_tcp_connect(const struct hostport *hp, uint64_t timeout_ms, char *addr,
 				    (unsigned long long)timeout_ms);
 				return -1;
 			}
-			diag_from_connect_errno(err, errno, addr);
+			diag_from_connect_errno(err, wait_errno, addr);
 			return -1;
 		}
 		soerr = 0;
@@ -2229,8 +2232,9 @@ probe_main(int argc, char **argv)
 			host_opts = true;
 			if (strcmp(optarg, "off") == 0)
 				r->sni_off = true;
-			else if (*optarg == '\0' ||
-			    strlen(optarg) >= sizeof(r->sni)) {
+			else if (strlen(optarg) >= sizeof(r->sni) ||
+			    !parse_is_hostname(optarg, strlen(optarg))) {
+				/* it goes into a route block and a Host header */
 				fprintf(stderr, "tlsbroker probe: --sni: '%s' is not "
 				    "a host name or off\n", optarg);
 				goto usage;

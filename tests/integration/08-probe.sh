@@ -106,6 +106,14 @@ assert_eq 2 "$_rc" "probe --bogus: exit status"
 assert_contains "$(cat "$TB_TMP/usage.err")" "usage: tlsbroker probe" \
     "probe --bogus stderr"
 assert_eq "" "$(cat "$TB_TMP/usage.out")" "probe --bogus stdout"
+# --sni goes into the suggested route block and a Host header: a value that
+# is no host name (here one carrying a config line) is refused
+_rc=0
+"$TLSBROKER" probe 127.0.0.1:1 --sni "$(printf 'a.test\nupstream = x:1')" \
+    >"$TB_TMP/usage.out" 2>"$TB_TMP/usage.err" || _rc=$?
+assert_eq 2 "$_rc" "probe --sni with a newline: exit status"
+assert_contains "$(cat "$TB_TMP/usage.err")" "is not a host name" \
+    "probe --sni with a newline: stderr"
 
 # ---- discovery -----------------------------------------------------------------
 
