@@ -22,7 +22,7 @@ BULK="$TB_EP/bulk.py"
 # shellcheck disable=SC2046
 set -- $(free_ports 2)
 BP=$1 EP=$2
-_ep_run bulk "$EP" python3 "$BULK" serve "$EP"
+_ep_run bulk "$EP" "$PYTHON" "$BULK" serve "$EP"
 
 cat >"$TB_TMP/broker.ini" <<EOF
 [broker]
@@ -49,23 +49,29 @@ curl -sS $CURL_RESOLVE --cacert "$PKI/ca.pem" "$URL/bytes/65536" -o /dev/null ||
 idle=$(awk '/^VmRSS:/ { print $2 }' "/proc/$BROKER_PID/status")
 
 # measure CMD...: runs CMD while sampling the broker's RSS; sets PEAK (KiB).
+# A sampler that read nothing (the broker gone) fails the test instead of
+# passing the memory checks with a peak of 0.
 measure()
 {
 	rm -f "$TB_TMP/done"
-	python3 "$BULK" rss "$BROKER_PID" "$TB_TMP/done" >"$TB_TMP/peak" &
+	"$PYTHON" "$BULK" rss "$BROKER_PID" "$TB_TMP/done" >"$TB_TMP/peak" &
 	_sampler=$!
-	"$@"
-	_rc=$?
+	track "$_sampler" "$TB_TMP/peak"
+	_rc=0
+	"$@" || _rc=$?
 	: >"$TB_TMP/done"
-	wait "$_sampler"
+	wait_exit "$_sampler" 30 || fail "RSS sampler did not stop"
+	untrack "$_sampler"
 	PEAK=$(cat "$TB_TMP/peak")
+	[ "${PEAK:-0}" -ge "$idle" ] ||
+	    fail "RSS sampler saw no broker memory (peak '${PEAK:-}')"
 	return $_rc
 }
 
 # Download: the client hashes what arrives.
 measure sh -c "curl -sS $CURL_RESOLVE --cacert '$PKI/ca.pem' '$URL/bytes/$SIZE' | sha256sum >'$TB_TMP/down.sum'" ||
     fail "download failed"
-want=$(python3 "$BULK" pattern "$SIZE" | sha256sum)
+want=$("$PYTHON" "$BULK" pattern "$SIZE" | sha256sum)
 assert_eq "$(cat "$TB_TMP/down.sum")" "$want" "1 GiB download hash"
 note "download: idle ${idle} KiB, peak ${PEAK} KiB"
 [ $((PEAK - idle)) -le $LIMIT_KIB ] ||
