@@ -438,8 +438,13 @@ hx_fail_status(struct session *s, const struct tb_err *err, int status)
 	    close_reason_str(err->code), diag_phase_str(err->phase), err->msg);
 	s->last_fail = err->code;	/* for the connection's summary line */
 	s->last_fail_phase = err->phase;
-	/* Unread request bytes would make our close a reset that eats the answer. */
-	s->linger = !ex->req_body.done;
+	/*
+	 * Unread request bytes would make our close a reset that eats the
+	 * answer: linger unless the head was complete and said "no body" (a
+	 * request refused before its body decoder was set up, e.g. 404).
+	 */
+	s->linger = ex->req.head_len == 0 ||
+	    (ex->req.body != HTTP1_BODY_NONE && !ex->req_body.done);
 	hx_free(s, ex, false);
 	s->ex = NULL;
 	s->close_after_flush = true;
