@@ -187,7 +187,7 @@ pool_idle_readcb(struct bufferevent *bev, void *arg)
 #define POOL_PEEK_AFTER_MS 20
 
 static bool
-upconn_alive(struct upconn *uc, uint64_t now)
+upconn_alive(struct upconn *uc, uint64_t now, bool sure)
 {
 	char c;
 	ssize_t n;
@@ -195,7 +195,7 @@ upconn_alive(struct upconn *uc, uint64_t now)
 
 	if (evbuffer_get_length(bufferevent_get_input(uc->bev)) != 0)
 		return false;
-	if (uc->pooled && now - uc->idle_since_ms < POOL_PEEK_AFTER_MS)
+	if (!sure && uc->pooled && now - uc->idle_since_ms < POOL_PEEK_AFTER_MS)
 		return true;
 	n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
 	if (n == 0)
@@ -226,7 +226,7 @@ upconn_closed_by_peer(struct upconn *uc)
 }
 
 struct upconn *
-pool_take(struct pool *p)
+pool_take(struct pool *p, bool sure)
 {
 	struct upconn *uc;
 	uint64_t now = now_ms();
@@ -236,7 +236,7 @@ pool_take(struct pool *p)
 	/* Most recently used first: it is the least likely to be closed. */
 	while ((uc = TAILQ_LAST(&p->idle, upconn_list)) != NULL) {
 		/* Judge it while it still counts as idle (pooled), then take it. */
-		bool dead = pool_expired(p, uc, now) || !upconn_alive(uc, now);
+		bool dead = pool_expired(p, uc, now) || !upconn_alive(uc, now, sure);
 
 		pool_remove(p, uc);
 		if (dead) {

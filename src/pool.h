@@ -52,9 +52,12 @@ void pool_free(struct pool *p);
 /*
  * Returns a live idle connection (taken out of the pool, its callbacks
  * cleared) or NULL.  Connections found closed, expired or close to the
- * endpoint's learned idle-close time are dropped on the way.
+ * endpoint's learned idle-close time are dropped on the way.  A connection
+ * used in the last few milliseconds is trusted without a system call
+ * unless sure is set: a request that cannot be retried on a fresh
+ * connection (a POST) pays for the check.
  */
-struct upconn *pool_take(struct pool *p);
+struct upconn *pool_take(struct pool *p, bool sure);
 
 /*
  * Gives a connection back after a complete, reusable exchange.  Takes

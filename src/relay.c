@@ -67,11 +67,18 @@ relay_move(struct bufferevent *src, struct bufferevent *dst, bool *paused)
 
 	if (len > 0)
 		evbuffer_add_buffer(out, in);
+	relay_pause_if_full(src, out, paused);
+	return len;
+}
+
+void
+relay_pause_if_full(struct bufferevent *src, struct evbuffer *out,
+    bool *paused)
+{
 	if (evbuffer_get_length(out) >= RELAY_HIGH && !*paused) {
 		bufferevent_disable(src, EV_READ);
 		*paused = true;
 	}
-	return len;
 }
 
 void
@@ -162,12 +169,13 @@ relay_read_more(struct bufferevent *bev)
 	return total;
 }
 
-void
+bool
 relay_resume(struct bufferevent *src, struct bufferevent *dst, bool *paused)
 {
-	if (*paused &&
-	    evbuffer_get_length(bufferevent_get_output(dst)) < RELAY_HIGH) {
-		*paused = false;
-		bufferevent_enable(src, EV_READ);
-	}
+	if (!*paused ||
+	    evbuffer_get_length(bufferevent_get_output(dst)) >= RELAY_HIGH)
+		return false;
+	*paused = false;
+	relay_enable_read(src);
+	return true;
 }

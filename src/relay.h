@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 struct bufferevent;
+struct evbuffer;
 
 #define RELAY_HIGH (64 * 1024)
 
@@ -74,8 +75,15 @@ void relay_ssl_flush(struct bufferevent *bev);
  */
 size_t relay_read_more(struct bufferevent *bev);
 
-/* Called from dst's write callback: resumes src if it was paused and dst has room. */
-void relay_resume(struct bufferevent *src, struct bufferevent *dst,
+/* Stops reading src (sets *paused) when out, where src's bytes go, is full. */
+void relay_pause_if_full(struct bufferevent *src, struct evbuffer *out,
+    bool *paused);
+
+/*
+ * Called from dst's write callback: resumes src (relay_enable_read) if it
+ * was paused and dst has room; true if it did.
+ */
+bool relay_resume(struct bufferevent *src, struct bufferevent *dst,
     bool *paused);
 
 #endif

@@ -559,7 +559,7 @@ session_route(struct session *s)
 	session_set_state(s, SESSION_ST_CONNECTING);
 	/* A connection warmed ahead (pool_min_idle) saves the legacy handshake. */
 	if (session_pool_for(s, s->rc) != NULL &&
-	    (s->uc = pool_take(session_pool_for(s, s->rc))) != NULL) {
+	    (s->uc = pool_take(session_pool_for(s, s->rc), true)) != NULL) {
 		s->up_reused = true;
 		session_upstream_cb(s->uc, NULL, s);
 		return;

@@ -505,10 +505,9 @@ hx_client_flush(struct session *s)
 		hx_close_flushed(s);
 		return;
 	}
-	if (s->up_paused && ex != NULL && ex->uc != NULL && ex->uc->bev != NULL) {
-		s->up_paused = false;
-		relay_enable_read(ex->uc->bev);
-	}
+	/* the output is empty here: room for the upstream again */
+	if (ex != NULL && ex->uc != NULL && ex->uc->bev != NULL)
+		(void)relay_resume(ex->uc->bev, s->client.bev, &s->up_paused);
 }
 
 /* ---- the end of an exchange --------------------------------------------------- */
@@ -675,10 +674,7 @@ hx_forward_response_body(struct session *s)
 		}
 		s->upstream.bytes_read += (uint64_t)n;
 	}
-	if (evbuffer_get_length(out) >= RELAY_HIGH && !s->up_paused) {
-		bufferevent_disable(ex->uc->bev, EV_READ);
-		s->up_paused = true;
-	}
+	relay_pause_if_full(ex->uc->bev, out, &s->up_paused);
 	if (ex->resp_body.done) {
 		if (ex->rechunk)
 			evbuffer_add(out, "0\r\n\r\n", 5);
@@ -813,11 +809,8 @@ hx_up_writecb(struct bufferevent *bev, void *arg)
 	if (s->ex->uc->cli == NULL &&
 	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
 		bufferevent_disable(bev, EV_WRITE);	/* back to writing at once */
-	if (s->client_paused) {
-		s->client_paused = false;
-		relay_enable_read(s->client.bev);
+	if (relay_resume(s->client.bev, bev, &s->client_paused))
 		hx_forward_request_body(s);
-	}
 }
 
 /*
@@ -827,15 +820,23 @@ hx_up_writecb(struct bufferevent *bev, void *arg)
  * we still have (no body, or a held one).  Never for POST with a streamed
  * body.
  */
+/* The request could go again on a fresh connection: idempotent, body kept. */
+static bool
+hx_may_replay(const struct http_exchange *ex)
+{
+	bool replayable = ex->req.body == HTTP1_BODY_NONE || ex->dechunk ||
+	    (ex->req.body == HTTP1_BODY_LENGTH && ex->req.content_length == 0);
+
+	return replayable && http1_method_idempotent(ex->req.method);
+}
+
 static bool
 hx_retry(struct session *s, const struct tb_err *why)
 {
 	struct http_exchange *ex = s->ex;
-	bool replayable = ex->req.body == HTTP1_BODY_NONE || ex->dechunk ||
-	    (ex->req.body == HTTP1_BODY_LENGTH && ex->req.content_length == 0);
 
 	if (ex->resp_any || ex->rec.retries > 0 || !ex->rec.up_reused ||
-	    !replayable || !http1_method_idempotent(ex->req.method))
+	    !hx_may_replay(ex))
 		return false;
 	log_info("conn=%llu req=%u route=%s: pooled connection to %s failed "
 	    "before any response (%s: %s); retrying once on a new connection",
@@ -974,10 +975,7 @@ hx_forward_request_body(struct session *s)
 			timer_add_ms(ex->up_ev, ex->rc->response_timeout_ms);
 	}
 	hx_up_flush(s);
-	if (evbuffer_get_length(out) >= RELAY_HIGH && !s->client_paused) {
-		bufferevent_disable(s->client.bev, EV_READ);
-		s->client_paused = true;
-	}
+	relay_pause_if_full(s->client.bev, out, &s->client_paused);
 	/*
 	 * Pipelined requests wait in the input until this exchange ends (the
 	 * read watermark bounds them); reading stays on, so an EOF or reset
@@ -1060,7 +1058,8 @@ hx_connect(struct session *s, bool fresh)
 	struct tb_err err;
 
 	ex->state = HX_CONNECTING;
-	if (!fresh && ex->pool != NULL && (ex->uc = pool_take(ex->pool)) != NULL) {
+	if (!fresh && ex->pool != NULL &&
+	    (ex->uc = pool_take(ex->pool, !hx_may_replay(ex))) != NULL) {
 		hx_upstream_ready(s, true);
 		return;
 	}
@@ -1395,10 +1394,8 @@ hx_client_writecb(struct bufferevent *bev, void *arg)
 		hx_close_flushed(s);
 		return;
 	}
-	if (s->up_paused && ex != NULL && ex->uc != NULL && ex->uc->bev != NULL &&
-	    evbuffer_get_length(client_out(s)) < RELAY_HIGH) {
-		s->up_paused = false;
-		relay_enable_read(ex->uc->bev);
+	if (ex != NULL && ex->uc != NULL && ex->uc->bev != NULL &&
+	    relay_resume(ex->uc->bev, s->client.bev, &s->up_paused)) {
 		/* Bytes may already wait in the upstream input. */
 		if (ex->resp_head_done)
 			hx_forward_response_body(s);

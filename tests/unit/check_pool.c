@@ -86,11 +86,34 @@ START_TEST(test_reuse_live)
 	uc->requests = 1;
 	pool_put(&pool, uc);
 	ck_assert_uint_eq(pool.nidle, 1);
-	ck_assert_ptr_eq(pool_take(&pool), uc);
+	ck_assert_ptr_eq(pool_take(&pool, false), uc);
 	ck_assert_uint_eq(pool.nidle, 0);
-	ck_assert_ptr_null(pool_take(&pool));
+	ck_assert_ptr_null(pool_take(&pool, false));
 	upconn_free(uc, false);
 	close(peer);
+}
+END_TEST
+
+/*
+ * Pooled a moment ago, the endpoint closed since, the loop has not run:
+ * a request that may be retried trusts it (no system call); one that
+ * cannot (sure) checks the socket and gets nothing.
+ */
+START_TEST(test_sure_checks_a_fresh_close)
+{
+	int peer;
+	struct upconn *uc = make_upconn(&peer);
+
+	pool_put(&pool, uc);
+	close(peer);
+	ck_assert_ptr_null(pool_take(&pool, true));
+	ck_assert_uint_eq(pool.nidle, 0);
+
+	uc = make_upconn(&peer);
+	pool_put(&pool, uc);
+	close(peer);
+	ck_assert_ptr_eq(pool_take(&pool, false), uc);
+	upconn_free(uc, false);
 }
 END_TEST
 
@@ -105,9 +128,9 @@ START_TEST(test_max_idle_evicts_oldest)
 	pool_put(&pool, c);	/* pool_max_idle = 2: a goes */
 	ck_assert_uint_eq(pool.nidle, 2);
 	/* most recently used first */
-	ck_assert_ptr_eq(pool_take(&pool), c);
-	ck_assert_ptr_eq(pool_take(&pool), b);
-	ck_assert_ptr_null(pool_take(&pool));
+	ck_assert_ptr_eq(pool_take(&pool, false), c);
+	ck_assert_ptr_eq(pool_take(&pool, false), b);
+	ck_assert_ptr_null(pool_take(&pool, false));
 	upconn_free(b, false);
 	upconn_free(c, false);
 	close(p1);
@@ -124,7 +147,7 @@ START_TEST(test_max_requests_refused)
 	uc->requests = rc.pool_max_requests;	/* used up: freed, not kept */
 	pool_put(&pool, uc);
 	ck_assert_uint_eq(pool.nidle, 0);
-	ck_assert_ptr_null(pool_take(&pool));
+	ck_assert_ptr_null(pool_take(&pool, false));
 	close(peer);
 }
 END_TEST
@@ -167,7 +190,7 @@ START_TEST(test_learned_limit_retires_before_endpoint)
 	pool_put(&pool, uc);
 	/* idle for 900 ms: past the learned time less its margin */
 	uc->idle_since_ms -= 900;
-	ck_assert_ptr_null(pool_take(&pool));
+	ck_assert_ptr_null(pool_take(&pool, false));
 	ck_assert_uint_eq(pool.nidle, 0);
 	close(peer);
 }
@@ -182,7 +205,7 @@ START_TEST(test_stale_dropped_at_checkout)
 	/* The close arrived since the last loop turn: found by the peek. */
 	close(peer);
 	uc->idle_since_ms -= 100;
-	ck_assert_ptr_null(pool_take(&pool));
+	ck_assert_ptr_null(pool_take(&pool, false));
 	ck_assert_uint_eq(pool.nidle, 0);
 }
 END_TEST
@@ -210,7 +233,7 @@ START_TEST(test_retired_keeps_nothing)
 	ck_assert_uint_eq(pool.nidle, 0);
 	pool_put(&pool, b);
 	ck_assert_uint_eq(pool.nidle, 0);
-	ck_assert_ptr_null(pool_take(&pool));
+	ck_assert_ptr_null(pool_take(&pool, false));
 	close(p1);
 	close(p2);
 }
@@ -226,6 +249,7 @@ main(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_reuse_live);
+	tcase_add_test(tc, test_sure_checks_a_fresh_close);
 	tcase_add_test(tc, test_max_idle_evicts_oldest);
 	tcase_add_test(tc, test_max_requests_refused);
 	tcase_add_test(tc, test_no_pooling_when_max_idle_zero);
