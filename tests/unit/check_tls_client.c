@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * check_tls_client: what a route's outbound context puts on the wire.  A
+ * client SSL from tls_client_new() talks to an in-process legacy server
+ * (TLS 1.0 only, security level 0, a throw-away RSA certificate) through
+ * memory BIOs, so the test sees every record the client writes and can
+ * count them.  Connecting and failure judgement are covered by the
+ * integration tests.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "conf.h"
+#include "tls_client.h"
+#include "tlsio.h"
+
+#define LEGACY_ROUTE \
+	"[listener t]\nbind = 127.0.0.1:9\ncert = /dev/null\n\n" \
+	"[route legacy]\nlistener = t\nmode = http\n" \
+	"upstream = 127.0.0.1:9\nupstream_tls = 1.0\n" \
+	"upstream_ciphers = DEFAULT:@SECLEVEL=0\nupstream_verify = off\n"
+
+#define TLS_RECORD_APPLICATION_DATA 23
+
+/* An old server: TLS 1.0 only, CBC suites, a self-signed RSA-2048 key. */
+static SSL_CTX *
+legacy_server_ctx(void)
+{
+	EVP_PKEY *key = EVP_RSA_gen(2048);
+	X509 *cert = X509_new();
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+
+	ck_assert_ptr_nonnull(key);
+	ck_assert_ptr_nonnull(cert);
+	ck_assert_ptr_nonnull(ctx);
+	ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
+	X509_gmtime_adj(X509_getm_notBefore(cert), 0);
+	X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
+	X509_set_pubkey(cert, key);
+	X509_NAME_add_entry_by_txt(X509_get_subject_name(cert), "CN",
+	    MBSTRING_ASC, (const unsigned char *)"legacy.test", -1, -1, 0);
+	X509_set_issuer_name(cert, X509_get_subject_name(cert));
+	ck_assert_int_gt(X509_sign(cert, key, EVP_sha256()), 0);
+	SSL_CTX_set_security_level(ctx, 0);
+	ck_assert_int_eq(SSL_CTX_set_min_proto_version(ctx, TLS1_VERSION), 1);
+	ck_assert_int_eq(SSL_CTX_set_max_proto_version(ctx, TLS1_VERSION), 1);
+	ck_assert_int_eq(SSL_CTX_set_cipher_list(ctx, "AES128-SHA:@SECLEVEL=0"),
+	    1);
+	ck_assert_int_eq(SSL_CTX_use_certificate(ctx, cert), 1);
+	ck_assert_int_eq(SSL_CTX_use_PrivateKey(ctx, key), 1);
+	X509_free(cert);
+	EVP_PKEY_free(key);
+	return ctx;
+}
+
+/* Moves whatever one side wrote into the other side's read BIO. */
+static void
+shuttle(BIO *from, BIO *to)
+{
+	char buf[4096];
+	int n;
+
+	while ((n = BIO_read(from, buf, sizeof(buf))) > 0)
+		ck_assert_int_eq(BIO_write(to, buf, n), n);
+}
+
+/* Counts the TLS records in wire[0..len) of one content type. */
+static int
+count_records(const unsigned char *wire, size_t len, int type)
+{
+	size_t at = 0;
+	int n = 0;
+
+	while (at + 5 <= len) {
+		size_t body = ((size_t)wire[at + 3] << 8) | wire[at + 4];
+
+		if (wire[at] == type)
+			n++;
+		at += 5 + body;
+	}
+	ck_assert_uint_eq(at, len);	/* whole records only */
+	return n;
+}
+
+START_TEST(test_tls10_one_record_per_write)
+{
+	struct conf_errors errs = { 0 };
+	struct conf *conf = conf_load_string("t.ini", LEGACY_ROUTE, &errs);
+	struct tls_info info = { .alert_recv = -1, .alert_sent = -1 };
+	struct tls_client *cli;
+	SSL_CTX *sctx = legacy_server_ctx();
+	SSL *c, *s;
+	BIO *c_in = BIO_new(BIO_s_mem()), *c_out = BIO_new(BIO_s_mem());
+	BIO *s_in = BIO_new(BIO_s_mem()), *s_out = BIO_new(BIO_s_mem());
+	static const char req[] = "POST /soap HTTP/1.1\r\nHost: legacy.test\r\n"
+	    "Content-Length: 5\r\n\r\nhello";
+	unsigned char wire[4096];
+	char got[sizeof(req)];
+	int n, round;
+
+	ck_assert_ptr_nonnull(conf);
+	cli = tls_client_new(&conf->routes[0], &errs);
+	ck_assert_ptr_nonnull(cli);
+	c = tls_client_ssl_new(cli, &info);
+	s = SSL_new(sctx);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_ptr_nonnull(s);
+	SSL_set_bio(c, c_in, c_out);
+	SSL_set_bio(s, s_in, s_out);
+	SSL_set_accept_state(s);
+	for (round = 0; round < 10; round++) {
+		int cr = SSL_do_handshake(c), sr = SSL_do_handshake(s);
+
+		shuttle(c_out, s_in);
+		shuttle(s_out, c_in);
+		if (cr == 1 && sr == 1)
+			break;
+	}
+	ck_assert_int_lt(round, 10);
+	ck_assert_int_eq(SSL_version(c), TLS1_VERSION);
+	ck_assert_ptr_nonnull(strstr(SSL_get_cipher_name(c), "SHA"));
+
+	/*
+	 * One write, one record: no empty fragment in front of it (OpenSSL's
+	 * BEAST countermeasure, which some legacy stacks reject).
+	 */
+	ck_assert_int_eq(SSL_write(c, req, sizeof(req) - 1), sizeof(req) - 1);
+	n = BIO_read(c_out, wire, sizeof(wire));
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_eq(count_records(wire, (size_t)n,
+	    TLS_RECORD_APPLICATION_DATA), 1);
+	ck_assert_int_eq(BIO_write(s_in, wire, n), n);
+	ck_assert_int_eq(SSL_read(s, got, sizeof(got)), sizeof(req) - 1);
+	ck_assert_mem_eq(got, req, sizeof(req) - 1);
+
+	SSL_free(c);
+	SSL_free(s);
+	SSL_CTX_free(sctx);
+	tls_client_free(cli);
+	conf_free(conf);
+	conf_errors_free(&errs);
+}
+END_TEST
+
+static Suite *
+tls_client_suite(void)
+{
+	Suite *s = suite_create("tls_client");
+	TCase *tc = tcase_create("wire");
+
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_tls10_one_record_per_write);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(tls_client_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
