@@ -121,7 +121,10 @@ max_connections(unsigned configured)
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
 		return configured > 0 ? configured : 1000;
 	rl.rlim_cur = rl.rlim_max;
-	setrlimit(RLIMIT_NOFILE, &rl);
+	/* A refusal leaves the old limit, and that is what we must size by. */
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1 &&
+	    getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return configured > 0 ? configured : 1000;
 	/* Two descriptors per connection, plus room for listeners and logs. */
 	derived = rl.rlim_cur > 256 ? (rl.rlim_cur - 128) / 2 : 64;
 	if (derived > 1000000)

@@ -8,7 +8,8 @@
 # ClientHello, silence in the handshake, silence after the request, TLS
 # 1.2+ only behind a TLS 1.0 route, no cipher in common, GnuTLS without RFC
 # 5746, DHE-1024 at level 2, an expired certificate under CA verification,
-# a pin mismatch, a refused port, an unresolvable name, a truncated
+# a pin mismatch, a refused port, a connect that gets no answer, an
+# unresolvable name, a truncated
 # response, invalid HTTP.  Then bad client requests: CL+TE, obs-fold, a
 # head over 64 KiB, a head too slow, no route, a held body over
 # max_buffered_body.
@@ -19,11 +20,11 @@ need_cmd curl
 make_pki
 
 # shellcheck disable=SC2046 # one port per word
-set -- $(free_ports 11)
+set -- $(free_ports 12)
 BP=$1 P_RST=$2 P_BH=$3 P_HTTP=$4 P_T12P=$5 P_ECDHE=$6 P_NR12=$7 P_DHE=$8
 P_EXP=$9
 shift 9
-P_DEAD=$1 P_OLD=$2
+P_DEAD=$1 P_OLD=$2 P_FULL=$3
 
 start_ep_rst rst "$P_RST"
 start_ep_blackhole bh "$P_BH"
@@ -36,6 +37,7 @@ start_sserver ecdhe "$P_ECDHE" -cert "$PKI/legacy.pem" -key "$PKI/legacy.key" \
 start_ep_noreneg12 nr12 "$P_NR12"
 start_ep_dhe1024 dhe "$P_DHE"
 start_ep_expired expired "$P_EXP"
+start_ep_synfull full "$P_FULL"
 ! port_listening "$P_DEAD" || hard_error "port $P_DEAD unexpectedly in use"
 
 cat >"$TB_TMP/broker.ini" <<EOF
@@ -126,6 +128,12 @@ host = refused.broker.test
 upstream = 127.0.0.1:$P_DEAD
 upstream_tls = off
 
+[route full]
+host = full.broker.test
+upstream = 127.0.0.1:$P_FULL
+upstream_tls = off
+connect_timeout = 1s
+
 [route dns]
 host = dns.broker.test
 upstream = nonexistent.invalid:443
@@ -134,7 +142,7 @@ EOF
 start_broker "$TB_TMP/broker.ini"
 
 RES=""
-for _h in rst bh web old t12p nocipher nr12 dhe expired pin refused dns \
+for _h in rst bh web old t12p nocipher nr12 dhe expired pin refused full dns \
     nowhere; do
 	RES="$RES --resolve $_h.broker.test:$BP:127.0.0.1"
 done
@@ -257,6 +265,14 @@ assert_audit_has "$AUDIT_N" "$(cut -d/ -f3 "$PKI/expired.pin" | cut -c1-20)"
 broker_error refused /err/refused 502 upstream_refused connect 'upstream = HOST:PORT' \
     upstream="127.0.0.1:$P_DEAD"
 REFUSED_CONN=$(audit_field "$AUDIT_N" conn)
+
+# The SYN is dropped (the endpoint's accept queue is full): 504 after the
+# route's 1s connect_timeout, not the kernel's minutes of SYN retries.
+broker_error full /err/full 504 upstream_connect_timeout connect \
+    'raise connect_timeout' upstream="127.0.0.1:$P_FULL"
+[ "$ELAPSED" -ge 900 ] || fail "full answered after ${ELAPSED}ms, before its" \
+    "1s connect_timeout"
+[ "$ELAPSED" -lt 6000 ] || fail "full answered only after ${ELAPSED}ms"
 broker_error dns /err/dns 502 upstream_dns dns 'did not resolve'
 
 # ---- the endpoint fails inside its response ------------------------------------

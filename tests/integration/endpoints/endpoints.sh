@@ -220,6 +220,17 @@ start_ep_blackhole()
 	start_py blackhole "$1" "$2"
 }
 
+# synfull: listens, never accepts, and drops every SYN (a full accept
+# queue): connects to it time out.  Ready once it says so, not when its
+# port first listens (its own queue-filling connection comes after that).
+start_ep_synfull()
+{
+	start_py synfull "$1" "$2"
+	_tb_out=$(tbutil waitgrep "$(ep_log "$1")" 'backlog full' \
+	    --timeout 10 --pid "$(ep_pid "$1")") ||
+	    fail "synfull endpoint: $_tb_out"
+}
+
 # ---- http endpoints (http-mode tests) ----------------------------------------
 
 # start_httpd NAME PORT ARGS...: httpd.py, a literal HTTP/1.1 server that

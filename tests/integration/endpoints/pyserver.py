@@ -12,6 +12,9 @@
 #   rst        reads the first TLS record (the ClientHello), then RST
 #              (SO_LINGER 0): the "forcibly closed" endpoint
 #   blackhole  accepts and reads, never answers
+#   synfull    never accepts: its one-slot accept queue is filled by its own
+#              connection, so the kernel drops further SYNs and a connect
+#              to it gets no answer (a firewall that drops, a hung host)
 #
 # hash protocol (the client speaks first, one command per connection):
 #   'U' len:u64be data[len]   -> "<sha256 hex> <len>\n", then close
@@ -166,6 +169,15 @@ def serve_blackhole(s, cid, args, tls):
     s.close()
 
 
+def serve_synfull(ls, port):
+    ls.listen(0)
+    filler = socket.create_connection(("127.0.0.1", port), timeout=5)
+    log("listening on 127.0.0.1:%d mode synfull: backlog full" % port)
+    while True:
+        time.sleep(3600)
+    filler.close()
+
+
 MODES = {"hash": serve_hash, "http": serve_http, "rst": serve_rst,
          "blackhole": serve_blackhole}
 TLSVER = {"1.0": ssl.TLSVersion.TLSv1, "1.1": ssl.TLSVersion.TLSv1_1,
@@ -192,7 +204,7 @@ def handle(conn, peer, cid, args, ctx):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("mode", choices=sorted(MODES))
+    ap.add_argument("mode", choices=sorted(MODES) + ["synfull"])
     ap.add_argument("port", type=int)
     ap.add_argument("--name", default="endpoint")
     ap.add_argument("--tls-cert")
@@ -216,6 +228,9 @@ def main():
     ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind(("127.0.0.1", args.port))
+    if args.mode == "synfull":
+        serve_synfull(ls, args.port)
+        return
     ls.listen(64)
     log("listening on 127.0.0.1:%d mode %s%s" %
         (args.port, args.mode, " tls" if ctx else ""))
