@@ -152,6 +152,57 @@ START_TEST(test_max_requests_refused)
 }
 END_TEST
 
+/*
+ * Puts n connections opened together (all alive at once, as in a burst),
+ * requests used and age_ms old; returns how many the pool kept.
+ */
+static unsigned
+put_used(unsigned n, unsigned requests, uint64_t age_ms, int *peers,
+    unsigned *npeers)
+{
+	struct upconn *ucs[64];
+	unsigned before = pool.nidle, i;
+
+	ck_assert_uint_le(n, 64);
+	for (i = 0; i < n; i++) {
+		ucs[i] = make_upconn(&peers[(*npeers)++]);
+		ucs[i]->requests = requests;
+		ucs[i]->created_ms -= age_ms;
+	}
+	for (i = 0; i < n; i++)
+		pool_put(&pool, ucs[i]);
+	return pool.nidle - before;
+}
+
+/*
+ * Connections opened together must not all reach their limits together:
+ * each one's limit is cut by up to a tenth, never more.
+ */
+START_TEST(test_limits_spread_over_last_tenth)
+{
+	enum { N = 40 };
+	int peer[5 * N];
+	unsigned i, n = 0, kept, kept_age;
+
+	rc.pool_max_idle = 10 * N;	/* never full: no eviction */
+	rc.pool_max_requests = 1000;
+	/* below every cut limit: all kept; inside the last tenth: some */
+	ck_assert_uint_eq(put_used(N, 899, 0, peer, &n), N);
+	kept = put_used(N, 950, 0, peer, &n);
+	ck_assert_uint_gt(kept, 0);
+	ck_assert_uint_lt(kept, N);
+	ck_assert_uint_eq(put_used(N, 1000, 0, peer, &n), 0);	/* at the limit */
+	rc.pool_max_requests = 3;	/* a tenth of 3 is nothing: exact */
+	ck_assert_uint_eq(put_used(N, 2, 0, peer, &n), N);
+	/* the same spread applies to age */
+	kept_age = put_used(N, 0, rc.pool_max_lifetime_ms * 95 / 100, peer, &n);
+	ck_assert_uint_gt(kept_age, 0);
+	ck_assert_uint_lt(kept_age, N);
+	for (i = 0; i < n; i++)
+		close(peer[i]);
+}
+END_TEST
+
 START_TEST(test_no_pooling_when_max_idle_zero)
 {
 	int peer;
@@ -252,6 +303,7 @@ main(void)
 	tcase_add_test(tc, test_sure_checks_a_fresh_close);
 	tcase_add_test(tc, test_max_idle_evicts_oldest);
 	tcase_add_test(tc, test_max_requests_refused);
+	tcase_add_test(tc, test_limits_spread_over_last_tenth);
 	tcase_add_test(tc, test_no_pooling_when_max_idle_zero);
 	tcase_add_test(tc, test_idle_close_leaves_and_teaches);
 	tcase_add_test(tc, test_learned_limit_retires_before_endpoint);
