@@ -90,6 +90,7 @@ worker_switch_gen(struct worker *w)
 		w->retired = r;
 		w->retired[w->nretired].pools = w->pools;
 		w->retired[w->nretired].count = w->npools;
+		w->retired[w->nretired].gen = gen_ref(w->gen);
 		w->nretired++;
 	} else {
 		log_warnx("worker %u: out of memory retiring pools", w->id);
@@ -149,6 +150,53 @@ worker_control_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
+retired_pools_free(struct retired_pools *r)
+{
+	unsigned i;
+
+	/* retired pools may hold TLS sessions saved since */
+	for (i = 0; i < r->count; i++)
+		pool_free(&r->pools[i]);
+	free(r->pools);
+	gen_unref(r->gen);
+}
+
+static bool
+worker_gen_in_use(const struct worker *w, const struct gen *g)
+{
+	const struct session *s;
+
+	TAILQ_FOREACH(s, &w->sessions, entry)
+		if (s->gen == g)
+			return true;
+	return false;
+}
+
+/*
+ * Frees the pools of older generations that no session of this worker
+ * uses any more.  Only sessions reach a retired pool (an exchange's pool,
+ * a tcp session's connection), and a session leaves the list only after
+ * its last use of them, so without sessions of that generation nothing
+ * can.  Without this, every reload would keep its pools until exit.
+ */
+static void
+worker_release_retired(struct worker *w)
+{
+	unsigned i = 0;
+
+	while (i < w->nretired) {
+		if (worker_gen_in_use(w, w->retired[i].gen)) {
+			i++;
+			continue;
+		}
+		retired_pools_free(&w->retired[i]);
+		w->retired[i] = w->retired[--w->nretired];
+		log_info("worker %u: freed the upstream pools of an older "
+		    "configuration (%u left)", w->id, w->nretired);
+	}
+}
+
+static void
 worker_heartbeat_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
@@ -158,6 +206,7 @@ worker_heartbeat_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	for (i = 0; i < w->npools; i++)
 		pool_maintain(&w->pools[i]);
+	worker_release_retired(w);
 }
 
 int
@@ -341,7 +390,6 @@ worker_free(struct worker *w)
 	for (i = 0; i < w->nretired; i++) {
 		unsigned j;
 
-		/* retired pools may hold TLS sessions saved since */
 		for (j = 0; j < w->retired[i].count; j++)
 			pool_free(&w->retired[i].pools[j]);
 	}
@@ -352,8 +400,9 @@ worker_free(struct worker *w)
 		event_base_loop(w->base, EVLOOP_NONBLOCK);
 	free(w->pools);
 	session_http_cache_free(w);
+	/* Sessions freed above may have handed connections back to them. */
 	for (i = 0; i < w->nretired; i++)
-		free(w->retired[i].pools);
+		retired_pools_free(&w->retired[i]);
 	free(w->retired);
 	if (w->pending_gen != NULL)
 		gen_unref(w->pending_gen);

@@ -41,6 +41,7 @@ TAILQ_HEAD(session_list, session);
 struct retired_pools {
 	struct pool *pools;	/* owned */
 	unsigned count;
+	struct gen *gen;	/* owned reference: the pools point into its conf */
 };
 
 struct worker {

@@ -20,7 +20,8 @@
 # show the new certificate's subject.  Also, a request sent after a reload
 # on a keep-alive connection opened before it must get the new routes (or
 # find that connection closed): issue 5 says new requests use the new
-# generation.
+# generation.  Once the load stops, each worker must have freed the upstream
+# pools of all 20 older configurations.
 
 . "$(dirname "$0")/lib.sh"
 
@@ -51,6 +52,7 @@ write_ini()
 workers = 2
 audit_log = $AUDIT
 drain_timeout = 5s
+log_level = info
 
 [listener erp]
 bind = 127.0.0.1:$BP
@@ -342,6 +344,21 @@ assert_eq 404 "$CURL_OUT" "/extra/ after the last reload"
 grep -q "reload 20 done" "$BROKER_LOG" || fail "no 'reload 20 done' in the log"
 assert_eq 3 "$(grep -c 'the previous configuration keeps running' "$BROKER_LOG")" \
     "failed reloads"
+
+# Each worker frees an older configuration's upstream pools once its last
+# connection of that configuration has ended (checked every second): 20
+# reloads, 20 frees in each worker, now that the load has stopped.
+_t0=$(now_ms)
+for _w in 0 1; do
+	while _n=$(grep -c "worker $_w: freed the upstream pools" "$BROKER_LOG");
+	    [ "$_n" -lt 20 ]; do
+		[ $(($(now_ms) - _t0)) -lt 10000 ] ||
+		    fail "worker $_w freed the pools of $_n of 20 older configurations"
+		sleep 0.1
+	done
+done
+assert_eq 20 "$(grep -c "worker 0: freed the upstream pools" "$BROKER_LOG")" \
+    "older configurations freed by worker 0"
 
 stop_broker
 tbutil jsoncheck "$AUDIT" || fail "audit log has lines that are not JSON"
