@@ -458,6 +458,23 @@ hx_fail(struct session *s, const struct tb_err *err)
 }
 
 /*
+ * The client's chunked body broke its framing.  Whether it was being held
+ * or already streaming to the endpoint, the client gets a 400 unless part
+ * of an answer is out; an endpoint holding part of the request gets only
+ * the close (hx_free drops its connection unclean).
+ */
+static void
+hx_fail_bad_body(struct session *s)
+{
+	struct tb_err err;
+
+	tb_err_set(&err, CR_BAD_REQUEST, PHASE_REQUEST,
+	    "invalid chunked request body: %s",
+	    http1_err_str(s->ex->req_body.err));
+	hx_fail(s, &err);
+}
+
+/*
  * The last answer is written.  Close, or, when the client may still be
  * sending a request body we never read, linger as nginx does: half-close
  * (so the client sees the end of the answer), discard what still arrives
@@ -949,7 +966,6 @@ hx_forward_request_body(struct session *s)
 	struct http_exchange *ex = s->ex;
 	struct evbuffer *in = client_in(s), *out;
 	struct http1_span data;
-	struct tb_err err;
 	ssize_t n;
 	char *p;
 
@@ -960,9 +976,7 @@ hx_forward_request_body(struct session *s)
 	while (!ex->req_body.done && evbuffer_get_length(in) > 0) {
 		n = hx_body_feed(&ex->req_body, in, &p, &data);
 		if (n < 0) {
-			tb_err_set(&err, CR_BAD_REQUEST, PHASE_REQUEST,
-			    "invalid request body: %s", http1_err_str(ex->req_body.err));
-			session_close(s, &err);
+			hx_fail_bad_body(s);
 			return;
 		}
 		if (n == 0)
@@ -1190,10 +1204,7 @@ hx_hold_body(struct session *s)
 	while (!ex->req_body.done && evbuffer_get_length(in) > 0) {
 		n = hx_body_feed(&ex->req_body, in, &p, &data);
 		if (n < 0) {
-			tb_err_set(&err, CR_BAD_REQUEST, PHASE_REQUEST,
-			    "invalid chunked request body: %s",
-			    http1_err_str(ex->req_body.err));
-			hx_fail(s, &err);
+			hx_fail_bad_body(s);
 			return;
 		}
 		if (n == 0)

@@ -11,8 +11,8 @@
 # a pin mismatch, a refused port, a connect that gets no answer, an
 # unresolvable name, a truncated
 # response, invalid HTTP.  Then bad client requests: CL+TE, obs-fold, a
-# head over 64 KiB, a head too slow, no route, a held body over
-# max_buffered_body.
+# head over 64 KiB, a bad chunk size while the body streams, a head too
+# slow, no route, a held body over max_buffered_body.
 
 . "$(dirname "$0")/lib.sh"
 
@@ -310,6 +310,12 @@ raw()
 	    --send "$_s" "$@") || fail "$_n: $RAW"
 }
 
+# An HTTP/1.1 answer from web first: its pool then knows the endpoint takes
+# chunked bodies, so the bad-chunk request below streams instead of being
+# held.
+answer web /warm
+assert_eq 200 "$STATUS" "web before the bad client requests ($BODY)"
+expect_audit route=web path=/warm status=200
 _web_reqs=$(grep -c ' req [0-9]* ' "$(ep_log web)")
 
 raw "CL+TE" "POST /smuggle HTTP/1.1\r\nHost: web.broker.test\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
@@ -328,6 +334,17 @@ raw "64 KiB head" "GET /big HTTP/1.1\r\nHost: web.broker.test\r\n\r\n" \
     --pad 65536
 assert_eq 431 "$(jget "$RAW" 'd["status"]')" "head over 64 KiB: $RAW"
 expect_audit status=431 close=bad_request phase=request
+
+# A chunk size that is no hex number, after the head went to the endpoint:
+# still a 400 for the client (nothing of an answer is out), and the
+# endpoint's connection, holding half a request, is closed.
+raw "bad chunk size" "POST /badchunk HTTP/1.1\r\nHost: web.broker.test\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"
+assert_eq 400 "$(jget "$RAW" 'd["status"]')" "bad chunk size: $RAW"
+assert_eq bad_request "$(jget "$RAW" 'hdr("x-broker-error")')" \
+    "bad chunk size X-Broker-Error"
+assert_eq eof "$(jget "$RAW" 'd["end"]')" "bad chunk size: closed after the 400"
+expect_audit status=400 close=bad_request phase=request route=web \
+    upstream="127.0.0.1:$P_HTTP" "detail~invalid chunked request body"
 
 # Half a head, then nothing: 408 after the listener's request_timeout (1s).
 raw "slow head" "GET /slow HTTP/1.1\r\nHost: web.broker.test\r\nX-A: 1\r\n"
