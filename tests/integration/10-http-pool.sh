@@ -226,12 +226,10 @@ expect_audit route=idle method=GET path=/l1 status=200
 expect_audit route=idle method=POST path=/l2 status=200 retries!
 expect_audit route=idle method=GET path=/l3 status=200 retries!
 assert_eq 4 "$(ep_requests idle POST)" "POSTs the idle endpoint received"
-# DAEMON BUG (left failing on purpose, see the report): pool_take() calls
-# pool_remove(), which clears uc->pooled, before pool_expired(), whose idle
-# check is "uc->pooled && now - idle_since >= limit": so neither the
-# learned limit nor pool_idle_timeout is applied at checkout, only by the
-# 1 s heartbeat (pool_maintain).  /l2 and /l3 are then reused after 850 ms
-# idle unless a heartbeat happened to fall in between.
+# Regression: pool_take() once cleared uc->pooled before pool_expired()
+# looked at it, so neither the learned limit nor pool_idle_timeout applied
+# at checkout, only at the 1 s heartbeat (pool_maintain): /l2 and /l3 were
+# reused after 850 ms idle unless a heartbeat fell in between.
 for _l in $((AUDIT_N - 1)) "$AUDIT_N"; do
 	[ "$(audit_field "$_l" up_reused)" = false ] ||
 	    bug "audit line $_l reused a pooled connection idle" \
@@ -244,14 +242,14 @@ stop_broker
 tbutil jsoncheck "$AUDIT" || fail "audit log has lines that are not JSON"
 assert_eq "$AUDIT_N" "$(wc -l <"$AUDIT" | tr -d ' ')" "audit records"
 
-# ---- resumption (checked last: see the DAEMON BUG note) -------------------
+# ---- resumption (checked last: see the regression note) -------------------
 
-# DAEMON BUG (left failing on purpose, see the report): when the endpoint
-# closes an idle pooled connection, pool_idle_eventcb() frees it with
-# upconn_free(uc, false): no SSL_shutdown, so SSL_free() runs OpenSSL's
-# ssl_clear_bad_session(), which marks the SSL_SESSION not_resumable -- the
-# very session object the pool keeps for the next connection.  Resumption
-# then only works when the broker itself retired the previous connection.
+# Regression: when the endpoint closed an idle pooled connection,
+# pool_idle_eventcb() freed it without SSL_shutdown, so SSL_free() ran
+# OpenSSL's ssl_clear_bad_session(), which marks the SSL_SESSION not
+# resumable -- the very session the pool keeps for the next connection.
+# Resumption then only worked when the broker itself retired the previous
+# connection.
 for _l in "$NGX_L2" "$NGX_L3"; do
 	[ "$(audit_field "$_l" up_resumed)" = true ] ||
 	    bug "audit line $_l: the new connection to nginx did not resume" \

@@ -356,10 +356,9 @@ assert_eq eof "$(jget "$RAW" 'd["end"]')" "slow head: closed after the 408"
     "$(jget "$RAW" 'd["after"]')" ||
     fail "408 after $(jget "$RAW" 'd["after"]')s, not request_timeout's 1s"
 expect_audit status=408 close=client_timeout phase=request
-# DAEMON BUG (left failing on purpose, see the report): the hint of a 408
-# names idle_timeout (a route key that plays no part); the key to change
-# is the listener's request_timeout (diag.c hint_client, CR_CLIENT_TIMEOUT
-# outside the handshake).
+# Regression: the hint of a 408 once named idle_timeout (a route key that
+# plays no part); the key to change is the listener's request_timeout
+# (diag.c hint_client, CR_CLIENT_TIMEOUT outside the handshake).
 audit_field "$AUDIT_N" hint | grep -q 'request_timeout' ||
     bug "the 408's hint does not name request_timeout:" \
     "$(audit_field "$AUDIT_N" hint)"
@@ -392,22 +391,21 @@ stop_broker
 tbutil jsoncheck "$AUDIT" || fail "audit log has lines that are not JSON"
 assert_eq "$AUDIT_N" "$(wc -l <"$AUDIT" | tr -d ' ')" "audit records"
 
-# ---- checked last: see the DAEMON BUG notes -------------------------------------
+# ---- checked last: see the regression notes -------------------------------------
 
-# DAEMON BUG (left failing on purpose, see the report): after an error
-# answer the broker closes the client connection at once, with the rest of
-# the request body unread, so the kernel resets it; a client still sending
-# (curl, .NET) then fails with a send error and never reads the 413 -- "a
-# bare reset when an answer is still possible".  Needs a lingering close
-# (shut down writing, drain the input for a bounded time), as nginx does.
+# Regression: after an error answer the broker once closed the client
+# connection at once, with the rest of the request body unread, so the
+# kernel reset it; a client still sending (curl, .NET) then failed with a
+# send error and never read the 413 -- "a bare reset when an answer is
+# still possible".  Fixed by a lingering close (shut down writing, drain
+# the input for a bounded time), as nginx does.
 [ "$HELD_STATUS" = 413 ] ||
     bug "the client did not receive the 413 for a held body over" \
     "max_buffered_body (status '$HELD_STATUS', $HELD_ERR)"
 
-# DAEMON BUG (left failing on purpose, see the report): the connection's
-# summary line in the operational log says close=ok after a 502: the
-# error hx_fail_status() keeps in s->rec.err "for the connection's summary
-# line" is cleared again by its session_close(s, NULL).
+# Regression: the connection's summary line in the operational log once
+# said close=ok after a 502: the error hx_fail_status() keeps for it was
+# cleared again by its session_close(s, NULL).
 grep "info: conn=$REFUSED_CONN route=refused client=" "$BROKER_LOG" |
     grep -q ' close=upstream_refused ' ||
     bug "summary line of the refused connection: $(grep \

@@ -131,7 +131,7 @@ STATUS=$(notify show --field STATUS | head -n 1)
 assert_contains "$STATUS" "2 listeners" "STATUS= at start"
 assert_contains "$STATUS" "2 routes" "STATUS= at start"
 # issue 5: "STATUS= with the number of routes and connections".
-# DAEMON BUG: STATUS= names listeners, routes and workers only.
+# Regression: STATUS= once named listeners, routes and workers only.
 case $STATUS in
 *connection*) ;;
 *) bug "STATUS= does not give the number of connections: '$STATUS'" ;;
@@ -156,9 +156,9 @@ _max=0
 for _g in $_gaps; do
 	[ "$_g" -le "$_max" ] || _max=$_g
 done
-# DAEMON BUG: the workers' loop counters move once a second (their 1 s
-# heartbeat) but are compared every WATCHDOG_USEC/3, so below WatchdogSec=3s
-# pings are withheld and a "worker loop is stuck" warning logged instead.
+# Regression: the workers' loop counters once moved only once a second
+# (their heartbeat) but were compared every WATCHDOG_USEC/3, so below
+# WatchdogSec=3s pings were withheld and "worker loop is stuck" logged.
 if [ "$_wd_ok" = 0 ] || [ "$_max" -gt "$WD_MS" ]; then
 	bug "$_n WATCHDOG=1 in the 2.5s after READY=1 (8 expected), at" \
 	    "intervals (ms, the first from READY=1) $_gaps; the longest, ${_max}ms," \

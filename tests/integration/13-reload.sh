@@ -219,9 +219,9 @@ hold_check()
 	_hold=$(tr '\n' ' ' <"$TB_TMP/hold.out")
 	note "keep-alive connection across reload $RELOAD_N: $_hold"
 	_second=$(grep '^/keep/h ' "$TB_TMP/hold.out" | sed -n 2p)
-	# DAEMON BUG: an http session keeps the generation it was accepted
-	# on for every later request (session_http.c), so a keep-alive
-	# connection never sees a reload.
+	# Regression: an http session used to keep the generation it was
+	# accepted on for every later request, so a keep-alive connection
+	# never saw a reload (fixed by hx_follow_reload in session_http.c).
 	case $_second in
 	"/keep/h 200 $1 c"*) ;;
 	"/keep/h 200 "*" c1") bug "a request sent after reload" \

@@ -87,9 +87,9 @@ kill -TERM "$_bpid"
 _t0=$(now_ms)
 # stop accepting: the listening socket must go at once, so that new clients
 # are refused (and fail over) instead of waiting in a backlog nobody serves.
-# DAEMON BUG: the workers free their evconnlisteners but the sockets stay
-# open (listener_set_close only at exit), so the port listens all through
-# the drain.
+# Regression: the workers once freed their evconnlisteners but left the
+# sockets open (listener_set_close only at exit), so the port listened
+# all through the drain.
 if ! tbutil waitport "$BP" --closed --timeout 1 >/dev/null; then
 	_t=$("$PYTHON" - "$BP" <<'EOF'
 import socket, sys
@@ -153,7 +153,8 @@ _dt=$(($(now_ms) - _t0))
 untrack "$_bpid"
 BROKER_PID=""
 assert_eq 0 "$WAIT_RC" "broker exit status"
-# DAEMON BUG: draining waits for every session, idle keep-alive ones too.
+# Regression: draining once waited for every session, idle keep-alive
+# ones too.
 [ "$_dt" -lt 3000 ] || bug "an idle keep-alive connection held the" \
     "drain up: exit ${_dt}ms after SIGTERM (drain_timeout 5s); no request" \
     "was in flight, so it should close at once"

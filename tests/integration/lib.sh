@@ -503,9 +503,9 @@ assert_file_line()
 	    fail "line not found in $1: '$2'; file has: $(cat "$1")"
 }
 
-# bug TEXT: an assertion that failed and exposes a known daemon bug (the
-# test names it in a "DAEMON BUG" comment): noted now, counted, and failed
-# by bugs_check at the end, so the rest of the test still runs.
+# bug TEXT: a failed assertion that guards against a daemon bug the test
+# once found (a "Regression:" comment says which): noted now, counted, and
+# failed by bugs_check at the end, so the rest of the test still runs.
 TB_BUGS=0
 bug()
 {
