@@ -25,7 +25,8 @@ struct evbuffer;
  * (pipelined requests, a large body, an endpoint's close_notify) after the
  * socket is drained, and libevent 2.1's bufferevent_openssl stops at the
  * end of a record: no epoll event would ever come for them.
- * relay_read_ahead() turns read-ahead on for a TLS bufferevent's SSL;
+ * relay_read_ahead() turns read-ahead on for a TLS bufferevent's SSL,
+ * with room for four records per read;
  * relay_kick_read() makes the bufferevent read again when OpenSSL holds
  * bytes and reading is enabled; relay_enable_read() enables reading and
  * kicks.  Call the kick at the end of every read callback and use
