@@ -149,10 +149,10 @@ grep -q 'route idle: the endpoint closes idle connections after about' \
 
 # ---- 5. the race made deterministic ------------------------------------------------
 
-# An endpoint that closes right after a keep-alive answer: that connection
-# must not go back to the pool, so the POST that follows at once gets a
-# fresh one (a pooled dead connection would cost it a 502: a POST is never
-# retried).
+# An endpoint that closes right after a keep-alive answer (the FIN in the
+# answer's last segment): that connection must not go back to the pool, so
+# the POST that follows at once gets a fresh one (a pooled dead connection
+# would cost it a 502: a POST is never retried).
 printf 'x=1' >"$TB_TMP/form.txt"
 SEQ_OUT=$(httpc seq --port "$BP" --host pool.broker.test "GET /answer-close" \
     "POST /after @$TB_TMP/form.txt") || fail "POST after an endpoint close: $SEQ_OUT"

@@ -255,9 +255,17 @@ def serve(sock, peer, cid, args):
                        "version": version, "headers": hdrs,
                        "body_len": len(body), "body_sha256": sha,
                        "te": te, "cl": cl}
+                if path == "/answer-close":
+                    # The answer and the FIN leave in one segment, so the
+                    # broker sees the close with the answer whenever this
+                    # thread runs next (a loaded machine can hold it back
+                    # for milliseconds between a send and a shutdown).
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
                 send_response(c, args, cid, rid, method, 200, "OK",
                               [("Content-Type", "application/json")],
                               (json.dumps(doc) + "\n").encode(), keep)
+                if path == "/answer-close":
+                    sock.shutdown(socket.SHUT_WR)
             if not keep or path == "/answer-close":
                 log("conn %d: closing after request %d" % (cid, rid))
                 finish(sock)
