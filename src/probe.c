@@ -1062,32 +1062,142 @@ probe_wait(int fd, short events, uint64_t deadline)
 }
 
 /*
+ * The name lookup behind probe's connections.  Done once per host and
+ * port and kept, since probe makes dozens of connections to one endpoint,
+ * and bounded by the caller's deadline, which getaddrinfo() is not: a
+ * resolver that does not answer costs its timeout times its attempts (10 s
+ * with the defaults) on every call.  glibc's getaddrinfo_a() runs the
+ * lookup in a thread of its own; one that outlives the deadline cannot
+ * always be cancelled and may still write to its request, so a timed-out
+ * request is never freed (it stays reachable from probe_dns_busy) and its
+ * outcome, a timeout, is what later calls for that name get.
+ */
+struct probe_lookup {
+	struct gaicb req;
+	struct addrinfo hints;
+	char host[256];
+	char port[8];
+	int error;			/* getaddrinfo's, 0 = resolved */
+	bool timed_out;
+	struct probe_lookup *next;	/* on probe_dns_busy */
+};
+
+static struct probe_lookup *probe_dns;		/* the last name's */
+static struct probe_lookup *probe_dns_busy;	/* timed out, not cancelled */
+
+/* Forgets the kept lookup (at a new name, and at exit). */
+static void
+probe_lookup_drop(void)
+{
+	struct probe_lookup *l = probe_dns;
+
+	if (l == NULL)
+		return;
+	probe_dns = NULL;
+	if (l->timed_out && gai_cancel(&l->req) == EAI_NOTCANCELED) {
+		l->next = probe_dns_busy;
+		probe_dns_busy = l;
+		return;
+	}
+	if (l->req.ar_result != NULL)
+		freeaddrinfo(l->req.ar_result);
+	free(l);
+}
+
+static void
+probe_lookup_wait(struct probe_lookup *l, uint64_t deadline)
+{
+	const struct gaicb *list[1] = { &l->req };
+	struct timespec ts;
+	uint64_t now, left;
+	int e;
+
+	while ((e = gai_error(&l->req)) == EAI_INPROGRESS) {
+		now = now_ms();
+		if (now >= deadline) {
+			l->timed_out = true;
+			return;
+		}
+		left = deadline - now;
+		ts.tv_sec = (time_t)(left / 1000);
+		ts.tv_nsec = (long)(left % 1000) * 1000000;
+		(void)gai_suspend(list, 1, &ts);	/* done, timeout or signal */
+	}
+	l->error = e;
+}
+
+static struct probe_lookup *
+probe_lookup_start(const char *host, const char *port, uint64_t deadline)
+{
+	struct probe_lookup *l = calloc(1, sizeof(*l));
+	struct gaicb *list[1];
+
+	if (l == NULL)
+		return NULL;
+	snprintf(l->host, sizeof(l->host), "%s", host);
+	snprintf(l->port, sizeof(l->port), "%s", port);
+	l->hints.ai_family = AF_UNSPEC;
+	l->hints.ai_socktype = SOCK_STREAM;
+	l->hints.ai_flags = AI_NUMERICSERV;
+	l->req.ar_name = l->host;
+	l->req.ar_service = l->port;
+	l->req.ar_request = &l->hints;
+	list[0] = &l->req;
+	if ((l->error = getaddrinfo_a(GAI_NOWAIT, list, 1, NULL)) == 0)
+		probe_lookup_wait(l, deadline);
+	return l;
+}
+
+/* The addresses of host:port, or NULL with err set (upstream_dns). */
+static const struct addrinfo *
+probe_resolve(const char *host, const char *port, uint64_t deadline,
+    struct tb_err *err)
+{
+	struct probe_lookup *l = probe_dns;
+
+	if (l == NULL || strcmp(l->host, host) != 0 ||
+	    strcmp(l->port, port) != 0) {
+		probe_lookup_drop();
+		if ((l = probe_lookup_start(host, port, deadline)) == NULL) {
+			tb_err_set(err, CR_INTERNAL, PHASE_DNS, "out of memory");
+			return NULL;
+		}
+		probe_dns = l;
+	}
+	if (l->timed_out) {
+		tb_err_set(err, CR_UPSTREAM_DNS, PHASE_DNS,
+		    "resolve %s: no answer from the resolver within the timeout",
+		    host);
+		return NULL;
+	}
+	if (l->error != 0) {
+		tb_err_set(err, CR_UPSTREAM_DNS, PHASE_DNS, "resolve %s: %s",
+		    host, gai_strerror(l->error));
+		return NULL;
+	}
+	return l->req.ar_result;
+}
+
+/*
  * Connects to hp within timeout_ms, trying each address in turn.  Returns
  * the connected non-blocking socket, or -1 with err set the way the
  * broker classifies it (upstream_dns, upstream_refused, ...).  The name
- * lookup itself is the system resolver's and is not bounded here.
+ * lookup counts against timeout_ms too.
  */
 static int
 probe_tcp_connect(const struct hostport *hp, uint64_t timeout_ms, char *addr,
     size_t addrcap, struct tb_err *err)
 {
-	struct addrinfo hints, *res = NULL, *ai;
+	const struct addrinfo *res, *ai;
 	char port[8], ip[INET6_ADDRSTRLEN];
 	uint64_t deadline = now_ms() + timeout_ms;
 	socklen_t sl;
 	int fd, e, soerr, last = ECONNREFUSED, one = 1;
 
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV;
 	snprintf(port, sizeof(port), "%u", (unsigned)hp->port);
 	snprintf(addr, addrcap, "%s:%u", hp->host, (unsigned)hp->port);
-	if ((e = getaddrinfo(hp->host, port, &hints, &res)) != 0) {
-		tb_err_set(err, CR_UPSTREAM_DNS, PHASE_DNS, "resolve %s: %s",
-		    hp->host, gai_strerror(e));
+	if ((res = probe_resolve(hp->host, port, deadline, err)) == NULL)
 		return -1;
-	}
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
 		if (getnameinfo(ai->ai_addr, ai->ai_addrlen, ip, sizeof(ip), NULL,
 		    0, NI_NUMERICHOST) != 0)
@@ -1108,10 +1218,9 @@ probe_tcp_connect(const struct hostport *hp, uint64_t timeout_ms, char *addr,
 			continue;
 		}
 		if ((e = probe_wait(fd, POLLOUT, deadline)) <= 0) {
-			int wait_errno = errno;	/* before close() and free */
+			int wait_errno = errno;	/* before close() */
 
 			close(fd);
-			freeaddrinfo(res);
 			if (e == 0) {
 				tb_err_set(err, CR_UPSTREAM_CONNECT_TIMEOUT, PHASE_CONNECT,
 				    "connect %s: no answer within %llu ms", addr,
@@ -1130,11 +1239,9 @@ probe_tcp_connect(const struct hostport *hp, uint64_t timeout_ms, char *addr,
 		last = soerr;
 		close(fd);
 	}
-	freeaddrinfo(res);
 	diag_from_connect_errno(err, last, addr);
 	return -1;
 connected:
-	freeaddrinfo(res);
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	return fd;
 }
@@ -2109,8 +2216,8 @@ probe_usage(FILE *out)
 	    "                   host, unless it is an IP address); off sends none\n"
 	    "  --ca FILE        verify the chain against FILE instead of the\n"
 	    "                   system store\n"
-	    "  --timeout DUR    bound on every connect, handshake and read\n"
-	    "                   (default 5s)\n"
+	    "  --timeout DUR    bound on the name lookup and on every connect,\n"
+	    "                   handshake and read (default 5s)\n"
 	    "  --name ROUTE     name of the suggested [route] (default: the host)\n"
 	    "  --json           print the facts as one JSON object\n"
 	    "  --route NAME     make one connection with the settings of that\n"
@@ -2298,6 +2405,7 @@ probe_main(int argc, char **argv)
 		signal(SIGPIPE, SIG_IGN);
 		status = probe_route_main(path != NULL ? path : PROBE_DEFAULT_CONF,
 		    route);
+		probe_lookup_drop();
 		tls_client_cleanup();
 		return status;
 	}
@@ -2351,6 +2459,7 @@ probe_main(int argc, char **argv)
 		probe_report(r, stdout);
 	status = r->chosen >= 0 ? 0 : 1;
 	free(r);
+	probe_lookup_drop();
 	tls_client_cleanup();
 	return status;
 usage:

@@ -8,7 +8,8 @@
 # the [route] block the text output ends with is pasted into a broker config
 # and one request through the running broker must reach the endpoint.  The
 # 3DES/RC4 endpoints must give exit 1 and name the private OpenSSL build.
-# Last, `probe --route` with a good and two bad routes of that config.
+# Then `probe --route` with a good and two bad routes of that config, and
+# last a resolver that never answers.
 
 . "$(dirname "$0")/lib.sh"
 
@@ -329,5 +330,58 @@ route nosuch
 assert_eq 2 "$_rc" "probe --route nosuch: exit status"
 assert_contains "$(cat "$TB_TMP/route.err")" "no [route nosuch]" \
     "probe --route nosuch stderr"
+
+# ---- a resolver that never answers ---------------------------------------------
+
+# --timeout bounds the name lookup too.  In a network and mount namespace
+# of its own, /etc/resolv.conf names 127.0.0.1, where a UDP socket
+# swallows every query; getaddrinfo() would wait 10 s there (the
+# resolver's 5 s timeout, 2 attempts).  Needs root and unshare(1).
+if [ "$(id -u)" = 0 ] && unshare -mn true 2>/dev/null; then
+	printf 'nameserver 127.0.0.1\n' >"$TB_TMP/resolv.conf"
+	cat >"$TB_TMP/dnsdrop.py" <<'EOF'
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 53))
+print("ready", flush=True)
+while True:
+    s.recv(4096)
+EOF
+	cat >"$TB_TMP/dnsdrop.sh" <<EOF
+ip link set lo up && mount --bind "$TB_TMP/resolv.conf" /etc/resolv.conf ||
+    exit 3
+"$PYTHON" "$TB_TMP/dnsdrop.py" >"$TB_TMP/dnsdrop.out" 2>&1 &
+i=0
+until grep -q ready "$TB_TMP/dnsdrop.out"; do
+	i=\$((i + 1))
+	[ \$i -le 200 ] || exit 4
+	sleep 0.05
+done
+t0=\$(date +%s%N)
+"$TLSBROKER" probe nowhere.tlsbroker.test:443 --timeout 2 \
+    >"$TB_TMP/dnsprobe.out" 2>&1
+echo "rc=\$? ms=\$(( (\$(date +%s%N) - t0) / 1000000 ))"
+kill \$!
+EOF
+	_dns_rc=0
+	TB_BROKER_LOGS="$TB_BROKER_LOGS $TB_TMP/dnsprobe.out"	# sanitizer reports
+	_dns=$(timeout 60 unshare -mn sh "$TB_TMP/dnsdrop.sh") || _dns_rc=$?
+	case $_dns_rc in
+	0)
+		assert_eq 1 "$(printf '%s' "$_dns" | sed -n 's/^rc=\([0-9]*\) .*/\1/p')" \
+		    "probe exit status with a silent resolver ($_dns)"
+		_ms=$(printf '%s' "$_dns" | sed -n 's/.* ms=\([0-9]*\)$/\1/p')
+		[ "$_ms" -lt 5000 ] ||
+		    fail "probe --timeout 2 took ${_ms} ms with a silent resolver"
+		assert_contains "$(cat "$TB_TMP/dnsprobe.out")" \
+		    "no answer from the resolver within the timeout" \
+		    "probe output with a silent resolver"
+		;;
+	3) note "no namespace with its own resolv.conf here: lookup bound not checked" ;;
+	*) fail "resolver test set-up failed ($_dns_rc): $_dns" ;;
+	esac
+else
+	note "not root or no unshare: lookup bound not checked"
+fi
 
 note "ok"
