@@ -43,6 +43,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 EP = os.path.join(HERE, "..", "integration", "endpoints")
+sys.path.insert(0, EP)
+from httpwire import Reader  # noqa: E402
 
 
 def free_port():
@@ -204,70 +206,22 @@ CTX.verify_mode = ssl.CERT_NONE
 HOSTS = ["a.test", "b.test", "c.test", "nowhere.test"]
 
 
-class Reader:
-    """Reads answers off one connection, keeping what follows for the next."""
+def answer(r, head_only=False):
+    """Status of r's next answer after its body; None when the connection
+    ended before a head, -status when it ended inside a framed body."""
+    try:
+        st, fields = r.head()
+    except (EOFError, OSError):
+        return None
+    try:
+        r.body(st, fields, head_only)
+    except (EOFError, OSError):
+        return -st
+    return st
 
-    def __init__(self, s):
-        self.s, self.buf = s, b""
 
-    def more(self):
-        d = self.s.recv(65536)
-        if not d:
-            raise EOFError
-        self.buf += d
-
-    def until(self, sep):
-        while sep not in self.buf:
-            self.more()
-        a, _, self.buf = self.buf.partition(sep)
-        return a
-
-    def take(self, n):
-        while len(self.buf) < n:
-            self.more()
-        a, self.buf = self.buf[:n], self.buf[n:]
-        return a
-
-    def answer(self, head_only=False):
-        """Status of the next answer (after its body); None when the
-        connection ended before a head, -status inside a framed body."""
-        try:
-            head = self.until(b"\r\n\r\n")
-        except (EOFError, OSError):
-            return None
-        lines = head.split(b"\r\n")
-        st = int(lines[0].split()[1])
-        hd = {}
-        for ln in lines[1:]:
-            k, _, v = ln.partition(b":")
-            hd[k.strip().lower()] = v.strip()
-        if head_only or st < 200 or st in (204, 304):
-            return st
-        try:
-            if b"content-length" in hd:
-                self.take(int(hd[b"content-length"]))
-            elif hd.get(b"transfer-encoding") == b"chunked":
-                self.chunks()
-            else:
-                while True:
-                    self.more()
-        except (EOFError, OSError):
-            framed = b"content-length" in hd or b"transfer-encoding" in hd
-            return -st if framed else st
-        return st
-
-    def chunks(self):
-        while True:
-            n = int(self.until(b"\r\n").split(b";")[0], 16)
-            if n == 0:
-                while len(self.buf) < 2:
-                    self.more()
-                if self.buf.startswith(b"\r\n"):
-                    self.take(2)
-                else:
-                    self.until(b"\r\n\r\n")	# trailers
-                return
-            self.take(n + 2)
+def reader(s):
+    return Reader(lambda: s.recv(65536))
 
 
 class Clients:
@@ -307,7 +261,7 @@ class Clients:
 
     def keepalive(self):
         s = self.tls(sni=random.choice(HOSTS))
-        r = Reader(s)
+        r = reader(s)
         for _ in range(random.randint(1, 6)):
             host = random.choice(HOSTS)
             path = random.choice(["/x", "/1k", "/status/204", "/status/304",
@@ -315,7 +269,7 @@ class Clients:
             m = random.choice(["GET", "GET", "POST", "HEAD"])
             body = os.urandom(random.choice([0, 10, 5000, 70000])) if m == "POST" else b""
             s.sendall(self.req(m, path, host, body))
-            st = r.answer(head_only=(m == "HEAD"))
+            st = answer(r, head_only=(m == "HEAD"))
             self.count("keepalive %s" % st)
             if st is None or st < 0:
                 break
@@ -364,11 +318,11 @@ class Clients:
 
     def pipeline(self):
         s = self.tls()
-        r = Reader(s)
+        r = reader(s)
         hosts = [random.choice(HOSTS[:3]) for _ in range(random.randint(2, 6))]
         s.sendall(b"".join(self.req("GET", "/p%d" % i, h) for i, h in enumerate(hosts)))
         for i, h in enumerate(hosts):
-            st = r.answer()
+            st = answer(r)
             self.count("pipeline %s" % st)
             if st is None or st < 0:
                 if st is not None:
@@ -386,10 +340,10 @@ class Clients:
             s.sendall(b"%x;ext=1\r\n" % len(c) + c + b"\r\n")
         if random.random() < 0.8:
             s.sendall(b"0\r\nX-T: 1\r\n\r\n")
-            r = Reader(s)
-            st = r.answer()
+            r = reader(s)
+            st = answer(r)
             if st == 100:
-                st = r.answer()
+                st = answer(r)
             self.count("chunked %s" % st)
             if st is None:
                 self.anomaly("complete chunked upload got no answer")
@@ -411,7 +365,7 @@ class Clients:
         i = random.randrange(len(self.BAD))
         data, want = self.BAD[i]
         s.sendall(data)
-        st = Reader(s).answer()
+        st = answer(reader(s))
         self.count("bad %s" % st)
         if st != want:
             self.anomaly("bad request %d: %s, expected %d" % (i, st, want))
@@ -449,7 +403,7 @@ class Clients:
             self.count("slow closed before the rest")
             s.close()
             return
-        st = Reader(s).answer()
+        st = answer(reader(s))
         self.count("slow %s" % st)
         if st not in (200, 408):
             self.anomaly("slow head: %s" % st)
@@ -460,7 +414,7 @@ class Clients:
         host = random.choice(["a.test", "b.test", "c.test"])
         s.sendall(("GET /1k HTTP/1.0\r\nHost: %s\r\n%s\r\n" % (
             host, random.choice(["", "Connection: keep-alive\r\n"]))).encode())
-        self.count("http/1.0 %s" % Reader(s).answer())
+        self.count("http/1.0 %s" % answer(reader(s)))
         s.close()
 
     def expect(self):
@@ -469,19 +423,19 @@ class Clients:
         body = os.urandom(random.choice([10, 3000, 100000]))
         s.sendall(("POST /e HTTP/1.1\r\nHost: %s\r\nExpect: 100-continue\r\n"
                    "Content-Length: %d\r\n\r\n" % (host, len(body))).encode())
-        r = Reader(s)
         s.settimeout(3)
         try:
-            r.more()
-        except (socket.timeout, EOFError):
-            pass
+            first = s.recv(65536)
+        except socket.timeout:
+            first = b""
         s.settimeout(10)
-        if r.buf.startswith(b"HTTP/1.1 100"):
-            r.until(b"\r\n\r\n")
+        r = Reader(lambda: s.recv(65536), first)
+        if first.startswith(b"HTTP/1.1 100"):
+            r.head()
             s.sendall(body)
-        elif not r.buf:
+        elif not first:
             s.sendall(body)
-        st = r.answer()
+        st = answer(r)
         self.count("expect %s" % st)
         s.close()
 
