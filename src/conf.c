@@ -548,21 +548,6 @@ kv_name(const struct conf_key *k, const char *value, void *sect,
 	return conf_set_str(FIELD(sect, k, char *), value, err);
 }
 
-/*
- * True if s is a DNS name (or IPv4 literal) of at most 253 characters
- * without a final dot; wildcard allows a "*." start.
- */
-static bool
-conf_valid_host(const char *s, bool wildcard)
-{
-	size_t len;
-
-	if (wildcard && s[0] == '*' && s[1] == '.')
-		s += 2;
-	len = strlen(s);
-	return len < 254 && parse_is_hostname(s, len) && s[len - 1] != '.';
-}
-
 static int
 kv_host(const struct conf_key *k, const char *value, void *sect,
     const struct conf_loc *at, char *err)
@@ -570,7 +555,7 @@ kv_host(const struct conf_key *k, const char *value, void *sect,
 	char **dst = FIELD(sect, k, char *);
 	char *p;
 
-	if (!conf_valid_host(value, true)) {
+	if (!parse_is_server_name(value, true)) {
 		snprintf(err, CONF_ERRLEN,
 		    "'%s' is not a host name like api.example.com or *.example.com "
 		    "(leave host out to match any)", value);
@@ -607,7 +592,7 @@ kv_sni(const struct conf_key *k, const char *value, void *sect,
 		r->up_sni_off = true;
 		return 0;
 	}
-	if (!conf_valid_host(value, false)) {
+	if (!parse_is_server_name(value, false)) {
 		snprintf(err, CONF_ERRLEN, "'%s' is not a host name or off", value);
 		return -1;
 	}

@@ -189,6 +189,17 @@ parse_is_hostname(const char *s, size_t len)
 	return true;
 }
 
+bool
+parse_is_server_name(const char *s, bool wildcard)
+{
+	size_t len;
+
+	if (wildcard && s[0] == '*' && s[1] == '.')
+		s += 2;
+	len = strlen(s);
+	return len < 254 && parse_is_hostname(s, len) && s[len - 1] != '.';
+}
+
 int
 parse_hostport(const char *s, int default_port, struct hostport *out, char *err)
 {

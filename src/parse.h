@@ -49,4 +49,10 @@ void tls_range_format(const struct tls_range *r, char *buf, size_t len);
 /* A DNS name or IPv4 literal: letters, digits, '-', '_', '.', no empty label. */
 bool parse_is_hostname(const char *s, size_t len);
 
+/*
+ * A name fit for SNI, a Host match or a certificate check: a host name
+ * below 254 bytes without a final dot; with wildcard, "*." may lead.
+ */
+bool parse_is_server_name(const char *s, bool wildcard);
+
 #endif

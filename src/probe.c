@@ -2340,7 +2340,7 @@ probe_main(int argc, char **argv)
 			if (strcmp(optarg, "off") == 0)
 				r->sni_off = true;
 			else if (strlen(optarg) >= sizeof(r->sni) ||
-			    !parse_is_hostname(optarg, strlen(optarg))) {
+			    !parse_is_server_name(optarg, false)) {
 				/* it goes into a route block and a Host header */
 				fprintf(stderr, "tlsbroker probe: --sni: '%s' is not "
 				    "a host name or off\n", optarg);

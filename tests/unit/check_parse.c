@@ -256,6 +256,28 @@ START_TEST(hostport_long)
 }
 END_TEST
 
+/* What SNI, Host matches and certificate checks accept: what conf and probe share. */
+START_TEST(server_names)
+{
+	char in[300];
+
+	ck_assert(parse_is_server_name("erp.example.com", false));
+	ck_assert(parse_is_server_name("*.example.com", true));
+	ck_assert(!parse_is_server_name("*.example.com", false));
+	ck_assert(!parse_is_server_name("erp.example.com.", false));
+	ck_assert(!parse_is_server_name("erp example", false));
+	ck_assert(!parse_is_server_name("", false));
+	memset(in, 'a', sizeof(in));
+	for (size_t i = 60; i < sizeof(in); i += 61)
+		in[i] = '.';
+	in[253] = '\0';		/* 253 bytes: the longest */
+	ck_assert(parse_is_server_name(in, false));
+	in[253] = 'a';
+	in[254] = '\0';
+	ck_assert(!parse_is_server_name(in, false));
+}
+END_TEST
+
 /* ---- TLS versions --------------------------------------------------------- */
 
 START_TEST(tls_versions)
@@ -404,6 +426,7 @@ parse_suite(void)
 	tcase_add_test(tc, hostport_ok);
 	tcase_add_test(tc, hostport_bad);
 	tcase_add_test(tc, hostport_long);
+	tcase_add_test(tc, server_names);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("tls");
 	tcase_add_test(tc, tls_versions);

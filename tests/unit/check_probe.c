@@ -883,6 +883,8 @@ START_TEST(test_main_usage)
 	ck_assert_int_eq(RUN("probe"), 2);
 	ck_assert_int_eq(RUN("probe", "--bogus", "127.0.0.1:1"), 2);
 	ck_assert_int_eq(RUN("probe", "--sni"), 2);
+	/* the config would refuse it in the [route] block probe prints */
+	ck_assert_int_eq(RUN("probe", "--sni", "erp.example.com.", "127.0.0.1:1"), 2);
 	ck_assert_int_eq(RUN("probe", "127.0.0.1:1", "127.0.0.1:2"), 2);
 	ck_assert_int_eq(RUN("probe", "--timeout", "0", "127.0.0.1:1"), 2);
 	ck_assert_int_eq(RUN("probe", "--timeout", "5x", "127.0.0.1:1"), 2);
