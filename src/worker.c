@@ -387,12 +387,6 @@ worker_free(struct worker *w)
 	/* Pools first: their warming connections may have lookups pending. */
 	for (i = 0; i < w->npools; i++)
 		pool_free(&w->pools[i]);
-	for (i = 0; i < w->nretired; i++) {
-		unsigned j;
-
-		for (j = 0; j < w->retired[i].count; j++)
-			pool_free(&w->retired[i].pools[j]);
-	}
 	if (w->dns != NULL)
 		evdns_base_free(w->dns, 1);	/* fails pending lookups: their owners free */
 	/* Let deferred frees (sessions, cancelled lookups) run before the base goes. */
@@ -400,7 +394,7 @@ worker_free(struct worker *w)
 		event_base_loop(w->base, EVLOOP_NONBLOCK);
 	free(w->pools);
 	session_http_cache_free(w);
-	/* Sessions freed above may have handed connections back to them. */
+	/* Retired pools hold no warming connections: no lookups pending. */
 	for (i = 0; i < w->nretired; i++)
 		retired_pools_free(&w->retired[i]);
 	free(w->retired);
