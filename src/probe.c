@@ -1069,8 +1069,9 @@ probe_wait(int fd, short events, uint64_t deadline)
  * with the defaults) on every call.  glibc's getaddrinfo_a() runs the
  * lookup in a thread of its own; one that outlives the deadline cannot
  * always be cancelled and may still write to its request, so a timed-out
- * request is never freed (it stays reachable from probe_dns_busy) and its
- * outcome, a timeout, is what later calls for that name get.
+ * request is never freed (it stays reachable from probe_dns_busy).  Later
+ * calls for that name look once more, without waiting, and get a late
+ * answer or the timeout.
  */
 struct probe_lookup {
 	struct gaicb req;
@@ -1123,6 +1124,7 @@ probe_lookup_wait(struct probe_lookup *l, uint64_t deadline)
 		ts.tv_nsec = (long)(left % 1000) * 1000000;
 		(void)gai_suspend(list, 1, &ts);	/* done, timeout or signal */
 	}
+	l->timed_out = false;
 	l->error = e;
 }
 
@@ -1164,6 +1166,8 @@ probe_resolve(const char *host, const char *port, uint64_t deadline,
 		}
 		probe_dns = l;
 	}
+	if (l->timed_out)	/* a late answer still counts: one look, no wait */
+		probe_lookup_wait(l, 0);
 	if (l->timed_out) {
 		tb_err_set(err, CR_UPSTREAM_DNS, PHASE_DNS,
 		    "resolve %s: no answer from the resolver within the timeout",
