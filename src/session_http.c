@@ -529,14 +529,13 @@ hx_client_flush(struct session *s)
 
 /* ---- the end of an exchange --------------------------------------------------- */
 
+/* The exchange left the connection clean; pool_put() judges the socket. */
 static bool
 hx_upstream_reusable(const struct http_exchange *ex)
 {
 	return ex->uc != NULL && ex->uc->bev != NULL && ex->pool != NULL &&
 	    ex->req_body.done && ex->resp_body.done &&
-	    (ex->resp.flags & HTTP1_F_CLOSE) == 0 &&
-	    evbuffer_get_length(bufferevent_get_input(ex->uc->bev)) == 0 &&
-	    !relay_tls_pending(ex->uc->bev);
+	    (ex->resp.flags & HTTP1_F_CLOSE) == 0;
 }
 
 static void
