@@ -601,8 +601,13 @@ hx_send_response_head(struct session *s, const char *buf)
 		mode = HTTP1_DECHUNK;	/* a 1.0 client cannot read chunked */
 		s->close_after_flush = true;
 	}
-	/* the head less what is dropped, plus what is added below */
-	ho_begin(&o, client_out(s), ex->resp.head_len + 64);
+	/*
+	 * The head less what is dropped, plus what is added below, plus one
+	 * byte per line: "Name:value" goes out as "Name: value", and a status
+	 * line without a reason gains its space.
+	 */
+	ho_begin(&o, client_out(s),
+	    ex->resp.head_len + ex->resp.nhdrs + 1 + 64);
 	/* the parser took three digits (RFC 9112 4) */
 	status[0] = (char)('0' + ex->resp.status / 100 % 10);
 	status[1] = (char)('0' + ex->resp.status / 10 % 10);
@@ -1145,8 +1150,11 @@ hx_build_request_head(struct session *s, const char *buf, const char *path,
 	struct head_out o;
 	size_t i;
 
-	/* the head less what is dropped, plus the Host and forwarding fields */
-	ho_begin(&o, ex->head, m->head_len + plen + 256 +
+	/*
+	 * The head less what is dropped, plus the Host and forwarding fields,
+	 * plus a byte per field ("Name:value" goes out as "Name: value").
+	 */
+	ho_begin(&o, ex->head, m->head_len + m->nhdrs + plen + 256 +
 	    2 * sizeof(s->client_addr) + (rc->up_host != NULL ?
 	    strlen(rc->up_host) : strlen(rc->upstream.host)));
 	ho_put(&o, buf + m->method_s.off, m->method_s.len);

@@ -286,6 +286,21 @@ assert_eq 100 "$(wc -c <"$TB_TMP/ans.body" | tr -d ' ')" "body bytes of /truncat
 expect_audit route=web path=/truncate status=200 close=upstream_closed \
     phase=response 'hint~closed before a full response' 'bytes_out~^1[0-9][0-9]$'
 
+# 90 fields written "Name:value": valid, and each one grows by a byte on
+# the way out ("Name: value"); the whole head must still go out.  The head
+# is written into one reserved buffer, so the sizes sweep across the point
+# where the reservation once came out too small (padding 13 here).
+_pad=1
+while [ "$_pad" -le 30 ]; do
+	answer web "/nospace/$_pad"
+	assert_eq 200 "$STATUS" "status of /nospace/$_pad ($BODY)"
+	grep -q '^X-F89: v89' "$HDRS" ||
+	    fail "last field of /nospace/$_pad: $(tail -n 3 "$HDRS")"
+	assert_eq ok "$BODY" "body of /nospace/$_pad"
+	expect_audit route=web path="/nospace/$_pad" status=200 close=ok
+	_pad=$((_pad + 1))
+done
+
 # Two different Content-Length fields: invalid HTTP from the endpoint.
 answer web /badcl
 assert_eq 0 "$CURL_RC" "curl via /badcl: $(cat "$TB_TMP/curl.err")"

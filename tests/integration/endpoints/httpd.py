@@ -20,6 +20,8 @@
 #   /status/NNN   answer NNN (204 and 304 carry no body, 304 has an ETag)
 #   /truncate     "Content-Length: 1000", 100 bytes of body, then close
 #   /badcl        two different Content-Length fields (invalid HTTP)
+#   /nospace/N    200 with 90 fields written "Name:value" (no space), the
+#                 values padded to N bytes
 #   /hang         read the request, never answer (hold up to 120 s)
 #   /answer-close the default answer, framed for keep-alive, then a close
 #                 without warning (an endpoint that drops connections)
@@ -226,6 +228,17 @@ def serve(sock, peer, cid, args):
                 time.sleep(0.2)
                 sock.close()
                 return
+            elif path.startswith("/nospace/"):
+                # 90 fields written "Name:value", no space after the colon
+                # (valid HTTP, and what some old servers send), each value
+                # padded to the given length
+                pad = int(path[9:] or "1")
+                fields = "".join("X-F%d:%s\r\n" % (i, ("v%d" % i).ljust(pad, "v"))
+                                 for i in range(90))
+                sock.sendall(("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n%s"
+                              "\r\nok" % fields).encode())
+                log("conn %d req %d: sent 90 fields without spaces"
+                    % (cid, rid))
             elif path == "/badcl":
                 sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n"
                              b"Content-Length: 6\r\n\r\nhello!")
