@@ -1058,7 +1058,7 @@ chunk_byte(struct http1_body_dec *d, unsigned char c, size_t i)
 	case BS_TR_VAL:
 		if (c == '\r')
 			d->st = BS_TR_LF;
-		else if (c == '\n' || is_ctl(c))
+		else if (is_ctl(c))	/* LF included */
 			return body_fail(d, HTTP1_E_TRAILER, i);
 		return 0;
 	case BS_TR_LF:

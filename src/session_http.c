@@ -904,7 +904,6 @@ hx_up_eventcb(struct bufferevent *bev, short what, void *arg)
 			return;
 		}
 		if (http1_body_eof(&ex->resp_body) == 0) {
-			ex->resp.flags |= HTTP1_F_CLOSE;
 			if (ex->rechunk)
 				evbuffer_add(client_out(s), "0\r\n\r\n", 5);
 			hx_exchange_done(s);
