@@ -89,6 +89,7 @@ static void hx_forward_request_body(struct session *s);
 static void hx_close_flushed(struct session *s);
 static void hx_client_flush(struct session *s);
 static uint64_t hx_wait_left(const struct session *s);
+static void hx_arm_park_check(struct session *s, uint64_t left);
 static void hx_park(struct session *s);
 static void hx_parked_cb(evutil_socket_t fd, short what, void *arg);
 static void hx_client_timeoutcb(evutil_socket_t fd, short what, void *arg);
@@ -564,8 +565,7 @@ hx_exchange_done(struct session *s)
 	}
 	/* Keep-alive: wait for the next request, parked once idle a while. */
 	s->last_active = now_ms();
-	timer_add_ms(s->idle_ev, hx_wait_left(s) < HX_PARK_MS ?
-	    hx_wait_left(s) : HX_PARK_MS);
+	hx_arm_park_check(s, hx_wait_left(s));
 	relay_enable_read(s->client.bev);
 	if (evbuffer_get_length(client_in(s)) > 0)
 		hx_client_progress(s);
@@ -1492,6 +1492,13 @@ hx_wait_left(const struct session *s)
 	return now - s->last_active < limit ? limit - (now - s->last_active) : 0;
 }
 
+/* The client timer fires when the wait ends or, sooner, to try parking. */
+static void
+hx_arm_park_check(struct session *s, uint64_t left)
+{
+	timer_add_ms(s->idle_ev, left < HX_PARK_MS ? left : HX_PARK_MS);
+}
+
 static bool
 hx_parkable(struct session *s)
 {
@@ -1522,7 +1529,7 @@ hx_park(struct session *s)
 	event_del(s->idle_ev);
 	if (!hx_parkable(s)) {
 		event_assign(s->idle_ev, s->w->base, -1, 0, hx_client_timeoutcb, s);
-		timer_add_ms(s->idle_ev, left < HX_PARK_MS ? left : HX_PARK_MS);
+		hx_arm_park_check(s, left);
 		return;
 	}
 	if (s->client.bev != NULL) {
@@ -1539,7 +1546,6 @@ static void
 hx_parked_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct session *s = arg;
-	uint64_t left;
 
 	(void)fd;
 	event_assign(s->idle_ev, s->w->base, -1, 0, hx_client_timeoutcb, s);
@@ -1555,8 +1561,7 @@ hx_parked_cb(evutil_socket_t fd, short what, void *arg)
 	    hx_client_eventcb, s);
 	bufferevent_enable(s->client.bev, EV_READ | EV_WRITE);
 	/* The bufferevent reads on the next turn; park again if nothing comes. */
-	left = hx_wait_left(s);
-	timer_add_ms(s->idle_ev, left < HX_PARK_MS ? left : HX_PARK_MS);
+	hx_arm_park_check(s, hx_wait_left(s));
 }
 
 /* The client timer: a request head too slow (408), or keep-alive idle. */
