@@ -347,6 +347,21 @@ bev_ssl_error(struct bufferevent *bev)
 	return ssl_err;
 }
 
+/*
+ * True if the peer reset the connection.  The socket's TCP state says so
+ * (CLOSE after a reset, CLOSE_WAIT after a FIN), where errno may be left
+ * over from another socket: a read that returns 0 does not set it.
+ */
+static bool
+socket_was_reset(int fd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	return fd != -1 && getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 &&
+	    ti.tcpi_state == TCP_CLOSE;
+}
+
 void
 session_client_failure(struct session *s, short what, int sys_errno,
     enum diag_phase phase, struct tb_err *err)
@@ -356,11 +371,10 @@ session_client_failure(struct session *s, short what, int sys_errno,
 
 	/*
 	 * allow_dirty_shutdown makes libevent report a TCP close without
-	 * close_notify, and a reset, as EOF; errno still tells a reset.
+	 * close_notify, and a reset, as EOF; the socket tells them apart.
 	 */
-	if ((what & BEV_EVENT_EOF) && sys_errno != ECONNRESET &&
-	    sys_errno != EPIPE)
-		sys_errno = 0;
+	if (what & BEV_EVENT_EOF)
+		sys_errno = socket_was_reset(s->fd) ? ECONNRESET : 0;
 	if (ssl_err != 0 && sys_errno != ECONNRESET && sys_errno != EPIPE) {
 		ERR_error_string_n(ssl_err, buf, sizeof(buf));
 		tb_err_set(err, CR_CLIENT_TLS_FAILED, phase,
