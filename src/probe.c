@@ -18,7 +18,6 @@
 #include <sys/types.h>
 
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -337,8 +336,7 @@ probe_route_name(const char *host, char *buf, size_t cap)
 	for (i = 0; host[i] != '\0' && n + 1 < cap; i++) {
 		unsigned char c = (unsigned char)host[i];
 
-		buf[n++] = isalnum(c) || c == '_' || c == '.' || c == '-' ?
-		    (char)c : '-';
+		buf[n++] = parse_is_name_char(c) ? (char)c : '-';
 	}
 	buf[n] = '\0';
 	if (n == 0)
@@ -2427,11 +2425,7 @@ probe_main(int argc, char **argv)
 		goto usage;
 	}
 	if (name != NULL) {
-		for (i = 0; name[i] != '\0'; i++)
-			if (!isalnum((unsigned char)name[i]) && name[i] != '_' &&
-			    name[i] != '.' && name[i] != '-')
-				break;
-		if (name[i] != '\0' || i == 0 || i >= sizeof(r->name)) {
+		if (!parse_is_name(name) || strlen(name) >= sizeof(r->name)) {
 			fprintf(stderr, "tlsbroker probe: --name: '%s': a route name "
 			    "has 1-63 letters, digits, '_', '.' or '-'\n", name);
 			goto usage;
