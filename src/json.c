@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * json: writes one flat JSON object into a caller's fixed buffer.  Owns the
- * RFC 8259 string escaping (quote, backslash, control characters; valid
- * UTF-8 passed through, each ill-formed UTF-8 subsequence replaced by
- * \ufffd so a hostile SNI or path can never make a record invalid JSON).
- * It allocates nothing and does no I/O; the audit log and metrics own
- * what is written and where.
+ * json: writes one JSON object, flat or nested, into a caller's fixed
+ * buffer.  Owns the RFC 8259 string escaping (quote, backslash, control
+ * characters; valid UTF-8 passed through, each ill-formed UTF-8
+ * subsequence replaced by \ufffd so a hostile SNI or path can never make
+ * a record invalid JSON) and the separators between members at each
+ * level.  It allocates nothing and does no I/O; the audit log and probe
+ * own what is written and where.
  */
 #include "config.h"
 
@@ -151,16 +152,60 @@ json_put_escaped(struct json_buf *j, const char *src, size_t len)
 	}
 }
 
-/* Writes the separator and "key": of the next member. */
+/* The bit of the innermost open level in used and array. */
+static uint32_t
+json_level(const struct json_buf *j)
+{
+	return (uint32_t)1 << (j->depth - 1);
+}
+
+/*
+ * Writes the separator and "key": of the next member, or only the
+ * separator for an array element.  A key in an array or none in an object
+ * would make invalid JSON, so either one poisons the buffer.
+ */
 static void
 json_key(struct json_buf *j, const char *key)
 {
-	if (!j->first)
+	uint32_t bit;
+
+	if (j->depth == 0) {
+		j->overflow = true;	/* after json_finish(), or never begun */
+		return;
+	}
+	bit = json_level(j);
+	if ((key == NULL) != ((j->array & bit) != 0)) {
+		j->overflow = true;
+		return;
+	}
+	if (j->used & bit)
 		json_put(j, ",", 1);
-	j->first = false;
+	j->used |= bit;
+	if (key == NULL)
+		return;
 	json_put(j, "\"", 1);
 	json_put_escaped(j, key, strlen(key));
 	json_put(j, "\":", 2);
+}
+
+/* Writes the bracket of a new level and makes it the innermost. */
+static void
+json_push(struct json_buf *j, bool array)
+{
+	uint32_t bit;
+
+	if (j->depth >= JSON_MAX_DEPTH) {
+		j->overflow = true;
+		return;
+	}
+	j->depth++;
+	bit = json_level(j);
+	j->used &= ~bit;
+	if (array)
+		j->array |= bit;
+	else
+		j->array &= ~bit;
+	json_put(j, array ? "[" : "{", 1);
 }
 
 void
@@ -170,8 +215,36 @@ json_begin(struct json_buf *j, char *buf, size_t cap)
 	j->cap = buf != NULL ? cap : 0;
 	j->len = 0;
 	j->overflow = false;
-	j->first = true;
-	json_put(j, "{", 1);
+	j->depth = 0;
+	j->used = 0;
+	j->array = 0;
+	json_push(j, false);
+}
+
+void
+json_open_object(struct json_buf *j, const char *key)
+{
+	json_key(j, key);
+	json_push(j, false);
+}
+
+void
+json_open_array(struct json_buf *j, const char *key)
+{
+	json_key(j, key);
+	json_push(j, true);
+}
+
+/* The outer object is json_finish()'s to close, with its newline. */
+void
+json_close(struct json_buf *j)
+{
+	if (j->depth <= 1) {
+		j->overflow = true;
+		return;
+	}
+	json_put(j, j->array & json_level(j) ? "]" : "}", 1);
+	j->depth--;
 }
 
 void
@@ -225,14 +298,25 @@ json_bool(struct json_buf *j, const char *key, bool val)
 		json_put(j, "false", 5);
 }
 
+void
+json_null(struct json_buf *j, const char *key)
+{
+	json_key(j, key);
+	json_put(j, "null", 4);
+}
+
 /*
  * On overflow the buffer is reset to "" so that a caller ignoring the -1
- * can never emit half an object.
+ * can never emit half an object.  depth 0 afterwards: any later member
+ * poisons the buffer rather than landing after the newline.
  */
 long
 json_finish(struct json_buf *j)
 {
+	if (j->depth != 1)
+		j->overflow = true;
 	json_put(j, "}\n", 2);
+	j->depth = 0;
 	if (j->overflow) {
 		if (j->cap > 0)
 			j->buf[0] = '\0';
@@ -249,11 +333,9 @@ json_escape(char *dst, size_t cap, const char *src, size_t len)
 
 	if (cap == 0)
 		return false;
+	memset(&j, 0, sizeof(j));
 	j.buf = dst;
 	j.cap = cap;
-	j.len = 0;
-	j.overflow = false;
-	j.first = true;
 	json_put_escaped(&j, src, len);
 	dst[j.len] = '\0';
 	return !j.overflow;

@@ -652,246 +652,244 @@ probe_route_block(const struct probe_result *r, unsigned idx, char *buf,
 
 /* ---- pure: JSON ---------------------------------------------------------- */
 
-/* A small nesting JSON writer on a FILE; strings escaped by json_escape(). */
-struct jw {
-	FILE *f;
-	int depth;
-	bool first[8];
-};
+/*
+ * Where the JSON report is built: its facts fit in far less than the
+ * first size, and the doubling is only for hint texts of any length.
+ */
+#define PROBE_JSON_MIN 16384
+#define PROBE_JSON_MAX ((size_t)4 << 20)
+
+/* A string member, or null when val is "" (a fact not known). */
+static void
+probe_json_opt(struct json_buf *j, const char *key, const char *val)
+{
+	if (val[0] != '\0')
+		json_str(j, key, val);
+	else
+		json_null(j, key);
+}
 
 static void
-jw_sep(struct jw *w, const char *key)
+probe_json_err(struct json_buf *j, const char *key, const struct tb_err *e)
 {
-	char esc[256];
+	json_open_object(j, key);
+	json_str(j, "code", close_reason_str(e->code));
+	json_str(j, "phase", diag_phase_str(e->phase));
+	probe_json_opt(j, "alert", e->alert);
+	json_str(j, "detail", e->msg);
+	json_str(j, "hint", diag_hint(e));
+	json_close(j);
+}
 
-	if (!w->first[w->depth])
-		fputc(',', w->f);
-	w->first[w->depth] = false;
-	if (key != NULL) {
-		(void)json_escape(esc, sizeof(esc), key, strlen(key));
-		fprintf(w->f, "\"%s\":", esc);
+static void
+probe_json_weak(struct json_buf *j, const char *key, const struct probe_weak *w)
+{
+	json_open_object(j, key);
+	json_bool(j, "tried", w->tried);
+	json_bool(j, "accepted", w->accepted);
+	if (w->accepted) {
+		json_str(j, "suite", probe_suite_name(w->suite));
+		json_str(j, "version", tls_version_str(w->version));
+		json_bool(j, "secure_renegotiation", w->reneg_info);
 	}
+	probe_json_opt(j, "detail", w->detail);
+	json_close(j);
 }
 
 static void
-jw_open(struct jw *w, const char *key, char bracket)
+probe_json_families(struct json_buf *j, const struct probe_version *v)
 {
-	if (w->depth >= 0)
-		jw_sep(w, key);
-	fputc(bracket, w->f);
-	if (w->depth + 1 < (int)(sizeof(w->first) / sizeof(w->first[0])))
-		w->depth++;
-	w->first[w->depth] = true;
+	json_open_object(j, "families");
+	json_bool(j, "ecdhe", v->ecdhe);
+	probe_json_opt(j, "ecdhe_group", v->ecdhe_group);
+	json_bool(j, "dhe", v->dhe);
+	json_int(j, "dh_bits", v->dh_bits);
+	json_bool(j, "rsa", v->rsa);
+	probe_json_opt(j, "rsa_cipher", v->rsa_cipher);
+	json_close(j);
 }
 
 static void
-jw_close(struct jw *w, char bracket)
+probe_json_version(struct json_buf *j, const struct probe_version *v)
 {
-	fputc(bracket, w->f);
-	w->depth--;
-}
-
-static void
-jw_str(struct jw *w, const char *key, const char *val)
-{
-	size_t len, cap;
-	char *esc;
-
-	jw_sep(w, key);
-	if (val == NULL) {
-		fputs("null", w->f);
-		return;
-	}
-	len = strlen(val);
-	cap = len * 6 + 1;
-	if ((esc = malloc(cap)) == NULL) {
-		fputs("null", w->f);
-		return;
-	}
-	(void)json_escape(esc, cap, val, len);
-	fprintf(w->f, "\"%s\"", esc);
-	free(esc);
-}
-
-/* A string member, or null when val is "". */
-static void
-jw_opt(struct jw *w, const char *key, const char *val)
-{
-	jw_str(w, key, val[0] != '\0' ? val : NULL);
-}
-
-static void
-jw_bool(struct jw *w, const char *key, bool val)
-{
-	jw_sep(w, key);
-	fputs(val ? "true" : "false", w->f);
-}
-
-static void
-jw_int(struct jw *w, const char *key, long long val)
-{
-	jw_sep(w, key);
-	fprintf(w->f, "%lld", val);
-}
-
-static void
-jw_err(struct jw *w, const char *key, const struct tb_err *e)
-{
-	jw_open(w, key, '{');
-	jw_str(w, "code", close_reason_str(e->code));
-	jw_str(w, "phase", diag_phase_str(e->phase));
-	jw_opt(w, "alert", e->alert);
-	jw_str(w, "detail", e->msg);
-	jw_str(w, "hint", diag_hint(e));
-	jw_close(w, '}');
-}
-
-static void
-jw_weak(struct jw *w, const char *key, const struct probe_weak *wk)
-{
-	char v[16];
-
-	jw_open(w, key, '{');
-	jw_bool(w, "tried", wk->tried);
-	jw_bool(w, "accepted", wk->accepted);
-	if (wk->accepted) {
-		jw_str(w, "suite", probe_suite_name(wk->suite));
-		snprintf(v, sizeof(v), "%s", tls_version_str(wk->version));
-		jw_str(w, "version", v);
-		jw_bool(w, "secure_renegotiation", wk->reneg_info);
-	}
-	jw_opt(w, "detail", wk->detail);
-	jw_close(w, '}');
-}
-
-static void
-jw_version(struct jw *w, const struct probe_version *v)
-{
-	jw_open(w, tls_version_name(v->version), '{');
-	jw_bool(w, "tried", v->tried);
-	jw_bool(w, "accepted", v->accepted);
+	json_open_object(j, tls_version_name(v->version));
+	json_bool(j, "tried", v->tried);
+	json_bool(j, "accepted", v->accepted);
 	if (v->accepted) {
-		jw_str(w, "cipher", v->cipher);
+		json_str(j, "cipher", v->cipher);
 		if (v->version <= TLS1_2_VERSION)
-			jw_bool(w, "secure_renegotiation", v->secure_reneg);
+			json_bool(j, "secure_renegotiation", v->secure_reneg);
 	} else if (v->tried)
-		jw_err(w, "refused", &v->err);
-	if (v->families_tried) {
-		jw_open(w, "families", '{');
-		jw_bool(w, "ecdhe", v->ecdhe);
-		jw_opt(w, "ecdhe_group", v->ecdhe_group);
-		jw_bool(w, "dhe", v->dhe);
-		jw_int(w, "dh_bits", v->dh_bits);
-		jw_bool(w, "rsa", v->rsa);
-		jw_opt(w, "rsa_cipher", v->rsa_cipher);
-		jw_close(w, '}');
-	}
-	jw_close(w, '}');
+		probe_json_err(j, "refused", &v->err);
+	if (v->families_tried)
+		probe_json_families(j, v);
+	json_close(j);
 }
 
-int
-probe_json(const struct probe_result *r, FILE *out)
+/* Where it connected and whether it speaks TLS at all. */
+static void
+probe_json_target(struct json_buf *j, const struct probe_result *r)
 {
-	struct jw w;
-	const struct probe_cert *c;
-	const struct probe_candidate *cd;
-	char hp[300], label[400];
-	unsigned i;
+	char hp[300];
 	bool any = false;
+	unsigned i;
 
-	memset(&w, 0, sizeof(w));
-	w.f = out;
-	w.depth = -1;
 	probe_hostport_str(&r->target, hp, sizeof(hp));
-	jw_open(&w, NULL, '{');
-	jw_str(&w, "target", hp);
-	jw_str(&w, "sni", r->sni_off ? "off" : r->sni[0] != '\0' ? r->sni :
-	    NULL);
-	jw_str(&w, "route_name", r->name);
-	jw_opt(&w, "address", r->addr);
-	jw_bool(&w, "connect", r->connect_ok);
+	json_str(j, "target", hp);
+	if (r->sni_off || r->sni[0] != '\0')
+		json_str(j, "sni", r->sni_off ? "off" : r->sni);
+	else
+		json_null(j, "sni");
+	json_str(j, "route_name", r->name);
+	probe_json_opt(j, "address", r->addr);
+	json_bool(j, "connect", r->connect_ok);
 	if (!r->connect_ok)
-		jw_err(&w, "connect_error", &r->connect_err);
-	jw_bool(&w, "silent", r->silent);
+		probe_json_err(j, "connect_error", &r->connect_err);
+	json_bool(j, "silent", r->silent);
 	for (i = 0; i < PROBE_NVERSIONS; i++)
 		any = any || r->v[i].accepted;
-	jw_bool(&w, "tls", r->connect_ok && !r->plain && !r->silent &&
+	json_bool(j, "tls", r->connect_ok && !r->plain && !r->silent &&
 	    (any || r->des3.accepted || r->rc4.accepted));
-	jw_bool(&w, "plain", r->plain);
+	json_bool(j, "plain", r->plain);
 	if (r->tls_err.code != CR_OK)
-		jw_err(&w, "tls_error", &r->tls_err);
-	jw_open(&w, "versions", '{');
+		probe_json_err(j, "tls_error", &r->tls_err);
+}
+
+/* Versions, 3DES and RC4, resumption. */
+static void
+probe_json_protocols(struct json_buf *j, const struct probe_result *r)
+{
+	unsigned i;
+
+	json_open_object(j, "versions");
 	for (i = 0; i < PROBE_NVERSIONS; i++)
-		jw_version(&w, &r->v[i]);
-	jw_close(&w, '}');
-	jw_weak(&w, "3des", &r->des3);
-	jw_weak(&w, "rc4", &r->rc4);
-	jw_open(&w, "resumption", '{');
-	jw_bool(&w, "tried", r->resumption_tried);
-	jw_bool(&w, "resumed", r->resumed);
-	jw_close(&w, '}');
-	jw_open(&w, "chain", '[');
-	for (i = 0; i < r->ncerts; i++) {
-		c = &r->certs[i];
-		jw_open(&w, NULL, '{');
-		jw_str(&w, "subject", c->subject);
-		jw_str(&w, "issuer", c->issuer);
-		jw_str(&w, "not_before", c->not_before);
-		jw_str(&w, "not_after", c->not_after);
-		jw_bool(&w, "expired", c->expired);
-		jw_bool(&w, "not_yet_valid", c->not_yet_valid);
-		jw_str(&w, "signature", c->sigalg);
-		jw_str(&w, "key_type", c->key_type);
-		jw_int(&w, "key_bits", c->key_bits);
-		jw_close(&w, '}');
-	}
-	jw_close(&w, ']');
-	jw_open(&w, "verify", '{');
-	jw_bool(&w, "tried", r->verify_tried);
-	jw_bool(&w, "ok", r->chain_verified);
-	jw_str(&w, "against", r->ca[0] != '\0' ? r->ca : "system store");
-	jw_opt(&w, "name", r->verify_name);
+		probe_json_version(j, &r->v[i]);
+	json_close(j);
+	probe_json_weak(j, "3des", &r->des3);
+	probe_json_weak(j, "rc4", &r->rc4);
+	json_open_object(j, "resumption");
+	json_bool(j, "tried", r->resumption_tried);
+	json_bool(j, "resumed", r->resumed);
+	json_close(j);
+}
+
+static void
+probe_json_cert(struct json_buf *j, const struct probe_cert *c)
+{
+	json_open_object(j, NULL);
+	json_str(j, "subject", c->subject);
+	json_str(j, "issuer", c->issuer);
+	json_str(j, "not_before", c->not_before);
+	json_str(j, "not_after", c->not_after);
+	json_bool(j, "expired", c->expired);
+	json_bool(j, "not_yet_valid", c->not_yet_valid);
+	json_str(j, "signature", c->sigalg);
+	json_str(j, "key_type", c->key_type);
+	json_int(j, "key_bits", c->key_bits);
+	json_close(j);
+}
+
+/* The chain, its verification and the pin. */
+static void
+probe_json_certs(struct json_buf *j, const struct probe_result *r)
+{
+	unsigned i;
+
+	json_open_array(j, "chain");
+	for (i = 0; i < r->ncerts; i++)
+		probe_json_cert(j, &r->certs[i]);
+	json_close(j);
+	json_open_object(j, "verify");
+	json_bool(j, "tried", r->verify_tried);
+	json_bool(j, "ok", r->chain_verified);
+	json_str(j, "against", r->ca[0] != '\0' ? r->ca : "system store");
+	probe_json_opt(j, "name", r->verify_name);
 	if (r->verify_tried && !r->chain_verified) {
-		jw_int(&w, "error_code", r->verify_code);
-		jw_str(&w, "error", r->verify_error);
+		json_int(j, "error_code", r->verify_code);
+		json_str(j, "error", r->verify_error);
 	}
-	jw_close(&w, '}');
-	jw_opt(&w, "pin", r->pin);
-	jw_open(&w, "http", '{');
-	jw_bool(&w, "tried", r->http_tried);
-	jw_bool(&w, "answered", r->http);
-	jw_opt(&w, "over", r->http_over);
-	jw_opt(&w, "status", r->http_status);
-	jw_opt(&w, "server", r->http_server);
-	jw_opt(&w, "detail", r->http_detail);
-	jw_close(&w, '}');
-	jw_open(&w, "candidates", '[');
+	json_close(j);
+	probe_json_opt(j, "pin", r->pin);
+}
+
+static void
+probe_json_http(struct json_buf *j, const struct probe_result *r)
+{
+	json_open_object(j, "http");
+	json_bool(j, "tried", r->http_tried);
+	json_bool(j, "answered", r->http);
+	probe_json_opt(j, "over", r->http_over);
+	probe_json_opt(j, "status", r->http_status);
+	probe_json_opt(j, "server", r->http_server);
+	probe_json_opt(j, "detail", r->http_detail);
+	json_close(j);
+}
+
+/* The candidates tried, the route block chosen, or why there is none. */
+static void
+probe_json_route(struct json_buf *j, const struct probe_result *r)
+{
+	const struct probe_candidate *cd;
+	char label[400];
+	unsigned i;
+
+	json_open_array(j, "candidates");
 	for (i = 0; i < r->ncands; i++) {
 		cd = &r->cands[i];
 		if (!cd->tried)
 			continue;
 		probe_cand_label(cd, label, sizeof(label));
-		jw_open(&w, NULL, '{');
-		jw_str(&w, "settings", label);
-		jw_bool(&w, "ok", cd->ok);
-		if (cd->ok)
-			jw_str(&w, "outcome", cd->outcome);
-		else
-			jw_str(&w, "failure", cd->failure);
-		jw_close(&w, '}');
+		json_open_object(j, NULL);
+		json_str(j, "settings", label);
+		json_bool(j, "ok", cd->ok);
+		json_str(j, cd->ok ? "outcome" : "failure", cd->ok ? cd->outcome :
+		    cd->failure);
+		json_close(j);
 	}
-	jw_close(&w, ']');
-	jw_open(&w, "route", '{');
-	jw_bool(&w, "ok", r->chosen >= 0);
+	json_close(j);
+	json_open_object(j, "route");
+	json_bool(j, "ok", r->chosen >= 0);
 	if (r->chosen >= 0) {
-		jw_str(&w, "outcome", r->cands[r->chosen].outcome);
-		jw_str(&w, "block", r->block);
+		json_str(j, "outcome", r->cands[r->chosen].outcome);
+		json_str(j, "block", r->block);
 	}
-	jw_close(&w, '}');
-	jw_opt(&w, "message", r->message);
-	jw_close(&w, '}');
-	fputc('\n', out);
-	return ferror(out) ? -1 : 0;
+	json_close(j);
+	probe_json_opt(j, "message", r->message);
+}
+
+/* The whole report into buf: its length, or -1 when cap is too small. */
+static long
+probe_json_buf(const struct probe_result *r, char *buf, size_t cap)
+{
+	struct json_buf j;
+
+	json_begin(&j, buf, cap);
+	probe_json_target(&j, r);
+	probe_json_protocols(&j, r);
+	probe_json_certs(&j, r);
+	probe_json_http(&j, r);
+	probe_json_route(&j, r);
+	return json_finish(&j);
+}
+
+int
+probe_json(const struct probe_result *r, FILE *out)
+{
+	size_t cap;
+	char *buf;
+	long n;
+
+	for (cap = PROBE_JSON_MIN; cap <= PROBE_JSON_MAX; cap *= 2) {
+		if ((buf = malloc(cap)) == NULL)
+			return -1;
+		if ((n = probe_json_buf(r, buf, cap)) >= 0) {
+			(void)fwrite(buf, 1, (size_t)n, out);
+			free(buf);
+			return ferror(out) ? -1 : 0;
+		}
+		free(buf);
+	}
+	return -1;
 }
 
 /* ---- pure: text report --------------------------------------------------- */
