@@ -76,79 +76,99 @@ utf8_valid_len(const unsigned char *s, size_t avail, size_t *bad)
 	return need;
 }
 
+/* True for the bytes JSON takes as they are within plain ASCII. */
+static bool
+json_plain(unsigned char c)
+{
+	return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
+
+/*
+ * Appends a run of plain ASCII.  When it does not fit, it fills the
+ * buffer up to the end before overflowing: ASCII can be cut anywhere.
+ */
+static void
+json_put_run(struct json_buf *j, const char *src, size_t n)
+{
+	if (n < j->cap - j->len) {
+		json_put(j, src, n);
+		return;
+	}
+	n = j->cap - j->len - 1;
+	memcpy(j->buf + j->len, src, n);
+	j->len += n;
+	j->overflow = true;
+}
+
+/* Appends the escape of an ASCII byte that JSON does not take as it is. */
+static void
+json_put_escape(struct json_buf *j, unsigned char c)
+{
+	static const char hex[] = "0123456789abcdef";
+	const char *two = NULL;
+	char esc[6];
+
+	switch (c) {
+	case '"':
+		two = "\\\"";
+		break;
+	case '\\':
+		two = "\\\\";
+		break;
+	case '\b':
+		two = "\\b";
+		break;
+	case '\f':
+		two = "\\f";
+		break;
+	case '\n':
+		two = "\\n";
+		break;
+	case '\r':
+		two = "\\r";
+		break;
+	case '\t':
+		two = "\\t";
+		break;
+	}
+	if (two != NULL) {
+		json_put(j, two, 2);
+		return;
+	}
+	memcpy(esc, "\\u00", 4);
+	esc[4] = hex[c >> 4];
+	esc[5] = hex[c & 0xf];
+	json_put(j, esc, 6);
+}
+
 /* Appends src[0..len) escaped, without quotes. */
 static void
 json_put_escaped(struct json_buf *j, const char *src, size_t len)
 {
-	static const char hex[] = "0123456789abcdef";
 	const unsigned char *s = (const unsigned char *)src;
 	size_t i = 0, run, n, bad;
-	char esc[8];
 
 	if (j->cap == 0) {
 		j->overflow = true;
 		return;
 	}
 	while (i < len && !j->overflow) {
-		/* Copy the longest run of plain ASCII in one go. */
-		for (run = i; run < len && s[run] >= 0x20 && s[run] < 0x80 &&
-		    s[run] != '"' && s[run] != '\\'; run++)
+		/* The longest run of plain ASCII goes in one copy. */
+		for (run = i; run < len && json_plain(s[run]); run++)
 			;
 		if (run > i) {
-			n = run - i;
-			if (n >= j->cap - j->len) {
-				/* Fill up to the end: ASCII can be cut anywhere. */
-				n = j->cap - j->len - 1;
-				memcpy(j->buf + j->len, src + i, n);
-				j->len += n;
-				j->overflow = true;
-				break;
-			}
-			json_put(j, src + i, n);
+			json_put_run(j, src + i, run - i);
 			i = run;
-			continue;
+		} else if (s[i] < 0x80) {
+			json_put_escape(j, s[i]);
+			i++;
+		} else if ((n = utf8_valid_len(s + i, len - i, &bad)) > 0) {
+			json_put(j, src + i, n);
+			i += n;
+		} else {
+			json_put(j, "\\ufffd", 6);
+			i += bad;
 		}
-		if (s[i] >= 0x80) {
-			n = utf8_valid_len(s + i, len - i, &bad);
-			if (n > 0) {
-				json_put(j, src + i, n);
-				i += n;
-			} else {
-				json_put(j, "\\ufffd", 6);
-				i += bad;
-			}
-			continue;
-		}
-		switch (s[i]) {
-		case '"':
-			json_put(j, "\\\"", 2);
-			break;
-		case '\\':
-			json_put(j, "\\\\", 2);
-			break;
-		case '\b':
-			json_put(j, "\\b", 2);
-			break;
-		case '\f':
-			json_put(j, "\\f", 2);
-			break;
-		case '\n':
-			json_put(j, "\\n", 2);
-			break;
-		case '\r':
-			json_put(j, "\\r", 2);
-			break;
-		case '\t':
-			json_put(j, "\\t", 2);
-			break;
-		default:
-			memcpy(esc, "\\u00", 4);
-			esc[4] = hex[s[i] >> 4];
-			esc[5] = hex[s[i] & 0xf];
-			json_put(j, esc, 6);
-			break;
-		}
-		i++;
 	}
 }
 
@@ -266,43 +286,40 @@ json_strn(struct json_buf *j, const char *key, const char *val, size_t len)
 	json_put(j, "\"", 1);
 }
 
+/* A member whose value is the literal text val (a number, true, null). */
+static void
+json_raw(struct json_buf *j, const char *key, const char *val, int n)
+{
+	json_key(j, key);
+	json_put(j, val, (size_t)n);
+}
+
 void
 json_int(struct json_buf *j, const char *key, int64_t val)
 {
 	char num[24];
-	int n;
 
-	n = snprintf(num, sizeof(num), "%" PRId64, val);
-	json_key(j, key);
-	json_put(j, num, (size_t)n);
+	json_raw(j, key, num, snprintf(num, sizeof(num), "%" PRId64, val));
 }
 
 void
 json_uint(struct json_buf *j, const char *key, uint64_t val)
 {
 	char num[24];
-	int n;
 
-	n = snprintf(num, sizeof(num), "%" PRIu64, val);
-	json_key(j, key);
-	json_put(j, num, (size_t)n);
+	json_raw(j, key, num, snprintf(num, sizeof(num), "%" PRIu64, val));
 }
 
 void
 json_bool(struct json_buf *j, const char *key, bool val)
 {
-	json_key(j, key);
-	if (val)
-		json_put(j, "true", 4);
-	else
-		json_put(j, "false", 5);
+	json_raw(j, key, val ? "true" : "false", val ? 4 : 5);
 }
 
 void
 json_null(struct json_buf *j, const char *key)
 {
-	json_key(j, key);
-	json_put(j, "null", 4);
+	json_raw(j, key, "null", 4);
 }
 
 /*
