@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "jsonv.h"
 
 #define FFFD "\\ufffd"
 
@@ -179,7 +180,19 @@ START_TEST(test_overflow_sticky)
 }
 END_TEST
 
-/* ---- nesting ----------------------------------------------------------------- */
+/* The validator the nesting tests (and check_probe*) rely on refuses what it must. */
+START_TEST(test_validator_self)
+{
+	ck_assert(json_valid("{\"a\":[1,-2,true,false,null,{\"b\":\"\\u00e9\"}]}\n"));
+	ck_assert(!json_valid("{\"a\":1,}\n"));
+	ck_assert(!json_valid("{\"a\":\"x\ny\"}\n"));
+	ck_assert(!json_valid("{\"a\":\"\\q\"}\n"));
+	ck_assert(!json_valid("{\"a\":1}"));
+	ck_assert(!json_valid("{\"a\" 1}\n"));
+}
+END_TEST
+
+/* ---- nesting ------------------------------------------------------------- */
 
 START_TEST(test_nested_layout)
 {
@@ -335,6 +348,7 @@ json_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("nesting");
+	tcase_add_test(tc, test_validator_self);
 	tcase_add_test(tc, test_nested_layout);
 	tcase_add_test(tc, test_depth_limit);
 	tcase_add_test(tc, test_nesting_misuse);
