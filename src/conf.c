@@ -38,6 +38,7 @@
 #include <openssl/ssl.h>
 
 #include "conf_check.h"
+#include "parse.h"
 
 #define CONF_ERRLEN (CONF_MAX_LINE + 256)	/* a whole value and what is allowed */
 #define CONF_MAX_KEYS 32	/* keys of the largest section kind */
@@ -230,19 +231,6 @@ conf_err(struct conf_parser *p, int line, const char *section,
 /* ---- value parsers ------------------------------------------------------- */
 
 #define FIELD(sect, k, type) ((type *)(void *)((char *)(sect) + (k)->off))
-
-/* True if s is a section name: [A-Za-z0-9_.-]+. */
-static bool
-conf_valid_name(const char *s)
-{
-	if (*s == '\0')
-		return false;
-	for (; *s != '\0'; s++) {
-		if (!isalnum((unsigned char)*s) && *s != '_' && *s != '.' && *s != '-')
-			return false;
-	}
-	return true;
-}
 
 /* True if every byte of s is printable ASCII other than blank. */
 static bool
@@ -540,7 +528,7 @@ static int
 kv_name(const struct conf_key *k, const char *value, void *sect,
     const struct conf_loc *at, char *err)
 {
-	if (!conf_valid_name(value)) {
+	if (!parse_is_name(value)) {
 		snprintf(err, CONF_ERRLEN,
 		    "'%s' is not a listener name (letters, digits, '_', '.', '-')", value);
 		return -1;
@@ -957,7 +945,7 @@ conf_section_line(struct conf_parser *p, char *s)
 		return;
 	}
 	snprintf(p->label, sizeof(p->label), "%s %s", inner, name);
-	if (!conf_valid_name(name)) {
+	if (!parse_is_name(name)) {
 		conf_err(p, p->lineno, p->label, NULL,
 		    "a name may only contain letters, digits, '_', '.' and '-'");
 		return;

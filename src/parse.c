@@ -200,6 +200,23 @@ parse_is_server_name(const char *s, bool wildcard)
 	return len < 254 && parse_is_hostname(s, len) && s[len - 1] != '.';
 }
 
+bool
+parse_is_name_char(int c)
+{
+	return isalnum(c) || c == '_' || c == '.' || c == '-';
+}
+
+bool
+parse_is_name(const char *s)
+{
+	if (*s == '\0')
+		return false;
+	for (; *s != '\0'; s++)
+		if (!parse_is_name_char((unsigned char)*s))
+			return false;
+	return true;
+}
+
 int
 parse_hostport(const char *s, int default_port, struct hostport *out, char *err)
 {

@@ -55,4 +55,13 @@ bool parse_is_hostname(const char *s, size_t len);
  */
 bool parse_is_server_name(const char *s, bool wildcard);
 
+/*
+ * The name rule of [route NAME], [listener NAME] and `listener = NAME`,
+ * which probe also follows when it suggests a route name: one or more
+ * letters, digits, '_', '.' or '-'.  parse_is_name_char() is that rule
+ * for one byte (c as an unsigned char value).
+ */
+bool parse_is_name_char(int c);
+bool parse_is_name(const char *s);
+
 #endif

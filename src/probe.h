@@ -14,9 +14,13 @@
  * tool, never run inside the event loop.  It owns no policy about what a
  * failure means (diag.c) and no SSL_CTX settings (tls_client.c).
  *
- * The result structs and the pure functions below (ClientHello building,
- * ServerHello and HTTP head parsing, candidate and route block building,
- * JSON output) are exported for the unit tests.
+ * This module is the command line (options, usage, exit statuses, the
+ * order of the steps) and the facts every step shares, struct
+ * probe_result.  The steps have a module each: probe_wire (the bytes
+ * built and parsed by hand), probe_net (the time-bounded network steps),
+ * probe_discover and probe_cert (the facts), probe_cand (the candidate
+ * settings), probe_prove (the chosen block), probe_report (text, JSON and
+ * the block) and probe_check (--route).
  */
 #ifndef TLSBROKER_PROBE_H
 #define TLSBROKER_PROBE_H
@@ -24,7 +28,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include "conf.h"
 #include "diag.h"
@@ -77,16 +80,6 @@ struct probe_weak {
 	char detail[128];	/* what the endpoint did instead, or the suite */
 };
 
-/* A parsed ServerHello (or the alert sent instead). */
-struct probe_hello {
-	bool alert;		/* an alert record came instead */
-	int alert_level;
-	int alert_desc;
-	uint16_t version;
-	uint16_t suite;
-	bool reneg_info;
-};
-
 /* One complete set of route settings to try, in order of preference. */
 struct probe_candidate {
 	struct tls_range tls;		/* off = plain TCP */
@@ -103,6 +96,13 @@ struct probe_candidate {
 	char outcome[160];		/* "TLSv1 AES128-SHA, verified by pin" */
 };
 
+/*
+ * The facts of one `probe HOST:PORT` run, shared by every step.  The
+ * command line fills the request (target to timeout_ms); probe_discover
+ * and probe_cert the facts (addr to http_detail); probe_cand cands and
+ * ncands; probe_prove chosen, block and message.  probe_report only
+ * reads it.
+ */
 struct probe_result {
 	struct hostport target;
 	char sni[256];			/* the --sni value, "" = host name default */
@@ -151,50 +151,13 @@ struct probe_result {
 int probe_version_at(unsigned i);
 int probe_version_index(int version);
 
-/*
- * Builds a TLS ClientHello record (record version 0x0301) offering suites
- * at client_version, with the renegotiation SCSV and, when sni is not
- * NULL, a server_name extension.  Returns its length, or -1 if cap is too
- * small.  Pure.
- */
-int probe_client_hello(uint16_t client_version, const uint16_t *suites,
-    size_t nsuites, const char *sni, const unsigned char random[32],
-    unsigned char *out, size_t cap);
-
-/*
- * Parses the first bytes an endpoint sent after a ClientHello: 1 with h
- * filled (a ServerHello, or h->alert for an alert record), 0 when more
- * bytes are needed, -1 when it is neither (not TLS, or malformed).  Pure.
- */
-int probe_parse_server_hello(const unsigned char *buf, size_t len,
-    struct probe_hello *h);
-
-/*
- * Parses an HTTP response head: 0 with the status line and the Server
- * header (both made printable, "" when absent) when buf starts with
- * "HTTP/", -1 otherwise.  Pure.
- */
-int probe_parse_http_head(const char *buf, size_t len, char *status,
-    size_t scap, char *server, size_t svcap);
-
-/* A route name from a host name: letters, digits, '_', '.', '-' only. */
+/* The default route name for a host: each byte no name may hold becomes '-'. */
 void probe_route_name(const char *host, char *buf, size_t cap);
 
-/* Fills r->cands from the discovery facts in r, most preferred first.  Pure. */
-void probe_candidates(struct probe_result *r);
+/* The name a route's certificate check uses: --sni, else the host. */
+const char *probe_verify_name(const struct probe_result *r);
 
-/*
- * Writes the [route] block of r->cands[idx] into buf: comment lines on why
- * each setting is there and which narrower candidates failed before it,
- * then the keys.  Returns 0, or -1 if cap is too small.  Pure.
- */
-int probe_route_block(const struct probe_result *r, unsigned idx, char *buf,
-    size_t cap);
-
-/* The facts in r as one JSON object and a newline.  Returns 0 or -1 (I/O). */
-int probe_json(const struct probe_result *r, FILE *out);
-
-/* The human-readable report, ending with the block or the message. */
-void probe_report(const struct probe_result *r, FILE *out);
+/* True if host is an IPv4 or IPv6 literal (then no SNI, and an IP check). */
+bool probe_is_ip(const char *host);
 
 #endif

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * check_json: the JSON writer's escaping (RFC 8259 plus U+FFFD for
- * ill-formed UTF-8), member layout and sticky overflow.
+ * ill-formed UTF-8), member layout, nesting (objects and arrays, the
+ * depth limit, misuse) and sticky overflow.
  */
 #include "config.h"
 
@@ -11,6 +12,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "jsonv.h"
 
 #define FFFD "\\ufffd"
 
@@ -178,6 +180,156 @@ START_TEST(test_overflow_sticky)
 }
 END_TEST
 
+/* The validator the nesting tests (and check_probe*) rely on refuses what it must. */
+START_TEST(test_validator_self)
+{
+	ck_assert(json_valid("{\"a\":[1,-2,true,false,null,{\"b\":\"\\u00e9\"}]}\n"));
+	ck_assert(!json_valid("{\"a\":1,}\n"));
+	ck_assert(!json_valid("{\"a\":\"x\ny\"}\n"));
+	ck_assert(!json_valid("{\"a\":\"\\q\"}\n"));
+	ck_assert(!json_valid("{\"a\":1}"));
+	ck_assert(!json_valid("{\"a\" 1}\n"));
+}
+END_TEST
+
+/* ---- nesting ------------------------------------------------------------- */
+
+START_TEST(test_nested_layout)
+{
+	char buf[512];
+	struct json_buf j;
+	const char *want = "{\"a\":1,\"o\":{\"s\":\"x\",\"n\":null,"
+	    "\"e\":{}},\"l\":[{\"k\":true},{},[],\"v\",-3,null,false],"
+	    "\"z\":[]}\n";
+
+	json_begin(&j, buf, sizeof(buf));
+	json_int(&j, "a", 1);
+	json_open_object(&j, "o");
+	json_str(&j, "s", "x");
+	json_null(&j, "n");
+	json_open_object(&j, "e");
+	json_close(&j);
+	json_close(&j);
+	json_open_array(&j, "l");
+	json_open_object(&j, NULL);
+	json_bool(&j, "k", true);
+	json_close(&j);
+	json_open_object(&j, NULL);
+	json_close(&j);
+	json_open_array(&j, NULL);
+	json_close(&j);
+	json_str(&j, NULL, "v");
+	json_str(&j, NULL, NULL);	/* skipped in an array too */
+	json_int(&j, NULL, -3);
+	json_null(&j, NULL);
+	json_bool(&j, NULL, false);
+	json_close(&j);
+	json_open_array(&j, "z");
+	json_close(&j);
+	ck_assert_int_eq(json_finish(&j), (long)strlen(want));
+	ck_assert_str_eq(buf, want);
+}
+END_TEST
+
+/* levels open levels, the outer object included: arrays and objects in turn. */
+static long
+nest(char *buf, size_t cap, unsigned levels)
+{
+	struct json_buf j;
+	unsigned i;
+
+	json_begin(&j, buf, cap);
+	for (i = 1; i < levels; i++) {
+		if (i % 2 == 1)
+			json_open_array(&j, "d");
+		else
+			json_open_object(&j, NULL);
+	}
+	for (i = 1; i < levels; i++)
+		json_close(&j);
+	return json_finish(&j);
+}
+
+START_TEST(test_depth_limit)
+{
+	char buf[1024];
+
+	ck_assert_int_eq(nest(buf, sizeof(buf), 1), 3);
+	ck_assert_str_eq(buf, "{}\n");
+	ck_assert_int_eq(nest(buf, sizeof(buf), 4), 17);
+	ck_assert_str_eq(buf, "{\"d\":[{\"d\":[]}]}\n");
+	ck_assert_int_gt(nest(buf, sizeof(buf), JSON_MAX_DEPTH), 0);
+	ck_assert_int_eq(nest(buf, sizeof(buf), JSON_MAX_DEPTH + 1), -1);
+	ck_assert_str_eq(buf, "");
+}
+END_TEST
+
+/* Each misuse would make invalid JSON: all of them end in -1 and "". */
+START_TEST(test_nesting_misuse)
+{
+	char buf[128];
+	struct json_buf j;
+
+	json_begin(&j, buf, sizeof(buf));
+	json_open_array(&j, "l");
+	json_int(&j, "key_in_array", 1);
+	ck_assert(j.overflow);
+	json_close(&j);
+	ck_assert_int_eq(json_finish(&j), -1);
+	ck_assert_str_eq(buf, "");
+
+	json_begin(&j, buf, sizeof(buf));
+	json_bool(&j, NULL, true);	/* no key in an object */
+	ck_assert_int_eq(json_finish(&j), -1);
+
+	json_begin(&j, buf, sizeof(buf));
+	json_close(&j);			/* the outer object is json_finish()'s */
+	ck_assert_int_eq(json_finish(&j), -1);
+
+	json_begin(&j, buf, sizeof(buf));
+	json_open_object(&j, "left_open");
+	ck_assert(!j.overflow);
+	ck_assert_int_eq(json_finish(&j), -1);
+	ck_assert_str_eq(buf, "");
+
+	/* after json_finish() nothing more lands behind the newline */
+	json_begin(&j, buf, sizeof(buf));
+	ck_assert_int_eq(json_finish(&j), 3);
+	json_str(&j, "late", "x");
+	ck_assert(j.overflow);
+	ck_assert_str_eq(buf, "{}\n");
+}
+END_TEST
+
+/* Overflow inside a nested level: all or nothing, as at the top. */
+START_TEST(test_nested_overflow_boundary)
+{
+	const char *want = "{\"o\":{\"l\":[1,\"a\\\"b\"]}}\n";
+	size_t need = strlen(want);
+	char buf[64];
+	struct json_buf j;
+	size_t cap;
+
+	for (cap = need - 3; cap <= need + 1; cap++) {
+		memset(buf, 'x', sizeof(buf));
+		json_begin(&j, buf, cap);
+		json_open_object(&j, "o");
+		json_open_array(&j, "l");
+		json_int(&j, NULL, 1);
+		json_str(&j, NULL, "a\"b");
+		json_close(&j);
+		json_close(&j);
+		if (cap < need + 1) {
+			ck_assert_int_eq(json_finish(&j), -1);
+			ck_assert_str_eq(buf, "");
+		} else {
+			ck_assert_int_eq(json_finish(&j), (long)need);
+			ck_assert_str_eq(buf, want);
+		}
+	}
+}
+END_TEST
+
 static Suite *
 json_suite(void)
 {
@@ -193,6 +345,14 @@ json_suite(void)
 	tc = tcase_create("object");
 	tcase_add_test(tc, test_object_members);
 	tcase_add_test(tc, test_empty_object);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("nesting");
+	tcase_add_test(tc, test_validator_self);
+	tcase_add_test(tc, test_nested_layout);
+	tcase_add_test(tc, test_depth_limit);
+	tcase_add_test(tc, test_nesting_misuse);
+	tcase_add_test(tc, test_nested_overflow_boundary);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("overflow");

@@ -278,6 +278,22 @@ START_TEST(server_names)
 }
 END_TEST
 
+/* What a [route NAME] or [listener NAME] may be called: what conf and probe share. */
+START_TEST(section_names)
+{
+	ck_assert(parse_is_name("payroll"));
+	ck_assert(parse_is_name("a_b.c-D9"));
+	ck_assert(parse_is_name("-"));		/* conf refuses it by itself */
+	ck_assert(!parse_is_name(""));
+	ck_assert(!parse_is_name("a b"));
+	ck_assert(!parse_is_name("a:b"));
+	ck_assert(!parse_is_name("caf\xc3\xa9"));
+	ck_assert(parse_is_name_char('_'));
+	ck_assert(!parse_is_name_char('/'));
+	ck_assert(!parse_is_name_char(0xe9));
+}
+END_TEST
+
 /* ---- TLS versions --------------------------------------------------------- */
 
 START_TEST(tls_versions)
@@ -427,6 +443,7 @@ parse_suite(void)
 	tcase_add_test(tc, hostport_bad);
 	tcase_add_test(tc, hostport_long);
 	tcase_add_test(tc, server_names);
+	tcase_add_test(tc, section_names);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("tls");
 	tcase_add_test(tc, tls_versions);
