@@ -2,10 +2,11 @@
 /*
  * session_http: the http mode of a session.  Per request it reads and
  * checks the head (http1.c), routes by Host (SNI when absent) and path,
- * rewrites the head (hop-by-hop fields dropped, X-Forwarded-* and
- * Forwarded added, Host set), takes an upstream connection from the
- * route's pool or opens one, streams the body both ways with bounded
- * buffers, and gives the connection back to the pool when the exchange
+ * has the head rewritten (rewrite.c: hop-by-hop fields dropped, the
+ * framing its own, Host set, forwarding fields by the route's policy),
+ * takes an upstream connection from the route's pool or opens one,
+ * streams the body both ways with bounded buffers, and gives the
+ * connection back to the pool when the exchange
  * was complete and reusable.  Failures of the second hop become real HTTP
  * answers (502/504 with X-Broker-Error) while an answer is still possible.
  * A pooled connection that dies before any response byte is retried once
@@ -22,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
