@@ -443,6 +443,29 @@ kv_verify(const struct conf_key *k, const char *value, void *sect,
 	return 0;
 }
 
+/* The booleans of earlier versions stay: yes is replace, no is off. */
+static int
+kv_forwarded(const struct conf_key *k, const char *value, void *sect,
+    const struct conf_loc *at, char *err)
+{
+	static const char *const names[] = { "replace", "append", "off", NULL };
+	static const enum forwarded_mode modes[] = {
+		FORWARDED_REPLACE, FORWARDED_APPEND, FORWARDED_OFF
+	};
+	bool on;
+	int i;
+
+	if (parse_bool(value, &on, err) == 0) {
+		*FIELD(sect, k, enum forwarded_mode) = on ? FORWARDED_REPLACE :
+		    FORWARDED_OFF;
+		return 0;
+	}
+	if ((i = conf_lookup(value, names, "replace, append, off", err)) < 0)
+		return -1;
+	*FIELD(sect, k, enum forwarded_mode) = modes[i];
+	return 0;
+}
+
 static int
 kv_min_tls(const struct conf_key *k, const char *value, void *sect,
     const struct conf_loc *at, char *err)
@@ -687,7 +710,7 @@ static const struct conf_key conf_route_keys[] = {
 	{ "upstream_key", kv_token, R(up_key), R(up_key_loc), 0, 0, 0, NULL },
 	{ "upstream_alpn", kv_alpn, R(up_alpn), R(up_alpn_loc), 0, 0, 0, NULL },
 	{ "upstream_host", kv_token, R(up_host), R(up_host_loc), 0, 0, 0, NULL },
-	{ "forwarded", kv_bool, R(forwarded), R(forwarded_loc), 0, 0, 0, NULL },
+	{ "forwarded", kv_forwarded, R(forwarded), R(forwarded_loc), 0, 0, 0, NULL },
 	{ "pool_max_idle", kv_uint, R(pool_max_idle), R(pool_max_idle_loc), 0, 0, 10000, NULL },
 	{ "pool_min_idle", kv_uint, R(pool_min_idle), R(pool_min_idle_loc), 0, 0, 10000, NULL },
 	{ "pool_idle_timeout", kv_duration, R(pool_idle_timeout_ms), CONF_NOLOC, KEY_NONZERO, 0, 0, NULL },
@@ -781,7 +804,7 @@ conf_route_defaults(struct route_conf *r)
 	r->up_tls.max = TLS1_3_VERSION;
 	r->up_security_level = -1;
 	r->up_verify = VERIFY_CA;
-	r->forwarded = true;
+	r->forwarded = FORWARDED_REPLACE;	/* internet-facing: the client's copies lie */
 	r->pool_max_idle = 16;
 	r->pool_min_idle = 0;
 	r->pool_idle_timeout_ms = 30 * 1000;
@@ -1406,6 +1429,20 @@ route_mode_str(enum route_mode mode)
 		return "tcp";
 	case ROUTE_MODE_HTTP:
 		return "http";
+	}
+	return "?";
+}
+
+const char *
+forwarded_mode_str(enum forwarded_mode mode)
+{
+	switch (mode) {
+	case FORWARDED_OFF:
+		return "off";
+	case FORWARDED_REPLACE:
+		return "replace";
+	case FORWARDED_APPEND:
+		return "append";
 	}
 	return "?";
 }

@@ -45,6 +45,13 @@ enum upstream_verify {
 	VERIFY_OFF		/* nothing (warned loudly at start) */
 };
 
+/* What becomes of X-Forwarded-For and its kin (http routes). */
+enum forwarded_mode {
+	FORWARDED_OFF = 0,	/* the client's pass as sent; none added */
+	FORWARDED_REPLACE,	/* the client's dropped, the broker's added (default) */
+	FORWARDED_APPEND	/* the broker's address appended to the client's lists */
+};
+
 struct broker_conf {
 	unsigned workers;		/* 0 = auto (one per core) */
 	unsigned max_connections;	/* 0 = derived from RLIMIT_NOFILE */
@@ -132,7 +139,7 @@ struct route_conf {
 	struct conf_loc up_alpn_loc;
 	char *up_host;			/* Host header sent upstream (http), NULL = client's */
 	struct conf_loc up_host_loc;
-	bool forwarded;			/* add X-Forwarded-* / Forwarded (http) */
+	enum forwarded_mode forwarded;	/* X-Forwarded-* / Forwarded / X-Real-IP (http) */
 	struct conf_loc forwarded_loc;
 	unsigned pool_max_idle;
 	struct conf_loc pool_max_idle_loc;
@@ -197,5 +204,6 @@ void conf_errors_free(struct conf_errors *errs);
 const struct listener_conf *conf_find_listener(const struct conf *conf, const char *name);
 const char *log_level_str(enum log_level lvl);
 const char *route_mode_str(enum route_mode mode);
+const char *forwarded_mode_str(enum forwarded_mode mode);
 
 #endif

@@ -83,6 +83,7 @@ static const struct {
 	[HTTP1_E_REQUEST_LINE] = { "malformed request-line", 400 },
 	[HTTP1_E_TARGET] = { "invalid request-target", 400 },
 	[HTTP1_E_TARGET_FORM] = { "request-target form not allowed for this method", 400 },
+	[HTTP1_E_TARGET_SCHEME] = { "request-target scheme other than http or https", 400 },
 	[HTTP1_E_VERSION_SYNTAX] = { "malformed HTTP version", 400 },
 	[HTTP1_E_VERSION] = { "HTTP version not supported (only 1.0 and 1.1)", 505 },
 	[HTTP1_E_STATUS_LINE] = { "malformed status-line", 400 },
@@ -104,6 +105,7 @@ static const struct {
 	[HTTP1_E_HOST_SYNTAX] = { "invalid Host", 400 },
 	[HTTP1_E_CONN_SYNTAX] = { "malformed Connection", 400 },
 	[HTTP1_E_CONN_TOO_MANY] = { "too many Connection options", 400 },
+	[HTTP1_E_CONN_END_TO_END] = { "Connection names a field the message is framed or routed by", 400 },
 	[HTTP1_E_CHUNK_SIZE] = { "invalid chunk size", 400 },
 	[HTTP1_E_CHUNK_OVERFLOW] = { "chunk size too large", 413 },
 	[HTTP1_E_CHUNK_EXT] = { "invalid chunk extension", 400 },
@@ -261,7 +263,8 @@ check_authority(const unsigned char *p, size_t s, size_t e, bool need_port,
 		return false;
 	if (p[i] == '[') {
 		for (i++; i < e && p[i] != ']'; i++) {
-			if (hex_val(p[i]) < 0 && p[i] != ':' && p[i] != '.') {
+			if ((hex_val(p[i]) < 0 && p[i] != ':' && p[i] != '.') ||
+			    i - s > HTTP1_HOST_MAX) {
 				*bad = i;
 				return false;
 			}
@@ -282,6 +285,10 @@ check_authority(const unsigned char *p, size_t s, size_t e, bool need_port,
 				i += 2;
 			} else if (!is_regname(p[i]) || p[i] == ',') {
 				/* a comma: two Host values folded into one */
+				*bad = i;
+				return false;
+			}
+			if (i - s >= HTTP1_HOST_MAX) {
 				*bad = i;
 				return false;
 			}
@@ -359,6 +366,10 @@ check_target(struct http1_msg *m, const unsigned char *p, size_t s, size_t e)
 		if (e - i >= 3 && memcmp(p + i, "://", 3) == 0) {
 			if (m->method == HTTP1_M_CONNECT)
 				return head_fail(m, HTTP1_E_TARGET_FORM, s);
+			/* a reverse proxy has no gopher:// or file:// to offer */
+			if (!span_ieq(p + s, i - s, "http") &&
+			    !span_ieq(p + s, i - s, "https"))
+				return head_fail(m, HTTP1_E_TARGET_SCHEME, s);
 			a0 = i + 3;
 			for (a1 = a0; a1 < e && p[a1] != '/' && p[a1] != '?'; a1++)
 				;
@@ -590,6 +601,25 @@ field_transfer_encoding(struct http1_msg *m, const unsigned char *p,
 	return 0;
 }
 
+/*
+ * A Connection option makes the field it names hop-by-hop.  The fields a
+ * message is framed by (and, for a request, routed and answered by) must
+ * stay end-to-end: a recipient that honours "Connection: Content-Length"
+ * drops the length another one frames the body by, and the body becomes
+ * the next request.  RFC 9110 7.6.1 lets a sender nominate only hop-by-hop
+ * fields, so such a message is refused, not repaired.
+ */
+static bool
+conn_option_end_to_end(const struct http1_msg *m, const unsigned char *p,
+    size_t len)
+{
+	if (span_ieq(p, len, "content-length") ||
+	    span_ieq(p, len, "transfer-encoding"))
+		return true;
+	return m->kind == HTTP1_REQUEST &&
+	    (span_ieq(p, len, "host") || span_ieq(p, len, "expect"));
+}
+
 /* Connection = #connection-option; every option is remembered. */
 static int
 field_connection(struct http1_msg *m, const unsigned char *p, size_t v0,
@@ -612,6 +642,8 @@ field_connection(struct http1_msg *m, const unsigned char *p, size_t v0,
 			return head_fail(m, HTTP1_E_CONN_SYNTAX, i);
 		if (m->nconn == HTTP1_MAX_CONN_TOKENS)
 			return head_fail(m, HTTP1_E_CONN_TOO_MANY, t0);
+		if (conn_option_end_to_end(m, p + t0, t1 - t0))
+			return head_fail(m, HTTP1_E_CONN_END_TO_END, t0);
 		m->conn[m->nconn].off = t0;
 		m->conn[m->nconn].len = t1 - t0;
 		m->nconn++;
@@ -711,6 +743,8 @@ finish_head(struct http1_msg *m, size_t e)
 				return head_fail(m, HTTP1_E_TE_UNSUPPORTED, m->te_line);
 		}
 		body = m->te_last_chunked ? HTTP1_BODY_CHUNKED : HTTP1_BODY_CLOSE;
+		if (m->te_other)	/* responses only: requests refused it above */
+			m->flags |= HTTP1_F_TE_CODING;
 	} else if (m->cl_seen)
 		body = HTTP1_BODY_LENGTH;
 	else
@@ -854,6 +888,28 @@ http1_method_idempotent(enum http1_method method)
 	default:
 		return false;
 	}
+}
+
+bool
+http1_authority_host(const char *p, size_t len, struct http1_span *host)
+{
+	const unsigned char *u = (const unsigned char *)p;
+	size_t bad, end;
+
+	host->off = 0;
+	host->len = 0;
+	if (!check_authority(u, 0, len, false, &bad))
+		return false;
+	if (u[0] == '[') {
+		end = (size_t)((const unsigned char *)memchr(u, ']', len) - u);
+		host->off = 1;
+		host->len = end - 1;
+	} else {
+		for (end = 0; end < len && u[end] != ':'; end++)
+			;
+		host->len = end;
+	}
+	return true;
 }
 
 bool

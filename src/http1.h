@@ -6,8 +6,9 @@
  * caller's buffer, so the buffer may move between calls as long as it keeps
  * the same bytes.  Anything that could let two parsers disagree on where a
  * message ends (CL with TE, repeated CL, bad chunk sizes, obs-fold, bare CR
- * or LF, ...) is refused with its own error code; the proxy answers 400
- * with close reason bad_request (or upstream_bad_response for responses).
+ * or LF, a Connection option naming Content-Length, ...) is refused with
+ * its own error code; the proxy answers 400 with close reason bad_request
+ * (or upstream_bad_response for responses).
  * It does not own routing, header rewriting or the connection: the session
  * decides what to forward, using the spans and flags reported here.
  *
@@ -29,6 +30,8 @@
 #define HTTP1_CHUNK_LINE_MAX	4096
 /* Largest trailer section (all trailer lines and the final CRLF). */
 #define HTTP1_TRAILER_MAX	16384
+/* Longest host in a Host field or an authority (a DNS name has 253 bytes). */
+#define HTTP1_HOST_MAX		255
 
 enum http1_kind {
 	HTTP1_REQUEST = 0,	/* parse a request-line and request head */
@@ -85,6 +88,7 @@ enum http1_err {
 	HTTP1_E_REQUEST_LINE,		/* not "method SP target SP version" */
 	HTTP1_E_TARGET,			/* invalid request-target */
 	HTTP1_E_TARGET_FORM,		/* target form not allowed for the method */
+	HTTP1_E_TARGET_SCHEME,		/* absolute-form scheme other than http or https */
 	HTTP1_E_VERSION_SYNTAX,		/* not "HTTP/" DIGIT "." DIGIT */
 	HTTP1_E_VERSION,		/* valid but not HTTP/1.0 or HTTP/1.1 (505) */
 	HTTP1_E_STATUS_LINE,		/* malformed status-line or status code */
@@ -108,6 +112,7 @@ enum http1_err {
 	HTTP1_E_HOST_SYNTAX,		/* invalid Host value */
 	HTTP1_E_CONN_SYNTAX,		/* Connection is not a token list */
 	HTTP1_E_CONN_TOO_MANY,		/* more than HTTP1_MAX_CONN_TOKENS tokens */
+	HTTP1_E_CONN_END_TO_END,	/* Connection names a framing or routing field */
 	/* body */
 	HTTP1_E_CHUNK_SIZE,		/* chunk size missing or not hex */
 	HTTP1_E_CHUNK_OVERFLOW,		/* chunk size above INT64_MAX (413) */
@@ -140,6 +145,7 @@ struct http1_header {
 #define HTTP1_F_CONN_KEEPALIVE	0x10	/* Connection names keep-alive */
 #define HTTP1_F_CONN_CLOSE	0x20	/* Connection names close */
 #define HTTP1_F_TE		0x40	/* a Transfer-Encoding field is present */
+#define HTTP1_F_TE_CODING	0x80	/* responses: a coding other than chunked is applied */
 
 /*
  * A message head being parsed.  Set up by http1_msg_init(); the result
@@ -225,6 +231,17 @@ enum http1_body http1_response_body(enum http1_method req_method, int status,
 
 /* True if the method is idempotent (RFC 9110 9.2.2), i.e. safe to retry. */
 bool http1_method_idempotent(enum http1_method method);
+
+/*
+ * The rule a Host field value and the authority of a target are checked
+ * by: host[:port], the host a reg-name (pct-encoded allowed, no comma) of
+ * at most HTTP1_HOST_MAX bytes or a bracketed IP literal, the port 1 to 5
+ * digits up to 65535, no userinfo.  True if p[0..len) follows it; *host is
+ * then the host part (brackets excluded), as an offset into p.  Routing
+ * normalises with this same rule, so a name routes only as the parser read
+ * it.
+ */
+bool http1_authority_host(const char *p, size_t len, struct http1_span *host);
 
 /* True if the field h of the message in buf has the name (any case). */
 bool http1_hdr_is(const char *buf, const struct http1_header *h,

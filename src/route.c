@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "conf.h"
+#include "http1.h"
 
 bool
 route_host_match(const char *pattern, const char *host)
@@ -28,32 +29,40 @@ route_host_match(const char *pattern, const char *host)
 bool
 route_host_normalize(const char *in, size_t len, char *out, size_t cap)
 {
-	size_t i, n = 0;
-	const char *end;
+	struct http1_span h;
+	size_t i;
 
-	if (len == 0 || cap == 0)
+	if (cap == 0)
 		return false;
-	if (in[0] == '[') {
-		/* [v6]:port */
-		if ((end = memchr(in, ']', len)) == NULL)
-			return false;
-		in++;
-		len = (size_t)(end - in);
-	} else if ((end = memchr(in, ':', len)) != NULL)
-		len = (size_t)(end - in);
-	if (len > 0 && in[len - 1] == '.')
-		len--;
-	if (len == 0 || len >= cap)
+	out[0] = '\0';
+	if (!http1_authority_host(in, len, &h))
 		return false;
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)in[i];
-
-		if (!isalnum(c) && c != '-' && c != '.' && c != '_' && c != ':')
-			return false;
-		out[n++] = (char)tolower(c);
-	}
-	out[n] = '\0';
+	if (h.len > 1 && in[h.off + h.len - 1] == '.')
+		h.len--;	/* "example.com." is example.com */
+	if (h.len >= cap)
+		return false;
+	for (i = 0; i < h.len; i++)
+		out[i] = (char)tolower((unsigned char)in[h.off + i]);
+	out[h.len] = '\0';
 	return true;
+}
+
+/*
+ * True if the origin-form path starts with prefix (which starts with '/',
+ * conf.c); an empty path or a bare query is read with a '/' (route.h).
+ */
+static bool
+path_has_prefix(const char *path, size_t plen, const char *prefix)
+{
+	size_t n;
+
+	if (plen == 0 || path[0] == '?') {
+		if (prefix[0] != '/')
+			return false;
+		prefix++;
+	}
+	n = strlen(prefix);
+	return n == 0 || (plen >= n && memcmp(path, prefix, n) == 0);
 }
 
 /* Ranks how well a route's host fits: 3 exact, 2 wildcard, 1 any, 0 none. */
@@ -89,11 +98,11 @@ route_match_tcp(const struct conf *conf, unsigned li, const char *sni)
 
 const struct route_conf *
 route_match_http(const struct conf *conf, unsigned li, const char *host,
-    const char *path)
+    const char *path, size_t plen)
 {
 	const struct route_conf *best = NULL, *rc;
 	int rank, best_rank = 0;
-	size_t plen, best_plen = 0;
+	size_t len, best_len = 0;
 	unsigned i;
 
 	for (i = 0; i < conf->nroutes; i++) {
@@ -102,17 +111,17 @@ route_match_http(const struct conf *conf, unsigned li, const char *host,
 			continue;
 		if ((rank = host_rank(rc->host, host)) == 0)
 			continue;
-		plen = 0;
+		len = 0;
 		if (rc->path != NULL) {
-			plen = strlen(rc->path);
-			if (path == NULL || strncmp(path, rc->path, plen) != 0)
+			if (!path_has_prefix(path, plen, rc->path))
 				continue;
+			len = strlen(rc->path);
 		}
 		/* host specificity first, then the longest prefix */
-		if (rank > best_rank || (rank == best_rank && plen > best_plen)) {
+		if (rank > best_rank || (rank == best_rank && len > best_len)) {
 			best = rc;
 			best_rank = rank;
-			best_plen = plen;
+			best_len = len;
 		}
 	}
 	return best;

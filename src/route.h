@@ -24,9 +24,13 @@ struct route_conf;
 bool route_host_match(const char *pattern, const char *host);
 
 /*
- * Normalises a Host header value or SNI into out: lowercase, port and
- * trailing dot removed, brackets kept off IPv6 literals.  Returns false if
- * it is not a plausible host.
+ * Normalises a Host header value, an authority or an SNI into out:
+ * lowercase, port and one trailing dot removed, brackets kept off IPv6
+ * literals.  It accepts exactly what the request parser accepts
+ * (http1_authority_host()), so a name is routed as the parser read it:
+ * with cap > HTTP1_HOST_MAX it fails only where the parser would.
+ * Returns false if in is empty or no valid authority, or out too small.
+ * out is always a string afterwards: "" when false.
  */
 bool route_host_normalize(const char *in, size_t len, char *out, size_t cap);
 
@@ -34,8 +38,14 @@ bool route_host_normalize(const char *in, size_t len, char *out, size_t cap);
 const struct route_conf *route_match_tcp(const struct conf *conf,
     unsigned li, const char *sni);
 
-/* The http route of listener li for host (may be NULL) and path: host as above, then longest prefix. */
+/*
+ * The http route of listener li for host (may be NULL) and the target's
+ * path[0..plen) (not NUL-terminated; NULL with 0): host as above, then the
+ * longest prefix.  An empty path or one that starts with '?' (what an
+ * absolute-form target with an empty path leaves) is read with a '/'
+ * before it, as it goes upstream: "http://h?q" is "/?q" (RFC 9112 3.2.2).
+ */
 const struct route_conf *route_match_http(const struct conf *conf,
-    unsigned li, const char *host, const char *path);
+    unsigned li, const char *host, const char *path, size_t plen);
 
 #endif

@@ -2,10 +2,11 @@
 /*
  * session_http: the http mode of a session.  Per request it reads and
  * checks the head (http1.c), routes by Host (SNI when absent) and path,
- * rewrites the head (hop-by-hop fields dropped, X-Forwarded-* and
- * Forwarded added, Host set), takes an upstream connection from the
- * route's pool or opens one, streams the body both ways with bounded
- * buffers, and gives the connection back to the pool when the exchange
+ * has the head rewritten (rewrite.c: hop-by-hop fields dropped, the
+ * framing its own, Host set, forwarding fields by the route's policy),
+ * takes an upstream connection from the route's pool or opens one,
+ * streams the body both ways with bounded buffers, and gives the
+ * connection back to the pool when the exchange
  * was complete and reusable.  Failures of the second hop become real HTTP
  * answers (502/504 with X-Broker-Error) while an answer is still possible.
  * A pooled connection that dies before any response byte is retried once
@@ -22,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -37,6 +37,7 @@
 #include "pool.h"
 #include "relay.h"
 #include "reply.h"
+#include "rewrite.h"
 #include "route.h"
 #include "upstream.h"
 #include "worker.h"
@@ -275,132 +276,6 @@ session_http_free(struct session *s)
 	s->ex = NULL;
 }
 
-/* ---- small helpers ------------------------------------------------------- */
-
-/* Copies the request path into the audit record with query values removed. */
-static void
-audit_path(char *dst, size_t cap, const char *p, size_t len)
-{
-	size_t i, n = 0;
-	bool in_query = false, in_value = false;
-
-	for (i = 0; i < len && n + 1 < cap; i++) {
-		char c = p[i];
-
-		if (!in_query && c == '?') {
-			in_query = true;
-		} else if (in_query && c == '=') {
-			dst[n++] = c;
-			in_value = true;
-			continue;
-		} else if (in_query && c == '&') {
-			in_value = false;
-		}
-		if (in_value)
-			continue;	/* values may hold credentials */
-		dst[n++] = c;
-	}
-	dst[n] = '\0';
-}
-
-static bool
-span_ieq(const char *buf, const struct http1_span *sp, const char *name,
-    size_t len)
-{
-	return len == sp->len && strncasecmp(buf + sp->off, name, len) == 0;
-}
-
-/* Is the span the literal field name lit (any case)? */
-#define SPAN_IS(buf, sp, lit)	span_ieq((buf), (sp), (lit), sizeof(lit) - 1)
-
-/* Hop-by-hop fields (RFC 9110 7.6.1) and the ones the broker consumes. */
-static bool
-hop_by_hop(const char *buf, const struct http1_msg *m,
-    const struct http1_header *h)
-{
-#define HOP(lit)	{ lit, sizeof(lit) - 1 }
-	static const struct {
-		const char *name;
-		size_t len;
-	} names[] = {
-		HOP("connection"), HOP("keep-alive"), HOP("te"), HOP("trailer"),
-		HOP("upgrade"), HOP("proxy-connection"), HOP("proxy-authenticate"),
-		HOP("proxy-authorization"),
-	};
-#undef HOP
-	size_t i;
-
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (span_ieq(buf, &h->name, names[i].name, names[i].len))
-			return true;
-	return http1_conn_nominates(m, buf, buf + h->name.off, h->name.len);
-}
-
-/*
- * Heads are written with one reserve and one commit on their evbuffer:
- * an evbuffer_add() per piece runs the buffer's callbacks (on the client
- * output: the bufferevent's watermark and TLS ones) for every piece.  The
- * caller reserves what the head can take at most; a head that would not
- * fit is not written at all (ho_end() says so).
- */
-struct head_out {
-	struct evbuffer *buf;
-	struct evbuffer_iovec v;
-	size_t used;
-	bool overflow;
-};
-
-static void
-ho_begin(struct head_out *o, struct evbuffer *buf, size_t most)
-{
-	o->buf = buf;
-	o->used = 0;
-	o->overflow = evbuffer_reserve_space(buf, (ev_ssize_t)most, &o->v, 1) != 1;
-	if (o->overflow) {
-		o->v.iov_base = NULL;
-		o->v.iov_len = 0;
-	}
-}
-
-static void
-ho_put(struct head_out *o, const void *p, size_t n)
-{
-	if (n > o->v.iov_len - o->used) {
-		o->overflow = true;
-		return;
-	}
-	memcpy((char *)o->v.iov_base + o->used, p, n);
-	o->used += n;
-}
-
-#define HO_LIT(o, lit)	ho_put((o), (lit), sizeof(lit) - 1)
-
-static void
-ho_str(struct head_out *o, const char *s)
-{
-	ho_put(o, s, strlen(s));
-}
-
-static void
-ho_header(struct head_out *o, const char *buf, const struct http1_header *h)
-{
-	ho_put(o, buf + h->name.off, h->name.len);
-	HO_LIT(o, ": ");
-	ho_put(o, buf + h->value.off, h->value.len);
-	HO_LIT(o, "\r\n");
-}
-
-/* Commits what was written; -1 (and nothing added) if it did not fit. */
-static int
-ho_end(struct head_out *o)
-{
-	if (o->v.iov_base == NULL)
-		return -1;
-	o->v.iov_len = o->overflow ? 0 : o->used;
-	evbuffer_commit_space(o->buf, &o->v, 1);
-	return o->overflow ? -1 : 0;
-}
-
 /* ---- answers of our own --------------------------------------------------- */
 
 /*
@@ -580,10 +455,7 @@ hx_send_response_head(struct session *s, const char *buf)
 	struct http_exchange *ex = s->ex;
 	enum http1_body kind = ex->resp.body;
 	enum http1_body_mode mode = HTTP1_PASS;
-	bool has_te = (ex->resp.flags & HTTP1_F_TE) != 0;
-	struct head_out o;
-	char status[5];
-	size_t i;
+	struct rewrite_resp rs;
 
 	if ((ex->req.flags & HTTP1_F_CLOSE) || s->w->draining)
 		s->close_after_flush = true;
@@ -593,7 +465,7 @@ hx_send_response_head(struct session *s, const char *buf)
 		 * client keeps its connection if we re-frame the body as
 		 * chunked; a 1.0 client needs the close.
 		 */
-		if (client_is_11(ex) && !has_te)
+		if (client_is_11(ex))
 			ex->rechunk = true;
 		else
 			s->close_after_flush = true;
@@ -601,40 +473,18 @@ hx_send_response_head(struct session *s, const char *buf)
 		mode = HTTP1_DECHUNK;	/* a 1.0 client cannot read chunked */
 		s->close_after_flush = true;
 	}
-	/*
-	 * The head less what is dropped, plus what is added below, plus one
-	 * byte per line: "Name:value" goes out as "Name: value", and a status
-	 * line without a reason gains its space.
-	 */
-	ho_begin(&o, client_out(s),
-	    ex->resp.head_len + ex->resp.nhdrs + 1 + 64);
-	/* the parser took three digits (RFC 9112 4) */
-	status[0] = (char)('0' + ex->resp.status / 100 % 10);
-	status[1] = (char)('0' + ex->resp.status / 10 % 10);
-	status[2] = (char)('0' + ex->resp.status % 10);
-	status[3] = ' ';
-	HO_LIT(&o, "HTTP/1.1 ");
-	ho_put(&o, status, 4);
-	ho_put(&o, buf + ex->resp.reason.off, ex->resp.reason.len);
-	HO_LIT(&o, "\r\n");
-	for (i = 0; i < ex->resp.nhdrs; i++) {
-		const struct http1_header *h = &ex->resp_hdrs[i];
-
-		if (hop_by_hop(buf, &ex->resp, h))
-			continue;
-		if (mode == HTTP1_DECHUNK &&
-		    SPAN_IS(buf, &h->name, "transfer-encoding"))
-			continue;
-		ho_header(&o, buf, h);
-	}
-	if (ex->rechunk)
-		HO_LIT(&o, "Transfer-Encoding: chunked\r\n");
-	if (s->close_after_flush)
-		HO_LIT(&o, "Connection: close\r\n");
-	else if (!client_is_11(ex))
-		HO_LIT(&o, "Connection: keep-alive\r\n");
-	HO_LIT(&o, "\r\n");
-	if (ho_end(&o) == -1)
+	/* The framing the client reads is ours, whatever the endpoint wrote. */
+	memset(&rs, 0, sizeof(rs));
+	if (ex->rechunk || (kind == HTTP1_BODY_CHUNKED && mode == HTTP1_PASS))
+		rs.framing = HTTP1_BODY_CHUNKED;
+	else if (kind == HTTP1_BODY_LENGTH)
+		rs.framing = HTTP1_BODY_LENGTH;
+	rs.length = ex->resp.content_length;
+	rs.keep_length = kind == HTTP1_BODY_NONE &&
+	    (ex->req.method == HTTP1_M_HEAD || ex->resp.status == 304);
+	rs.close = s->close_after_flush;
+	rs.keep_alive = !client_is_11(ex);
+	if (rewrite_response_head(client_out(s), buf, &ex->resp, &rs) == -1)
 		return -1;
 	http1_body_init(&ex->resp_body, kind, ex->resp.content_length, mode);
 	ex->resp_sent = true;
@@ -747,6 +597,19 @@ hx_read_response_head(struct session *s)
 			http1_msg_init(&ex->resp, HTTP1_RESPONSE, ex->req.method,
 			    ex->resp_hdrs, HX_MAX_HEADERS, HX_MAX_HEAD);
 			continue;
+		}
+		if ((ex->resp.flags & HTTP1_F_TE_CODING) &&
+		    ex->resp.body != HTTP1_BODY_NONE) {
+			/*
+			 * Codings we never asked for (our request sends no TE):
+			 * the broker frames what it forwards and cannot frame
+			 * these without decoding them.
+			 */
+			tb_err_set(&err, CR_UPSTREAM_BAD_RESPONSE, PHASE_RESPONSE,
+			    "%s: response with a transfer coding other than "
+			    "chunked, which the request did not offer", ex->uc->addr);
+			hx_fail(s, &err);
+			return -1;
 		}
 		ex->resp_head_done = true;
 		ex->rec.ttfb_ms = (int64_t)(now_ms() - ex->t_start);
@@ -1090,8 +953,14 @@ hx_connect(struct session *s, bool fresh)
 
 /* ---- the request head ----------------------------------------------------- */
 
-/* Picks host and path for routing, from Host, an absolute-form target or SNI. */
-static void
+/*
+ * Picks host and path for routing, from Host, an absolute-form target or
+ * SNI.  host (hcap > HTTP1_HOST_MAX) is always a string afterwards; false
+ * if a Host or authority the parser accepted did not normalise, which the
+ * shared rule (route.h) says cannot happen: the request is then refused
+ * rather than routed by SNI while the endpoint reads another name.
+ */
+static bool
 hx_route_keys(struct session *s, const char *buf, char *host, size_t hcap,
     const char **path, size_t *plen)
 {
@@ -1099,45 +968,27 @@ hx_route_keys(struct session *s, const char *buf, char *host, size_t hcap,
 	const struct http1_msg *m = &ex->req;
 	const char *t = buf + m->target.off;
 	size_t tlen = m->target.len, skip;
+	bool ok = true;
 
 	host[0] = '\0';
 	*path = t;
 	*plen = tlen;
 	if (m->form == HTTP1_TF_ABSOLUTE) {
-		/* scheme://authority[/path]: the authority names the host. */
-		route_host_normalize(buf + m->authority.off, m->authority.len,
-		    host, hcap);
+		/* scheme://authority[/path][?query]: the authority names the host. */
+		ok = route_host_normalize(buf + m->authority.off,
+		    m->authority.len, host, hcap);
 		skip = m->authority.off + m->authority.len - m->target.off;
 		*path = t + skip;
 		*plen = tlen - skip;
-	} else if (m->flags & HTTP1_F_HOST)
-		route_host_normalize(buf + m->host.off, m->host.len, host, hcap);
-	if (host[0] == '\0' && s->sni != NULL)
+	} else if ((m->flags & HTTP1_F_HOST) && m->host.len > 0)
+		ok = route_host_normalize(buf + m->host.off, m->host.len, host,
+		    hcap);
+	if (ok && host[0] == '\0' && s->sni != NULL)
 		snprintf(host, hcap, "%s", s->sni);
+	return ok;
 }
 
-/* Builds the upstream request head (without the final CRLF). */
-/* X-Forwarded-For, X-Forwarded-Proto and Forwarded for the client. */
-static void
-hx_forwarded_fields(struct session *s, struct head_out *o)
-{
-	/* "ip:port" or "[v6]:port" (sockaddr_format) */
-	const char *c = s->client_addr, *colon = strrchr(c, ':');
-	size_t n = colon != NULL ? (size_t)(colon - c) : strlen(c);
-	bool v6 = c[0] == '[' && n >= 2;
-
-	HO_LIT(o, "X-Forwarded-For: ");
-	ho_put(o, v6 ? c + 1 : c, v6 ? n - 2 : n);
-	HO_LIT(o, "\r\nX-Forwarded-Proto: https\r\nForwarded: for=");
-	if (v6)
-		HO_LIT(o, "\"");
-	ho_put(o, c, n);
-	if (v6)
-		HO_LIT(o, "\"");
-	HO_LIT(o, ";proto=https\r\n");
-}
-
-/* The head the endpoint gets, into ex->head; -1 if it did not fit. */
+/* The head the endpoint gets, into ex->head, without its final CRLF; -1 if it did not fit. */
 static int
 hx_build_request_head(struct session *s, const char *buf, const char *path,
     size_t plen)
@@ -1145,55 +996,30 @@ hx_build_request_head(struct session *s, const char *buf, const char *path,
 	struct http_exchange *ex = s->ex;
 	const struct http1_msg *m = &ex->req;
 	const struct route_conf *rc = ex->rc;
-	bool host_done = false;
-	struct head_out o;
-	size_t i;
+	struct rewrite_req rq;
 
-	/*
-	 * The head less what is dropped, plus the Host and forwarding fields,
-	 * plus a byte per field ("Name:value" goes out as "Name: value").
-	 */
-	ho_begin(&o, ex->head, m->head_len + m->nhdrs + plen + 256 +
-	    2 * sizeof(s->client_addr) + (rc->up_host != NULL ?
-	    strlen(rc->up_host) : strlen(rc->upstream.host)));
-	ho_put(&o, buf + m->method_s.off, m->method_s.len);
-	HO_LIT(&o, " ");
-	if (plen == 0)
-		HO_LIT(&o, "/");
-	else
-		ho_put(&o, path, plen);
-	HO_LIT(&o, " HTTP/1.1\r\n");
-	for (i = 0; i < m->nhdrs; i++) {
-		const struct http1_header *h = &ex->req_hdrs[i];
-
-		if (hop_by_hop(buf, m, h))
-			continue;
-		if (SPAN_IS(buf, &h->name, "host")) {
-			if (rc->up_host != NULL || m->form == HTTP1_TF_ABSOLUTE)
-				continue;
-			host_done = true;
-		}
-		if (ex->dechunk && (SPAN_IS(buf, &h->name, "transfer-encoding") ||
-		    SPAN_IS(buf, &h->name, "content-length") ||
-		    SPAN_IS(buf, &h->name, "expect")))
-			continue;
-		if (rc->forwarded && SPAN_IS(buf, &h->name, "x-forwarded-proto"))
-			continue;	/* ours is the truth; the client's could lie */
-		ho_header(&o, buf, h);
+	rq.path = path;
+	rq.plen = plen;
+	if (rc->up_host != NULL) {
+		rq.host = rc->up_host;
+		rq.host_len = strlen(rc->up_host);
+	} else if (m->form == HTTP1_TF_ABSOLUTE) {
+		rq.host = buf + m->authority.off;
+		rq.host_len = m->authority.len;
+	} else if (m->flags & HTTP1_F_HOST) {
+		rq.host = buf + m->host.off;
+		rq.host_len = m->host.len;
+	} else {
+		rq.host = rc->upstream.host;
+		rq.host_len = strlen(rc->upstream.host);
 	}
-	if (rc->up_host != NULL || m->form == HTTP1_TF_ABSOLUTE || !host_done) {
-		HO_LIT(&o, "Host: ");
-		if (rc->up_host != NULL)
-			ho_str(&o, rc->up_host);
-		else if (m->form == HTTP1_TF_ABSOLUTE)
-			ho_put(&o, buf + m->authority.off, m->authority.len);
-		else
-			ho_str(&o, rc->upstream.host);
-		HO_LIT(&o, "\r\n");
-	}
-	if (rc->forwarded)
-		hx_forwarded_fields(s, &o);
-	return ho_end(&o);
+	/* A held body gets its Content-Length once it is in (hx_send_request). */
+	rq.framing = ex->dechunk ? HTTP1_BODY_NONE : m->body;
+	rq.length = m->content_length;
+	rq.drop_expect = ex->dechunk;
+	rq.forwarded = rc->forwarded;
+	rq.client_addr = s->client_addr;
+	return rewrite_request_head(ex->head, buf, m, &rq);
 }
 
 /* Reads a chunked body to hold it, for endpoints that may not take chunked. */
@@ -1243,15 +1069,22 @@ hx_request_head(struct session *s, size_t head_len)
 	const struct http1_msg *m = &ex->req;
 	const char *buf = (const char *)evbuffer_pullup(client_in(s), -1);
 	struct tb_err err;
-	char host[256];
+	char host[HTTP1_HOST_MAX + 1];
 	const char *path;
 	size_t plen;
+	bool routable;
 
 	event_del(s->idle_ev);
 	ex->rec.method = http1_method_str(m->method);
-	hx_route_keys(s, buf, host, sizeof(host), &path, &plen);
-	audit_path(ex->path, sizeof(ex->path), path, plen);
+	routable = hx_route_keys(s, buf, host, sizeof(host), &path, &plen);
+	rewrite_log_path(ex->path, sizeof(ex->path), path, plen);
 	ex->rec.path = ex->path;
+	if (!routable) {
+		tb_err_set(&err, CR_BAD_REQUEST, PHASE_REQUEST,
+		    "the Host or target authority is no name to route by");
+		hx_fail(s, &err);
+		return;
+	}
 	if (m->method == HTTP1_M_CONNECT) {
 		tb_err_set(&err, CR_BAD_REQUEST, PHASE_REQUEST,
 		    "CONNECT refused: tlsbroker only reaches its configured routes");
@@ -1259,11 +1092,12 @@ hx_request_head(struct session *s, size_t head_len)
 		return;
 	}
 	ex->rc = route_match_http(s->gen->conf, s->li, host[0] != '\0' ? host :
-	    NULL, path);
+	    NULL, path, plen);
 	if (ex->rc == NULL) {
+		/* the path as logged: a query may hold a credential */
 		tb_err_set(&err, CR_NO_ROUTE, PHASE_ROUTE,
-		    "no route of listener %s for host '%s' and path '%.*s'",
-		    hx_listener(s)->name, host, (int)(plen > 200 ? 200 : plen), path);
+		    "no route of listener %s for host '%s' and path '%.200s'",
+		    hx_listener(s)->name, host, ex->path);
 		hx_fail(s, &err);
 		return;
 	}

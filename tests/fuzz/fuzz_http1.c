@@ -4,7 +4,11 @@
  * however the bytes arrive: in one piece, split in two at a position taken
  * from the input, or (for small inputs) byte by byte; the body decoder
  * likewise in pass-through and de-chunk modes and in pieces.  Any
- * disagreement, or a span outside the bytes given, aborts.
+ * disagreement, or a span outside the bytes given, aborts.  A head it
+ * accepts is also rewritten as the broker sends it on (rewrite.c) and
+ * parsed again: the framing must come out the same, from exactly one
+ * framing field, and its Host must normalise for routing (route.c) by the
+ * parser's own rule.
  *
  * Input: 4 control bytes, then the message.
  *   c[0] bit 0: response (else request); bits 1-4: request method for a
@@ -25,6 +29,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+#include <event2/buffer.h>
+
+#include "rewrite.h"
+#include "route.h"
 
 #define FUZZ_HDRS	64
 
@@ -122,6 +132,128 @@ head_invariants(const struct http1_msg *m, const uint8_t *buf, int r)
 		CHECK(m->flags & HTTP1_F_CLOSE);
 	if (m->body != HTTP1_BODY_LENGTH)
 		CHECK(m->content_length == 0);
+}
+
+/* Connection options naming framing (and for requests routing) fields are refused. */
+static void
+conn_invariants(const struct http1_msg *m, const uint8_t *buf)
+{
+	static const char *const framing[] = {
+		"content-length", "transfer-encoding", NULL
+	};
+	static const char *const routing[] = { "host", "expect", NULL };
+	size_t i, j;
+
+	for (i = 0; i < m->nconn; i++) {
+		for (j = 0; framing[j] != NULL; j++)
+			CHECK(!http1_conn_nominates(m, (const char *)buf,
+			    framing[j], strlen(framing[j])));
+		for (j = 0; m->kind == HTTP1_REQUEST && routing[j] != NULL; j++)
+			CHECK(!http1_conn_nominates(m, (const char *)buf,
+			    routing[j], strlen(routing[j])));
+	}
+}
+
+/* What routing reads of the head: the host normalises, the scheme is http(s). */
+static void
+route_invariants(const struct http1_msg *m, const uint8_t *buf)
+{
+	char host[HTTP1_HOST_MAX + 1];
+	const char *b = (const char *)buf;
+
+	if (m->kind != HTTP1_REQUEST)
+		return;
+	if ((m->flags & HTTP1_F_HOST) && m->host.len > 0)
+		CHECK(route_host_normalize(b + m->host.off, m->host.len, host,
+		    sizeof(host)) && strlen(host) <= HTTP1_HOST_MAX);
+	if (m->form == HTTP1_TF_ABSOLUTE) {
+		CHECK(route_host_normalize(b + m->authority.off,
+		    m->authority.len, host, sizeof(host)));
+		CHECK(strncasecmp(b + m->target.off, "http://", 7) == 0 ||
+		    strncasecmp(b + m->target.off, "https://", 8) == 0);
+	}
+}
+
+/* Number of field lines of the head in p[0..len) named name. */
+static size_t
+count_fields(const struct http1_msg *m, const char *p, const char *name)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < m->nhdrs; i++)
+		n += http1_hdr_is(p, &m->hdrs[i], name);
+	return n;
+}
+
+/*
+ * The head rewritten as the session would send it on, parsed again: the
+ * same framing, carried by exactly one framing field (none without a
+ * body), and never two parses of the message.
+ */
+static void
+rewrite_invariants(const struct http1_msg *m, const uint8_t *buf)
+{
+	struct http1_header h2[FUZZ_HDRS + 8];
+	struct http1_msg m2;
+	struct rewrite_req rq;
+	struct rewrite_resp rs;
+	struct evbuffer *out;
+	const char *b = (const char *)buf, *p;
+	enum http1_body want;
+	size_t len, skip, nframing;
+	int r;
+
+	if ((out = evbuffer_new()) == NULL)
+		abort();
+	if (m->kind == HTTP1_REQUEST) {
+		if (m->method == HTTP1_M_CONNECT)
+			goto done;	/* refused by the session */
+		memset(&rq, 0, sizeof(rq));
+		rq.path = b + m->target.off;
+		rq.plen = m->target.len;
+		rq.host = "h.test";
+		rq.host_len = 6;
+		if (m->form == HTTP1_TF_ABSOLUTE) {
+			skip = m->authority.off + m->authority.len - m->target.off;
+			rq.path += skip;
+			rq.plen -= skip;
+			rq.host = b + m->authority.off;
+			rq.host_len = m->authority.len;
+		}
+		rq.framing = m->body;
+		rq.length = m->content_length;
+		rq.forwarded = (enum forwarded_mode)(m->nhdrs % 3);
+		rq.client_addr = m->nhdrs & 1 ? "[2001:db8::1]:1" : "192.0.2.1:1";
+		CHECK(rewrite_request_head(out, b, m, &rq) == 0);
+		evbuffer_add(out, "\r\n", 2);
+		want = m->body;
+	} else {
+		if ((m->flags & HTTP1_F_TE_CODING) && m->body != HTTP1_BODY_NONE)
+			goto done;	/* refused by the session */
+		memset(&rs, 0, sizeof(rs));
+		rs.framing = m->body == HTTP1_BODY_CLOSE ? HTTP1_BODY_CHUNKED :
+		    m->body;
+		rs.length = m->content_length;
+		CHECK(rewrite_response_head(out, b, m, &rs) == 0);
+		want = rs.framing;
+	}
+	len = evbuffer_get_length(out);
+	p = (const char *)evbuffer_pullup(out, -1);
+	http1_msg_init(&m2, m->kind, m->req_method, h2, FUZZ_HDRS + 8,
+	    len + 1);
+	r = http1_parse_head(&m2, p, len);
+	CHECK(r > 0 && (size_t)r == len);
+	CHECK(m2.body == want && m2.content_length == m->content_length);
+	nframing = count_fields(&m2, p, "content-length") +
+	    count_fields(&m2, p, "transfer-encoding");
+	CHECK(nframing == (want == HTTP1_BODY_NONE ? 0 : 1));
+	CHECK(m2.nconn == 0);
+	if (m->kind == HTTP1_REQUEST) {
+		CHECK(m2.method == m->method && (m2.flags & HTTP1_F_HOST));
+		CHECK(count_fields(&m2, p, "host") == 1);
+	}
+done:
+	evbuffer_free(out);
 }
 
 struct body_res {
@@ -295,6 +427,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	head_invariants(&m1, msg, r1);
+	conn_invariants(&m1, msg);
+	route_invariants(&m1, msg);
+	rewrite_invariants(&m1, msg);
 	fuzz_body(msg + r1, n - (size_t)r1, m1.body, m1.content_length, piece);
 	return 0;
 }

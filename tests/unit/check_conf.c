@@ -358,7 +358,7 @@ START_TEST(full_config)
 	ck_assert_str_eq(r->up_alpn, "http/1.1,h2");
 	ck_assert(!r->up_alpn_off);
 	ck_assert_str_eq(r->up_host, "payroll.corp.local:443");
-	ck_assert(!r->forwarded);
+	ck_assert_int_eq(r->forwarded, FORWARDED_OFF);
 	ck_assert_uint_eq(r->pool_max_idle, 32);
 	ck_assert_uint_eq(r->pool_min_idle, 2);
 	ck_assert_uint_eq(r->pool_idle_timeout_ms, 45000);
@@ -450,7 +450,7 @@ START_TEST(defaults)
 	ck_assert_ptr_null(r->up_alpn);
 	ck_assert(!r->up_alpn_off);
 	ck_assert_ptr_null(r->up_host);
-	ck_assert(r->forwarded);
+	ck_assert_int_eq(r->forwarded, FORWARDED_REPLACE);
 	ck_assert_uint_eq(r->pool_max_idle, 16);
 	ck_assert_uint_eq(r->pool_min_idle, 0);
 	ck_assert_uint_eq(r->pool_idle_timeout_ms, 30000);
@@ -482,6 +482,35 @@ START_TEST(auto_and_strs)
 	ck_assert_str_eq(log_level_str(LOG_LVL_DEBUG), "debug");
 	ck_assert_str_eq(route_mode_str(ROUTE_MODE_TCP), "tcp");
 	ck_assert_str_eq(route_mode_str(ROUTE_MODE_HTTP), "http");
+}
+END_TEST
+
+/* forwarded = replace | append | off; the booleans of old are replace and off. */
+START_TEST(forwarded_modes)
+{
+	static const struct {
+		const char *value;
+		enum forwarded_mode want;
+	} cases[] = {
+		{ "replace", FORWARDED_REPLACE }, { "append", FORWARDED_APPEND },
+		{ "off", FORWARDED_OFF }, { "yes", FORWARDED_REPLACE },
+		{ "no", FORWARDED_OFF }, { "true", FORWARDED_REPLACE },
+	};
+	char text[256];
+	struct conf *c;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text), BASE "[route r]\nupstream = h:1\n"
+		    "forwarded = %s\n", cases[i].value);
+		c = load_ok(text);
+		ck_assert_msg(c->routes[0].forwarded == cases[i].want, "%s -> %s",
+		    cases[i].value, forwarded_mode_str(c->routes[0].forwarded));
+		conf_free(c);
+	}
+	ck_assert_str_eq(forwarded_mode_str(FORWARDED_REPLACE), "replace");
+	ck_assert_str_eq(forwarded_mode_str(FORWARDED_APPEND), "append");
+	ck_assert_str_eq(forwarded_mode_str(FORWARDED_OFF), "off");
 }
 END_TEST
 
@@ -631,6 +660,8 @@ static const struct {
 	  { "t.ini:6: [route r] upstream_legacy_renegotiation: 'maybe' is not one of yes, no, true, false, on, off, 1, 0" } },
 	{ BASE "[route r]\nupstream = h:1\nupstream_sni = a..b\n",
 	  { "t.ini:6: [route r] upstream_sni: 'a..b' is not a host name or off" } },
+	{ BASE "[route r]\nupstream = h:1\nforwarded = prepend\n",
+	  { "t.ini:6: [route r] forwarded: 'prepend' is not one of replace, append, off" } },
 	{ BASE "[route r]\nupstream = h:1\nupstream_verify = strict\n",
 	  { "t.ini:6: [route r] upstream_verify: 'strict' is not one of ca, pin, off" } },
 	{ BASE "[route r]\nupstream = h:1\nupstream_pin = sha256//abc\n",
@@ -1074,6 +1105,7 @@ conf_suite(void)
 	tcase_add_test(tc, full_config);
 	tcase_add_test(tc, defaults);
 	tcase_add_test(tc, auto_and_strs);
+	tcase_add_test(tc, forwarded_modes);
 	tcase_add_test(tc, syntax);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("load_errors");

@@ -351,6 +351,17 @@ static const struct vcase vcases[] = {
 	  .method = HTTP1_M_GET, .target = "https://h?q",
 	  .form = HTTP1_TF_ABSOLUTE, .authority = "h", .version = 11,
 	  .nhdrs = 1, .flags = HTTP1_F_HOST, .host = "h", .conn = "" },
+	{ "absolute_https_upper", REQ,
+	  .head = "GET HTTPS://h:8443/x HTTP/1.1\r\nHost: h\r\n\r\n",
+	  .method = HTTP1_M_GET, .target = "HTTPS://h:8443/x",
+	  .form = HTTP1_TF_ABSOLUTE, .authority = "h:8443", .version = 11,
+	  .nhdrs = 1, .flags = HTTP1_F_HOST, .host = "h", .conn = "" },
+	{ "conn_hop_by_hop_options", REQ,
+	  .head = "GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, TE, Keep-Alive, "
+	    "X-Forwarded-For, Cookie\r\n\r\n",
+	  .method = HTTP1_M_GET, .target = "/", .version = 11, .nhdrs = 2,
+	  .flags = HTTP1_F_HOST | HTTP1_F_CONN_KEEPALIVE, .host = "a",
+	  .conn = "Upgrade,TE,Keep-Alive,X-Forwarded-For,Cookie" },
 	{ "other_method", REQ, .head = "PROPFIND /d HTTP/1.1\r\nHost: a\r\n\r\n",
 	  .method = HTTP1_M_OTHER, .method_s = "PROPFIND", .target = "/d",
 	  .version = 11, .nhdrs = 1, .flags = HTTP1_F_HOST, .host = "a",
@@ -377,6 +388,10 @@ static const struct vcase vcases[] = {
 	  .nhdrs = 4, .flags = HTTP1_F_HOST, .host = "a%41", .conn = "" },
 
 	/* responses */
+	{ "resp_conn_host", RESP, HTTP1_M_GET,
+	  .head = "HTTP/1.1 204 No Content\r\nConnection: Host, Expect\r\n\r\n",
+	  .version = 11, .status = 204, .reason = "No Content", .nhdrs = 1,
+	  .bkind = HTTP1_BODY_NONE, .host = "", .conn = "Host,Expect" },
 	{ "resp_cl", RESP, HTTP1_M_GET,
 	  .head = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n",
 	  .body = "hiHTTP", .payload = "hi", .rest = 4,
@@ -450,14 +465,15 @@ static const struct vcase vcases[] = {
 	    " x = y, chunked\r\n\r\n",
 	  .body = "2\r\nzz\r\n0\r\n\r\n", .payload = "zz",
 	  .version = 11, .status = 200, .reason = "OK", .nhdrs = 1,
-	  .bkind = HTTP1_BODY_CHUNKED, .flags = HTTP1_F_TE, .host = "",
-	  .conn = "" },
+	  .bkind = HTTP1_BODY_CHUNKED, .flags = HTTP1_F_TE | HTTP1_F_TE_CODING,
+	  .host = "", .conn = "" },
 	{ "resp_te_not_final_chunked", RESP, HTTP1_M_GET,
 	  .head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
 	    "Transfer-Encoding: gzip\r\n\r\n",
 	  .body = "\x1f\x8b", .payload = "\x1f\x8b",
 	  .version = 11, .status = 200, .reason = "OK", .nhdrs = 2,
-	  .bkind = HTTP1_BODY_CLOSE, .flags = HTTP1_F_TE | HTTP1_F_CLOSE,
+	  .bkind = HTTP1_BODY_CLOSE,
+	  .flags = HTTP1_F_TE | HTTP1_F_TE_CODING | HTTP1_F_CLOSE,
 	  .host = "", .conn = "" },
 	{ "resp_empty_reason", RESP, HTTP1_M_GET,
 	  .head = "HTTP/1.1 404 \r\nContent-Length: 0\r\n\r\n",
@@ -866,6 +882,15 @@ static const struct icase icases[] = {
 	  HTTP1_E_TARGET_FORM, 4 },
 	{ "absolute_userinfo", REQ, "GET http://u@h/ HTTP/1.1\r\nHost: h\r\n\r\n",
 	  0, HTTP1_E_TARGET, 12 },
+	/* Regression (issue 10, finding 8): any scheme was taken for http. */
+	{ "absolute_gopher", REQ, "GET gopher://h/ HTTP/1.1\r\nHost: h\r\n\r\n",
+	  0, HTTP1_E_TARGET_SCHEME, 4 },
+	{ "absolute_file", REQ, "GET file://h/etc/passwd HTTP/1.1\r\nHost: h\r\n\r\n",
+	  0, HTTP1_E_TARGET_SCHEME, 4 },
+	{ "absolute_httpx", REQ, "GET httpx://h/ HTTP/1.1\r\nHost: h\r\n\r\n",
+	  0, HTTP1_E_TARGET_SCHEME, 4 },
+	{ "absolute_ws", REQ, "GET ws://h/ HTTP/1.1\r\nHost: h\r\n\r\n",
+	  0, HTTP1_E_TARGET_SCHEME, 4 },
 	{ "absolute_no_host", REQ, "GET http:///x HTTP/1.1\r\nHost: h\r\n\r\n",
 	  0, HTTP1_E_TARGET, 11 },
 	{ "absolute_bad_ipv6", REQ, "GET http://[::1/ HTTP/1.1\r\nHost: h\r\n\r\n",
@@ -894,6 +919,27 @@ static const struct icase icases[] = {
 	  HTTP1_E_CONN_SYNTAX, 42 },
 	{ "conn_not_token", REQ, RL "Host: a\r\nConnection: close, @\r\n\r\n", 0,
 	  HTTP1_E_CONN_SYNTAX, 44 },
+	/*
+	 * Regression (issue 10, finding 1): a Connection option naming a
+	 * field the message is framed or routed by made the broker drop it
+	 * and forward the body as the next request.
+	 */
+	{ "conn_content_length", REQ,
+	  RL "Host: a\r\nConnection: Content-Length\r\nContent-Length: 5\r\n\r\n",
+	  0, HTTP1_E_CONN_END_TO_END, 37 },
+	{ "conn_close_content_length", REQ,
+	  RL "Host: a\r\nConnection: close, content-length\r\n\r\n",
+	  0, HTTP1_E_CONN_END_TO_END, 44 },
+	{ "conn_second_field_te", REQ,
+	  RL "Host: a\r\nConnection: keep-alive\r\nConnection: TRANSFER-ENCODING\r\n\r\n",
+	  0, HTTP1_E_CONN_END_TO_END, 61 },
+	{ "conn_host", REQ, RL "Host: a\r\nConnection: host\r\n\r\n", 0,
+	  HTTP1_E_CONN_END_TO_END, 37 },
+	{ "conn_expect", REQ, RL "Host: a\r\nConnection: Expect ,\r\n\r\n", 0,
+	  HTTP1_E_CONN_END_TO_END, 37 },
+	{ "conn_cl_before_host", REQ,
+	  "GET / HTTP/1.1\r\nConnection: content-length\r\n\r\n", 0,
+	  HTTP1_E_CONN_END_TO_END, 28 },
 	{ "conn_too_many", REQ,
 	  RL "Host: a\r\nConnection: a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q\r\n\r\n", 0,
 	  HTTP1_E_CONN_TOO_MANY, 69 },
@@ -926,6 +972,12 @@ static const struct icase icases[] = {
 	{ "resp_chunked_twice", RESP, SL "Transfer-Encoding: chunked, chunked\r\n\r\n",
 	  0, HTTP1_E_TE_CHUNKED_TWICE, 45 },
 	{ "resp_obs_fold", RESP, SL "X: a\r\n\tb\r\n\r\n", 0, HTTP1_E_OBS_FOLD, 23 },
+	{ "resp_conn_cl", RESP,
+	  SL "Connection: Content-Length\r\nContent-Length: 5\r\n\r\n", 0,
+	  HTTP1_E_CONN_END_TO_END, 29 },
+	{ "resp_conn_te", RESP,
+	  SL "Transfer-Encoding: chunked\r\nConnection: close, transfer-encoding\r\n\r\n",
+	  0, HTTP1_E_CONN_END_TO_END, 64 },
 	{ "resp_304_te_cl", RESP,
 	  "HTTP/1.1 304 NM\r\nTransfer-Encoding: chunked\r\nContent-Length: 1\r\n\r\n",
 	  0, HTTP1_E_TE_CL, 45 },
@@ -1443,6 +1495,51 @@ START_TEST(test_err_table)
 }
 END_TEST
 
+/*
+ * The host of a Host field or an authority is at most HTTP1_HOST_MAX
+ * bytes, so routing (which normalises by http1_authority_host()) can hold
+ * every host the parser lets through.
+ */
+START_TEST(test_host_length)
+{
+	char head[700], host[300];
+	struct http1_header h[4];
+	struct http1_msg m;
+	struct http1_span sp;
+	int n;
+
+	memset(host, 'a', sizeof(host));
+	n = snprintf(head, sizeof(head), "GET / HTTP/1.1\r\nHost: %.*s:80\r\n\r\n",
+	    HTTP1_HOST_MAX, host);
+	http1_msg_init(&m, HTTP1_REQUEST, HTTP1_M_OTHER, h, 4, MAX_HEAD);
+	ck_assert_int_eq(http1_parse_head(&m, head, (size_t)n), n);
+	ck_assert(http1_authority_host(head + m.host.off, m.host.len, &sp));
+	ck_assert_uint_eq(sp.off, 0);
+	ck_assert_uint_eq(sp.len, HTTP1_HOST_MAX);
+	n = snprintf(head, sizeof(head), "GET / HTTP/1.1\r\nHost: %.*s\r\n\r\n",
+	    HTTP1_HOST_MAX + 1, host);
+	http1_msg_init(&m, HTTP1_REQUEST, HTTP1_M_OTHER, h, 4, MAX_HEAD);
+	ck_assert_int_eq(http1_parse_head(&m, head, (size_t)n), -1);
+	ck_assert_int_eq(m.err, HTTP1_E_HOST_SYNTAX);
+	ck_assert_uint_eq(m.err_off, 22 + HTTP1_HOST_MAX);
+	n = snprintf(head, sizeof(head), "GET http://%.*s/ HTTP/1.1\r\nHost: a\r\n\r\n",
+	    HTTP1_HOST_MAX + 1, host);
+	http1_msg_init(&m, HTTP1_REQUEST, HTTP1_M_OTHER, h, 4, MAX_HEAD);
+	ck_assert_int_eq(http1_parse_head(&m, head, (size_t)n), -1);
+	ck_assert_int_eq(m.err, HTTP1_E_TARGET);
+	/* the helper: ports, IP literals, and what it refuses */
+	ck_assert(http1_authority_host("[::1]:8443", 10, &sp));
+	ck_assert_uint_eq(sp.off, 1);
+	ck_assert_uint_eq(sp.len, 3);
+	ck_assert(http1_authority_host("Secret.Internal!", 16, &sp));
+	ck_assert_uint_eq(sp.len, 16);
+	ck_assert(!http1_authority_host("", 0, &sp));
+	ck_assert(!http1_authority_host("a,b", 3, &sp));
+	ck_assert(!http1_authority_host("u@h", 3, &sp));
+	ck_assert(!http1_authority_host("h:", 2, &sp));
+}
+END_TEST
+
 static Suite *
 http1_suite(void)
 {
@@ -1465,6 +1562,7 @@ http1_suite(void)
 	tc = tcase_create("limits");
 	tcase_add_test(tc, test_header_count);
 	tcase_add_test(tc, test_head_size);
+	tcase_add_test(tc, test_host_length);
 	tcase_add_test(tc, test_chunk_limits);
 	suite_add_tcase(s, tc);
 

@@ -246,6 +246,25 @@ start_httpd()
 	    --name "$_ep_n" "$@"
 }
 
+# start_recorder NAME PORT: recorder.py, a plain HTTP/1.1 origin that keeps
+# every byte each connection brought and every request it parsed, under
+# $TB_TMP/rec-NAME.  rec NAME CMD [N]: ask it (requests, req N, bytes,
+# raw N; see recorder.py).
+start_recorder()
+{
+	mkdir -p "$TB_TMP/rec-$1"
+	_ep_run "$1" "$2" "$PYTHON" -u "$TB_EP/recorder.py" serve "$2" \
+	    --dir "$TB_TMP/rec-$1" --name "$1"
+}
+
+rec()
+{
+	_ep_rn=$1
+	_ep_rc=$2
+	shift 2
+	"$PYTHON" "$TB_EP/recorder.py" "$_ep_rc" "$TB_TMP/rec-$_ep_rn" "$@"
+}
+
 # ep_requests NAME METHOD: requests with METHOD an httpd.py endpoint read
 # completely (including ones it then dropped).
 ep_requests()
