@@ -249,14 +249,17 @@ ct_boot()
 		done
 		[ -n "$CT_PID" ] || sleep 0.05
 	done
-	# until its manager's bus is up, systemctl has nothing to talk to
-	_st=""
-	while [ -z "$_st" ]; do
+	# until its manager's bus is up, systemctl says "offline" (or nothing)
+	_st=offline
+	while [ "$_st" = offline ] || [ -z "$_st" ]; do
 		_st=$(timeout 120 nsenter -t "$CT_PID" -a systemctl \
 		    is-system-running --wait 2>/dev/null) || true
-		[ -n "$_st" ] || [ "$(now_ms)" -lt "$_end" ] ||
-		    hard_error "no systemd manager in the container after 30s"
-		[ -n "$_st" ] || sleep 0.1
+		case $_st in
+		offline|'')
+			[ "$(now_ms)" -lt "$_end" ] ||
+			    hard_error "no systemd manager in the container after 30s"
+			sleep 0.1 ;;
+		esac
 	done
 	if [ "$_st" != running ]; then
 		hard_error "the container's systemd is '$_st', not running:" \
