@@ -54,11 +54,6 @@ deb_build
 ct_tree
 ct_boot
 
-# shellcheck disable=SC2046 # one port per word
-set -- $(free_ports 4)
-BP=$1 AP=$2 P_HTTP=$3 P_GATE=$4
-start_httpd web "$P_HTTP"
-
 uprop()
 {
 	ct systemctl show -p "$1" --value tlsbroker.service
@@ -147,7 +142,6 @@ write_ini()
 	cat >"$TB_TMP/tlsbroker.ini" <<EOF
 [broker]
 workers = 2
-admin = 127.0.0.1:$AP
 audit_log = $1
 drain_timeout = 30s
 
@@ -225,6 +219,41 @@ assert_eq inactive "$(ct systemctl is-active tlsbroker.service || true)" \
     "the hook started a broker that was not running"
 
 # ---- start: active only after READY=1 -------------------------------------------------
+
+# Ports taken just before their use (other tests on this machine take
+# ports too), the upstreams started at once.
+# shellcheck disable=SC2046 # one port per word
+set -- $(free_ports 3)
+BP=$1 P_HTTP=$2 P_GATE=$3
+start_httpd web "$P_HTTP"
+# One request at a time; each is held until $TB_TMP/release exists.
+cat >"$TB_TMP/gate.py" <<'EOF'
+import os, socket, sys, time
+port, release = int(sys.argv[1]), sys.argv[2]
+ls = socket.socket()
+ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind(("127.0.0.1", port))
+ls.listen(8)
+while True:
+    c, _ = ls.accept()
+    head = b""
+    while b"\r\n\r\n" not in head:
+        d = c.recv(4096)
+        if not d:
+            break
+        head += d
+    print("request %s" % head.split(b"\r\n")[0].decode(), flush=True)
+    end = time.time() + 60
+    while not os.path.exists(release) and time.time() < end:
+        time.sleep(0.05)
+    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 11\r\nConnection: close\r\n\r\n"
+              b"held, done.")
+    print("answered", flush=True)
+    c.close()
+EOF
+"$PYTHON" -u "$TB_TMP/gate.py" "$P_GATE" "$TB_TMP/release" >"$TB_TMP/gate.log" 2>&1 &
+track "$!" "$TB_TMP/gate.log"
+wait_for_port "$P_GATE" "$!"
 
 ct mkfifo -m 0600 /var/log/tlsbroker/held.fifo
 ct chown tlsbroker:tlsbroker /var/log/tlsbroker/held.fifo
@@ -420,34 +449,7 @@ note "journal: ready: at notice, summaries at info, the watchdog warning at" \
 
 # ---- stop drains ------------------------------------------------------------------------------
 
-# One request at a time; each is held until $TB_TMP/release exists.
-cat >"$TB_TMP/gate.py" <<'EOF'
-import os, socket, sys, time
-port, release = int(sys.argv[1]), sys.argv[2]
-ls = socket.socket()
-ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-ls.bind(("127.0.0.1", port))
-ls.listen(8)
-while True:
-    c, _ = ls.accept()
-    head = b""
-    while b"\r\n\r\n" not in head:
-        d = c.recv(4096)
-        if not d:
-            break
-        head += d
-    print("request %s" % head.split(b"\r\n")[0].decode(), flush=True)
-    end = time.time() + 60
-    while not os.path.exists(release) and time.time() < end:
-        time.sleep(0.05)
-    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 11\r\nConnection: close\r\n\r\n"
-              b"held, done.")
-    print("answered", flush=True)
-    c.close()
-EOF
-"$PYTHON" -u "$TB_TMP/gate.py" "$P_GATE" "$TB_TMP/release" >"$TB_TMP/gate.log" 2>&1 &
-track "$!" "$TB_TMP/gate.log"
-wait_for_port "$P_GATE" "$!"
+# the gate (gate.py, above) holds the request until $TB_TMP/release exists
 timeout 60 curl -sS --cacert "$PKI/ca.pem" --resolve "gate.broker.test:$BP:127.0.0.1" \
     -w '\n%{http_code}' "https://gate.broker.test:$BP/held" \
     >"$TB_TMP/held.out" 2>"$TB_TMP/held.err" &

@@ -73,7 +73,9 @@ _deb_files()
 deb_build()
 {
 	need_cmd git dpkg-buildpackage dh flock sha256sum
-	git -C "$TOP" rev-parse --git-dir >/dev/null 2>&1 ||
+	# (a dist tree unpacked inside a checkout is no checkout of its own)
+	[ "$(git -C "$TOP" rev-parse --show-toplevel 2>/dev/null)" = \
+	    "$(cd "$TOP" && pwd -P)" ] ||
 	    skip "$TOP is not a git checkout (the package is built from its files)"
 	[ -f "$TOP/debian/control" ] || hard_error "no debian/control in $TOP"
 	_deb_files >"$TB_TMP/deb.files"
