@@ -53,13 +53,18 @@ struct daemon {
 	unsigned reloads;		/* successful reloads */
 };
 
+/*
+ * Configuration errors as they are, one a line; under journald at priority
+ * err, so that `journalctl -p err` shows why a start or a reload failed.
+ */
 static void
 print_errors(const struct conf_errors *errs)
 {
+	const char *prio = log_to_journal() ? "<3>" : "";
 	unsigned i;
 
 	for (i = 0; i < errs->count; i++)
-		fprintf(stderr, "%s\n", errs->msgs[i]);
+		fprintf(stderr, "%s%s\n", prio, errs->msgs[i]);
 }
 
 /* Warns about settings that are allowed but weaken a route. */
@@ -84,6 +89,7 @@ daemon_check(const char *path)
 	struct conf_errors errs = { 0 };
 	struct gen *g;
 
+	log_init(LOG_LVL_INFO);
 	if (tlsio_init() == -1) {
 		fprintf(stderr, "tlsbroker: cannot initialise OpenSSL\n");
 		return 1;

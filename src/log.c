@@ -73,6 +73,12 @@ log_init(enum log_level level)
 	log_set_level(level);
 }
 
+bool
+log_to_journal(void)
+{
+	return atomic_load(&log_journal);
+}
+
 void
 log_set_level(enum log_level level)
 {

@@ -16,6 +16,8 @@
 #include "conf.h"
 
 void log_init(enum log_level level);
+/* True when stderr is journald's stream (lines then carry "<N>" priorities). */
+bool log_to_journal(void);
 void log_set_level(enum log_level level);
 bool log_enabled(enum log_level level);
 
