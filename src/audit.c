@@ -22,11 +22,13 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "json.h"
 #include "log.h"
+#include "regfile.h"
 
 #define AUDIT_REC_MAX	4096	/* one record, newline included */
 #define AUDIT_MODE	0640
@@ -185,16 +187,13 @@ audit_format(const struct audit_rec *rec, char *buf, size_t cap)
 	return audit_format_level(rec, buf, cap, AUDIT_FULL);
 }
 
+/* Regular files only: a FIFO would block the start with every signal held. */
 static int
 audit_open_file(const char *path)
 {
-	int fd;
+	char why[REGFILE_ERRLEN];
 
-	do {
-		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-		    AUDIT_MODE);
-	} while (fd == -1 && errno == EINTR);
-	return fd;
+	return regfile_open(path, O_WRONLY | O_APPEND | O_CREAT, AUDIT_MODE, why);
 }
 
 /* Opens path and puts it under file_fd's number (the first time: takes it). */
@@ -238,6 +237,59 @@ audit_open(const char *path)
 		return -1;
 	(void)snprintf(audit_path, sizeof(audit_path), "%s", path);
 	atomic_store(&audit_fd, file_fd);
+	return 0;
+}
+
+/*
+ * What the start would find: an existing path must be a regular file we
+ * may append to, a new one needs a directory we may create it in.  The
+ * file open now is not checked again: a reload that keeps it does not
+ * reopen it.
+ */
+int
+audit_check(const char *path, char *err, size_t errlen)
+{
+	char dir[PATH_MAX], why[REGFILE_ERRLEN];
+	const char *slash;
+	struct stat st;
+	int fd;
+
+	if (path == NULL || strcmp(path, "-") == 0 || strcmp(path, "off") == 0 ||
+	    (audit_path[0] != '\0' && strcmp(path, audit_path) == 0))
+		return 0;
+	if (strlen(path) >= sizeof(audit_path)) {
+		snprintf(err, errlen, "'%.64s...': longer than %zu bytes", path,
+		    sizeof(audit_path) - 1);
+		return -1;
+	}
+	if ((fd = regfile_open(path, O_WRONLY | O_APPEND, 0, why)) != -1) {
+		(void)close(fd);
+		return 0;
+	}
+	if (errno != ENOENT) {
+		snprintf(err, errlen, "'%s': cannot open for appending: %s", path, why);
+		return -1;
+	}
+	if ((slash = strrchr(path, '/')) == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 :
+		    (int)(slash - path), path);
+	if (stat(dir, &st) == -1) {
+		snprintf(err, errlen, "'%s': its directory %s: %s", path, dir,
+		    strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "'%s': %s is %s, not a directory", path, dir,
+		    regfile_kind(st.st_mode));
+		return -1;
+	}
+	if (access(dir, W_OK | X_OK) == -1) {
+		snprintf(err, errlen, "'%s': cannot be created in %s: %s", path,
+		    dir, strerror(errno));
+		return -1;
+	}
 	return 0;
 }
 

@@ -65,6 +65,11 @@ void audit_set_upstream(struct audit_rec *rec, const char *addr);
  * stays).  Safe while workers write records (a reload switching targets).
  */
 int audit_open(const char *path);
+/*
+ * For `-t` and reloads: 0 if audit_open(path) would work (see audit.c),
+ * else -1 with a phrase in err.  Creates nothing.
+ */
+int audit_check(const char *path, char *err, size_t errlen);
 /* Reopens the same path (SIGUSR1); on failure the old descriptor stays. */
 int audit_reopen(void);
 /* At exit, once no worker writes any more. */
