@@ -20,7 +20,9 @@
  * anybody appends after it: the file holds whole lines only.  Should that
  * fail, or a file we open end inside a line (a crash, kill -9 between two
  * pages of one write), the next record starts with a newline, in the same
- * single write, so it is a whole line of its own.
+ * single write, so it is a whole line of its own.  This assumes the file
+ * is ours alone: a second process appending to it could have a record of
+ * its own cut by a take-back.
  */
 #include "config.h"
 

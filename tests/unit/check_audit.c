@@ -775,6 +775,28 @@ writer_main(void *arg)
 	return NULL;
 }
 
+/* WRITERS threads, thread i writing conns first[i] .. first[i] + PER_WRITER - 1. */
+static void
+writers_start(pthread_t *th, unsigned long long *first)
+{
+	int i;
+
+	for (i = 0; i < WRITERS; i++) {
+		first[i] = (unsigned long long)i * 100000 + 1;
+		ck_assert_int_eq(pthread_create(&th[i], NULL, writer_main,
+		    &first[i]), 0);
+	}
+}
+
+static void
+writers_join(pthread_t *th)
+{
+	int i;
+
+	for (i = 0; i < WRITERS; i++)
+		ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+}
+
 /* Reopens while threads write: no record lost, split or interleaved. */
 START_TEST(test_concurrent_reopen)
 {
@@ -786,18 +808,13 @@ START_TEST(test_concurrent_reopen)
 	make_tmpdir();
 	snprintf(path, sizeof(path), "%s/audit.jsonl", tmpdir);
 	ck_assert_int_eq(audit_open(path), 0);
-	for (i = 0; i < WRITERS; i++) {
-		first[i] = (unsigned long long)i * 100000 + 1;
-		ck_assert_int_eq(pthread_create(&th[i], NULL, writer_main,
-		    &first[i]), 0);
-	}
+	writers_start(th, first);
 	for (i = 0; i < 3; i++) {
 		snprintf(old, sizeof(old), "%s.%d", path, i);
 		ck_assert_int_eq(rename(path, old), 0);
 		ck_assert_int_eq(audit_reopen(), 0);
 	}
-	for (i = 0; i < WRITERS; i++)
-		ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+	writers_join(th);
 	audit_close();
 
 	lines += check_lines(path, &sum);
@@ -827,6 +844,16 @@ set_fsize(rlim_t limit)
 	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
 }
 
+/* Opens a new audit file; a file size limit will fail writes, not kill us. */
+static void
+full_disk_open(char *path, size_t cap)
+{
+	signal(SIGXFSZ, SIG_IGN);
+	make_tmpdir();
+	snprintf(path, cap, "%s/audit.jsonl", tmpdir);
+	ck_assert_int_eq(audit_open(path), 0);
+}
+
 static off_t
 file_size(const char *path)
 {
@@ -846,10 +873,7 @@ START_TEST(test_short_write_taken_back)
 	char path[PATH_MAX];
 	off_t before;
 
-	signal(SIGXFSZ, SIG_IGN);
-	make_tmpdir();
-	snprintf(path, sizeof(path), "%s/audit.jsonl", tmpdir);
-	ck_assert_int_eq(audit_open(path), 0);
+	full_disk_open(path, sizeof(path));
 	write_recs(1, 2);
 	before = file_size(path);
 	/* room for 100 bytes of a ~600-byte record: the write is cut short */
@@ -865,45 +889,27 @@ START_TEST(test_short_write_taken_back)
 }
 END_TEST
 
-#define FULL_WRITERS	4
-#define FULL_PER_WRITER	200
-
-static void *
-full_writer_main(void *arg)
-{
-	write_recs(*(unsigned long long *)arg, FULL_PER_WRITER);
-	return NULL;
-}
-
 /*
  * Writers on several threads run into the limit together: every line in
  * the file is a whole record, and no record is in it twice or in pieces.
  */
 START_TEST(test_full_disk_threads)
 {
-	unsigned long long first[FULL_WRITERS];
+	unsigned long long first[WRITERS];
 	char path[PATH_MAX];
-	pthread_t th[FULL_WRITERS];
-	int i, lines;
+	pthread_t th[WRITERS];
+	int lines;
 
-	signal(SIGXFSZ, SIG_IGN);
-	make_tmpdir();
-	snprintf(path, sizeof(path), "%s/audit.jsonl", tmpdir);
-	ck_assert_int_eq(audit_open(path), 0);
+	full_disk_open(path, sizeof(path));
 	set_fsize(64 * 1024 + 37);	/* cuts some record wherever it falls */
-	for (i = 0; i < FULL_WRITERS; i++) {
-		first[i] = (unsigned long long)i * 100000 + 1;
-		ck_assert_int_eq(pthread_create(&th[i], NULL, full_writer_main,
-		    &first[i]), 0);
-	}
-	for (i = 0; i < FULL_WRITERS; i++)
-		ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+	writers_start(th, first);
+	writers_join(th);
 	set_fsize(RLIM_INFINITY);
 	write_recs(999999, 1);
 	audit_close();
 	lines = check_lines(path, NULL);
 	ck_assert_int_gt(lines, 1);
-	ck_assert_int_lt(lines, FULL_WRITERS * FULL_PER_WRITER);
+	ck_assert_int_lt(lines, WRITERS * PER_WRITER);
 	rm_tmpdir(tmpdir);
 }
 END_TEST
