@@ -11,6 +11,18 @@
  * a new descriptor onto the old number, which is atomic for the writers.
  * It does not own the fields' values (sessions fill struct audit_rec) and
  * never sees bodies or credentials.
+ *
+ * A full disk (or a file size limit) can cut a write short.  A record is
+ * never continued with a second write: with several writers the rest would
+ * land after somebody else's record.  Instead the writers hold audit_lock
+ * (the kernel serialises O_APPEND writes to one file anyway, so it costs
+ * next to nothing) and a cut record is taken back with ftruncate() before
+ * anybody appends after it: the file holds whole lines only.  Should that
+ * fail, or a file we open end inside a line (a crash, kill -9 between two
+ * pages of one write), the next record starts with a newline, in the same
+ * single write, so it is a whole line of its own.  This assumes the file
+ * is ours alone: a second process appending to it could have a record of
+ * its own cut by a take-back.
  */
 #include "config.h"
 
@@ -19,14 +31,17 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "json.h"
 #include "log.h"
+#include "regfile.h"
 
 #define AUDIT_REC_MAX	4096	/* one record, newline included */
 #define AUDIT_MODE	0640
@@ -47,6 +62,9 @@ static atomic_int audit_fd = -1;	/* what records go to; -1 = off */
 static int file_fd = -1;		/* our file's number, -1 before one was opened */
 static char audit_path[PATH_MAX];	/* the file for audit_reopen(), "" if none */
 static atomic_bool audit_failing;	/* a write failed: warn once, not per record */
+/* Held by writers around the write, and by swaps around the switch. */
+static pthread_mutex_t audit_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool audit_cut;			/* under audit_lock: the target ends inside a line */
 
 enum audit_level {
 	AUDIT_FULL,		/* every field */
@@ -185,48 +203,74 @@ audit_format(const struct audit_rec *rec, char *buf, size_t cap)
 	return audit_format_level(rec, buf, cap, AUDIT_FULL);
 }
 
-static int
-audit_open_file(const char *path)
+/*
+ * True if the file behind fd ends inside a line.  Read through a second
+ * descriptor: ours may be write-only.  Unknown counts as no.
+ */
+static bool
+audit_ends_cut(const char *path, int fd)
 {
-	int fd;
+	struct stat st, rst;
+	char last, why[REGFILE_ERRLEN];
+	bool cut = false;
+	int rfd;
 
-	do {
-		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-		    AUDIT_MODE);
-	} while (fd == -1 && errno == EINTR);
-	return fd;
+	if (fstat(fd, &st) == -1 || st.st_size == 0 ||
+	    (rfd = regfile_open(path, O_RDONLY, 0, why)) == -1)
+		return false;
+	if (fstat(rfd, &rst) == 0 && rst.st_dev == st.st_dev &&
+	    rst.st_ino == st.st_ino &&
+	    pread(rfd, &last, 1, rst.st_size - 1) == 1)
+		cut = last != '\n';
+	(void)close(rfd);
+	return cut;
 }
 
-/* Opens path and puts it under file_fd's number (the first time: takes it). */
+/*
+ * Opens path (regular files only: a FIFO would block the start with every
+ * signal held) and puts it under file_fd's number (the first time: takes
+ * it).  *cut says whether the file ends inside a line; if records go to
+ * file_fd already (a reopen), the writers learn it at the switch.
+ */
 static int
-audit_swap_in(const char *path)
+audit_swap_in(const char *path, bool *cut)
 {
-	int fd, saved;
+	char why[REGFILE_ERRLEN];
+	int fd, saved = 0, r = 0;
 
-	if ((fd = audit_open_file(path)) == -1)
+	if ((fd = regfile_open(path, O_WRONLY | O_APPEND | O_CREAT, AUDIT_MODE,
+	    why)) == -1)
 		return -1;
-	if (file_fd == -1) {
+	*cut = audit_ends_cut(path, fd);
+	pthread_mutex_lock(&audit_lock);
+	if (file_fd == -1)
 		file_fd = fd;
-		return 0;
-	}
 	/* dup3, not dup2: dup2 would clear FD_CLOEXEC. */
-	if (dup3(fd, file_fd, O_CLOEXEC) == -1) {
+	else if (dup3(fd, file_fd, O_CLOEXEC) == -1) {
 		saved = errno;
-		(void)close(fd);
-		errno = saved;
-		return -1;
+		r = -1;
 	}
-	(void)close(fd);
-	return 0;
+	if (r == 0 && atomic_load(&audit_fd) == file_fd)
+		audit_cut = *cut;
+	pthread_mutex_unlock(&audit_lock);
+	if (fd != file_fd)
+		(void)close(fd);
+	errno = saved;
+	return r;
 }
 
 /* Safe while workers write: nothing they may be writing to is closed. */
 int
 audit_open(const char *path)
 {
+	bool cut;
+
 	if (path == NULL || strcmp(path, "-") == 0 || strcmp(path, "off") == 0) {
+		pthread_mutex_lock(&audit_lock);
 		atomic_store(&audit_fd, path != NULL && strcmp(path, "off") == 0 ?
 		    -1 : STDERR_FILENO);
+		audit_cut = false;
+		pthread_mutex_unlock(&audit_lock);
 		audit_path[0] = '\0';
 		return 0;
 	}
@@ -234,10 +278,66 @@ audit_open(const char *path)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	if (audit_swap_in(path) == -1)
+	if (audit_swap_in(path, &cut) == -1)
 		return -1;
 	(void)snprintf(audit_path, sizeof(audit_path), "%s", path);
+	pthread_mutex_lock(&audit_lock);
 	atomic_store(&audit_fd, file_fd);
+	audit_cut = cut;
+	pthread_mutex_unlock(&audit_lock);
+	return 0;
+}
+
+/*
+ * What the start would find: an existing path must be a regular file we
+ * may append to, a new one needs a directory we may create it in.  The
+ * file open now is not checked again: a reload that keeps it does not
+ * reopen it.
+ */
+int
+audit_check(const char *path, char *err, size_t errlen)
+{
+	char dir[PATH_MAX], why[REGFILE_ERRLEN];
+	const char *slash;
+	struct stat st;
+	int fd;
+
+	if (path == NULL || strcmp(path, "-") == 0 || strcmp(path, "off") == 0 ||
+	    (audit_path[0] != '\0' && strcmp(path, audit_path) == 0))
+		return 0;
+	if (strlen(path) >= sizeof(audit_path)) {
+		snprintf(err, errlen, "'%.64s...': longer than %zu bytes", path,
+		    sizeof(audit_path) - 1);
+		return -1;
+	}
+	if ((fd = regfile_open(path, O_WRONLY | O_APPEND, 0, why)) != -1) {
+		(void)close(fd);
+		return 0;
+	}
+	if (errno != ENOENT) {
+		snprintf(err, errlen, "'%s': cannot open for appending: %s", path, why);
+		return -1;
+	}
+	if ((slash = strrchr(path, '/')) == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 :
+		    (int)(slash - path), path);
+	if (stat(dir, &st) == -1) {
+		snprintf(err, errlen, "'%s': its directory %s: %s", path, dir,
+		    strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "'%s': %s is %s, not a directory", path, dir,
+		    regfile_kind(st.st_mode));
+		return -1;
+	}
+	if (access(dir, W_OK | X_OK) == -1) {
+		snprintf(err, errlen, "'%s': cannot be created in %s: %s", path,
+		    dir, strerror(errno));
+		return -1;
+	}
 	return 0;
 }
 
@@ -249,9 +349,11 @@ audit_open(const char *path)
 int
 audit_reopen(void)
 {
+	bool cut;
+
 	if (audit_path[0] == '\0')
 		return 0;	/* stderr or off: nothing to reopen */
-	if (audit_swap_in(audit_path) == -1)
+	if (audit_swap_in(audit_path, &cut) == -1)
 		return -1;
 	atomic_store(&audit_failing, false);
 	return 0;
@@ -262,51 +364,106 @@ void
 audit_close(void)
 {
 	atomic_store(&audit_fd, -1);
+	audit_cut = false;
 	if (file_fd != -1)
 		(void)close(file_fd);
 	file_fd = -1;
 	audit_path[0] = '\0';
 }
 
+/*
+ * A record went out short on our own file: take it back, so the file ends
+ * where it ended before.  Called under audit_lock, so nothing was appended
+ * after it.  If that fails the file now ends inside a line.
+ */
+static void
+audit_take_back(int fd, size_t written)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == -1 || (size_t)st.st_size < written ||
+	    ftruncate(fd, st.st_size - (off_t)written) == -1)
+		audit_cut = true;
+}
+
+/*
+ * Writes the record (len bytes, with a spare byte before it for the newline
+ * that ends a cut line) under audit_lock.  True if all of it went out;
+ * *written says how much of the output did.
+ */
+static bool
+audit_put(int fd, const char *rec, size_t len, size_t *written)
+{
+	const char *p = audit_cut ? rec - 1 : rec;
+	size_t want = audit_cut ? len + 1 : len, off = 0;
+	ssize_t w;
+
+	for (;;) {
+		w = write(fd, p + off, want - off);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w > 0)
+			off += (size_t)w;
+		/*
+		 * Short on our file: a full disk or a size limit, and one
+		 * write per record.  A pipe (stderr) may take a record in
+		 * pieces: finish it, no other record comes between under
+		 * the lock.
+		 */
+		if (off == want || w <= 0 || fd == file_fd)
+			break;
+	}
+	*written = off;
+	if (off == want) {
+		audit_cut = false;
+		return true;
+	}
+	if (off > 0 && fd == file_fd)
+		audit_take_back(fd, off);
+	else if (off > 0)
+		audit_cut = true;
+	return false;
+}
+
 void
 audit_write(const struct audit_rec *rec)
 {
-	char buf[AUDIT_REC_MAX];
+	char buf[AUDIT_REC_MAX + 1];	/* a newline, then the record */
 	long n;
-	size_t off = 0;
-	ssize_t w;
-	int fd = atomic_load_explicit(&audit_fd, memory_order_relaxed);
+	size_t put;
+	int fd, saved;
+	bool done;
 
-	if (fd == -1)
+	if (atomic_load_explicit(&audit_fd, memory_order_relaxed) == -1)
 		return;
-	if ((n = audit_format_level(rec, buf, sizeof(buf), AUDIT_FULL)) < 0 &&
-	    (n = audit_format_level(rec, buf, sizeof(buf), AUDIT_NO_DETAIL)) < 0 &&
-	    (n = audit_format_level(rec, buf, sizeof(buf), AUDIT_MINIMAL)) < 0)
+	buf[0] = '\n';
+	if ((n = audit_format_level(rec, buf + 1, AUDIT_REC_MAX, AUDIT_FULL)) < 0 &&
+	    (n = audit_format_level(rec, buf + 1, AUDIT_REC_MAX, AUDIT_NO_DETAIL)) < 0 &&
+	    (n = audit_format_level(rec, buf + 1, AUDIT_REC_MAX, AUDIT_MINIMAL)) < 0)
 		return;		/* cannot happen: a minimal record is < 2 KiB */
 
-	/*
-	 * One write() for a regular file; only a pipe (stderr under some
-	 * supervisors) may take a record in pieces, and then we finish it.
-	 */
-	while (off < (size_t)n) {
-		w = write(fd, buf + off, (size_t)n - off);
-		if (w == -1) {
-			if (errno == EINTR)
-				continue;
-			if (!atomic_exchange(&audit_failing, true))
-				log_warn("audit: write conn=%llu",
-				    (unsigned long long)rec->conn);
-			/*
-			 * Part of the line is out (a full disk): end it, so the
-			 * next record starts a line of its own and stays valid.
-			 */
-			if (off > 0)
-				(void)write(fd, "\n", 1);
-			return;
-		}
-		off += (size_t)w;
+	pthread_mutex_lock(&audit_lock);
+	if ((fd = atomic_load(&audit_fd)) == -1) {
+		pthread_mutex_unlock(&audit_lock);
+		return;
 	}
-	if (atomic_load_explicit(&audit_failing, memory_order_relaxed) &&
-	    atomic_exchange(&audit_failing, false))
-		log_notice("audit: writing records again");
+	done = audit_put(fd, buf + 1, (size_t)n, &put);
+	saved = errno;
+	pthread_mutex_unlock(&audit_lock);
+	if (done) {
+		if (atomic_load_explicit(&audit_failing, memory_order_relaxed) &&
+		    atomic_exchange(&audit_failing, false))
+			log_notice("audit: writing records again");
+		return;
+	}
+	if (atomic_exchange(&audit_failing, true))
+		return;
+	if (put == 0) {
+		errno = saved;
+		log_warn("audit: record conn=%llu not written",
+		    (unsigned long long)rec->conn);
+	} else
+		log_warnx("audit: record conn=%llu cut short after %zu of %ld "
+		    "bytes (disk full?); %s", (unsigned long long)rec->conn,
+		    put, n, fd == file_fd ? "taken back" : "its line is cut");
 }

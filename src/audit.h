@@ -4,7 +4,8 @@
  * per request (http mode), and per rejected or failed connection.  A record
  * is built by its owner (a session) in a struct audit_rec and written at the
  * end of the exchange with one write() on an O_APPEND descriptor, so a crash
- * loses no completed record and threads never interleave.  Reopened on
+ * loses no completed record and threads never interleave; a record a full
+ * disk cuts short is taken back, so the file holds whole lines.  Reopened on
  * SIGUSR1 by swapping the descriptor with dup3().  Never holds bodies or
  * credentials: callers pass only the fields below.
  */
@@ -65,6 +66,11 @@ void audit_set_upstream(struct audit_rec *rec, const char *addr);
  * stays).  Safe while workers write records (a reload switching targets).
  */
 int audit_open(const char *path);
+/*
+ * For `-t` and reloads: 0 if audit_open(path) would work (see audit.c),
+ * else -1 with a phrase in err.  Creates nothing.
+ */
+int audit_check(const char *path, char *err, size_t errlen);
 /* Reopens the same path (SIGUSR1); on failure the old descriptor stays. */
 int audit_reopen(void);
 /* At exit, once no worker writes any more. */
@@ -72,7 +78,7 @@ void audit_close(void);
 
 /* Formats rec as one JSON line into buf; returns its length or -1. */
 long audit_format(const struct audit_rec *rec, char *buf, size_t cap);
-/* Formats and writes rec with one write(). */
+/* Formats and writes rec with one write(); thread-safe. */
 void audit_write(const struct audit_rec *rec);
 
 #endif

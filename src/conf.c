@@ -29,16 +29,20 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <ini.h>
 #include <openssl/ssl.h>
 
 #include "conf_check.h"
 #include "parse.h"
+#include "regfile.h"
 
 #define CONF_ERRLEN (CONF_MAX_LINE + 256)	/* a whole value and what is allowed */
 #define CONF_MAX_KEYS 32	/* keys of the largest section kind */
@@ -91,6 +95,9 @@ struct conf_parser {
 	const char *text;
 	size_t pos;
 	int read_errno;			/* errno of a failed read, else 0 */
+	size_t nread;			/* bytes read so far */
+	bool too_big;			/* stopped at CONF_MAX_SIZE */
+	bool stopped;			/* stopped at CONF_MAX_ERRORS */
 
 	int lineno;			/* physical line last handed to inih */
 	char line[CONF_MAX_LINE + 2];	/* that line, as read */
@@ -126,17 +133,31 @@ conf_vaprintf(const char *fmt, va_list ap)
 	return s;
 }
 
-/* Appends msg (taking ownership) to errs; drops it if errs is NULL or full. */
+/*
+ * Appends msg (taking ownership) to errs; drops it if errs is NULL or out
+ * of memory.  The error after the last one kept becomes a notice, so a
+ * file of garbage cannot grow the list (and the output) without bound.
+ */
 static void
 conf_errors_push(struct conf_errors *errs, char *msg)
 {
-	char **grown;
+	char **grown, *p;
 	unsigned cap;
 
-	if (errs == NULL || msg == NULL) {
+	if (errs == NULL || msg == NULL || errs->count > CONF_MAX_ERRORS) {
 		free(msg);
 		return;
 	}
+	if (errs->count == CONF_MAX_ERRORS) {
+		free(msg);
+		if (asprintf(&msg, "too many errors: only the first %d are shown",
+		    CONF_MAX_ERRORS) < 0)
+			return;
+	}
+	/* a quoted line of a binary file must not drive the terminal */
+	for (p = msg; *p != '\0'; p++)
+		if (((unsigned char)*p < 0x20 && *p != '\t') || *p == 0x7f)
+			*p = '?';
 	if (errs->count == errs->cap) {
 		cap = errs->cap ? errs->cap * 2 : 8;
 		if ((grown = realloc(errs->msgs, cap * sizeof(*grown))) == NULL) {
@@ -1048,11 +1069,18 @@ conf_key_line(struct conf_parser *p, const char *name, const char *value)
 
 /* ---- reading ----------------------------------------------------------- */
 
+/* The next byte, or EOF at the end, on a read error or past CONF_MAX_SIZE. */
 static int
 conf_getc(struct conf_parser *p)
 {
 	int c;
 
+	if (p->nread >= CONF_MAX_SIZE) {
+		/* the file grew since conf_load() looked, or a string is too long */
+		p->too_big = true;
+		return EOF;
+	}
+	p->nread++;
 	if (p->fp == NULL)
 		return p->text[p->pos] != '\0' ? (unsigned char)p->text[p->pos++] : EOF;
 	if ((c = getc(p->fp)) == EOF && ferror(p->fp) && p->read_errno == 0)
@@ -1148,6 +1176,11 @@ conf_reader(char *str, int num, void *stream)
 	bool nul;
 
 	p->long_pending = false;
+	/* enough for anyone to fix first; the rest of a bad file is noise */
+	if (p->nerrors >= CONF_MAX_ERRORS) {
+		p->stopped = true;
+		return NULL;
+	}
 	if (num < 2 || (n = conf_read_line(p, &nul)) < 0)
 		return NULL;
 	p->lineno++;
@@ -1271,7 +1304,15 @@ conf_parse(struct conf_parser *p)
 	int rc;
 
 	rc = ini_parse_stream(conf_reader, p, conf_ini_handler, p);
-	if (p->read_errno != 0) {
+	if (p->stopped) {
+		/* past the cap, this becomes the "only the first N" notice */
+		conf_errors_add(p->errs, "%s:%d: stopped reading after %u errors",
+		    p->conf->path, p->lineno, p->nerrors);
+	} else if (p->too_big) {
+		p->nerrors++;
+		conf_errors_add(p->errs, "%s: longer than %d bytes; not read beyond",
+		    p->conf->path, CONF_MAX_SIZE);
+	} else if (p->read_errno != 0) {
 		p->nerrors++;
 		conf_errors_add(p->errs, "%s: cannot read: %s", p->conf->path,
 		    strerror(p->read_errno));
@@ -1314,10 +1355,25 @@ conf_load(const char *path, struct conf_errors *errs)
 {
 	struct conf_parser p;
 	struct conf *c;
+	struct stat st;
+	char err[REGFILE_ERRLEN];
 	FILE *fp;
+	int fd;
 
-	if ((fp = fopen(path, "re")) == NULL) {
+	/* A FIFO would hang us, /dev/zero spin, /dev/urandom grow the errors. */
+	if ((fd = regfile_open(path, O_RDONLY, 0, err)) == -1) {
+		conf_errors_add(errs, "%s: cannot open: %s", path, err);
+		return NULL;
+	}
+	if (fstat(fd, &st) == 0 && st.st_size > CONF_MAX_SIZE) {
+		conf_errors_add(errs, "%s: %lld bytes; a configuration file has at "
+		    "most %d", path, (long long)st.st_size, CONF_MAX_SIZE);
+		(void)close(fd);
+		return NULL;
+	}
+	if ((fp = fdopen(fd, "r")) == NULL) {
 		conf_errors_add(errs, "%s: cannot open: %s", path, strerror(errno));
+		(void)close(fd);
 		return NULL;
 	}
 	if ((c = conf_new(path, errs)) == NULL) {

@@ -19,6 +19,8 @@
 
 #define CONF_MAX_CERTS 16
 #define CONF_MAX_LINE 1024	/* longest accepted line, without newline */
+#define CONF_MAX_SIZE (8 * 1024 * 1024)	/* longest accepted file, in bytes */
+#define CONF_MAX_ERRORS 100	/* errors kept; reading stops once there are this many */
 
 /* Where a value came from, so later checks point at the right line. */
 struct conf_loc {
@@ -168,7 +170,10 @@ struct conf {
 	unsigned nroutes;
 };
 
-/* Collected errors, printed together. */
+/*
+ * Collected errors, printed together.  At most CONF_MAX_ERRORS are kept,
+ * then one line that says more were dropped.
+ */
 struct conf_errors {
 	char **msgs;			/* owned */
 	unsigned count;

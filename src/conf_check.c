@@ -22,7 +22,9 @@
 
 #include <openssl/ssl.h>
 
+#include "audit.h"
 #include "conf.h"
+#include "regfile.h"
 
 struct check {
 	struct conf *conf;
@@ -52,26 +54,26 @@ check_err(struct check *ck, const struct conf_loc *loc, const char *key,
 }
 
 /*
- * Opens path the way the TLS code will read it.  O_NONBLOCK: a FIFO named
- * by mistake must not hang the check.
+ * Opens path the way the TLS code will read it, and only if it is a
+ * regular file: OpenSSL opens it blocking and reads to the end, so a FIFO
+ * would hang the check (or a start), a device spin it.  /dev/null is the
+ * one exception: it reads as empty at once, and probe's stand-in listener
+ * names it.
  */
 static void
 check_file(struct check *ck, const struct conf_loc *loc, const char *key,
     const char *path)
 {
-	struct stat st;
-	int fd, e = 0;
+	char why[REGFILE_ERRLEN];
+	int fd;
 
-	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)) == -1)
-		e = errno;
-	else if (fstat(fd, &st) == -1)
-		e = errno;
-	else if (S_ISDIR(st.st_mode))
-		e = EISDIR;
-	if (fd != -1)
-		close(fd);
-	if (e != 0)
-		check_err(ck, loc, key, "'%s': cannot read: %s", path, strerror(e));
+	if (strcmp(path, "/dev/null") == 0)
+		return;
+	if ((fd = regfile_open(path, O_RDONLY, 0, why)) == -1) {
+		check_err(ck, loc, key, "'%s': cannot read: %s", path, why);
+		return;
+	}
+	(void)close(fd);
 }
 
 static bool
@@ -110,8 +112,11 @@ static void
 check_broker(struct check *ck)
 {
 	struct broker_conf *b = &ck->conf->broker;
+	char why[CONF_MAX_LINE + 64];
 
 	snprintf(ck->label, sizeof(ck->label), "broker");
+	if (audit_check(b->audit_log, why, sizeof(why)) == -1)
+		check_err(ck, &b->audit_log_loc, "audit_log", "%s", why);
 	if (b->admin_set && !check_loopback(b->admin.host))
 		check_err(ck, &b->admin_loc, "admin",
 		    "'%s' is not a loopback address; the admin endpoint listens on "

@@ -4,8 +4,9 @@
  * route -> listener references, duplicate routes and binds, keys that only
  * make sense together (pin and verify, TLS-only keys with upstream_tls =
  * off, http-only keys in tcp mode, upstream_key and upstream_cert), pool
- * bounds, a loopback admin address, and that every certificate, key and
- * CA file can be opened.  It also settles the defaults that depend on
+ * bounds, a loopback admin address, that every certificate, key and CA
+ * file is a regular file that can be opened, and that the audit_log can
+ * be appended to (or created).  It also settles the defaults that depend on
  * other keys (listener_index, upstream_verify = pin, security level 0
  * below TLS 1.2).  It does not build SSL_CTXs: tls_server.c and
  * tls_client.c do, reporting through conf_errors_add_at().

@@ -547,6 +547,8 @@ daemon_run(const char *path)
 	atomic_init(&d.acks, 0);
 	log_init(LOG_LVL_INFO);
 	signal(SIGPIPE, SIG_IGN);
+	/* A file size limit must fail the audit write (EFBIG), not kill us. */
+	signal(SIGXFSZ, SIG_IGN);
 	/*
 	 * No evthread_use_pthreads(): each event base is touched by its own
 	 * thread only, and threads wake each other through eventfds, so

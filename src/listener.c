@@ -241,8 +241,14 @@ listener_attach(struct worker *w, const struct listener_set *ls)
 	for (li = 0; li < ls->nlisteners; li++) {
 		args[li].w = w;
 		args[li].li = li;
+		/*
+		 * Backlog 0: the socket listens already.  -1 would make
+		 * libevent call listen(fd, 128) again, cutting LISTEN_BACKLOG
+		 * to 128: a burst, or a pause on EMFILE, then overflows the
+		 * accept queue and the kernel drops connections unseen.
+		 */
 		w->lev[li] = evconnlistener_new(w->base, listener_accept_cb,
-		    &args[li], LEV_OPT_REUSEABLE, -1,
+		    &args[li], LEV_OPT_REUSEABLE, 0,
 		    ls->fds[li * ls->nworkers + w->id]);
 		if (w->lev[li] == NULL)
 			return -1;

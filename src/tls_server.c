@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <openssl/err.h>
+#include <openssl/objects.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -21,6 +22,23 @@
 	"DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:" \
 	"DHE-RSA-CHACHA20-POLY1305"
 #define INTERMEDIATE_GROUPS "X25519:prime256v1:secp384r1"
+/* No cipher list may take inbound below this (its @SECLEVEL=n would). */
+#define INBOUND_SECLEVEL 2
+
+/* Why inbound never offers a suite; see tls_server_weak_suite(). */
+enum weak_kind {
+	WEAK_NONE = 0,
+	WEAK_NULL,		/* no encryption */
+	WEAK_ANON,		/* no authentication: anyone in the path can be us */
+	WEAK_RC4,
+	WEAK_3DES,		/* 64-bit blocks (Sweet32) */
+	WEAK_EXPORT,		/* under 112 bits: export and single DES */
+	WEAK_KINDS
+};
+
+static const char *const weak_kind_names[WEAK_KINDS] = {
+	"", "no encryption", "anonymous", "RC4", "3DES", "export-grade"
+};
 
 struct tls_server {
 	SSL_CTX *ctx[CONF_MAX_CERTS];	/* one per cert file; [0] is the default */
@@ -130,6 +148,109 @@ tls_server_alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 	return SSL_TLSEXT_ERR_OK;
 }
 
+/*
+ * Why inbound never offers c.  Judged on what the suite is, as OpenSSL
+ * describes it (cipher, authentication, strength), never on its name or
+ * on the string that selected it, so no spelling of a list gets a weak
+ * suite past it.
+ */
+static enum weak_kind
+tls_server_weak_suite(const SSL_CIPHER *c)
+{
+	int nid = SSL_CIPHER_get_cipher_nid(c);
+
+	if (nid == NID_undef)
+		return WEAK_NULL;
+	if (SSL_CIPHER_get_auth_nid(c) == NID_auth_null)
+		return WEAK_ANON;
+	if (nid == NID_rc4 || nid == NID_rc4_40 || nid == NID_rc4_hmac_md5)
+		return WEAK_RC4;
+	if (nid == NID_des_ede3_cbc)
+		return WEAK_3DES;
+	if (SSL_CIPHER_get_bits(c, NULL) < 112)
+		return WEAK_EXPORT;
+	return WEAK_NONE;
+}
+
+/* The weak suites one key enabled: how many of each kind, and the first. */
+struct weak_found {
+	unsigned n[WEAK_KINDS];
+	const char *first[WEAK_KINDS];
+};
+
+/* One error for a key that enabled weak suites. */
+static void
+tls_server_weak_error(struct conf_errors *errs, const struct conf_loc *loc,
+    const char *section, const char *key, const char *value,
+    const struct weak_found *w)
+{
+	char list[512];
+	size_t len = 0;
+	int k;
+
+	list[0] = '\0';
+	for (k = WEAK_NONE + 1; k < WEAK_KINDS; k++) {
+		if (w->n[k] == 0 || len >= sizeof(list))
+			continue;
+		len += (size_t)snprintf(list + len, sizeof(list) - len,
+		    "%s%s (%s%s)", len > 0 ? ", " : "", weak_kind_names[k],
+		    w->first[k], w->n[k] > 1 ? " ..." : "");
+	}
+	conf_errors_add_at(errs, loc, section, key,
+	    "'%s' enables suites inbound never offers: %s; exclude them "
+	    "(e.g. append :!aNULL:!eNULL:!RC4:!3DES) or leave %s out for "
+	    "the default", value != NULL ? value : "", list, key);
+}
+
+/*
+ * The floor, checked on what the context ended up with once its lists are
+ * set: the security level (a list's @SECLEVEL=n sets it) and every suite
+ * it would offer, TLS 1.3 ones included.  Then the level is forced back up,
+ * after the lists, so nothing set later can lower it.  0, or -1 after
+ * adding one error per offending key.
+ */
+static int
+tls_server_check_floor(SSL_CTX *ctx, const struct listener_conf *lc,
+    const char *section, struct conf_errors *errs)
+{
+	STACK_OF(SSL_CIPHER) *sk = SSL_CTX_get_ciphers(ctx);
+	struct weak_found found[2];	/* [0] ciphers, [1] TLS 1.3 ciphersuites */
+	const SSL_CIPHER *c;
+	enum weak_kind kind;
+	unsigned weak[2] = { 0, 0 }, k;
+	int level = SSL_CTX_get_security_level(ctx), i, r = 0;
+
+	if (level < INBOUND_SECLEVEL) {
+		conf_errors_add_at(errs, &lc->ciphers_loc, section, "ciphers",
+		    "'%s' sets security level %d; inbound needs at least %d "
+		    "(leave @SECLEVEL out or raise it)", lc->ciphers != NULL ?
+		    lc->ciphers : "", level, INBOUND_SECLEVEL);
+		r = -1;
+	}
+	memset(found, 0, sizeof(found));
+	for (i = 0; sk != NULL && i < sk_SSL_CIPHER_num(sk); i++) {
+		c = sk_SSL_CIPHER_value(sk, i);
+		if ((kind = tls_server_weak_suite(c)) == WEAK_NONE)
+			continue;
+		/* TLS 1.3 suites (any key exchange) come from ciphersuites */
+		k = SSL_CIPHER_get_kx_nid(c) == NID_kx_any ? 1 : 0;
+		if (found[k].n[kind]++ == 0)
+			found[k].first[kind] = SSL_CIPHER_get_name(c);
+		weak[k]++;
+	}
+	if (weak[0] > 0)
+		tls_server_weak_error(errs, &lc->ciphers_loc, section, "ciphers",
+		    lc->ciphers, &found[0]);
+	if (weak[1] > 0)
+		tls_server_weak_error(errs, &lc->ciphersuites_loc, section,
+		    "ciphersuites", lc->ciphersuites, &found[1]);
+	if (weak[0] > 0 || weak[1] > 0)
+		r = -1;
+	SSL_CTX_set_security_level(ctx, level > INBOUND_SECLEVEL ? level :
+	    INBOUND_SECLEVEL);
+	return r;
+}
+
 static SSL_CTX *
 tls_server_ctx_new(struct tls_server *srv, const struct listener_conf *lc,
     const char *cert, const char *key, struct conf_errors *errs)
@@ -147,7 +268,8 @@ tls_server_ctx_new(struct tls_server *srv, const struct listener_conf *lc,
 	SSL_CTX_set_min_proto_version(ctx, lc->min_tls >= TLS1_3_VERSION ?
 	    TLS1_3_VERSION : TLS1_2_VERSION);
 	SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
-	SSL_CTX_set_security_level(ctx, 2);
+	/* so that a level below it afterwards can only come from ciphers */
+	SSL_CTX_set_security_level(ctx, INBOUND_SECLEVEL);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
 	    SSL_OP_IGNORE_UNEXPECTED_EOF);
 	SSL_CTX_clear_options(ctx, SSL_OP_LEGACY_SERVER_CONNECT);
@@ -165,6 +287,8 @@ tls_server_ctx_new(struct tls_server *srv, const struct listener_conf *lc,
 		    "ciphersuites", "OpenSSL rejects these TLS 1.3 suites");
 		goto err;
 	}
+	if (tls_server_check_floor(ctx, lc, section, errs) == -1)
+		goto err;
 	SSL_CTX_set1_groups_list(ctx, INTERMEDIATE_GROUPS);
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
 		add_ssl_error(errs, &lc->cert_loc, section, "cert", cert);

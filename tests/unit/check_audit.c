@@ -14,9 +14,11 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -501,26 +503,39 @@ slurp(const char *path, char *buf, size_t cap)
 	return n;
 }
 
-/* Counts lines, checking that each is one valid record; conns are summed. */
+/* Counts the lines of text, checking that each is one valid record; conns are summed. */
 static int
-check_lines(const char *path, unsigned long long *conn_sum)
+check_text_lines(const char *what, char *text, unsigned long long *conn_sum)
 {
-	static char buf[1 << 20];
 	struct jobj o;
 	char *p, *nl;
 	int lines = 0;
 
-	slurp(path, buf, sizeof(buf));
-	for (p = buf; *p != '\0'; p = nl + 1) {
+	for (p = text; *p != '\0'; p = nl + 1) {
 		nl = strchr(p, '\n');
-		ck_assert_msg(nl != NULL, "%s: last line unterminated", path);
+		ck_assert_msg(nl != NULL, "%s: last line unterminated", what);
 		ck_assert_msg(jparse(p, (size_t)(nl - p + 1), &o),
-		    "%s: bad line: %.*s", path, (int)(nl - p), p);
+		    "%s: bad line: %.*s", what, (int)(nl - p), p);
 		if (conn_sum != NULL)
 			*conn_sum += (unsigned long long)jnum(&o, "conn");
 		lines++;
 	}
 	return lines;
+}
+
+static int
+check_lines_from(char *text)
+{
+	return check_text_lines("text", text, NULL);
+}
+
+static int
+check_lines(const char *path, unsigned long long *conn_sum)
+{
+	static char buf[1 << 20];
+
+	slurp(path, buf, sizeof(buf));
+	return check_text_lines(path, buf, conn_sum);
 }
 
 static void
@@ -760,6 +775,28 @@ writer_main(void *arg)
 	return NULL;
 }
 
+/* WRITERS threads, thread i writing conns first[i] .. first[i] + PER_WRITER - 1. */
+static void
+writers_start(pthread_t *th, unsigned long long *first)
+{
+	int i;
+
+	for (i = 0; i < WRITERS; i++) {
+		first[i] = (unsigned long long)i * 100000 + 1;
+		ck_assert_int_eq(pthread_create(&th[i], NULL, writer_main,
+		    &first[i]), 0);
+	}
+}
+
+static void
+writers_join(pthread_t *th)
+{
+	int i;
+
+	for (i = 0; i < WRITERS; i++)
+		ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+}
+
 /* Reopens while threads write: no record lost, split or interleaved. */
 START_TEST(test_concurrent_reopen)
 {
@@ -771,18 +808,13 @@ START_TEST(test_concurrent_reopen)
 	make_tmpdir();
 	snprintf(path, sizeof(path), "%s/audit.jsonl", tmpdir);
 	ck_assert_int_eq(audit_open(path), 0);
-	for (i = 0; i < WRITERS; i++) {
-		first[i] = (unsigned long long)i * 100000 + 1;
-		ck_assert_int_eq(pthread_create(&th[i], NULL, writer_main,
-		    &first[i]), 0);
-	}
+	writers_start(th, first);
 	for (i = 0; i < 3; i++) {
 		snprintf(old, sizeof(old), "%s.%d", path, i);
 		ck_assert_int_eq(rename(path, old), 0);
 		ck_assert_int_eq(audit_reopen(), 0);
 	}
-	for (i = 0; i < WRITERS; i++)
-		ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+	writers_join(th);
 	audit_close();
 
 	lines += check_lines(path, &sum);
@@ -794,6 +826,134 @@ START_TEST(test_concurrent_reopen)
 	for (i = 0; i < WRITERS; i++)
 		want += first[i] * PER_WRITER + PER_WRITER * (PER_WRITER - 1) / 2;
 	ck_assert_uint_eq(sum, want);
+	rm_tmpdir(tmpdir);
+}
+END_TEST
+
+
+/* ---- a full disk: one record, one write (issue 10) ---- */
+
+/* Lets the file grow to limit bytes; later writes are cut short (EFBIG). */
+static void
+set_fsize(rlim_t limit)
+{
+	struct rlimit rl;
+
+	ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &rl), 0);
+	rl.rlim_cur = limit;
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
+}
+
+/* Opens a new audit file; a file size limit will fail writes, not kill us. */
+static void
+full_disk_open(char *path, size_t cap)
+{
+	signal(SIGXFSZ, SIG_IGN);
+	make_tmpdir();
+	snprintf(path, cap, "%s/audit.jsonl", tmpdir);
+	ck_assert_int_eq(audit_open(path), 0);
+}
+
+static off_t
+file_size(const char *path)
+{
+	struct stat st;
+
+	ck_assert_int_eq(stat(path, &st), 0);
+	return st.st_size;
+}
+
+/*
+ * A record the file system takes only in part is taken back: the file
+ * keeps whole lines only, and the next record is a line of its own.  (It
+ * was continued with a second write, then a separate "\n".)
+ */
+START_TEST(test_short_write_taken_back)
+{
+	char path[PATH_MAX];
+	off_t before;
+
+	full_disk_open(path, sizeof(path));
+	write_recs(1, 2);
+	before = file_size(path);
+	/* room for 100 bytes of a ~600-byte record: the write is cut short */
+	set_fsize((rlim_t)before + 100);
+	write_recs(3, 1);
+	ck_assert_int_eq(file_size(path), before);
+	write_recs(4, 1);	/* fails outright (EFBIG) */
+	set_fsize(RLIM_INFINITY);
+	write_recs(5, 1);
+	audit_close();
+	ck_assert_int_eq(check_lines(path, NULL), 3);
+	rm_tmpdir(tmpdir);
+}
+END_TEST
+
+/*
+ * Writers on several threads run into the limit together: every line in
+ * the file is a whole record, and no record is in it twice or in pieces.
+ */
+START_TEST(test_full_disk_threads)
+{
+	unsigned long long first[WRITERS];
+	char path[PATH_MAX];
+	pthread_t th[WRITERS];
+	int lines;
+
+	full_disk_open(path, sizeof(path));
+	set_fsize(64 * 1024 + 37);	/* cuts some record wherever it falls */
+	writers_start(th, first);
+	writers_join(th);
+	set_fsize(RLIM_INFINITY);
+	write_recs(999999, 1);
+	audit_close();
+	lines = check_lines(path, NULL);
+	ck_assert_int_gt(lines, 1);
+	ck_assert_int_lt(lines, WRITERS * PER_WRITER);
+	rm_tmpdir(tmpdir);
+}
+END_TEST
+
+/*
+ * A file that ends inside a line (a crash, kill -9 between the pages of a
+ * write) gets the next record on a line of its own, in the same write.
+ */
+START_TEST(test_cut_tail_gets_newline)
+{
+	static const char cut[] = "{\"ts\":\"2026-11-26T14:03:07.412Z\",\"wor";
+	char path[PATH_MAX], buf[8192], old[PATH_MAX + 8];
+	struct jobj o;
+	size_t n;
+	FILE *fp;
+
+	make_tmpdir();
+	snprintf(path, sizeof(path), "%s/audit.jsonl", tmpdir);
+	ck_assert_ptr_nonnull(fp = fopen(path, "w"));
+	fputs(cut, fp);
+	fclose(fp);
+	ck_assert_int_eq(audit_open(path), 0);
+	write_recs(7, 1);
+	write_recs(8, 1);
+	/* the same on SIGUSR1 to a cut file */
+	snprintf(old, sizeof(old), "%s.1", path);
+	ck_assert_int_eq(rename(path, old), 0);
+	ck_assert_ptr_nonnull(fp = fopen(path, "w"));
+	fputs(cut, fp);
+	fclose(fp);
+	ck_assert_int_eq(audit_reopen(), 0);
+	write_recs(9, 1);
+	audit_close();
+
+	n = slurp(old, buf, sizeof(buf));
+	ck_assert_uint_gt(n, sizeof(cut));
+	ck_assert_int_eq(memcmp(buf, cut, sizeof(cut) - 1), 0);
+	ck_assert_int_eq(buf[sizeof(cut) - 1], '\n');
+	ck_assert(jparse(buf + sizeof(cut), strcspn(buf + sizeof(cut), "\n") + 1, &o));
+	ck_assert_int_eq(jnum(&o, "conn"), 7);
+	ck_assert_int_eq(check_lines_from(buf + sizeof(cut)), 2);
+	n = slurp(path, buf, sizeof(buf));
+	ck_assert_int_eq(buf[sizeof(cut) - 1], '\n');
+	ck_assert_int_eq(check_lines_from(buf + sizeof(cut)), 1);
 	rm_tmpdir(tmpdir);
 }
 END_TEST
@@ -820,6 +980,12 @@ audit_suite(void)
 	tcase_add_test(tc, test_stderr_and_off);
 	tcase_add_test(tc, test_overflow_fallbacks);
 	tcase_add_test(tc, test_concurrent_reopen);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("full_disk");
+	tcase_add_test(tc, test_short_write_taken_back);
+	tcase_add_test(tc, test_full_disk_threads);
+	tcase_add_test(tc, test_cut_tail_gets_newline);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include <check.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,7 +174,7 @@ static const char full_ini[] =
 	"[broker]\n"
 	"workers = 4\n"
 	"max_connections = 20000\n"
-	"audit_log = /var/log/tlsbroker/audit.jsonl\n"
+	"audit_log = DIR/audit.jsonl\n"
 	"log_level = debug\n"
 	"admin = 127.0.0.1:9180\n"
 	"drain_timeout = 45s\n"
@@ -259,7 +260,8 @@ START_TEST(full_config)
 
 	ck_assert_uint_eq(c->broker.workers, 4);
 	ck_assert_uint_eq(c->broker.max_connections, 20000);
-	ck_assert_str_eq(c->broker.audit_log, "/var/log/tlsbroker/audit.jsonl");
+	snprintf(path, sizeof(path), "%s/audit.jsonl", tmpdir);
+	ck_assert_str_eq(c->broker.audit_log, path);
 	ck_assert_int_eq(c->broker.log_level, LOG_LVL_DEBUG);
 	ck_assert(c->broker.admin_set);
 	ck_assert_str_eq(c->broker.admin.host, "127.0.0.1");
@@ -899,7 +901,7 @@ static const struct {
 	  "[route a]\nupstream = h:1\nupstream_ca = /nonexistent/ca.pem\n",
 	  { "t.ini:3: [listener erp] cert: '/nonexistent/a.pem': cannot read: No such file or directory",
 	    "t.ini:4: [listener erp] key: '/nonexistent/a.key': cannot read: No such file or directory",
-	    "t.ini:5: [listener erp] client_ca: '/': cannot read: Is a directory",
+	    "t.ini:5: [listener erp] client_ca: '/': cannot read: a directory, not a regular file",
 	    "t.ini:8: [route a] upstream_ca: '/nonexistent/ca.pem': cannot read: No such file or directory" } },
 	{ BASE "cert = /nonexistent/second.pem\n[route a]\nupstream = h:1\n",
 	  { "t.ini:4: [listener erp] cert: '/nonexistent/second.pem': cannot read: No such file or directory" } },
@@ -1002,11 +1004,184 @@ START_TEST(file_load)
 
 	ck_assert_ptr_null(conf_load(tmpdir, &errs));
 	ck_assert_uint_eq(errs.count, 1);
-	snprintf(path, sizeof(path), "%s: cannot read: Is a directory", tmpdir);
+	snprintf(path, sizeof(path), "%s: cannot open: a directory, not a regular file", tmpdir);
 	ck_assert_str_eq(errs.msgs[0], path);
 	conf_errors_free(&errs);
 	ck_assert_uint_eq(errs.count, 0);
 	ck_assert_ptr_null(errs.msgs);
+}
+END_TEST
+
+
+/* ---- files that must not hang or spin the loader (issue 10, finding 7) ---- */
+
+/* path under tmpdir, in buf */
+static const char *
+tmp_path(char *buf, size_t cap, const char *name)
+{
+	snprintf(buf, cap, "%s/%s", tmpdir, name);
+	return buf;
+}
+
+/* Loads path with conf_load and asserts the single error want. */
+static void
+load_refused(const char *path, const char *want)
+{
+	struct conf_errors errs = { NULL, 0, 0 };
+
+	ck_assert_ptr_null(conf_load(path, &errs));
+	ck_assert_msg(errs.count == 1 && strcmp(errs.msgs[0], want) == 0,
+	    "want %s, got:%s", want, dump(&errs));
+	conf_errors_free(&errs);
+}
+
+/* A FIFO hung the loader, /dev/zero spun it, /dev/urandom grew it. */
+START_TEST(config_not_regular)
+{
+	char fifo[128], want[256];
+
+	ck_assert_int_eq(mkfifo(tmp_path(fifo, sizeof(fifo), "fifo.ini"), 0600), 0);
+	snprintf(want, sizeof(want), "%s: cannot open: a FIFO, not a regular file", fifo);
+	load_refused(fifo, want);
+	load_refused("/dev/zero", "/dev/zero: cannot open: a character device, not a regular file");
+	load_refused("/dev/urandom",
+	    "/dev/urandom: cannot open: a character device, not a regular file");
+	unlink(fifo);
+}
+END_TEST
+
+START_TEST(config_too_big)
+{
+	struct conf_errors errs = { NULL, 0, 0 };
+	char path[128], want[256], *text;
+	size_t n = CONF_MAX_SIZE + 2, i;
+	int fd;
+
+	/* a (sparse) file past the limit is refused before it is read */
+	fd = open(tmp_path(path, sizeof(path), "big.ini"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, CONF_MAX_SIZE + 1), 0);
+	close(fd);
+	snprintf(want, sizeof(want), "%s: %d bytes; a configuration file has at most %d",
+	    path, CONF_MAX_SIZE + 1, CONF_MAX_SIZE);
+	load_refused(path, want);
+	unlink(path);
+
+	/* one that is longer to read (it grew, or a string) is read up to it */
+	ck_assert_ptr_nonnull(text = malloc(n + 1));
+	for (i = 0; i < n; i++)
+		text[i] = i % 64 == 63 ? '\n' : ';';
+	text[n] = '\0';
+	ck_assert_ptr_null(conf_load_string("t.ini", text, &errs));
+	ck_assert_msg(errs.count == 1 && strcmp(errs.msgs[0],
+	    "t.ini: longer than 8388608 bytes; not read beyond") == 0, "got:%s", dump(&errs));
+	conf_errors_free(&errs);
+	free(text);
+}
+END_TEST
+
+/* Garbage stops being read at CONF_MAX_ERRORS errors; one notice follows. */
+START_TEST(too_many_errors)
+{
+	struct conf_errors errs = { NULL, 0, 0 };
+	char *text, want[128];
+	size_t i, n = 5000;
+
+	ck_assert_ptr_nonnull(text = malloc(n * 8 + 1));
+	for (i = 0; i < n; i++)
+		memcpy(text + i * 8, "garbage\n", 8);
+	text[n * 8] = '\0';
+	ck_assert_ptr_null(conf_load_string("t.ini", text, &errs));
+	ck_assert_uint_eq(errs.count, CONF_MAX_ERRORS + 1);
+	snprintf(want, sizeof(want), "t.ini:%d: 'garbage' is not 'key = value', a [section] "
+	    "or a comment", CONF_MAX_ERRORS);
+	ck_assert_str_eq(errs.msgs[CONF_MAX_ERRORS - 1], want);
+	ck_assert_str_eq(errs.msgs[CONF_MAX_ERRORS],
+	    "too many errors: only the first 100 are shown");
+	conf_errors_free(&errs);
+	free(text);
+}
+END_TEST
+
+/* A quoted line of a binary file reaches the terminal without its controls. */
+START_TEST(control_chars_quoted)
+{
+	EXPECT("\x1b[2J\x1b]0;owned\x07\tx\n", false,
+	    "t.ini:1: '?[2J?]0;owned?\tx' is not 'key = value', a [section] or a comment");
+}
+END_TEST
+
+/* cert, key and client_ca: regular files only (/dev/null, probe's stand-in, aside). */
+START_TEST(check_files_not_regular)
+{
+	char fifo[128], *text, *w0;
+	const char *w1;
+
+	ck_assert_int_eq(mkfifo(tmp_path(fifo, sizeof(fifo), "fifo.pem"), 0600), 0);
+	text = with_dir("[listener erp]\nbind = *:443\ncert = DIR/fifo.pem\n"
+	    "client_ca = /dev/zero\n[route a]\nupstream = h:1\n");
+	w0 = with_dir("t.ini:3: [listener erp] cert: 'DIR/fifo.pem': cannot read: "
+	    "a FIFO, not a regular file");
+	w1 = "t.ini:4: [listener erp] client_ca: '/dev/zero': cannot read: a character "
+	    "device, not a regular file";
+	EXPECT(text, true, w0, w1);
+	EXPECT_OK(BASE "key = /dev/null\n[route a]\nupstream = h:1\n", true);
+	free(text);
+	free(w0);
+	unlink(fifo);
+}
+END_TEST
+
+/* One audit_log line under [broker], checked; want NULL = no error. */
+static void
+audit_log_case(const char *value, const char *want)
+{
+	char line[256], *text, *w;
+
+	snprintf(line, sizeof(line), "[broker]\naudit_log = %s\n" BASE
+	    "[route a]\nupstream = h:1\n", value);
+	text = with_dir(line);
+	if (want == NULL)
+		EXPECT_OK(text, true);
+	else {
+		w = with_dir(want);
+		EXPECT(text, true, w);
+		free(w);
+	}
+	free(text);
+}
+
+/* -t checks the audit_log the start will open (it did not at all). */
+START_TEST(check_audit_log)
+{
+	char fifo[128], dir[128], path[160];
+	struct stat st;
+
+	ck_assert_int_eq(mkfifo(tmp_path(fifo, sizeof(fifo), "audit.fifo"), 0600), 0);
+	audit_log_case("DIR", "t.ini:2: [broker] audit_log: 'DIR': cannot open for "
+	    "appending: a directory, not a regular file");
+	audit_log_case("DIR/audit.fifo", "t.ini:2: [broker] audit_log: 'DIR/audit.fifo': "
+	    "cannot open for appending: a FIFO, not a regular file");
+	audit_log_case("DIR/none/audit.jsonl", "t.ini:2: [broker] audit_log: "
+	    "'DIR/none/audit.jsonl': its directory DIR/none: No such file or directory");
+	audit_log_case("DIR/a.pem/audit.jsonl", "t.ini:2: [broker] audit_log: "
+	    "'DIR/a.pem/audit.jsonl': cannot open for appending: Not a directory");
+	audit_log_case("/dev/null", "t.ini:2: [broker] audit_log: '/dev/null': cannot "
+	    "open for appending: a character device, not a regular file");
+	/* an existing file, a new one (not created by the check), stderr, off */
+	audit_log_case("DIR/a.pem", NULL);
+	audit_log_case("DIR/new.jsonl", NULL);
+	ck_assert_int_eq(stat(tmp_path(path, sizeof(path), "new.jsonl"), &st), -1);
+	audit_log_case("-", NULL);
+	audit_log_case("off", NULL);
+	if (geteuid() != 0) {
+		/* root may create files anywhere */
+		ck_assert_int_eq(mkdir(tmp_path(dir, sizeof(dir), "ro"), 0500), 0);
+		audit_log_case("DIR/ro/a.jsonl", "t.ini:2: [broker] audit_log: "
+		    "'DIR/ro/a.jsonl': cannot be created in DIR/ro: Permission denied");
+		rmdir(dir);
+	}
+	unlink(fifo);
 }
 END_TEST
 
@@ -1082,10 +1257,13 @@ START_TEST(errors_api)
 	ck_assert_str_eq(errs.msgs[3], "f.ini: [route a] upstream: w");
 	ck_assert_str_eq(errs.msgs[4], "?: v");
 	ck_assert_str_eq(errs.msgs[5], "f.ini: plain");
-	for (i = 0; i < 100; i++)
+	/* at most CONF_MAX_ERRORS, then one notice */
+	for (i = 0; i < 200; i++)
 		conf_errors_add(&errs, "more %u", i);
-	ck_assert_uint_eq(errs.count, 106);
-	ck_assert_str_eq(errs.msgs[105], "more 99");
+	ck_assert_uint_eq(errs.count, CONF_MAX_ERRORS + 1);
+	ck_assert_str_eq(errs.msgs[CONF_MAX_ERRORS - 1], "more 93");
+	ck_assert_str_eq(errs.msgs[CONF_MAX_ERRORS],
+	    "too many errors: only the first 100 are shown");
 	conf_errors_free(&errs);
 	/* NULL errs: nothing stored, nothing crashes; loading still fails */
 	conf_errors_add(NULL, "x");
@@ -1128,6 +1306,16 @@ conf_suite(void)
 	tcase_add_test(tc, file_load);
 	tcase_add_test(tc, errors_api);
 	tcase_add_test(tc, example_config);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("hostile_files");
+	tcase_add_unchecked_fixture(tc, tmp_setup, tmp_teardown);
+	tcase_set_timeout(tc, 20);	/* a hang fails in bounded time */
+	tcase_add_test(tc, config_not_regular);
+	tcase_add_test(tc, config_too_big);
+	tcase_add_test(tc, too_many_errors);
+	tcase_add_test(tc, control_chars_quoted);
+	tcase_add_test(tc, check_files_not_regular);
+	tcase_add_test(tc, check_audit_log);
 	suite_add_tcase(s, tc);
 	return s;
 }
