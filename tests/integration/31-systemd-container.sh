@@ -13,10 +13,11 @@
 #     deploy hook copies it to /etc/tlsbroker/tls as root:tlsbroker 0640,
 #     the service (never root) reads that;
 #   - `systemctl start` returns, and the unit is active, only after READY=1:
-#     with the broker held just before it (its audit_log a FIFO nobody reads
-#     yet, opened after the listeners are bound) the unit stays
+#     with the broker held just before it (a test-only LD_PRELOAD shim,
+#     given by a drop-in, makes the sendto() that carries READY=1 first open
+#     a FIFO, which blocks until the test writes to it) the unit stays
 #     "activating" with its port bound and systemctl start waiting; once
-#     the FIFO has a reader both finish;
+#     the FIFO has a writer both finish;
 #   - `systemctl reload` with a good file (a new route serves, same PID,
 #     STATUS= says reload 1) and with bad ones (an unknown key; the key made
 #     root-only): the reload fails, the unit stays active with the same PID
@@ -255,9 +256,75 @@ EOF
 track "$!" "$TB_TMP/gate.log"
 wait_for_port "$P_GATE" "$!"
 
-ct mkfifo -m 0600 /var/log/tlsbroker/held.fifo
-ct chown tlsbroker:tlsbroker /var/log/tlsbroker/held.fifo
-write_ini /var/log/tlsbroker/held.fifo
+# The hold: a shim whose sendto() and sendmsg() open $HOLD_FIFO (blocking until a writer
+# comes) before it passes on the first datagram that says READY=1.  A
+# missing FIFO holds nothing, so the test removes it once released, and later
+# starts (the watchdog's restart) run free.
+HOLD_FIFO=/etc/tlsbroker/hold-ready.fifo
+cat >"$TB_TMP/holdready.c" <<EOF
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+typedef ssize_t (*sendto_fn)(int, const void *, size_t, int,
+    const struct sockaddr *, socklen_t);
+typedef ssize_t (*sendmsg_fn)(int, const struct msghdr *, int);
+
+/* Blocks in open(2) of the FIFO before the first READY=1 goes out. */
+static void
+hold(const void *buf, size_t len)
+{
+	static int held;
+	int f;
+
+	if (held || memmem(buf, len, "READY=1", 7) == NULL)
+		return;
+	held = 1;
+	if ((f = open("$HOLD_FIFO", O_RDONLY)) != -1)
+		close(f);
+}
+
+/* sdnotify.c without libsystemd */
+ssize_t
+sendto(int fd, const void *buf, size_t len, int flags,
+    const struct sockaddr *to, socklen_t tolen)
+{
+	static sendto_fn real;
+
+	if (real == NULL)
+		real = (sendto_fn)dlsym(RTLD_NEXT, "sendto");
+	hold(buf, len);
+	return real(fd, buf, len, flags, to, tolen);
+}
+
+/* libsystemd's sd_notify() */
+ssize_t
+sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	static sendmsg_fn real;
+	size_t i;
+
+	if (real == NULL)
+		real = (sendmsg_fn)dlsym(RTLD_NEXT, "sendmsg");
+	for (i = 0; i < msg->msg_iovlen; i++)
+		hold(msg->msg_iov[i].iov_base, msg->msg_iov[i].iov_len);
+	return real(fd, msg, flags);
+}
+EOF
+${CC:-cc} -shared -fPIC -O2 -o "$TB_TMP/holdready.so" "$TB_TMP/holdready.c" -ldl ||
+    hard_error "cannot build the READY=1 hold shim"
+ct mkdir -p /usr/local/lib/tlsbroker-test /etc/systemd/system/tlsbroker.service.d
+ct_put "$TB_TMP/holdready.so" /usr/local/lib/tlsbroker-test/holdready.so root:root 0644
+printf '[Service]\nEnvironment=LD_PRELOAD=/usr/local/lib/tlsbroker-test/holdready.so\n' \
+    >"$TB_TMP/hold.conf"
+ct_put "$TB_TMP/hold.conf" /etc/systemd/system/tlsbroker.service.d/hold.conf root:root 0644
+ct systemctl daemon-reload || fail "systemctl daemon-reload (hold drop-in)"
+ct mkfifo -m 0644 "$HOLD_FIFO"
+ct chown tlsbroker:tlsbroker "$HOLD_FIFO"
+write_ini /var/log/tlsbroker/audit.jsonl
 ct systemctl enable tlsbroker.service >/dev/null 2>&1 || fail "systemctl enable"
 ct systemctl start tlsbroker.service >"$TB_TMP/start.log" 2>&1 &
 START_PID=$!
@@ -269,9 +336,9 @@ assert_eq activating "$(uprop ActiveState)" "ActiveState, listening before READY
 assert_eq start "$(uprop SubState)" "SubState, listening before READY=1"
 assert_eq "" "$(uprop StatusText)" "StatusText before READY=1"
 _tb_alive "$START_PID" || fail "systemctl start returned before READY=1: $(cat "$TB_TMP/start.log")"
-ct sh -c 'exec cat /var/log/tlsbroker/held.fifo >/var/log/tlsbroker/held.out' &
-FIFO_PID=$!
-track "$FIFO_PID"
+ct sh -c 'exec echo >"$1"' _ "$HOLD_FIFO" || fail "cannot release the READY=1 hold"
+ct rm -f "$HOLD_FIFO" /etc/systemd/system/tlsbroker.service.d/hold.conf
+ct systemctl daemon-reload || fail "systemctl daemon-reload (hold drop-in removed)"
 wait_exit "$START_PID" 30 || fail "systemctl start still waiting 30s after the FIFO opened"
 untrack "$START_PID"
 assert_eq 0 "$WAIT_RC" "systemctl start ($(cat "$TB_TMP/start.log"))"
@@ -299,10 +366,7 @@ assert_eq "$MAIN" "$(uprop MainPID)" "MainPID after the reload"
 assert_eq active "$(uprop ActiveState)" "ActiveState after the reload"
 assert_contains "$(uprop StatusText)" "(reload 1)" "StatusText after the reload"
 serves web2.broker.test /after-reload
-# the old audit file (the FIFO) was closed: its reader got the first record
-wait_exit "$FIFO_PID" 10 || fail "the FIFO was not closed by the reload"
-untrack "$FIFO_PID"
-assert_contains "$(ct cat /var/log/tlsbroker/held.out)" '"/first"' "audit record through the FIFO"
+assert_contains "$(ct cat /var/log/tlsbroker/audit.jsonl)" '"/first"' "audit record of the first request"
 note "reload (good): route added, same pid, STATUS= reload 1"
 
 # ---- reload: bad files ----------------------------------------------------------------------
