@@ -22,6 +22,7 @@
 
 #include "conf.h"
 #include "gen.h"
+#include "listener.h"
 #include "log.h"
 #include "metrics.h"
 #include "pool.h"
@@ -700,6 +701,32 @@ session_deny(struct worker *w, const struct listener_conf *lc,
 }
 
 void
+session_start_tls(struct session *s)
+{
+	uint64_t limit = s->gen->conf->listeners[s->li].handshake_timeout_ms;
+	uint64_t spent = now_ms() - s->t_start;
+	struct tb_err err;
+
+	/* idle_ev may have waited for a PROXY header: a timer again */
+	event_del(s->idle_ev);
+	event_assign(s->idle_ev, s->w->base, -1, 0, session_idle_cb, s);
+	if ((s->ssl = tls_server_ssl_new(s->gen->servers[s->li])) == NULL)
+		goto err;
+	tlsio_attach(s->ssl, &s->tinfo);
+	if (SSL_set_fd(s->ssl, s->fd) != 1)
+		goto err;
+	SSL_set_accept_state(s->ssl);
+	session_set_state(s, SESSION_ST_HANDSHAKE);
+	if (tls_hs_start(&s->hs, s->w->base, s->ssl, s->fd, spent < limit ?
+	    limit - spent : 1, session_client_hs_done, s) == -1)
+		goto err;
+	return;
+err:
+	tb_err_set(&err, CR_INTERNAL, PHASE_ACCEPT, "out of memory");
+	session_close(s, &err);
+}
+
+void
 session_accept(struct worker *w, unsigned li, int fd, const struct sockaddr *sa,
     socklen_t salen)
 {
@@ -708,10 +735,13 @@ session_accept(struct worker *w, unsigned li, int fd, const struct sockaddr *sa,
 	struct tb_err err;
 	char client[64];
 	int one = 1;
+	bool proxied;
 
 	(void)salen;
 	sockaddr_format(sa, true, client, sizeof(client));
-	if (lc->allow.count > 0 && !cidr_list_match(&lc->allow, sa)) {
+	/* A balancer is not the caller: the allow list waits for its PROXY header. */
+	proxied = listener_proxy_trusted(lc, sa);
+	if (!proxied && lc->allow.count > 0 && !cidr_list_match(&lc->allow, sa)) {
 		session_deny(w, lc, client);
 		close(fd);
 		return;
@@ -739,16 +769,11 @@ session_accept(struct worker *w, unsigned li, int fd, const struct sockaddr *sa,
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 
 	s->idle_ev = evtimer_new(w->base, session_idle_cb, s);
-	s->ssl = tls_server_ssl_new(s->gen->servers[li]);
-	if (s->idle_ev == NULL || s->ssl == NULL)
+	if (s->idle_ev == NULL)
 		goto err;
-	tlsio_attach(s->ssl, &s->tinfo);
-	if (SSL_set_fd(s->ssl, fd) != 1)
-		goto err;
-	SSL_set_accept_state(s->ssl);
-	session_set_state(s, SESSION_ST_HANDSHAKE);
-	if (tls_hs_start(&s->hs, w->base, s->ssl, fd, lc->handshake_timeout_ms,
-	    session_client_hs_done, s) == -1)
+	if (lc->proxy_protocol == PROXY_MODE_OFF)
+		session_start_tls(s);
+	else if (listener_proxy_wait(s, proxied) == -1)
 		goto err;
 	return;
 err:
