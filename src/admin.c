@@ -39,6 +39,7 @@ struct admin {
 	struct evhttp *http;		/* owned; owns the listener and connections */
 	unsigned nworkers;
 	unsigned port;			/* bound port */
+	bool ready;			/* /readyz: serving and not draining */
 	char status[256];		/* /healthz status line, "" = none */
 };
 
@@ -145,6 +146,32 @@ admin_healthz(struct admin *a, struct evhttp_request *req)
 	admin_text(req, HTTP_OK, "OK", text);
 }
 
+/*
+ * Readiness, apart from liveness: 503 from the start of a drain (while the
+ * listeners still accept for drain_grace), so a balancer's or keepalived's
+ * check moves traffic away before the sockets close.
+ */
+static void
+admin_readyz(struct admin *a, struct evhttp_request *req)
+{
+	if (a->ready)
+		admin_text(req, HTTP_OK, "OK", "ready\n");
+	else
+		admin_text(req, 503, "Service Unavailable",
+		    "not ready: stopping (draining)\n");
+}
+
+typedef void (*admin_handler)(struct admin *, struct evhttp_request *);
+
+static const struct {
+	const char *path;
+	admin_handler fn;
+} admin_paths[] = {
+	{ "/metrics", admin_metrics },
+	{ "/healthz", admin_healthz },
+	{ "/readyz", admin_readyz },
+};
+
 /* Every request lands here, so the order of checks is ours: 403, 404, 405. */
 static void
 admin_requestcb(struct evhttp_request *req, void *arg)
@@ -153,7 +180,8 @@ admin_requestcb(struct evhttp_request *req, void *arg)
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
 	const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
 	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
-	bool metrics, healthz;
+	admin_handler fn = NULL;
+	size_t i;
 
 	if (!admin_peer_ok(req)) {
 		log_info("admin: refused a request from a non-loopback address");
@@ -162,11 +190,12 @@ admin_requestcb(struct evhttp_request *req, void *arg)
 	}
 	if (path == NULL)
 		path = "";
-	metrics = strcmp(path, "/metrics") == 0;
-	healthz = strcmp(path, "/healthz") == 0;
-	if (!metrics && !healthz) {
+	for (i = 0; i < sizeof(admin_paths) / sizeof(admin_paths[0]); i++)
+		if (strcmp(path, admin_paths[i].path) == 0)
+			fn = admin_paths[i].fn;
+	if (fn == NULL) {
 		admin_text(req, HTTP_NOTFOUND, "Not Found",
-		    "not found; try /metrics or /healthz\n");
+		    "not found; try /metrics, /healthz or /readyz\n");
 		return;
 	}
 	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
@@ -176,10 +205,7 @@ admin_requestcb(struct evhttp_request *req, void *arg)
 		    "method not allowed; use GET\n");
 		return;
 	}
-	if (metrics)
-		admin_metrics(a, req);
-	else
-		admin_healthz(a, req);
+	fn(a, req);
 }
 
 /*
@@ -326,6 +352,13 @@ admin_set_status(struct admin *a, const char *status)
 	for (i = 0; a->status[i] != '\0'; i++)
 		if (a->status[i] == '\n' || a->status[i] == '\r')
 			a->status[i] = ' ';
+}
+
+void
+admin_set_ready(struct admin *a, bool ready)
+{
+	if (a != NULL)
+		a->ready = ready;
 }
 
 void
