@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * admin: the loopback HTTP endpoint (/metrics, /healthz) on evhttp.  Owns
- * its listening socket (bound here, so a failure names the exact call),
- * the evhttp server and the /healthz status text.  The exposition itself
- * comes from metrics.c; the address policy from conf_check.c, with a
- * per-request loopback check here as a second line of defence.
+ * admin: the loopback HTTP endpoint (the status page, /metrics, /healthz,
+ * /readyz) on evhttp.  Owns its listening socket (bound here, so a failure
+ * names the exact call), the evhttp server, the /healthz status text, the
+ * readiness flag, a reference to the running generation and the page's
+ * snapshot timer.  The exposition comes from metrics.c, the page from
+ * status.c; the address policy from conf_check.c, with a per-request
+ * loopback check here as a second line of defence.
  */
 #include "config.h"
 
@@ -28,8 +30,10 @@
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 
+#include "gen.h"
 #include "log.h"
 #include "metrics.h"
+#include "status.h"
 
 #define ADMIN_TIMEOUT_S		10	/* idle keep-alive and slow clients */
 #define ADMIN_MAX_HEADERS	8192
@@ -41,6 +45,9 @@ struct admin {
 	unsigned port;			/* bound port */
 	bool ready;			/* /readyz: serving and not draining */
 	char status[256];		/* /healthz status line, "" = none */
+	struct gen *gen;		/* owned reference: what the page and /metrics show */
+	struct status *page;		/* owned: the status page's snapshots */
+	struct event *tick_ev;		/* owned: status_tick() every STATUS_TICK_S */
 };
 
 /* True for 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104. */
@@ -123,7 +130,7 @@ admin_metrics(struct admin *a, struct evhttp_request *req)
 {
 	struct evbuffer *body = evbuffer_new();
 
-	if (body == NULL || metrics_format(body, a->nworkers) == -1) {
+	if (body == NULL || metrics_format(body, a->nworkers, a->gen) == -1) {
 		log_warnx("admin: /metrics: out of memory");
 		if (body != NULL)
 			evbuffer_free(body);
@@ -161,12 +168,63 @@ admin_readyz(struct admin *a, struct evhttp_request *req)
 		    "not ready: stopping (draining)\n");
 }
 
+/* ?refresh=N (1..3600) asks the page to reload itself every N seconds. */
+static unsigned
+admin_refresh(struct evhttp_request *req)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *q = uri != NULL ? evhttp_uri_get_query(uri) : NULL;
+	struct evkeyvalq params;
+	const char *v;
+	unsigned long n = 0;
+	char *end;
+
+	if (q == NULL || evhttp_parse_query_str(q, &params) == -1)
+		return 0;
+	if ((v = evhttp_find_header(&params, "refresh")) != NULL) {
+		n = strtoul(v, &end, 10);
+		if (*end != '\0' || n > 3600)
+			n = 0;
+	}
+	evhttp_clear_headers(&params);
+	return (unsigned)n;
+}
+
+static void
+admin_page(struct admin *a, struct evhttp_request *req)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	struct evbuffer *body = evbuffer_new();
+	struct status_info info;
+
+	info.ready = a->ready;
+	info.state = a->status;
+	info.nworkers = a->nworkers;
+	info.refresh = admin_refresh(req);
+	if (body == NULL || status_render(a->page, body, a->gen, &info) == -1) {
+		log_warnx("admin: status page: out of memory");
+		if (body != NULL)
+			evbuffer_free(body);
+		admin_text(req, HTTP_INTERNAL, "Internal Server Error",
+		    "out of memory\n");
+		return;
+	}
+	/* no script may run, even if an escape were ever missed */
+	evhttp_add_header(h, "Content-Security-Policy",
+	    "default-src 'none'; style-src 'unsafe-inline'");
+	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+	admin_reply(req, HTTP_OK, "OK", "text/html; charset=utf-8", body);
+	evbuffer_free(body);
+}
+
 typedef void (*admin_handler)(struct admin *, struct evhttp_request *);
 
 static const struct {
 	const char *path;
 	admin_handler fn;
 } admin_paths[] = {
+	{ "/", admin_page },
+	{ "/status", admin_page },
 	{ "/metrics", admin_metrics },
 	{ "/healthz", admin_healthz },
 	{ "/readyz", admin_readyz },
@@ -195,7 +253,7 @@ admin_requestcb(struct evhttp_request *req, void *arg)
 			fn = admin_paths[i].fn;
 	if (fn == NULL) {
 		admin_text(req, HTTP_NOTFOUND, "Not Found",
-		    "not found; try /metrics, /healthz or /readyz\n");
+		    "not found; try /, /metrics, /healthz or /readyz\n");
 		return;
 	}
 	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
@@ -273,12 +331,34 @@ admin_listen(const char *host, unsigned port, unsigned *bound, char *err,
 	return fd;
 }
 
+static void
+admin_tickcb(evutil_socket_t fd, short what, void *arg)
+{
+	struct admin *a = arg;
+
+	(void)fd;
+	(void)what;
+	status_tick(a->page);
+}
+
+/* The parts admin_start() may have made before the listener. */
+static void
+admin_free(struct admin *a)
+{
+	if (a->tick_ev != NULL)
+		event_free(a->tick_ev);
+	status_free(a->page);
+	gen_unref(a->gen);
+	free(a);
+}
+
 struct admin *
 admin_start(struct event_base *base, const char *host, unsigned port,
     unsigned nworkers, char *err, size_t errlen)
 {
 	struct admin *a;
 	struct evconnlistener *lev;
+	struct timeval tv;
 	int fd;
 
 	if (port > 65535) {
@@ -290,6 +370,14 @@ admin_start(struct event_base *base, const char *host, unsigned port,
 		return NULL;
 	}
 	a->nworkers = nworkers;
+	tv.tv_sec = STATUS_TICK_S;
+	tv.tv_usec = 0;
+	if ((a->page = status_new()) == NULL ||
+	    (a->tick_ev = event_new(base, -1, EV_PERSIST, admin_tickcb, a)) == NULL ||
+	    event_add(a->tick_ev, &tv) == -1) {
+		snprintf(err, errlen, "admin: out of memory");
+		goto err_free;
+	}
 	if ((fd = admin_listen(host, port, &a->port, err, errlen)) == -1)
 		goto err_free;
 	if ((a->http = evhttp_new(base)) == NULL) {
@@ -316,7 +404,7 @@ admin_start(struct event_base *base, const char *host, unsigned port,
 		evconnlistener_free(lev);
 		snprintf(err, errlen, "admin: evhttp_bind_listener failed");
 		evhttp_free(a->http);
-		free(a);
+		admin_free(a);
 		return NULL;
 	}
 	return a;
@@ -326,7 +414,7 @@ err_http:
 err_close:
 	close(fd);
 err_free:
-	free(a);
+	admin_free(a);
 	return NULL;
 }
 
@@ -336,7 +424,16 @@ admin_stop(struct admin *a)
 	if (a == NULL)
 		return;
 	evhttp_free(a->http);
-	free(a);
+	admin_free(a);
+}
+
+void
+admin_set_gen(struct admin *a, struct gen *gen)
+{
+	if (a == NULL)
+		return;
+	gen_unref(a->gen);
+	a->gen = gen != NULL ? gen_ref(gen) : NULL;
 }
 
 void

@@ -387,6 +387,7 @@ daemon_reload(struct daemon *d)
 	d->ls = new_ls;
 	gen_unref(d->gen);
 	d->gen = g;
+	admin_set_gen(d->admin, g);
 	d->reloads++;
 	d->reloading = true;
 	atomic_store(&d->acks, 0);
@@ -630,6 +631,7 @@ daemon_run(const char *path)
 			log_warnx("%s", err);
 			goto out;
 		}
+		admin_set_gen(d.admin, d.gen);
 	}
 	/* Sockets bound and keys read: nothing needs root any more. */
 	if (drop_privileges(bc->user) == -1)

@@ -176,10 +176,8 @@ session_close(struct session *s, const struct tb_err *err)
 	 */
 	if (!s->http || (!session_http_closing(s, err) && s->nreq == 0)) {
 		audit_write(&rec);
-		if (s->w->metrics != NULL)
-			metrics_request(s->w->metrics, s->rc != NULL ?
-			    s->rc->metrics_id : s->gen->unrouted_metrics_id, 0,
-			    rec.err.code, rec.total_ms);
+		metrics_exchange(s->w->metrics, s->rc != NULL ?
+		    s->rc->metrics_id : s->gen->unrouted_metrics_id, &rec);
 	} else if (err == NULL) {
 		/* the summary names the last failed request's reason */
 		rec.err.code = s->last_fail;
@@ -694,6 +692,7 @@ session_deny(struct worker *w, const struct listener_conf *lc,
 	tb_err_set(&rec.err, CR_CLIENT_DENIED, PHASE_ACCEPT,
 	    "%s is not in the allow list of listener %s", client, lc->name);
 	audit_write(&rec);
+	metrics_exchange(w->metrics, -1, &rec);	/* the status page's failures only */
 	if (w->metrics != NULL && lc->metrics_id >= 0)
 		metrics_inc(&w->metrics->listeners[lc->metrics_id].denied);
 	log_info("conn=%llu client=%s close=client_denied listener=%s",
