@@ -125,17 +125,23 @@ admin_text(struct evhttp_request *req, int code, const char *reason,
 	evbuffer_free(body);
 }
 
+/* 500 for an answer whose body could not be built; frees body. */
+static void
+admin_oom(struct evhttp_request *req, struct evbuffer *body, const char *what)
+{
+	log_warnx("admin: %s: out of memory", what);
+	if (body != NULL)
+		evbuffer_free(body);
+	admin_text(req, HTTP_INTERNAL, "Internal Server Error", "out of memory\n");
+}
+
 static void
 admin_metrics(struct admin *a, struct evhttp_request *req)
 {
 	struct evbuffer *body = evbuffer_new();
 
 	if (body == NULL || metrics_format(body, a->nworkers, a->gen) == -1) {
-		log_warnx("admin: /metrics: out of memory");
-		if (body != NULL)
-			evbuffer_free(body);
-		admin_text(req, HTTP_INTERNAL, "Internal Server Error",
-		    "out of memory\n");
+		admin_oom(req, body, "/metrics");
 		return;
 	}
 	admin_reply(req, HTTP_OK, "OK",
@@ -202,11 +208,7 @@ admin_page(struct admin *a, struct evhttp_request *req)
 	info.nworkers = a->nworkers;
 	info.refresh = admin_refresh(req);
 	if (body == NULL || status_render(a->page, body, a->gen, &info) == -1) {
-		log_warnx("admin: status page: out of memory");
-		if (body != NULL)
-			evbuffer_free(body);
-		admin_text(req, HTTP_INTERNAL, "Internal Server Error",
-		    "out of memory\n");
+		admin_oom(req, body, "the status page");
 		return;
 	}
 	/* no script may run, even if an escape were ever missed */

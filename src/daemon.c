@@ -199,16 +199,6 @@ daemon_status(struct daemon *d, const char *what)
 	admin_set_status(d->admin, buf);
 }
 
-static struct timeval
-ms_timeval(uint64_t ms)
-{
-	struct timeval tv;
-
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
-	return tv;
-}
-
 /* The drain proper: listeners close, open connections get drain_timeout. */
 static void
 daemon_close_listeners(struct daemon *d)

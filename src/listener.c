@@ -22,6 +22,7 @@
 #include "metrics.h"
 #include "proxy_proto.h"
 #include "session.h"
+#include "tlsio.h"
 #include "worker.h"
 
 #define LISTEN_BACKLOG 1024
@@ -313,17 +314,6 @@ proxy_lc(const struct session *s)
 	return &s->gen->conf->listeners[s->li];
 }
 
-/* The session a PROXY callback was armed for; anything else is a bug. */
-static struct session *
-proxy_session(void *arg)
-{
-	struct session *s = arg;
-
-	if (s == NULL || s->magic != SESSION_MAGIC)
-		fatalx("PROXY wait on a freed or foreign object %p", arg);
-	return s;
-}
-
 /*
  * The caller is known: the one a PROXY header named (or the balancer
  * itself), to which the allow list applies now, or NULL when the socket's
@@ -358,11 +348,8 @@ proxy_rearm(struct session *s)
 {
 	uint64_t limit = proxy_lc(s)->handshake_timeout_ms;
 	uint64_t spent = now_ms() - s->t_start;
-	uint64_t left = spent < limit ? limit - spent : 1;
-	struct timeval tv;
+	struct timeval tv = ms_timeval(spent < limit ? limit - spent : 1);
 
-	tv.tv_sec = (time_t)(left / 1000);
-	tv.tv_usec = (suseconds_t)(left % 1000) * 1000;
 	event_add(s->idle_ev, &tv);
 }
 
@@ -418,7 +405,7 @@ proxy_not_header(const uint8_t *buf)
 static void
 listener_proxy_trusted_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct session *s = proxy_session(arg);
+	struct session *s = session_from_arg(arg);
 	const struct listener_conf *lc = proxy_lc(s);
 	uint8_t buf[PROXY_PROTO_MAX];
 	struct sockaddr_storage peer;
@@ -467,7 +454,7 @@ listener_proxy_trusted_cb(evutil_socket_t fd, short what, void *arg)
 static void
 listener_proxy_direct_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct session *s = proxy_session(arg);
+	struct session *s = session_from_arg(arg);
 	uint8_t buf[PROXY_PROTO_SIG_LEN];
 	char msg[200];
 	ssize_t n;

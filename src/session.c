@@ -57,8 +57,7 @@ session_set_state(struct session *s, enum session_state st)
 	s->state = st;
 }
 
-/* Casts a callback argument back, checking it is a live session. */
-static struct session *
+struct session *
 session_from_arg(void *arg)
 {
 	struct session *s = arg;

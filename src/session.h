@@ -118,6 +118,9 @@ void session_start_tls(struct session *s);
 
 void session_set_state(struct session *s, enum session_state st);
 
+/* Casts a callback argument back, checking it is a live session (fatal if not). */
+struct session *session_from_arg(void *arg);
+
 /* Sends close_notify and a TCP half-close to the client. */
 void session_shutdown_client(struct session *s);
 
