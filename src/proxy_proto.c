@@ -129,6 +129,17 @@ v1_split(char *line, char **f, int max)
 	return *f[n - 1] == '\0' ? -1 : n;
 }
 
+/*
+ * True if buf[0..n) holds a CR, LF or NUL: inside a v1 line they make it
+ * malformed (even after UNKNOWN), whatever bytes come next.
+ */
+static bool
+v1_bad_bytes(const uint8_t *buf, size_t n)
+{
+	return memchr(buf, '\r', n) != NULL || memchr(buf, '\n', n) != NULL ||
+	    memchr(buf, '\0', n) != NULL;
+}
+
 static int
 v1_parse(const uint8_t *buf, size_t len, struct proxy_hdr *hdr, char *err,
     size_t errlen)
@@ -147,16 +158,18 @@ v1_parse(const uint8_t *buf, size_t len, struct proxy_hdr *hdr, char *err,
 		if (len >= PROXY_PROTO_V1_MAX)
 			return bad(err, errlen, "PROXY v1 line without CRLF "
 			    "within 107 bytes");
-		/* a bare LF or a NUL cannot be fixed by more bytes */
-		if (memchr(buf, '\n', len) != NULL || memchr(buf, '\0', len) != NULL)
-			return bad(err, errlen, "PROXY v1 line does not end in CRLF");
+		/* more bytes cannot fix a CR, LF or NUL inside the line; a last CR may start the CRLF */
+		if (v1_bad_bytes(buf, buf[len - 1] == '\r' ? len - 1 : len))
+			return bad(err, errlen, "PROXY v1 line holds a CR, LF or "
+			    "NUL byte before its CRLF");
 		return 0;
 	}
+	if (v1_bad_bytes(buf, end))
+		return bad(err, errlen, "PROXY v1 line holds a CR, LF or NUL byte "
+		    "before its CRLF");
 	memcpy(line, buf + SIG_V1_LEN, end - SIG_V1_LEN);
 	line[end - SIG_V1_LEN] = '\0';
 	hdr->version = 1;
-	if (strlen(line) != end - SIG_V1_LEN)
-		return bad(err, errlen, "PROXY v1 line holds a NUL byte");
 	if (strncmp(line, "UNKNOWN", 7) == 0 && (line[7] == '\0' || line[7] == ' ')) {
 		/* the spec: ignore whatever follows UNKNOWN up to CRLF */
 		hdr->local = true;

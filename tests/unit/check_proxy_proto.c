@@ -138,7 +138,7 @@ START_TEST(v1_malformed)
 	v1_bad("PROXY \r\n", "not TCP4, TCP6");
 	v1_bad("PROXY UNKNOWNX\r\n", "not TCP4, TCP6");
 	v1_bad("PROXY TCP4 203.0.113.7 192.0.2.1 1 2\n", "CRLF");
-	v1_bad("PROXY TCP4 203.0.113.7 192.0.2.1 1 2\r\r\n", "malformed");
+	v1_bad("PROXY TCP4 203.0.113.7 192.0.2.1 1 2\r\r\n", "CR, LF or NUL");
 }
 END_TEST
 
@@ -165,6 +165,11 @@ START_TEST(v1_bounds)
 	/* found by fuzz_proxy: UNKNOWN's rest of line may not hide a NUL either */
 	ck_assert_int_eq(parse("PROXY UNKNOWN\0\r\n", 16, &h, err), PROXY_PROTO_BAD);
 	ck_assert_int_eq(parse("PROXY UNKNOWN\0", 14, &h, err), PROXY_PROTO_BAD);
+	/* found by fuzz_proxy: nor a bare LF or CR before the CRLF */
+	ck_assert_int_eq(parse("PROXY UNKNOWN b\r1\n\r\n", 21, &h, err), PROXY_PROTO_BAD);
+	ck_assert_int_eq(parse("PROXY UNKNOWN b\r1", 17, &h, err), PROXY_PROTO_BAD);
+	ck_assert_int_eq(parse("PROXY UNKNOWN b\r", 16, &h, err), 0);
+	ck_assert_int_eq(parse("PROXY UNKNOWN b\r\r\n", 18, &h, err), PROXY_PROTO_BAD);
 }
 END_TEST
 
