@@ -2,12 +2,14 @@
 # SPDX-License-Identifier: MIT
 #
 # PROXY protocol behind a balancer.  Listener erp has proxy_protocol = on,
-# trusts 127.0.0.1 (the "balancer") and allows 203.0.113.0/24, 127.0.0.2
-# and 127.0.0.3; listener opt has proxy_protocol = optional.
-#   - v1 and v2 headers from python (endpoints/proxyclient.py), and from a
-#     real HAProxy (send-proxy and send-proxy-v2) in front of a curl bound
-#     to 127.0.0.3: the audit client and the X-Forwarded-For the endpoint
-#     receives are the caller the header names, not the balancer;
+# trusts 127.0.0.1 (the "balancer") and allows 203.0.113.0/24,
+# 2001:db8::/32, 127.0.0.2 and 127.0.0.3; listener opt has proxy_protocol
+# = optional.
+#   - v1 and v2 headers (IPv4 and IPv6 callers) from python
+#     (endpoints/proxyclient.py), and from a real HAProxy (send-proxy and
+#     send-proxy-v2) in front of a curl bound to 127.0.0.3: the audit
+#     client and the X-Forwarded-For the endpoint receives are the caller
+#     the header names, not the balancer;
 #   - a header sent a byte at a time, 5 ms apart, still works;
 #   - the allow list applies to the named caller: 198.51.100.1 is
 #     client_denied although the balancer is trusted;
@@ -42,7 +44,7 @@ cert = $PKI/broker.pem
 key = $PKI/broker.key
 proxy_protocol = on
 proxy_trusted = 127.0.0.1
-allow = 203.0.113.0/24 127.0.0.2 127.0.0.3
+allow = 203.0.113.0/24 2001:db8::/32 127.0.0.2 127.0.0.3
 handshake_timeout = 2s
 
 [listener opt]
@@ -108,6 +110,8 @@ served 203.0.113.7 '203\.0\.113\.7:51514' --v1 203.0.113.7:51514
 served 203.0.113.9 '203\.0\.113\.9:40000' --v2 203.0.113.9:40000
 served 203.0.113.11 '203\.0\.113\.11:1' --v1 203.0.113.11:1 --split
 served 203.0.113.12 '203\.0\.113\.12:2' --v2 203.0.113.12:2 --split
+served 2001:db8::7 '\[2001:db8::7\]:4000' --v2 '[2001:db8::7]:4000'
+served 2001:db8::9 '\[2001:db8::9\]:4001' --v1 '[2001:db8::9]:4001'
 
 note "the allow list sees the named caller"
 refused client_denied 'not in the allow list' '198\.51\.100\.1:5' \

@@ -32,18 +32,26 @@ def hostport(s):
     return host.strip("[]"), int(port)
 
 
-def v1_header(src, dst):
+def addrs(src, dst):
+    """Both addresses in the caller's family (an IPv4 one mapped for TCP6)."""
     (sa, sp), (da, dp) = hostport(src), hostport(dst)
-    fam = "TCP6" if ipaddress.ip_address(sa).version == 6 else "TCP4"
-    return ("PROXY %s %s %s %d %d\r\n" % (fam, sa, da, sp, dp)).encode()
+    s, d = ipaddress.ip_address(sa), ipaddress.ip_address(da)
+    if s.version == 6 and d.version == 4:
+        d = ipaddress.IPv6Address("::ffff:" + str(d))
+    return s, sp, d, dp
+
+
+def v1_header(src, dst):
+    s, sp, d, dp = addrs(src, dst)
+    fam = "TCP6" if s.version == 6 else "TCP4"
+    return ("PROXY %s %s %s %d %d\r\n" % (fam, s, d, sp, dp)).encode()
 
 
 def v2_header(src, dst, local=False):
     sig = b"\r\n\r\n\x00\r\nQUIT\n"
     if local:
         return sig + bytes([0x20, 0x00, 0, 0])
-    (sa, sp), (da, dp) = hostport(src), hostport(dst)
-    s, d = ipaddress.ip_address(sa), ipaddress.ip_address(da)
+    s, sp, d, dp = addrs(src, dst)
     fam = 0x11 if s.version == 4 else 0x21
     body = s.packed + d.packed + struct.pack("!HH", sp, dp)
     body += b"\x04\x00\x01\x00"     # a NOOP TLV, which a receiver skips
