@@ -46,8 +46,10 @@ def one(host, port, ctx):
                         break
                     data += chunk
         head = data.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
-        if not head[0].startswith("HTTP/1.1 200"):
-            rec["error"] = "status: " + head[0]
+        if not data:
+            rec["error"] = "EmptyResponse: closed after the handshake"
+        elif not head[0].startswith("HTTP/1.1 200"):
+            rec["error"] = "Status: " + head[0]
         else:
             for line in head[1:]:
                 k, _, v = line.partition(":")
