@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * admin: the loopback HTTP endpoint (/metrics, /healthz) on evhttp.  Owns
- * its listening socket (bound here, so a failure names the exact call),
- * the evhttp server and the /healthz status text.  The exposition itself
- * comes from metrics.c; the address policy from conf_check.c, with a
- * per-request loopback check here as a second line of defence.
+ * admin: the loopback HTTP endpoint (the status page, /metrics, /healthz,
+ * /readyz) on evhttp.  Owns its listening socket (bound here, so a failure
+ * names the exact call), the evhttp server, the /healthz status text, the
+ * readiness flag, a reference to the running generation and the page's
+ * snapshot timer.  The exposition comes from metrics.c, the page from
+ * status.c; the address policy from conf_check.c, with a per-request
+ * loopback check here as a second line of defence.
  */
 #include "config.h"
 
@@ -28,8 +30,10 @@
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 
+#include "gen.h"
 #include "log.h"
 #include "metrics.h"
+#include "status.h"
 
 #define ADMIN_TIMEOUT_S		10	/* idle keep-alive and slow clients */
 #define ADMIN_MAX_HEADERS	8192
@@ -39,7 +43,11 @@ struct admin {
 	struct evhttp *http;		/* owned; owns the listener and connections */
 	unsigned nworkers;
 	unsigned port;			/* bound port */
+	bool ready;			/* /readyz: serving and not draining */
 	char status[256];		/* /healthz status line, "" = none */
+	struct gen *gen;		/* owned reference: what the page and /metrics show */
+	struct status *page;		/* owned: the status page's snapshots */
+	struct event *tick_ev;		/* owned: status_tick() every STATUS_TICK_S */
 };
 
 /* True for 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104. */
@@ -117,17 +125,23 @@ admin_text(struct evhttp_request *req, int code, const char *reason,
 	evbuffer_free(body);
 }
 
+/* 500 for an answer whose body could not be built; frees body. */
+static void
+admin_oom(struct evhttp_request *req, struct evbuffer *body, const char *what)
+{
+	log_warnx("admin: %s: out of memory", what);
+	if (body != NULL)
+		evbuffer_free(body);
+	admin_text(req, HTTP_INTERNAL, "Internal Server Error", "out of memory\n");
+}
+
 static void
 admin_metrics(struct admin *a, struct evhttp_request *req)
 {
 	struct evbuffer *body = evbuffer_new();
 
-	if (body == NULL || metrics_format(body, a->nworkers) == -1) {
-		log_warnx("admin: /metrics: out of memory");
-		if (body != NULL)
-			evbuffer_free(body);
-		admin_text(req, HTTP_INTERNAL, "Internal Server Error",
-		    "out of memory\n");
+	if (body == NULL || metrics_format(body, a->nworkers, a->gen) == -1) {
+		admin_oom(req, body, "/metrics");
 		return;
 	}
 	admin_reply(req, HTTP_OK, "OK",
@@ -145,6 +159,79 @@ admin_healthz(struct admin *a, struct evhttp_request *req)
 	admin_text(req, HTTP_OK, "OK", text);
 }
 
+/*
+ * Readiness, apart from liveness: 503 from the start of a drain (while the
+ * listeners still accept for drain_grace), so a balancer's or keepalived's
+ * check moves traffic away before the sockets close.
+ */
+static void
+admin_readyz(struct admin *a, struct evhttp_request *req)
+{
+	if (a->ready)
+		admin_text(req, HTTP_OK, "OK", "ready\n");
+	else
+		admin_text(req, 503, "Service Unavailable",
+		    "not ready: stopping (draining)\n");
+}
+
+/* ?refresh=N (1..3600) asks the page to reload itself every N seconds. */
+static unsigned
+admin_refresh(struct evhttp_request *req)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *q = uri != NULL ? evhttp_uri_get_query(uri) : NULL;
+	struct evkeyvalq params;
+	const char *v;
+	unsigned long n = 0;
+	char *end;
+
+	if (q == NULL || evhttp_parse_query_str(q, &params) == -1)
+		return 0;
+	if ((v = evhttp_find_header(&params, "refresh")) != NULL) {
+		n = strtoul(v, &end, 10);
+		if (*end != '\0' || n > 3600)
+			n = 0;
+	}
+	evhttp_clear_headers(&params);
+	return (unsigned)n;
+}
+
+static void
+admin_page(struct admin *a, struct evhttp_request *req)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	struct evbuffer *body = evbuffer_new();
+	struct status_info info;
+
+	info.ready = a->ready;
+	info.state = a->status;
+	info.nworkers = a->nworkers;
+	info.refresh = admin_refresh(req);
+	if (body == NULL || status_render(a->page, body, a->gen, &info) == -1) {
+		admin_oom(req, body, "the status page");
+		return;
+	}
+	/* no script may run, even if an escape were ever missed */
+	evhttp_add_header(h, "Content-Security-Policy",
+	    "default-src 'none'; style-src 'unsafe-inline'");
+	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+	admin_reply(req, HTTP_OK, "OK", "text/html; charset=utf-8", body);
+	evbuffer_free(body);
+}
+
+typedef void (*admin_handler)(struct admin *, struct evhttp_request *);
+
+static const struct {
+	const char *path;
+	admin_handler fn;
+} admin_paths[] = {
+	{ "/", admin_page },
+	{ "/status", admin_page },
+	{ "/metrics", admin_metrics },
+	{ "/healthz", admin_healthz },
+	{ "/readyz", admin_readyz },
+};
+
 /* Every request lands here, so the order of checks is ours: 403, 404, 405. */
 static void
 admin_requestcb(struct evhttp_request *req, void *arg)
@@ -153,7 +240,8 @@ admin_requestcb(struct evhttp_request *req, void *arg)
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
 	const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
 	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
-	bool metrics, healthz;
+	admin_handler fn = NULL;
+	size_t i;
 
 	if (!admin_peer_ok(req)) {
 		log_info("admin: refused a request from a non-loopback address");
@@ -162,11 +250,12 @@ admin_requestcb(struct evhttp_request *req, void *arg)
 	}
 	if (path == NULL)
 		path = "";
-	metrics = strcmp(path, "/metrics") == 0;
-	healthz = strcmp(path, "/healthz") == 0;
-	if (!metrics && !healthz) {
+	for (i = 0; i < sizeof(admin_paths) / sizeof(admin_paths[0]); i++)
+		if (strcmp(path, admin_paths[i].path) == 0)
+			fn = admin_paths[i].fn;
+	if (fn == NULL) {
 		admin_text(req, HTTP_NOTFOUND, "Not Found",
-		    "not found; try /metrics or /healthz\n");
+		    "not found; try /, /metrics, /healthz or /readyz\n");
 		return;
 	}
 	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
@@ -176,10 +265,7 @@ admin_requestcb(struct evhttp_request *req, void *arg)
 		    "method not allowed; use GET\n");
 		return;
 	}
-	if (metrics)
-		admin_metrics(a, req);
-	else
-		admin_healthz(a, req);
+	fn(a, req);
 }
 
 /*
@@ -247,12 +333,34 @@ admin_listen(const char *host, unsigned port, unsigned *bound, char *err,
 	return fd;
 }
 
+static void
+admin_tickcb(evutil_socket_t fd, short what, void *arg)
+{
+	struct admin *a = arg;
+
+	(void)fd;
+	(void)what;
+	status_tick(a->page);
+}
+
+/* The parts admin_start() may have made before the listener. */
+static void
+admin_free(struct admin *a)
+{
+	if (a->tick_ev != NULL)
+		event_free(a->tick_ev);
+	status_free(a->page);
+	gen_unref(a->gen);
+	free(a);
+}
+
 struct admin *
 admin_start(struct event_base *base, const char *host, unsigned port,
     unsigned nworkers, char *err, size_t errlen)
 {
 	struct admin *a;
 	struct evconnlistener *lev;
+	struct timeval tv;
 	int fd;
 
 	if (port > 65535) {
@@ -264,6 +372,14 @@ admin_start(struct event_base *base, const char *host, unsigned port,
 		return NULL;
 	}
 	a->nworkers = nworkers;
+	tv.tv_sec = STATUS_TICK_S;
+	tv.tv_usec = 0;
+	if ((a->page = status_new()) == NULL ||
+	    (a->tick_ev = event_new(base, -1, EV_PERSIST, admin_tickcb, a)) == NULL ||
+	    event_add(a->tick_ev, &tv) == -1) {
+		snprintf(err, errlen, "admin: out of memory");
+		goto err_free;
+	}
 	if ((fd = admin_listen(host, port, &a->port, err, errlen)) == -1)
 		goto err_free;
 	if ((a->http = evhttp_new(base)) == NULL) {
@@ -290,7 +406,7 @@ admin_start(struct event_base *base, const char *host, unsigned port,
 		evconnlistener_free(lev);
 		snprintf(err, errlen, "admin: evhttp_bind_listener failed");
 		evhttp_free(a->http);
-		free(a);
+		admin_free(a);
 		return NULL;
 	}
 	return a;
@@ -300,7 +416,7 @@ err_http:
 err_close:
 	close(fd);
 err_free:
-	free(a);
+	admin_free(a);
 	return NULL;
 }
 
@@ -310,7 +426,16 @@ admin_stop(struct admin *a)
 	if (a == NULL)
 		return;
 	evhttp_free(a->http);
-	free(a);
+	admin_free(a);
+}
+
+void
+admin_set_gen(struct admin *a, struct gen *gen)
+{
+	if (a == NULL)
+		return;
+	gen_unref(a->gen);
+	a->gen = gen != NULL ? gen_ref(gen) : NULL;
 }
 
 void
@@ -326,6 +451,13 @@ admin_set_status(struct admin *a, const char *status)
 	for (i = 0; a->status[i] != '\0'; i++)
 		if (a->status[i] == '\n' || a->status[i] == '\r')
 			a->status[i] = ' ';
+}
+
+void
+admin_set_ready(struct admin *a, bool ready)
+{
+	if (a != NULL)
+		a->ready = ready;
 }
 
 void

@@ -2,18 +2,22 @@
 /*
  * admin: the loopback HTTP endpoint for operators and monitoring, served
  * by libevent's evhttp on the main thread's event base: GET /metrics (the
- * Prometheus text exposition from metrics.c) and GET /healthz ("ok" plus a
- * short status line set by the daemon).  Every request from an address
+ * Prometheus text exposition from metrics.c), GET /healthz (liveness: "ok"
+ * plus a short status line set by the daemon), GET /readyz (readiness:
+ * 503 once a drain starts) and GET / or /status (the status page of
+ * status.c).  Every request from an address
  * other than loopback gets 403, whatever the bind address.  It does not
  * choose or check the address (conf_check.c) nor count anything itself.
  */
 #ifndef TLSBROKER_ADMIN_H
 #define TLSBROKER_ADMIN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct admin;
 struct event_base;
+struct gen;
 
 /*
  * Binds host:port (a name or an IPv4/IPv6 literal without brackets) and
@@ -30,6 +34,18 @@ void admin_stop(struct admin *a);
 
 /* Sets the status line /healthz shows after "ok" (copied, truncated to 255 bytes). */
 void admin_set_status(struct admin *a, const char *status);
+
+/*
+ * Sets what /readyz answers: 200 "ready" or 503 (not yet started, or
+ * draining).  /healthz answers 200 whatever this says: it is liveness.
+ */
+void admin_set_ready(struct admin *a, bool ready);
+
+/*
+ * The generation the page and /metrics describe (routes, listeners,
+ * certificates): takes a reference to gen and drops the previous one.
+ */
+void admin_set_gen(struct admin *a, struct gen *gen);
 
 /* Changes the worker count /metrics reports (after a reload). */
 void admin_set_workers(struct admin *a, unsigned nworkers);

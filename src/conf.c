@@ -568,6 +568,34 @@ kv_allow(const struct conf_key *k, const char *value, void *sect,
 	return cidr_list_parse(FIELD(sect, k, struct cidr_list), value, err);
 }
 
+/* proxy_trusted repeats; the check of proxy_protocol points at its first line. */
+static int
+kv_proxy_trusted(const struct conf_key *k, const char *value, void *sect,
+    const struct conf_loc *at, char *err)
+{
+	struct listener_conf *l = sect;
+
+	if (l->proxy_trusted_loc.line == 0)
+		l->proxy_trusted_loc = *at;
+	return cidr_list_parse(&l->proxy_trusted, value, err);
+}
+
+static int
+kv_proxy_protocol(const struct conf_key *k, const char *value, void *sect,
+    const struct conf_loc *at, char *err)
+{
+	static const char *const names[] = { "off", "on", "optional", NULL };
+	static const enum proxy_mode modes[] = {
+		PROXY_MODE_OFF, PROXY_MODE_ON, PROXY_MODE_OPTIONAL
+	};
+	int i;
+
+	if ((i = conf_lookup(value, names, "off, on, optional", err)) < 0)
+		return -1;
+	*FIELD(sect, k, enum proxy_mode) = modes[i];
+	return 0;
+}
+
 static int
 kv_name(const struct conf_key *k, const char *value, void *sect,
     const struct conf_loc *at, char *err)
@@ -687,6 +715,7 @@ static const struct conf_key conf_broker_keys[] = {
 	{ "log_level", kv_log_level, B(log_level), CONF_NOLOC, 0, 0, 0, NULL },
 	{ "admin", kv_admin, B(admin), B(admin_loc), 0, 0, 0, NULL },
 	{ "drain_timeout", kv_duration, B(drain_timeout_ms), CONF_NOLOC, 0, 0, 0, NULL },
+	{ "drain_grace", kv_duration, B(drain_grace_ms), CONF_NOLOC, 0, 0, 0, NULL },
 	{ "user", kv_token, B(user), B(user_loc), 0, 0, 0, NULL },
 	{ NULL, NULL, 0, 0, 0, 0, 0, NULL }
 };
@@ -701,6 +730,8 @@ static const struct conf_key conf_listener_keys[] = {
 	{ "ciphers", kv_str, L(ciphers), L(ciphers_loc), 0, 0, 0, NULL },
 	{ "ciphersuites", kv_str, L(ciphersuites), L(ciphersuites_loc), 0, 0, 0, NULL },
 	{ "allow", kv_allow, L(allow), CONF_NOLOC, KEY_REPEAT, 0, 0, NULL },
+	{ "proxy_protocol", kv_proxy_protocol, L(proxy_protocol), L(proxy_protocol_loc), 0, 0, 0, NULL },
+	{ "proxy_trusted", kv_proxy_trusted, L(proxy_trusted), CONF_NOLOC, KEY_REPEAT, 0, 0, NULL },
 	{ "client_ca", kv_token, L(client_ca), L(client_ca_loc), 0, 0, 0, NULL },
 	{ "handshake_timeout", kv_duration, L(handshake_timeout_ms), CONF_NOLOC, KEY_NONZERO, 0, 0, NULL },
 	{ "request_timeout", kv_duration, L(request_timeout_ms), CONF_NOLOC, KEY_NONZERO, 0, 0, NULL },
@@ -1424,6 +1455,7 @@ conf_free(struct conf *conf)
 		free(l->ciphers);
 		free(l->ciphersuites);
 		cidr_list_free(&l->allow);
+		cidr_list_free(&l->proxy_trusted);
 		free(l->client_ca);
 	}
 	free(conf->listeners);

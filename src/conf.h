@@ -41,6 +41,13 @@ enum route_mode {
 	ROUTE_MODE_HTTP		/* HTTP/1.1-aware, pooled */
 };
 
+/* Whether a listener reads a PROXY protocol header (proxy_proto.h) first. */
+enum proxy_mode {
+	PROXY_MODE_OFF = 0,	/* never: the socket's peer is the caller */
+	PROXY_MODE_ON,		/* proxy_trusted sources must send one */
+	PROXY_MODE_OPTIONAL	/* proxy_trusted sources may send one */
+};
+
 enum upstream_verify {
 	VERIFY_CA = 0,		/* chain against upstream_ca or the system store, plus host name */
 	VERIFY_PIN,		/* SHA-256 SPKI pin only, whatever the chain says */
@@ -64,6 +71,7 @@ struct broker_conf {
 	bool admin_set;
 	struct conf_loc admin_loc;
 	uint64_t drain_timeout_ms;	/* SIGTERM: time open connections get */
+	uint64_t drain_grace_ms;	/* SIGTERM: unready, still accepting, this long */
 	char *user;			/* drop privileges to this user, NULL = don't */
 	struct conf_loc user_loc;
 	struct conf_loc loc;		/* the [broker] line; line 0 if none */
@@ -86,6 +94,10 @@ struct listener_conf {
 	char *ciphersuites;		/* TLS 1.3, NULL = OpenSSL default */
 	struct conf_loc ciphersuites_loc;
 	struct cidr_list allow;		/* empty = everyone */
+	enum proxy_mode proxy_protocol;
+	struct conf_loc proxy_protocol_loc;
+	struct cidr_list proxy_trusted;	/* sources whose PROXY header is believed */
+	struct conf_loc proxy_trusted_loc;	/* the first proxy_trusted line */
 	char *client_ca;		/* require a client cert from this CA; owned */
 	struct conf_loc client_ca_loc;
 	uint64_t handshake_timeout_ms;	/* inbound handshake deadline */

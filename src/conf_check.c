@@ -138,6 +138,13 @@ check_listener(struct check *ck, unsigned idx)
 		check_err(ck, &l->key_loc, "key",
 		    "only with exactly one cert (this listener has %u; put each key "
 		    "in its cert file)", l->ncerts);
+	if (l->proxy_protocol != PROXY_MODE_OFF && l->proxy_trusted.count == 0)
+		check_err(ck, &l->proxy_protocol_loc, "proxy_protocol",
+		    "needs proxy_trusted = the balancers' addresses (CIDRs): a "
+		    "PROXY header names the caller, so only they may send one");
+	if (l->proxy_protocol == PROXY_MODE_OFF && l->proxy_trusted.count > 0)
+		check_err(ck, &l->proxy_trusted_loc, "proxy_trusted",
+		    "has no effect with proxy_protocol = off (set it to on or optional)");
 	for (i = 0; i < idx; i++) {
 		o = &ck->conf->listeners[i];
 		if (!o->bad && o->bind.port == l->bind.port &&

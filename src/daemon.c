@@ -38,6 +38,7 @@ struct daemon {
 	struct event_base *base;	/* owned: the main thread's loop */
 	struct event *sigs[4];		/* owned */
 	struct event *drain_ev;		/* owned: drain deadline */
+	struct event *grace_ev;		/* owned: end of drain_grace, listeners close */
 	int wake_fd;			/* owned: workers write here when they end or switch */
 	struct event *wake_ev;		/* owned: reads wake_fd */
 	struct event *watchdog_ev;	/* owned */
@@ -204,31 +205,64 @@ daemon_status(struct daemon *d, const char *what)
 	admin_set_status(d->admin, buf);
 }
 
+/* The drain proper: listeners close, open connections get drain_timeout. */
 static void
-daemon_drain(struct daemon *d)
+daemon_close_listeners(struct daemon *d)
 {
 	const struct broker_conf *bc = &d->gen->conf->broker;
-	struct timeval tv;
+	struct timeval tv = ms_timeval(bc->drain_timeout_ms);
 	unsigned i;
 
-	if (d->draining) {
-		/* A second signal: do not wait any longer. */
-		log_notice("second stop signal: closing every connection now");
-		for (i = 0; i < d->nworkers; i++)
-			worker_post(&d->workers[i], WORKER_CMD_ABORT);
-		return;
-	}
-	d->draining = true;
-	daemon_status(d, "stopping");
-	sdnotify("STOPPING=1");
 	log_notice("stopping: no new connections; draining open ones for up to %llu ms",
 	    (unsigned long long)bc->drain_timeout_ms);
 	for (i = 0; i < d->nworkers; i++)
 		worker_post(&d->workers[i], WORKER_CMD_DRAIN);
 	listener_set_stop(&d->ls);
-	tv.tv_sec = (time_t)(bc->drain_timeout_ms / 1000);
-	tv.tv_usec = (suseconds_t)(bc->drain_timeout_ms % 1000) * 1000;
 	event_add(d->drain_ev, &tv);
+}
+
+static void
+daemon_grace_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	daemon_close_listeners(arg);
+}
+
+/*
+ * SIGTERM: /readyz turns 503 at once, so a balancer or keepalived moves
+ * traffic away, while the listeners keep accepting for drain_grace (the
+ * time that takes); then they close and the drain runs.
+ */
+static void
+daemon_drain(struct daemon *d)
+{
+	const struct broker_conf *bc = &d->gen->conf->broker;
+	struct timeval tv = ms_timeval(bc->drain_grace_ms);
+	unsigned i;
+
+	if (d->draining) {
+		/* A second signal: do not wait any longer. */
+		log_notice("second stop signal: closing every connection now");
+		if (event_pending(d->grace_ev, EV_TIMEOUT, NULL)) {
+			event_del(d->grace_ev);
+			daemon_close_listeners(d);
+		}
+		for (i = 0; i < d->nworkers; i++)
+			worker_post(&d->workers[i], WORKER_CMD_ABORT);
+		return;
+	}
+	d->draining = true;
+	admin_set_ready(d->admin, false);
+	daemon_status(d, "stopping");
+	sdnotify("STOPPING=1");
+	if (bc->drain_grace_ms == 0) {
+		daemon_close_listeners(d);
+		return;
+	}
+	log_notice("stopping: /readyz answers 503; listeners close in %llu ms "
+	    "(drain_grace)", (unsigned long long)bc->drain_grace_ms);
+	event_add(d->grace_ev, &tv);
 }
 
 static void
@@ -349,6 +383,7 @@ daemon_reload(struct daemon *d)
 	d->ls = new_ls;
 	gen_unref(d->gen);
 	d->gen = g;
+	admin_set_gen(d->admin, g);
 	d->reloads++;
 	d->reloading = true;
 	atomic_store(&d->acks, 0);
@@ -432,6 +467,8 @@ daemon_setup_events(struct daemon *d)
 			return -1;
 	}
 	d->drain_ev = evtimer_new(d->base, daemon_drain_deadline_cb, d);
+	if ((d->grace_ev = evtimer_new(d->base, daemon_grace_cb, d)) == NULL)
+		return -1;
 
 	if ((d->wake_fd = wake_fd_new()) == -1)
 		return -1;
@@ -502,6 +539,8 @@ daemon_cleanup(struct daemon *d)
 			event_free(d->sigs[i]);
 	if (d->drain_ev != NULL)
 		event_free(d->drain_ev);
+	if (d->grace_ev != NULL)
+		event_free(d->grace_ev);
 	if (d->wake_ev != NULL)
 		event_free(d->wake_ev);
 	if (d->wake_fd != -1)
@@ -590,6 +629,7 @@ daemon_run(const char *path)
 			log_warnx("%s", err);
 			goto out;
 		}
+		admin_set_gen(d.admin, d.gen);
 	}
 	/* Sockets bound and keys read: nothing needs root any more. */
 	if (drop_privileges(bc->user) == -1)
@@ -601,6 +641,7 @@ daemon_run(const char *path)
 	sdnotifyf("READY=1\nSTATUS=%u listeners, %u routes, %u workers, 0 connections",
 	    d.gen->conf->nlisteners, d.gen->conf->nroutes, d.nworkers);
 	daemon_status(&d, "running");
+	admin_set_ready(d.admin, true);
 	pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
 	event_base_loop(d.base, EVLOOP_NO_EXIT_ON_EMPTY);
 	log_notice("stopped");

@@ -29,6 +29,7 @@ static const char *const close_reason_names[CR__COUNT] = {
 	[CR_CLIENT_TLS_VERSION] = "client_tls_version",
 	[CR_CLIENT_TLS_FAILED] = "client_tls_failed",
 	[CR_CLIENT_DENIED] = "client_denied",
+	[CR_CLIENT_PROXY] = "client_proxy",
 	[CR_CLIENT_CLOSED] = "client_closed",
 	[CR_CLIENT_RESET] = "client_reset",
 	[CR_CLIENT_TIMEOUT] = "client_timeout",
@@ -397,6 +398,12 @@ diag_hint(const struct tb_err *err)
 	case CR_CLIENT_DENIED:
 		return "the client address is not in the listener's allow list: "
 		    "add its network to allow = in the [listener] section";
+	case CR_CLIENT_PROXY:
+		return "the PROXY protocol header was missing, malformed or sent "
+		    "by a source not in proxy_trusted (see detail): list the "
+		    "balancers in proxy_trusted and have them send PROXY v1 or "
+		    "v2 (HAProxy: send-proxy-v2), or set proxy_protocol = "
+		    "optional";
 	case CR_CLIENT_CLOSED:
 	case CR_CLIENT_RESET:
 	case CR_CLIENT_TIMEOUT:

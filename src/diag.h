@@ -18,6 +18,7 @@ enum close_reason {
 	CR_CLIENT_TLS_VERSION,		/* client offered only < TLS 1.2 */
 	CR_CLIENT_TLS_FAILED,		/* other inbound handshake failure */
 	CR_CLIENT_DENIED,		/* source address not in allow list */
+	CR_CLIENT_PROXY,		/* PROXY header missing, malformed or untrusted */
 	CR_CLIENT_CLOSED,		/* client closed before the exchange ended */
 	CR_CLIENT_RESET,		/* client sent RST */
 	CR_CLIENT_TIMEOUT,		/* client handshake / head timeout */

@@ -14,10 +14,15 @@
 
 #include <event2/event.h>
 #include <event2/listener.h>
+#include <event2/util.h>
 
 #include "conf.h"
+#include "gen.h"
 #include "log.h"
+#include "metrics.h"
+#include "proxy_proto.h"
 #include "session.h"
+#include "tlsio.h"
 #include "worker.h"
 
 #define LISTEN_BACKLOG 1024
@@ -288,4 +293,201 @@ listener_pause(struct worker *w, bool pause)
 		else
 			evconnlistener_enable(w->lev[i]);
 	}
+}
+
+/* ---- PROXY protocol ------------------------------------------------------ */
+
+/*
+ * The header's end is known only once its bytes are in, and reading past
+ * it would take ClientHello bytes that OpenSSL must see.  So the bytes are
+ * peeked at (MSG_PEEK), and only a complete header is read.  The event is
+ * edge-triggered: the bytes left in the socket do not wake the loop again
+ * until more arrive, so a header sent a byte at a time costs a wake-up per
+ * segment, not a busy loop.
+ */
+
+bool
+listener_proxy_trusted(const struct listener_conf *lc, const struct sockaddr *sa)
+{
+	/* an empty list would match everyone: conf_check refuses it, and so do we */
+	return lc->proxy_protocol != PROXY_MODE_OFF && lc->proxy_trusted.count > 0 &&
+	    cidr_list_match(&lc->proxy_trusted, sa);
+}
+
+static const struct listener_conf *
+proxy_lc(const struct session *s)
+{
+	return &s->gen->conf->listeners[s->li];
+}
+
+/*
+ * The caller is known: the one a PROXY header named (or the balancer
+ * itself), to which the allow list applies now, or NULL when the socket's
+ * peer stays the caller (session_accept checked it).
+ */
+static void
+proxy_caller(struct session *s, const struct sockaddr *caller)
+{
+	const struct listener_conf *lc = proxy_lc(s);
+	struct metrics_listener *ml = session_listener_metrics(s);
+	struct tb_err err;
+
+	event_del(s->idle_ev);
+	if (caller != NULL) {
+		sockaddr_format(caller, true, s->client_addr, sizeof(s->client_addr));
+		if (lc->allow.count > 0 && !cidr_list_match(&lc->allow, caller)) {
+			if (ml != NULL)
+				metrics_inc(&ml->denied);
+			tb_err_set(&err, CR_CLIENT_DENIED, PHASE_ACCEPT,
+			    "%s is not in the allow list of listener %s",
+			    s->client_addr, lc->name);
+			session_close(s, &err);
+			return;
+		}
+	}
+	session_start_tls(s);
+}
+
+/* Waits again, for what is left of handshake_timeout since the accept. */
+static void
+proxy_rearm(struct session *s)
+{
+	uint64_t limit = proxy_lc(s)->handshake_timeout_ms;
+	uint64_t spent = now_ms() - s->t_start;
+	struct timeval tv = ms_timeval(spent < limit ? limit - spent : 1);
+
+	event_add(s->idle_ev, &tv);
+}
+
+/*
+ * Peeks at up to cap bytes.  Returns their number, 0 when there is
+ * nothing new yet, or -1 after closing s (EOF, error, or no complete
+ * answer by the deadline; what names what was awaited).
+ */
+static ssize_t
+proxy_peek(struct session *s, short what, uint8_t *buf, size_t cap,
+    const char *awaited)
+{
+	const struct listener_conf *lc = proxy_lc(s);
+	struct tb_err err;
+	ssize_t n;
+
+	if ((what & EV_TIMEOUT) || now_ms() - s->t_start >= lc->handshake_timeout_ms) {
+		tb_err_set(&err, CR_CLIENT_TIMEOUT, PHASE_ACCEPT,
+		    "no complete %s from %s within handshake_timeout (%llu ms)",
+		    awaited, s->client_addr,
+		    (unsigned long long)lc->handshake_timeout_ms);
+		session_close(s, &err);
+		return -1;
+	}
+	n = recv(s->fd, buf, cap, MSG_PEEK);
+	if (n > 0)
+		return n;
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return 0;
+	diag_from_client_errno(&err, n == 0 ? 0 : errno, PHASE_ACCEPT);
+	session_close(s, &err);
+	return -1;
+}
+
+static void
+proxy_refuse(struct session *s, const char *what)
+{
+	struct tb_err err;
+
+	tb_err_set(&err, CR_CLIENT_PROXY, PHASE_ACCEPT, "listener %s: %s",
+	    proxy_lc(s)->name, what);
+	session_close(s, &err);
+}
+
+/* What a trusted source sent instead of a PROXY header, for the refusal. */
+static const char *
+proxy_not_header(const uint8_t *buf)
+{
+	return buf[0] == 0x16 ? "a TLS ClientHello" : "bytes that are no PROXY header";
+}
+
+/* A trusted balancer's connection: its PROXY header names the caller. */
+static void
+listener_proxy_trusted_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = session_from_arg(arg);
+	const struct listener_conf *lc = proxy_lc(s);
+	uint8_t buf[PROXY_PROTO_MAX];
+	struct sockaddr_storage peer;
+	socklen_t plen = sizeof(peer);
+	struct proxy_hdr hdr;
+	struct tb_err err;
+	char why[160], msg[300];
+	ssize_t n;
+	int r;
+
+	if ((n = proxy_peek(s, what, buf, sizeof(buf), "PROXY header")) == -1)
+		return;
+	r = n == 0 ? 0 : proxy_proto_parse(buf, (size_t)n, &hdr, why, sizeof(why));
+	if (r == 0) {
+		proxy_rearm(s);
+		return;
+	}
+	if (r == PROXY_PROTO_BAD || (r == PROXY_PROTO_NOT &&
+	    lc->proxy_protocol == PROXY_MODE_ON)) {
+		if (r == PROXY_PROTO_NOT)
+			snprintf(why, sizeof(why), "no PROXY header (proxy_protocol "
+			    "= on) but %s", proxy_not_header(buf));
+		snprintf(msg, sizeof(msg), "%s from trusted %s", why, s->client_addr);
+		proxy_refuse(s, msg);
+		return;
+	}
+	/*
+	 * Read exactly the header, which was peeked already: the ClientHello
+	 * stays in the socket for OpenSSL.  LOCAL, UNKNOWN or no header
+	 * (optional) leave the balancer itself as the caller.
+	 */
+	if ((r > 0 && recv(fd, buf, (size_t)r, 0) != r) || ((r < 0 || hdr.local) &&
+	    getpeername(fd, (struct sockaddr *)&peer, &plen) == -1)) {
+		diag_from_client_errno(&err, errno != 0 ? errno : EIO, PHASE_ACCEPT);
+		session_close(s, &err);
+		return;
+	}
+	if (r > 0)
+		log_debug("conn=%llu: PROXY v%d from %s%s", (unsigned long long)s->id,
+		    hdr.version, s->client_addr, hdr.local ? " (local)" : "");
+	proxy_caller(s, (struct sockaddr *)(r > 0 && !hdr.local ?
+	    &hdr.src : &peer));
+}
+
+/* Anybody else: the socket's peer is the caller, and may not say otherwise. */
+static void
+listener_proxy_direct_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = session_from_arg(arg);
+	uint8_t buf[PROXY_PROTO_SIG_LEN];
+	char msg[200];
+	ssize_t n;
+	int d;
+
+	(void)fd;
+	if ((n = proxy_peek(s, what, buf, sizeof(buf), "TLS ClientHello")) == -1)
+		return;
+	d = n == 0 ? 0 : proxy_proto_detect(buf, (size_t)n);
+	if (d == 0) {
+		proxy_rearm(s);
+		return;
+	}
+	if (d == 1) {
+		snprintf(msg, sizeof(msg), "PROXY header from %s, which is not "
+		    "in proxy_trusted", s->client_addr);
+		proxy_refuse(s, msg);
+		return;
+	}
+	proxy_caller(s, NULL);
+}
+
+int
+listener_proxy_wait(struct session *s, bool trusted)
+{
+	event_assign(s->idle_ev, s->w->base, s->fd, EV_READ | EV_ET | EV_PERSIST,
+	    trusted ? listener_proxy_trusted_cb : listener_proxy_direct_cb, s);
+	proxy_rearm(s);
+	return event_pending(s->idle_ev, EV_READ, NULL) ? 0 : -1;
 }

@@ -7,6 +7,9 @@
  * the worker's connection limit or for a second after EMFILE (relayd), and
  * hands each accepted socket to session_accept().  The sockets stay owned
  * by the listener_set, so a worker can stop accepting without closing them.
+ * On a proxy_protocol listener it also reads the PROXY header a trusted
+ * balancer sends before the ClientHello (proxy_proto.c parses it), and
+ * refuses one from anybody else, before the session's TLS work starts.
  */
 #ifndef TLSBROKER_LISTENER_H
 #define TLSBROKER_LISTENER_H
@@ -15,6 +18,9 @@
 
 struct conf;
 struct conf_errors;
+struct listener_conf;
+struct session;
+struct sockaddr;
 struct worker;
 
 struct listener_set {
@@ -53,5 +59,25 @@ int listener_attach(struct worker *w, const struct listener_set *ls);
 void listener_detach(struct worker *w);
 /* Pauses or resumes accepting (connection limit, EMFILE). */
 void listener_pause(struct worker *w, bool pause);
+
+/*
+ * True if lc reads PROXY headers and sa is one of its proxy_trusted
+ * balancers: the allow list then applies to the caller the header names.
+ */
+bool listener_proxy_trusted(const struct listener_conf *lc,
+    const struct sockaddr *sa);
+
+/*
+ * Waits, on s->idle_ev and within the listener's handshake_timeout, for
+ * the first bytes of s (accepted on a proxy_protocol listener).  From a
+ * trusted source it reads the PROXY header (required with proxy_protocol
+ * = on) and consumes exactly its bytes; from any other source it only
+ * peeks, to refuse one that sends a PROXY header.  Then it applies the
+ * allow list to the caller the header named and calls
+ * session_start_tls(), or closes s with client_proxy, client_denied,
+ * client_timeout, client_closed or client_reset.  0, or -1 if the event
+ * could not be added (s is still the caller's).
+ */
+int listener_proxy_wait(struct session *s, bool trusted);
 
 #endif

@@ -4,8 +4,11 @@
  * per-worker counter blocks, and the Prometheus text exposition (version
  * 0.0.4) that sums them.  Workers write only their own block with relaxed
  * atomics; the main thread owns the registry and formats on scrape, so no
- * lock is taken anywhere.  It does not serve HTTP (admin.c) and does not
- * decide what to count (the session, pool and listener hooks do).
+ * counter takes a lock.  The status page's facts (recent failures, each
+ * endpoint's address, state and certificate) are strings, so they sit
+ * behind a per-worker mutex, taken on failures and new upstream
+ * connections only.  It does not serve HTTP (admin.c) and does not decide
+ * what to count (the session, pool and listener hooks do).
  */
 #include "config.h"
 
@@ -19,7 +22,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <time.h>
+
 #include <event2/buffer.h>
+#include <openssl/asn1.h>
+#include <openssl/bio.h>
+#include <openssl/x509.h>
+
+#include "audit.h"
+#include "conf.h"
+#include "gen.h"
+#include "tls_server.h"
 
 /* Upper bounds of the latency buckets in ms; the last bucket is +Inf. */
 static const int64_t bucket_ms[METRICS_NBUCKETS - 1] = {
@@ -139,9 +152,14 @@ metrics_worker(unsigned w)
 		return m;
 	if ((m = calloc(1, sizeof(*m))) == NULL)
 		return NULL;
+	if (pthread_mutex_init(&m->lock, NULL) != 0) {
+		free(m);
+		return NULL;
+	}
 	/* Two first callers race only if the daemon did not pre-allocate. */
 	if (!atomic_compare_exchange_strong_explicit(&blocks[w], &expected, m,
 	    memory_order_acq_rel, memory_order_acquire)) {
+		pthread_mutex_destroy(&m->lock);
 		free(m);
 		return expected;
 	}
@@ -202,6 +220,123 @@ metrics_request(struct metrics_worker *m, int route, int status,
 	metrics_inc(&r->latency[b]);
 	atomic_fetch_add_explicit(&r->latency_sum_ms, (uint64_t)total_ms,
 	    memory_order_relaxed);
+}
+
+/* ---- the status page's facts ---------------------------------------------- */
+
+/* Copies src (NULL = "") into dst[cap], cut to fit. */
+static void
+copy_str(char *dst, size_t cap, const char *src)
+{
+	snprintf(dst, cap, "%s", src != NULL ? src : "");
+}
+
+/* A normal end, not worth a line among the failures. */
+static bool
+is_failure(enum close_reason code)
+{
+	return code != CR_OK && code != CR_CLIENT_CLOSED && code != CR_IDLE_TIMEOUT;
+}
+
+/* The endpoint could not be reached at all (as opposed to answering badly). */
+static bool
+is_down(const struct tb_err *err)
+{
+	return err->code >= CR_UPSTREAM_DNS && err->code <= CR_UPSTREAM_TIMEOUT &&
+	    (err->phase == PHASE_DNS || err->phase == PHASE_CONNECT ||
+	    err->phase == PHASE_HANDSHAKE);
+}
+
+static void
+failure_fill(struct metrics_failure *f, const struct audit_rec *rec)
+{
+	f->ts_ms = rec->ts_ms + (uint64_t)(rec->total_ms > 0 ? rec->total_ms : 0);
+	f->worker = rec->worker;
+	copy_str(f->route, sizeof(f->route), rec->route);
+	copy_str(f->listener, sizeof(f->listener), rec->listener);
+	copy_str(f->client, sizeof(f->client), rec->client);
+	copy_str(f->upstream, sizeof(f->upstream), rec->upstream);
+	copy_str(f->method, sizeof(f->method), rec->method);
+	copy_str(f->path, sizeof(f->path), rec->path);
+	f->status = rec->status;
+	f->code = rec->err.code;
+	f->phase = rec->err.phase;
+	copy_str(f->detail, sizeof(f->detail), rec->err.msg);
+	f->hint = diag_hint(&rec->err);
+}
+
+void
+metrics_exchange(struct metrics_worker *m, int route,
+    const struct audit_rec *rec)
+{
+	struct metrics_endpoint *ep;
+
+	if (m == NULL)
+		return;
+	metrics_request(m, route, rec->status, rec->err.code, rec->total_ms);
+	if (!is_failure(rec->err.code))
+		return;
+	pthread_mutex_lock(&m->lock);
+	m->nfailures++;
+	failure_fill(&m->failures[(m->nfailures - 1) % METRICS_FAILURES], rec);
+	m->failures[(m->nfailures - 1) % METRICS_FAILURES].seq = m->nfailures;
+	if (route >= 0 && route < METRICS_MAX_ROUTES && is_down(&rec->err)) {
+		ep = &m->endpoints[route];
+		ep->down_ms = rec->ts_ms + (uint64_t)(rec->total_ms > 0 ?
+		    rec->total_ms : 0);
+		ep->down_code = rec->err.code;
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
+int64_t
+metrics_cert_not_after(const X509 *cert)
+{
+	const ASN1_TIME *t;
+	struct tm tm;
+
+	if (cert == NULL || (t = X509_get0_notAfter(cert)) == NULL ||
+	    ASN1_TIME_to_tm(t, &tm) != 1)
+		return 0;
+	return (int64_t)timegm(&tm);
+}
+
+void
+metrics_cert_subject(const X509 *cert, char *buf, size_t cap)
+{
+	BIO *bio;
+	int n;
+
+	buf[0] = '\0';
+	if (cert == NULL || (bio = BIO_new(BIO_s_mem())) == NULL)
+		return;
+	if (X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0,
+	    XN_FLAG_RFC2253) >= 0 && (n = BIO_read(bio, buf, (int)cap - 1)) > 0)
+		buf[n] = '\0';
+	BIO_free(bio);
+}
+
+void
+metrics_upstream_up(struct metrics_worker *m, int route, const char *addr,
+    const X509 *cert)
+{
+	struct metrics_endpoint *ep;
+	char subject[sizeof(ep->cert_subject)];
+	int64_t not_after = metrics_cert_not_after(cert);
+	struct timespec ts;
+
+	if (m == NULL || route < 0 || route >= METRICS_MAX_ROUTES)
+		return;
+	/* the certificate work outside the lock */
+	metrics_cert_subject(cert, subject, sizeof(subject));
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ep = &m->endpoints[route];
+	pthread_mutex_lock(&m->lock);
+	copy_str(ep->addr, sizeof(ep->addr), addr);
+	ep->up_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	ep->cert_not_after = not_after;
+	memcpy(ep->cert_subject, subject, sizeof(subject));
+	pthread_mutex_unlock(&m->lock);
 }
 
 static uint64_t
@@ -269,6 +404,107 @@ listener_sum(int id, struct listener_sum *s)
 		s->open += ldg(&l->open);
 		s->parked += ldg(&l->parked);
 	}
+}
+
+int
+metrics_route_count(void)
+{
+	if (registry_init() == -1)
+		return 0;
+	return routes.n;
+}
+
+const char *
+metrics_route_name(int id)
+{
+	return id >= 0 && id < routes.n ? routes.names[id] : NULL;
+}
+
+/* Merges one worker's endpoint into v: the newest facts win. */
+static void
+view_merge(struct metrics_route_view *v, const struct metrics_endpoint *ep)
+{
+	unsigned i;
+
+	if (ep->addr[0] != '\0') {
+		for (i = 0; i < v->naddrs && strcmp(v->addrs[i], ep->addr) != 0; i++)
+			;
+		if (i == v->naddrs && v->naddrs < METRICS_VIEW_ADDRS)
+			copy_str(v->addrs[v->naddrs++], sizeof(v->addrs[0]), ep->addr);
+	}
+	if (ep->up_ms > v->ep.up_ms) {
+		memcpy(v->ep.addr, ep->addr, sizeof(ep->addr));
+		v->ep.up_ms = ep->up_ms;
+		v->ep.cert_not_after = ep->cert_not_after;
+		memcpy(v->ep.cert_subject, ep->cert_subject, sizeof(ep->cert_subject));
+	}
+	if (ep->down_ms > v->ep.down_ms) {
+		v->ep.down_ms = ep->down_ms;
+		v->ep.down_code = ep->down_code;
+	}
+}
+
+void
+metrics_route_view(int id, struct metrics_route_view *v)
+{
+	struct route_sum sum;
+	struct metrics_worker *m;
+	unsigned w;
+
+	memset(v, 0, sizeof(*v));
+	if (id < 0 || id >= routes.n)
+		return;
+	route_sum(id, &sum);
+	memcpy(v->closes, sum.closes, sizeof(v->closes));
+	v->up_open = sum.up_open;
+	v->up_idle = sum.up_idle;
+	for (w = 0; w < METRICS_MAX_WORKERS; w++) {
+		if ((m = atomic_load_explicit(&blocks[w], memory_order_acquire)) == NULL)
+			continue;
+		pthread_mutex_lock(&m->lock);
+		view_merge(v, &m->endpoints[id]);
+		pthread_mutex_unlock(&m->lock);
+	}
+}
+
+static int
+failure_newer_first(const void *a, const void *b)
+{
+	const struct metrics_failure *x = a, *y = b;
+
+	if (x->ts_ms != y->ts_ms)
+		return x->ts_ms > y->ts_ms ? -1 : 1;
+	if (x->worker != y->worker)
+		return x->worker < y->worker ? -1 : 1;
+	return x->seq > y->seq ? -1 : x->seq < y->seq ? 1 : 0;
+}
+
+size_t
+metrics_recent_failures(struct metrics_failure *out, size_t max)
+{
+	struct metrics_failure *all;
+	struct metrics_worker *m;
+	size_t n = 0, i;
+	unsigned w;
+
+	all = calloc((size_t)METRICS_MAX_WORKERS * METRICS_FAILURES, sizeof(*all));
+	if (all == NULL)
+		return 0;
+	for (w = 0; w < METRICS_MAX_WORKERS; w++) {
+		if ((m = atomic_load_explicit(&blocks[w], memory_order_acquire)) == NULL)
+			continue;
+		pthread_mutex_lock(&m->lock);
+		for (i = 0; i < METRICS_FAILURES; i++)
+			if (m->failures[i].seq != 0)
+				all[n++] = m->failures[i];
+		pthread_mutex_unlock(&m->lock);
+	}
+	qsort(all, n, sizeof(*all), failure_newer_first);
+	if (n > max)
+		n = max;
+	memcpy(out, all, n * sizeof(*out));
+	free(all);
+	return n;
 }
 
 static void expo_printf(struct expo *e, const char *fmt, ...)
@@ -492,8 +728,61 @@ expo_listeners(struct expo *e)
 		    s[id].parked);
 }
 
+/* The end of an expiry sample, after its first labels: subject="..."} value. */
+static void
+expo_cert_end(struct expo *e, const X509 *cert, const char *subject,
+    int64_t not_after)
+{
+	char buf[256];
+
+	if (cert != NULL) {
+		metrics_cert_subject(cert, buf, sizeof(buf));
+		subject = buf;
+		not_after = metrics_cert_not_after(cert);
+	}
+	expo_printf(e, "subject=\"");
+	expo_label(e, subject);
+	expo_printf(e, "\"} %" PRId64 "\n", not_after);
+}
+
+/*
+ * tlsbroker_cert_not_after_seconds: each certificate file of each
+ * listener of gen, and the endpoint certificate each route saw at its
+ * newest handshake (once it made one).  An alert is "... - time() < 14d".
+ * Listener and route names are [A-Za-z0-9_.-]: nothing to escape.
+ */
+static void
+expo_certs(struct expo *e, const struct gen *gen)
+{
+	const struct conf *conf = gen->conf;
+	struct metrics_route_view v;
+	const X509 *x;
+	unsigned li, ci, ri;
+
+	expo_family(e, "tlsbroker_cert_not_after_seconds", "gauge",
+	    "Expiry (notAfter, seconds since the epoch) of each listener's "
+	    "certificates and of each route's endpoint certificate at its last "
+	    "handshake.");
+	for (li = 0; li < conf->nlisteners; li++)
+		for (ci = 0; (x = tls_server_cert(gen->servers[li], ci)) != NULL; ci++) {
+			expo_printf(e, "tlsbroker_cert_not_after_seconds{side=\"inbound\","
+			    "listener=\"%s\",file=\"", conf->listeners[li].name);
+			expo_label(e, conf->listeners[li].certs[ci]);
+			expo_printf(e, "\",");
+			expo_cert_end(e, x, NULL, 0);
+		}
+	for (ri = 0; ri < conf->nroutes; ri++) {
+		metrics_route_view(conf->routes[ri].metrics_id, &v);
+		if (v.ep.cert_not_after == 0)
+			continue;
+		expo_printf(e, "tlsbroker_cert_not_after_seconds{side=\"upstream\","
+		    "route=\"%s\",", conf->routes[ri].name);
+		expo_cert_end(e, NULL, v.ep.cert_subject, v.ep.cert_not_after);
+	}
+}
+
 int
-metrics_format(struct evbuffer *out, unsigned nworkers)
+metrics_format(struct evbuffer *out, unsigned nworkers, const struct gen *gen)
 {
 	struct expo e = { out, 0 };
 	struct route_sum *sums;
@@ -516,6 +805,8 @@ metrics_format(struct evbuffer *out, unsigned nworkers)
 
 	expo_routes(&e, sums);
 	expo_listeners(&e);
+	if (gen != NULL)
+		expo_certs(&e, gen);
 	free(sums);
 	return e.err ? -1 : 0;
 }
@@ -529,6 +820,8 @@ metrics_free(void)
 	for (w = 0; w < METRICS_MAX_WORKERS; w++) {
 		m = atomic_exchange_explicit(&blocks[w], NULL,
 		    memory_order_acq_rel);
+		if (m != NULL)
+			pthread_mutex_destroy(&m->lock);
 		free(m);
 	}
 	registry_free(&routes);

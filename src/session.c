@@ -22,6 +22,7 @@
 
 #include "conf.h"
 #include "gen.h"
+#include "listener.h"
 #include "log.h"
 #include "metrics.h"
 #include "pool.h"
@@ -56,8 +57,7 @@ session_set_state(struct session *s, enum session_state st)
 	s->state = st;
 }
 
-/* Casts a callback argument back, checking it is a live session. */
-static struct session *
+struct session *
 session_from_arg(void *arg)
 {
 	struct session *s = arg;
@@ -175,10 +175,8 @@ session_close(struct session *s, const struct tb_err *err)
 	 */
 	if (!s->http || (!session_http_closing(s, err) && s->nreq == 0)) {
 		audit_write(&rec);
-		if (s->w->metrics != NULL)
-			metrics_request(s->w->metrics, s->rc != NULL ?
-			    s->rc->metrics_id : s->gen->unrouted_metrics_id, 0,
-			    rec.err.code, rec.total_ms);
+		metrics_exchange(s->w->metrics, s->rc != NULL ?
+		    s->rc->metrics_id : s->gen->unrouted_metrics_id, &rec);
 	} else if (err == NULL) {
 		/* the summary names the last failed request's reason */
 		rec.err.code = s->last_fail;
@@ -693,10 +691,37 @@ session_deny(struct worker *w, const struct listener_conf *lc,
 	tb_err_set(&rec.err, CR_CLIENT_DENIED, PHASE_ACCEPT,
 	    "%s is not in the allow list of listener %s", client, lc->name);
 	audit_write(&rec);
+	metrics_exchange(w->metrics, -1, &rec);	/* the status page's failures only */
 	if (w->metrics != NULL && lc->metrics_id >= 0)
 		metrics_inc(&w->metrics->listeners[lc->metrics_id].denied);
 	log_info("conn=%llu client=%s close=client_denied listener=%s",
 	    (unsigned long long)rec.conn, client, lc->name);
+}
+
+void
+session_start_tls(struct session *s)
+{
+	uint64_t limit = s->gen->conf->listeners[s->li].handshake_timeout_ms;
+	uint64_t spent = now_ms() - s->t_start;
+	struct tb_err err;
+
+	/* idle_ev may have waited for a PROXY header: a timer again */
+	event_del(s->idle_ev);
+	event_assign(s->idle_ev, s->w->base, -1, 0, session_idle_cb, s);
+	if ((s->ssl = tls_server_ssl_new(s->gen->servers[s->li])) == NULL)
+		goto err;
+	tlsio_attach(s->ssl, &s->tinfo);
+	if (SSL_set_fd(s->ssl, s->fd) != 1)
+		goto err;
+	SSL_set_accept_state(s->ssl);
+	session_set_state(s, SESSION_ST_HANDSHAKE);
+	if (tls_hs_start(&s->hs, s->w->base, s->ssl, s->fd, spent < limit ?
+	    limit - spent : 1, session_client_hs_done, s) == -1)
+		goto err;
+	return;
+err:
+	tb_err_set(&err, CR_INTERNAL, PHASE_ACCEPT, "out of memory");
+	session_close(s, &err);
 }
 
 void
@@ -708,10 +733,13 @@ session_accept(struct worker *w, unsigned li, int fd, const struct sockaddr *sa,
 	struct tb_err err;
 	char client[64];
 	int one = 1;
+	bool proxied;
 
 	(void)salen;
 	sockaddr_format(sa, true, client, sizeof(client));
-	if (lc->allow.count > 0 && !cidr_list_match(&lc->allow, sa)) {
+	/* A balancer is not the caller: the allow list waits for its PROXY header. */
+	proxied = listener_proxy_trusted(lc, sa);
+	if (!proxied && lc->allow.count > 0 && !cidr_list_match(&lc->allow, sa)) {
 		session_deny(w, lc, client);
 		close(fd);
 		return;
@@ -739,16 +767,11 @@ session_accept(struct worker *w, unsigned li, int fd, const struct sockaddr *sa,
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 
 	s->idle_ev = evtimer_new(w->base, session_idle_cb, s);
-	s->ssl = tls_server_ssl_new(s->gen->servers[li]);
-	if (s->idle_ev == NULL || s->ssl == NULL)
+	if (s->idle_ev == NULL)
 		goto err;
-	tlsio_attach(s->ssl, &s->tinfo);
-	if (SSL_set_fd(s->ssl, fd) != 1)
-		goto err;
-	SSL_set_accept_state(s->ssl);
-	session_set_state(s, SESSION_ST_HANDSHAKE);
-	if (tls_hs_start(&s->hs, w->base, s->ssl, fd, lc->handshake_timeout_ms,
-	    session_client_hs_done, s) == -1)
+	if (lc->proxy_protocol == PROXY_MODE_OFF)
+		session_start_tls(s);
+	else if (listener_proxy_wait(s, proxied) == -1)
 		goto err;
 	return;
 err:

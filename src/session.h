@@ -37,7 +37,7 @@ struct worker;
 #define SESSION_MAGIC 0x53455331u	/* "SES1" */
 
 enum session_state {
-	SESSION_ST_INIT = 0,	/* accepted, nothing started */
+	SESSION_ST_INIT = 0,	/* accepted, nothing started (or waiting for a PROXY header) */
 	SESSION_ST_HANDSHAKE,	/* inbound TLS handshake running */
 	SESSION_ST_CONNECTING,	/* upstream resolve / connect / handshake */
 	SESSION_ST_RELAY,	/* tcp mode: bytes both ways */
@@ -109,7 +109,17 @@ struct session {
 void session_accept(struct worker *w, unsigned li, int fd,
     const struct sockaddr *sa, socklen_t salen);
 
+/*
+ * Starts the inbound handshake, within what is left of the listener's
+ * handshake_timeout since the accept (a PROXY header may have taken some,
+ * listener.c).  Closes s on failure.
+ */
+void session_start_tls(struct session *s);
+
 void session_set_state(struct session *s, enum session_state st);
+
+/* Casts a callback argument back, checking it is a live session (fatal if not). */
+struct session *session_from_arg(void *arg);
 
 /* Sends close_notify and a TCP half-close to the client. */
 void session_shutdown_client(struct session *s);

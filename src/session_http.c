@@ -244,10 +244,8 @@ hx_audit(struct session *s, const struct tb_err *err)
 		ex->rec.err = *err;
 	ex->rec.total_ms = (int64_t)(now_ms() - ex->t_start);
 	audit_write(&ex->rec);
-	if (s->w->metrics != NULL)
-		metrics_request(s->w->metrics, ex->rc != NULL ? ex->rc->metrics_id :
-		    s->gen->unrouted_metrics_id, ex->rec.status, ex->rec.err.code,
-		    ex->rec.total_ms);
+	metrics_exchange(s->w->metrics, ex->rc != NULL ? ex->rc->metrics_id :
+	    s->gen->unrouted_metrics_id, &ex->rec);
 }
 
 bool

@@ -376,3 +376,9 @@ tls_server_ssl_new(struct tls_server *srv)
 {
 	return SSL_new(srv->ctx[0]);
 }
+
+const X509 *
+tls_server_cert(const struct tls_server *srv, unsigned i)
+{
+	return srv != NULL && i < srv->nctx ? srv->leaf[i] : NULL;
+}

@@ -25,6 +25,12 @@ struct tls_server *tls_server_new(const struct listener_conf *lc,
     struct conf_errors *errs);
 void tls_server_free(struct tls_server *srv);
 
+/*
+ * The leaf certificate of the listener's cert file i (lc->certs[i]), NULL
+ * past the last; owned by srv (for the expiry metrics and status page).
+ */
+const X509 *tls_server_cert(const struct tls_server *srv, unsigned i);
+
 /* A new SSL in accept state for one client; NULL on allocation failure. */
 SSL *tls_server_ssl_new(struct tls_server *srv);
 

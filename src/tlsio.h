@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/time.h>
 
 #include <openssl/ssl.h>
 
@@ -94,6 +95,8 @@ const char *tls_version_str(int version);
 
 /* Monotonic milliseconds. */
 uint64_t now_ms(void);
+/* ms as a struct timeval, for event_add(). */
+struct timeval ms_timeval(uint64_t ms);
 /* Wall-clock milliseconds since the epoch. */
 uint64_t wall_ms(void);
 

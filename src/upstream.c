@@ -73,6 +73,11 @@ upstream_ready(struct upconn *uc)
 		if (uc->resumed)
 			metrics_inc(&m->up_resumed);
 	}
+	/* the status page's "up", and the certificate's expiry for /metrics */
+	if (uc->w != NULL)
+		metrics_upstream_up(uc->w->metrics, uc->rc->metrics_id, uc->addr,
+		    uc->cli != NULL ? SSL_get0_peer_certificate(
+		    bufferevent_openssl_get_ssl(uc->bev)) : NULL);
 	uc->counted = true;
 	uc->created_ms = now_ms();
 	uc->cb(uc, NULL, uc->arg);

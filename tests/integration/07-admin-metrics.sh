@@ -7,7 +7,8 @@
 # format by a small Python checker, and every counter compared with what
 # was done: requests by class, close reasons, upstream connections against
 # what the endpoint accepted, the latency histogram's count, listener
-# connections against curl's own connect count.  Then /healthz, 404 and 405.
+# connections against curl's own connect count.  Then /healthz, the status
+# page at /, 404 and 405.
 
 . "$(dirname "$0")/lib.sh"
 
@@ -289,7 +290,11 @@ admin_req "http://127.0.0.1:$AP/healthz"
 assert_eq 200 "$ADMIN_OUT" "/healthz status"
 assert_eq ok "$(head -n 1 "$TB_TMP/admin.body")" "/healthz first line"
 admin_req "http://127.0.0.1:$AP/"
-assert_eq 404 "$ADMIN_OUT" "GET / on the admin endpoint"
+assert_eq 200 "$ADMIN_OUT" "GET / on the admin endpoint (the status page)"
+grep -q '<h1>tlsbroker status</h1>' "$TB_TMP/admin.body" ||
+    fail "GET / is not the status page"
+admin_req "http://127.0.0.1:$AP/nothing"
+assert_eq 404 "$ADMIN_OUT" "GET /nothing on the admin endpoint"
 admin_req "http://127.0.0.1:$AP/metrics/x"
 assert_eq 404 "$ADMIN_OUT" "GET /metrics/x"
 admin_req -X POST -d x "http://127.0.0.1:$AP/metrics"

@@ -416,6 +416,7 @@ START_TEST(defaults)
 	ck_assert(!c->broker.admin_set);
 	ck_assert_uint_eq(c->broker.admin.port, 0);
 	ck_assert_uint_eq(c->broker.drain_timeout_ms, 30000);
+	ck_assert_uint_eq(c->broker.drain_grace_ms, 0);
 	ck_assert_ptr_null(c->broker.user);
 	ck_assert_int_eq(c->broker.loc.line, 0);
 
@@ -425,6 +426,8 @@ START_TEST(defaults)
 	ck_assert_ptr_null(l->key);
 	ck_assert_ptr_null(l->client_ca);
 	ck_assert_uint_eq(l->allow.count, 0);
+	ck_assert_int_eq(l->proxy_protocol, PROXY_MODE_OFF);
+	ck_assert_uint_eq(l->proxy_trusted.count, 0);
 	ck_assert_uint_eq(l->handshake_timeout_ms, 10000);
 
 	/* the only listener is the default */
@@ -644,6 +647,12 @@ static const struct {
 	  { "t.ini:4: [listener erp] min_tls: '1.4' is not one of 1.2, 1.3" } },
 	{ BASE "allow = 10.1.2.3/8\n",
 	  { "t.ini:4: [listener erp] allow: '10.1.2.3/8' has host bits set; did you mean 10.0.0.0/8?" } },
+	{ BASE "proxy_protocol = v2\n",
+	  { "t.ini:4: [listener erp] proxy_protocol: 'v2' is not one of off, on, optional" } },
+	{ BASE "proxy_protocol = on\nproxy_trusted = 10.0.0.1/8\n",
+	  { "t.ini:5: [listener erp] proxy_trusted: '10.0.0.1/8' has host bits set; did you mean 10.0.0.0/8?" } },
+	{ "[broker]\ndrain_grace = soon\n",
+	  { "t.ini:2: [broker] drain_grace: 'soon' is not a duration like 250ms, 5s, 2m, 1h (a bare number is seconds)" } },
 	{ BASE "handshake_timeout = 0\n",
 	  { "t.ini:4: [listener erp] handshake_timeout: '0': must be more than 0" } },
 	{ BASE "cert = /dev/null /dev/null /dev/null /dev/null /dev/null /dev/null /dev/null /dev/null /dev/null /dev/null /dev/null /dev/null /dev/null /dev/null /dev/null /dev/null\n",
@@ -927,6 +936,13 @@ static const struct {
 	    "t.ini: no [route NAME] section; at least one is needed" } },
 	{ BASE,
 	  { "t.ini: no [route NAME] section; at least one is needed" } },
+	/* a PROXY header names the caller: only listed balancers may send one */
+	{ BASE "proxy_protocol = on\n[route a]\nupstream = h:1\n",
+	  { "t.ini:4: [listener erp] proxy_protocol: needs proxy_trusted = the balancers' addresses (CIDRs): a PROXY header names the caller, so only they may send one" } },
+	{ BASE "allow = 10.0.0.0/8\nproxy_trusted = 192.0.2.1\nproxy_trusted = 192.0.2.2\n[route a]\nupstream = h:1\n",
+	  { "t.ini:5: [listener erp] proxy_trusted: has no effect with proxy_protocol = off (set it to on or optional)" } },
+	{ BASE "proxy_trusted = 192.0.2.1 192.0.2.2\nproxy_trusted = 2001:db8::/64\nproxy_protocol = optional\n[route a]\nupstream = h:1\n",
+	  { NULL } },
 };
 
 START_TEST(check_error)

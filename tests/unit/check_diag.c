@@ -24,7 +24,7 @@
 /* The codes in the order of notes/daemon-spec.md, which is the enum's. */
 static const char *const spec_codes[] = {
 	"ok", "client_tls_version", "client_tls_failed", "client_denied",
-	"client_closed", "client_reset", "client_timeout", "bad_request",
+	"client_proxy", "client_closed", "client_reset", "client_timeout", "bad_request",
 	"no_route", "upstream_dns", "upstream_refused", "upstream_unreachable",
 	"upstream_connect_timeout", "upstream_reset", "upstream_tls_alert",
 	"upstream_tls_version", "upstream_tls_cipher", "upstream_tls_failed",

@@ -4,10 +4,12 @@
  * per-worker blocks, metrics_request() (status class, close reason,
  * latency bucket boundaries, sum), and the Prometheus exposition: every
  * line well-formed, values summed over two workers, label escaping,
- * cumulative histograms with _count equal to the +Inf bucket.  A second
- * suite drives admin.c over real loopback HTTP on one event base:
- * /metrics, /healthz with its status line, 404, 405, HEAD, keep-alive and
- * a bind failure.
+ * cumulative histograms with _count equal to the +Inf bucket; the ring
+ * of recent failures (which ends count, newest first, wrapping) and an
+ * endpoint's up and down.  A second suite drives admin.c over real
+ * loopback HTTP on one event base: /metrics, /healthz with its status
+ * line, /readyz, the status page (escaped failures, refresh), 404, 405,
+ * HEAD, keep-alive and a bind failure; and status_html_escape().
  */
 #include "config.h"
 
@@ -26,8 +28,10 @@
 #include <event2/keyvalq_struct.h>
 
 #include "admin.h"
+#include "audit.h"
 #include "diag.h"
 #include "metrics.h"
+#include "status.h"
 
 static void
 reset(void)
@@ -44,7 +48,7 @@ format_all(unsigned nworkers)
 	char *s;
 
 	ck_assert_ptr_nonnull(b);
-	ck_assert_int_eq(metrics_format(b, nworkers), 0);
+	ck_assert_int_eq(metrics_format(b, nworkers, NULL), 0);
 	n = evbuffer_get_length(b);
 	s = malloc(n + 1);
 	ck_assert_ptr_nonnull(s);
@@ -377,6 +381,106 @@ START_TEST(test_request_reason_sum)
 }
 END_TEST
 
+/* ---- the status page's facts ----------------------------------------------- */
+
+/* A finished exchange of route id on worker w, at wall ms ts. */
+static void
+exchange(unsigned w, int id, enum close_reason code, enum diag_phase phase,
+    uint64_t ts, const char *detail)
+{
+	struct audit_rec rec;
+
+	audit_rec_init(&rec);
+	rec.ts_ms = ts;
+	rec.total_ms = 5;
+	rec.worker = w;
+	rec.route = id > 0 ? "payroll" : NULL;
+	rec.client = "192.0.2.7:5000";
+	rec.status = code == CR_OK ? 200 : 502;
+	tb_err_set(&rec.err, code, phase, "%s", detail);
+	metrics_exchange(metrics_worker(w), id, &rec);
+}
+
+START_TEST(test_failures_ring)
+{
+	struct metrics_failure f[80];
+	int id = metrics_route_id("payroll");
+	size_t n;
+	unsigned i;
+
+	/* normal ends are not failures */
+	exchange(0, id, CR_OK, PHASE_NONE, 1000, "");
+	exchange(0, id, CR_CLIENT_CLOSED, PHASE_REQUEST, 1001, "bye");
+	exchange(0, id, CR_IDLE_TIMEOUT, PHASE_EXCHANGE, 1002, "idle");
+	ck_assert_uint_eq(metrics_recent_failures(f, 80), 0);
+
+	/* newest first over two workers, whoever wrote it */
+	exchange(0, id, CR_UPSTREAM_REFUSED, PHASE_CONNECT, 2000, "first");
+	exchange(1, id, CR_UPSTREAM_RESET, PHASE_HANDSHAKE, 3000, "second");
+	exchange(0, METRICS_ROUTE_NONE, CR_NO_ROUTE, PHASE_ROUTE, 4000, "third");
+	n = metrics_recent_failures(f, 80);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_str_eq(f[0].detail, "third");
+	ck_assert_str_eq(f[0].route, "");
+	ck_assert_int_eq(f[0].code, CR_NO_ROUTE);
+	ck_assert_str_eq(f[1].detail, "second");
+	ck_assert_uint_eq(f[1].worker, 1);
+	ck_assert_uint_eq(f[1].ts_ms, 3005);	/* the end of the exchange */
+	ck_assert_str_eq(f[2].route, "payroll");
+	ck_assert_str_eq(f[2].client, "192.0.2.7:5000");
+	ck_assert_int_eq(f[2].phase, PHASE_CONNECT);
+	ck_assert_ptr_nonnull(strstr(f[2].hint, "nothing accepts connections"));
+	ck_assert_uint_eq(metrics_recent_failures(f, 2), 2);
+
+	/* a worker keeps its METRICS_FAILURES newest */
+	for (i = 0; i < 40; i++)
+		exchange(2, id, CR_UPSTREAM_TIMEOUT, PHASE_RESPONSE, 10000 + i, "x");
+	n = metrics_recent_failures(f, 80);
+	ck_assert_uint_eq(n, 3 + METRICS_FAILURES);
+	ck_assert_uint_eq(f[0].ts_ms, 10000 + 39 + 5);
+	ck_assert_uint_eq(f[METRICS_FAILURES - 1].ts_ms, 10000 + 8 + 5);
+	ck_assert_str_eq(f[METRICS_FAILURES].detail, "third");
+}
+END_TEST
+
+START_TEST(test_endpoint_up_down)
+{
+	struct metrics_route_view v;
+	int id = metrics_route_id("payroll");
+
+	metrics_route_view(id, &v);
+	ck_assert_uint_eq(v.ep.up_ms, 0);
+	ck_assert_uint_eq(v.ep.down_ms, 0);
+	ck_assert_uint_eq(v.naddrs, 0);
+	metrics_upstream_up(metrics_worker(0), id, "10.1.2.3:443", NULL);
+	metrics_upstream_up(metrics_worker(1), id, "10.1.2.4:443", NULL);
+	metrics_upstream_up(metrics_worker(2), id, "10.1.2.3:443", NULL);
+	metrics_route_view(id, &v);
+	ck_assert_uint_ne(v.ep.up_ms, 0);
+	ck_assert_uint_eq(v.naddrs, 2);
+	ck_assert_str_eq(v.addrs[0], "10.1.2.3:443");
+	ck_assert_str_eq(v.addrs[1], "10.1.2.4:443");
+	ck_assert_int_eq(v.ep.cert_not_after, 0);
+	/* an exchange that failed after connecting does not make it down */
+	exchange(0, id, CR_UPSTREAM_TIMEOUT, PHASE_RESPONSE, v.ep.up_ms + 1000, "slow");
+	metrics_route_view(id, &v);
+	ck_assert_uint_eq(v.ep.down_ms, 0);
+	/* one that could not connect does, until a connection is made again */
+	exchange(1, id, CR_UPSTREAM_REFUSED, PHASE_CONNECT, v.ep.up_ms + 1000, "no");
+	metrics_route_view(id, &v);
+	ck_assert_uint_gt(v.ep.down_ms, v.ep.up_ms);
+	ck_assert_int_eq(v.ep.down_code, CR_UPSTREAM_REFUSED);
+	ck_assert_uint_eq(v.closes[CR_UPSTREAM_REFUSED], 1);
+	ck_assert_uint_eq(v.closes[CR_UPSTREAM_TIMEOUT], 1);
+	/* out of range ids are ignored */
+	metrics_upstream_up(metrics_worker(0), -1, "x", NULL);
+	metrics_upstream_up(metrics_worker(0), METRICS_MAX_ROUTES, "x", NULL);
+	metrics_upstream_up(NULL, id, "x", NULL);
+	metrics_route_view(-1, &v);
+	ck_assert_uint_eq(v.naddrs, 0);
+}
+END_TEST
+
 /* ---- metrics_format ----------------------------------------------------------- */
 
 START_TEST(test_format_summed)
@@ -682,7 +786,7 @@ START_TEST(test_admin_errors)
 {
 	struct reply r;
 
-	http_do(abase, aconn, EVHTTP_REQ_GET, "/", &r);
+	http_do(abase, aconn, EVHTTP_REQ_GET, "/statusx", &r);
 	ck_assert_int_eq(r.code, 404);
 	http_do(abase, aconn, EVHTTP_REQ_GET, "/metricsx", &r);
 	ck_assert_int_eq(r.code, 404);
@@ -702,6 +806,89 @@ START_TEST(test_admin_errors)
 	/* And the connection still serves a GET afterwards. */
 	http_do(abase, aconn, EVHTTP_REQ_GET, "/healthz", &r);
 	ck_assert_int_eq(r.code, 200);
+}
+END_TEST
+
+START_TEST(test_admin_readyz)
+{
+	struct reply r;
+
+	/* not ready until the daemon says so */
+	http_do(abase, aconn, EVHTTP_REQ_GET, "/readyz", &r);
+	ck_assert_int_eq(r.code, 503);
+	ck_assert_ptr_nonnull(strstr(r.body, "not ready"));
+	admin_set_ready(adm, true);
+	http_do(abase, aconn, EVHTTP_REQ_GET, "/readyz", &r);
+	ck_assert_int_eq(r.code, 200);
+	ck_assert_str_eq(r.body, "ready\n");
+	admin_set_ready(adm, false);
+	http_do(abase, aconn, EVHTTP_REQ_GET, "/readyz", &r);
+	ck_assert_int_eq(r.code, 503);
+	/* liveness does not follow readiness */
+	http_do(abase, aconn, EVHTTP_REQ_GET, "/healthz", &r);
+	ck_assert_int_eq(r.code, 200);
+	admin_set_ready(NULL, true);
+}
+END_TEST
+
+START_TEST(test_admin_page)
+{
+	struct reply r;
+	int id = metrics_route_id("payroll");
+
+	exchange(0, id, CR_UPSTREAM_BAD_RESPONSE, PHASE_RESPONSE, 5000,
+	    "status line '<script>alert(\"x\")</script>' & more");
+	http_do(abase, aconn, EVHTTP_REQ_GET, "/", &r);
+	ck_assert_int_eq(r.code, 200);
+	ck_assert_str_eq(r.ctype, "text/html; charset=utf-8");
+	ck_assert_ptr_nonnull(strstr(r.body, "<h1>tlsbroker status</h1>"));
+	ck_assert_ptr_nonnull(strstr(r.body, "<table id=\"failures\">"));
+	ck_assert_ptr_nonnull(strstr(r.body, "status line &#39;&lt;script&gt;"
+	    "alert(&quot;x&quot;)&lt;/script&gt;&#39; &amp; more"));
+	ck_assert_ptr_null(strstr(r.body, "<script"));
+	ck_assert_ptr_nonnull(strstr(r.body, "upstream_bad_response"));
+	ck_assert_ptr_nonnull(strstr(r.body, "the endpoint sent invalid HTTP"));
+	ck_assert_ptr_null(strstr(r.body, "http-equiv=\"refresh\""));
+	http_do(abase, aconn, EVHTTP_REQ_GET, "/status?refresh=7", &r);
+	ck_assert_int_eq(r.code, 200);
+	ck_assert_ptr_nonnull(strstr(r.body, "<meta http-equiv=\"refresh\" content=\"7\">"));
+	http_do(abase, aconn, EVHTTP_REQ_GET, "/?refresh=7x", &r);
+	ck_assert_ptr_null(strstr(r.body, "http-equiv=\"refresh\""));
+	http_do(abase, aconn, EVHTTP_REQ_HEAD, "/", &r);
+	ck_assert_int_eq(r.code, 200);
+	ck_assert_uint_eq(r.len, 0);
+	http_do(abase, aconn, EVHTTP_REQ_POST, "/", &r);
+	ck_assert_int_eq(r.code, 405);
+}
+END_TEST
+
+/* status_html_escape() of s, as a string (static buffer). */
+static const char *
+escaped(const char *s, size_t len)
+{
+	static char buf[256];
+	struct evbuffer *b = evbuffer_new();
+	size_t n;
+
+	ck_assert_ptr_nonnull(b);
+	ck_assert_int_eq(status_html_escape(b, s, len), 0);
+	n = evbuffer_remove(b, buf, sizeof(buf) - 1);
+	buf[n] = '\0';
+	evbuffer_free(b);
+	return buf;
+}
+
+START_TEST(test_html_escape)
+{
+	ck_assert_str_eq(escaped("plain text", (size_t)-1), "plain text");
+	ck_assert_str_eq(escaped("", (size_t)-1), "");
+	ck_assert_str_eq(escaped("<a href=\"x\">&'</a>", (size_t)-1),
+	    "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;");
+	ck_assert_str_eq(escaped("&amp;", (size_t)-1), "&amp;amp;");
+	/* control bytes and anything outside ASCII */
+	ck_assert_str_eq(escaped("a\tb\r\nc\x7f\xc3\xa9", (size_t)-1), "a?b??c???");
+	ck_assert_str_eq(escaped("ab\0<d", 4), "ab?&lt;");
+	ck_assert_str_eq(escaped("<<", 1), "&lt;");
 }
 END_TEST
 
@@ -752,6 +939,12 @@ metrics_suite(void)
 	tcase_add_test(tc, test_format_escaping);
 	tcase_add_test(tc, test_format_empty);
 	suite_add_tcase(s, tc);
+
+	tc = tcase_create("status");
+	tcase_add_checked_fixture(tc, reset, reset);
+	tcase_add_test(tc, test_failures_ring);
+	tcase_add_test(tc, test_endpoint_up_down);
+	suite_add_tcase(s, tc);
 	return s;
 }
 
@@ -766,7 +959,12 @@ admin_suite(void)
 	tcase_add_test(tc, test_admin_metrics);
 	tcase_add_test(tc, test_admin_healthz);
 	tcase_add_test(tc, test_admin_errors);
+	tcase_add_test(tc, test_admin_readyz);
+	tcase_add_test(tc, test_admin_page);
 	tcase_add_test(tc, test_admin_bind_error);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("page");
+	tcase_add_test(tc, test_html_escape);
 	suite_add_tcase(s, tc);
 	return s;
 }
