@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <ini.h>
 #include <openssl/ssl.h>
@@ -41,7 +42,7 @@
 #include "parse.h"
 
 #define CONF_ERRLEN (CONF_MAX_LINE + 256)	/* a whole value and what is allowed */
-#define CONF_MAX_KEYS 32	/* keys of the largest section kind */
+#define CONF_MAX_KEYS 40	/* keys of the largest section kind */
 #define CONF_LONG_KEY "__tlsbroker_long_line__"
 #define CONF_NOLOC ((size_t)-1)
 #define CONF_BOM "\xef\xbb\xbf"	/* UTF-8 byte order mark */
@@ -352,6 +353,46 @@ kv_hostport(const struct conf_key *k, const char *value, void *sect,
     const struct conf_loc *at, char *err)
 {
 	return parse_hostport(value, -1, FIELD(sect, k, struct hostport), err);
+}
+
+/*
+ * upstream_proxy = http://HOST:PORT.  Credentials never go into the URL
+ * (the file would leak them to every reader of the config and of -t
+ * output): they come from upstream_proxy_auth.
+ */
+static int
+kv_proxy(const struct conf_key *k, const char *value, void *sect,
+    const struct conf_loc *at, char *err)
+{
+	struct route_conf *r = sect;
+	const char *hp = value + 7;
+	char buf[HOSTPORT_HOSTLEN + 8];
+	size_t len;
+
+	if (strncasecmp(value, "http://", 7) != 0) {
+		snprintf(err, CONF_ERRLEN, "'%.60s' is not an http://HOST:PORT "
+		    "proxy URL (https:// and socks proxies are not supported)",
+		    value);
+		return -1;
+	}
+	if (strchr(hp, '@') != NULL) {
+		snprintf(err, CONF_ERRLEN, "credentials do not go into the URL: "
+		    "put user:password into a file named by upstream_proxy_auth");
+		return -1;
+	}
+	len = strlen(hp);
+	if (len > 0 && hp[len - 1] == '/')
+		len--;
+	if (len >= sizeof(buf)) {
+		snprintf(err, CONF_ERRLEN, "proxy URL too long");
+		return -1;
+	}
+	memcpy(buf, hp, len);
+	buf[len] = '\0';
+	if (parse_hostport(buf, -1, &r->up_proxy, err) == -1)
+		return -1;
+	r->up_proxy_set = true;
+	return 0;
 }
 
 /* "*:443" binds every IPv4 address; "[::]:443" is the IPv6 spelling. */
@@ -721,6 +762,10 @@ static const struct conf_key conf_route_keys[] = {
 	{ "response_timeout", kv_duration, R(response_timeout_ms), CONF_NOLOC, KEY_NONZERO, 0, 0, NULL },
 	{ "idle_timeout", kv_duration, R(idle_timeout_ms), CONF_NOLOC, KEY_NONZERO, 0, 0, NULL },
 	{ "max_buffered_body", kv_size, R(max_buffered_body), R(max_buffered_body_loc), 0, 0, 0, NULL },
+	{ "upstream_proxy", kv_proxy, R(up_proxy), R(up_proxy_loc), 0, 0, 0, NULL },
+	{ "upstream_proxy_auth", kv_token, R(up_proxy_auth), R(up_proxy_auth_loc), 0, 0, 0, NULL },
+	{ "upstream_proxy_timeout", kv_duration, R(up_proxy_timeout_ms), R(up_proxy_timeout_loc),
+	    KEY_NONZERO, 0, 0, NULL },
 	{ NULL, NULL, 0, 0, 0, 0, 0, NULL }
 };
 
@@ -815,6 +860,7 @@ conf_route_defaults(struct route_conf *r)
 	r->response_timeout_ms = 60 * 1000;
 	r->idle_timeout_ms = 5 * 60 * 1000;
 	r->max_buffered_body = 1024 * 1024;
+	r->up_proxy_timeout_ms = 10 * 1000;
 }
 
 /* The struct of the section being read, or NULL. */
@@ -1385,6 +1431,10 @@ conf_free(struct conf *conf)
 		free(r->up_key);
 		free(r->up_alpn);
 		free(r->up_host);
+		free(r->up_proxy_auth);
+		if (r->up_proxy_basic != NULL)
+			OPENSSL_cleanse(r->up_proxy_basic, strlen(r->up_proxy_basic));
+		free(r->up_proxy_basic);
 	}
 	free(conf->routes);
 	free(conf->path);

@@ -23,6 +23,7 @@
 #include <openssl/ssl.h>
 
 #include "conf.h"
+#include "upstream_proxy.h"
 
 struct check {
 	struct conf *conf;
@@ -239,6 +240,57 @@ check_route_files(struct check *ck, struct route_conf *r)
 		check_file(ck, &r->up_key_loc, "upstream_key", r->up_key);
 }
 
+/*
+ * upstream_proxy_auth: read now, at every start, -t and reload, like the
+ * keys; the value is kept base64-encoded for the CONNECT request and is
+ * never printed, not even in an error.
+ */
+static void
+check_route_proxy_auth(struct check *ck, struct route_conf *r)
+{
+	char buf[1025], out[UPSTREAM_PROXY_BASIC_MAX];
+	const char *why = NULL;
+	ssize_t n = -1;
+	int fd;
+
+	if ((fd = open(r->up_proxy_auth, O_RDONLY | O_NOCTTY | O_CLOEXEC)) != -1) {
+		n = read(fd, buf, sizeof(buf));
+		close(fd);
+	}
+	if (n == -1) {
+		check_err(ck, &r->up_proxy_auth_loc, "upstream_proxy_auth",
+		    "'%s': cannot read: %s", r->up_proxy_auth, strerror(errno));
+		return;
+	}
+	if ((size_t)n == sizeof(buf))
+		why = "longer than 1024 bytes";
+	if (why != NULL || upstream_proxy_basic(buf, (size_t)n, out,
+	    sizeof(out), &why) == -1)
+		check_err(ck, &r->up_proxy_auth_loc, "upstream_proxy_auth",
+		    "'%s': %s", r->up_proxy_auth, why);
+	else if ((r->up_proxy_basic = strdup(out)) == NULL)
+		check_err(ck, &r->up_proxy_auth_loc, "upstream_proxy_auth",
+		    "out of memory");
+	OPENSSL_cleanse(buf, sizeof(buf));
+	OPENSSL_cleanse(out, sizeof(out));
+}
+
+static void
+check_route_proxy(struct check *ck, struct route_conf *r)
+{
+	if (r->up_proxy_set) {
+		if (r->up_proxy_auth != NULL && r->up_proxy_basic == NULL)
+			check_route_proxy_auth(ck, r);
+		return;
+	}
+	if (r->up_proxy_auth_loc.line != 0)
+		check_err(ck, &r->up_proxy_auth_loc, "upstream_proxy_auth",
+		    "only with upstream_proxy = http://HOST:PORT");
+	if (r->up_proxy_timeout_loc.line != 0)
+		check_err(ck, &r->up_proxy_timeout_loc, "upstream_proxy_timeout",
+		    "only with upstream_proxy = http://HOST:PORT");
+}
+
 static bool
 check_same_str(const char *a, const char *b)
 {
@@ -279,6 +331,7 @@ check_route(struct check *ck, unsigned idx)
 		check_route_tls(ck, r);
 		check_route_files(ck, r);
 	}
+	check_route_proxy(ck, r);
 	if (r->pool_min_idle > r->pool_max_idle)
 		check_err(ck, r->pool_min_idle_loc.line != 0 ? &r->pool_min_idle_loc :
 		    &r->pool_max_idle_loc, "pool_min_idle",
