@@ -396,7 +396,7 @@ hint_proxy(enum close_reason code)
 		    "address: check upstream_proxy = http://HOST:PORT and that "
 		    "the proxy is running";
 	case CR_PROXY_AUTH:
-		return "the proxy wants credentials (407): set "
+		return "the proxy wants credentials (407 or 401): set "
 		    "upstream_proxy_auth = FILE holding user:password (Basic), or "
 		    "fix the ones in it; NTLM and Negotiate are not supported "
 		    "(put a local cntlm or a squid parent in between)";

@@ -111,6 +111,7 @@ proxy_refusal(int status, const char *proxy, const char *target,
 	enum close_reason code;
 
 	switch (status) {
+	case 401:	/* tinyproxy 1.11 says 401 to a CONNECT without good credentials */
 	case 407:
 		code = CR_PROXY_AUTH;
 		break;

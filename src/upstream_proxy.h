@@ -48,7 +48,7 @@ int upstream_proxy_request(const struct hostport *target, const char *basic,
  * Looks at the first len bytes a proxy answered to CONNECT (eof: it closed
  * after them).  Returns the head's length (> 0) when a 2xx head is
  * complete (the tunnel starts after it), 0 when more bytes are needed, or
- * -1 with err set: proxy_auth (407), proxy_forbidden (403),
+ * -1 with err set: proxy_auth (407; 401 from tinyproxy), proxy_forbidden (403),
  * proxy_bad_gateway (502, 503, 504), else proxy_bad_answer (any other
  * status, not HTTP, a head over UPSTREAM_PROXY_HEAD_MAX, a close before
  * the head).  A refusal is classified from its status line alone.  proxy

@@ -79,6 +79,8 @@ static const struct {
 	{ "HTTP/1.1 407 Proxy Authentication Required\r\n", false, CR_PROXY_AUTH },
 	{ "HTTP/1.0 407 Proxy Authentication Required\r\nProxy-Authenticate: "
 	    "Basic realm=\"x\"\r\n\r\n", false, CR_PROXY_AUTH },
+	/* tinyproxy 1.11's answer to a CONNECT with bad or no credentials */
+	{ "HTTP/1.0 401 Unauthorized\r\n", false, CR_PROXY_AUTH },
 	{ "HTTP/1.1 403 Forbidden\r\n", false, CR_PROXY_FORBIDDEN },
 	{ "HTTP/1.1 502 Bad Gateway\r\n", false, CR_PROXY_BAD_GATEWAY },
 	{ "HTTP/1.1 503 Service Unavailable\r\n", false, CR_PROXY_BAD_GATEWAY },
