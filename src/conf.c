@@ -33,13 +33,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <ini.h>
 #include <openssl/ssl.h>
 
 #include "conf_check.h"
 #include "parse.h"
+#include "upstream_proxy.h"
 
 #define CONF_ERRLEN (CONF_MAX_LINE + 256)	/* a whole value and what is allowed */
 #define CONF_MAX_KEYS 40	/* keys of the largest section kind */
@@ -355,41 +355,14 @@ kv_hostport(const struct conf_key *k, const char *value, void *sect,
 	return parse_hostport(value, -1, FIELD(sect, k, struct hostport), err);
 }
 
-/*
- * upstream_proxy = http://HOST:PORT.  Credentials never go into the URL
- * (the file would leak them to every reader of the config and of -t
- * output): they come from upstream_proxy_auth.
- */
+/* upstream_proxy = http://HOST:PORT (credentials: upstream_proxy_auth). */
 static int
 kv_proxy(const struct conf_key *k, const char *value, void *sect,
     const struct conf_loc *at, char *err)
 {
 	struct route_conf *r = sect;
-	const char *hp = value + 7;
-	char buf[HOSTPORT_HOSTLEN + 8];
-	size_t len;
 
-	if (strncasecmp(value, "http://", 7) != 0) {
-		snprintf(err, CONF_ERRLEN, "'%.60s' is not an http://HOST:PORT "
-		    "proxy URL (https:// and socks proxies are not supported)",
-		    value);
-		return -1;
-	}
-	if (strchr(hp, '@') != NULL) {
-		snprintf(err, CONF_ERRLEN, "credentials do not go into the URL: "
-		    "put user:password into a file named by upstream_proxy_auth");
-		return -1;
-	}
-	len = strlen(hp);
-	if (len > 0 && hp[len - 1] == '/')
-		len--;
-	if (len >= sizeof(buf)) {
-		snprintf(err, CONF_ERRLEN, "proxy URL too long");
-		return -1;
-	}
-	memcpy(buf, hp, len);
-	buf[len] = '\0';
-	if (parse_hostport(buf, -1, &r->up_proxy, err) == -1)
+	if (upstream_proxy_parse_url(value, &r->up_proxy, err) == -1)
 		return -1;
 	r->up_proxy_set = true;
 	return 0;

@@ -248,30 +248,15 @@ check_route_files(struct check *ck, struct route_conf *r)
 static void
 check_route_proxy_auth(struct check *ck, struct route_conf *r)
 {
-	char buf[1025], out[UPSTREAM_PROXY_BASIC_MAX];
-	const char *why = NULL;
-	ssize_t n = -1;
-	int fd;
+	char out[UPSTREAM_PROXY_BASIC_MAX], why[CONF_MAX_LINE + 64];
 
-	if ((fd = open(r->up_proxy_auth, O_RDONLY | O_NOCTTY | O_CLOEXEC)) != -1) {
-		n = read(fd, buf, sizeof(buf));
-		close(fd);
-	}
-	if (n == -1) {
-		check_err(ck, &r->up_proxy_auth_loc, "upstream_proxy_auth",
-		    "'%s': cannot read: %s", r->up_proxy_auth, strerror(errno));
-		return;
-	}
-	if ((size_t)n == sizeof(buf))
-		why = "longer than 1024 bytes";
-	if (why != NULL || upstream_proxy_basic(buf, (size_t)n, out,
-	    sizeof(out), &why) == -1)
-		check_err(ck, &r->up_proxy_auth_loc, "upstream_proxy_auth",
-		    "'%s': %s", r->up_proxy_auth, why);
+	if (upstream_proxy_basic_file(r->up_proxy_auth, out, sizeof(out), why,
+	    sizeof(why)) == -1)
+		check_err(ck, &r->up_proxy_auth_loc, "upstream_proxy_auth", "%s",
+		    why);
 	else if ((r->up_proxy_basic = strdup(out)) == NULL)
 		check_err(ck, &r->up_proxy_auth_loc, "upstream_proxy_auth",
 		    "out of memory");
-	OPENSSL_cleanse(buf, sizeof(buf));
 	OPENSSL_cleanse(out, sizeof(out));
 }
 

@@ -12,10 +12,13 @@
 #include "upstream_proxy.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <openssl/crypto.h>
@@ -202,6 +205,61 @@ upstream_proxy_basic(const char *content, size_t len, char *out, size_t cap,
 	EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)content,
 	    (int)len);
 	return 0;
+}
+
+int
+upstream_proxy_parse_url(const char *s, struct hostport *out, char *err)
+{
+	char buf[HOSTPORT_HOSTLEN + 8];
+	size_t len;
+
+	if (strncasecmp(s, "http://", 7) != 0) {
+		snprintf(err, PARSE_ERRLEN, "'%.60s' is not an http://HOST:PORT "
+		    "proxy URL (https:// and socks proxies are not supported)", s);
+		return -1;
+	}
+	s += 7;
+	if (strchr(s, '@') != NULL) {
+		snprintf(err, PARSE_ERRLEN, "credentials do not go into the URL: "
+		    "put user:password into a file named by upstream_proxy_auth");
+		return -1;
+	}
+	len = strlen(s);
+	if (len > 0 && s[len - 1] == '/')
+		len--;
+	if (len >= sizeof(buf)) {
+		snprintf(err, PARSE_ERRLEN, "proxy URL too long");
+		return -1;
+	}
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	return parse_hostport(buf, -1, out, err);
+}
+
+int
+upstream_proxy_basic_file(const char *path, char *out, size_t cap,
+    char *why, size_t whycap)
+{
+	char buf[1025];
+	const char *rule = NULL;
+	ssize_t n = -1;
+	int fd, r = -1;
+
+	if ((fd = open(path, O_RDONLY | O_NOCTTY | O_CLOEXEC)) != -1) {
+		n = read(fd, buf, sizeof(buf));
+		close(fd);
+	}
+	if (n == -1)
+		snprintf(why, whycap, "'%s': cannot read: %s", path,
+		    strerror(errno));
+	else if ((size_t)n == sizeof(buf))
+		snprintf(why, whycap, "'%s': longer than 1024 bytes", path);
+	else if (upstream_proxy_basic(buf, (size_t)n, out, cap, &rule) == -1)
+		snprintf(why, whycap, "'%s': %s", path, rule);
+	else
+		r = 0;
+	OPENSSL_cleanse(buf, sizeof(buf));
+	return r;
 }
 
 void

@@ -77,6 +77,21 @@ int upstream_proxy_recv(int fd, char *head, size_t *have, const char *proxy,
     const char *target, struct tb_err *err);
 
 /*
+ * "http://HOST:PORT" (a final '/' allowed) into out; 0, or -1 with a
+ * phrase in err (PARSE_ERRLEN bytes).  No credentials in the URL, no
+ * other scheme.  The rule of upstream_proxy and probe --proxy.
+ */
+int upstream_proxy_parse_url(const char *s, struct hostport *out, char *err);
+
+/*
+ * Reads an upstream_proxy_auth file (at most 1024 bytes) into its base64
+ * form in out as upstream_proxy_basic() does; 0, or -1 with a sentence
+ * naming the file, never its content, in why.
+ */
+int upstream_proxy_basic_file(const char *path, char *out, size_t cap,
+    char *why, size_t whycap);
+
+/*
  * A connect error towards the proxy (err as diag_from_connect_errno() or a
  * connect timeout filled it): refused becomes proxy_refused, and every
  * reason gets a detail and a hint that name upstream_proxy.

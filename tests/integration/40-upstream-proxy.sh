@@ -16,8 +16,7 @@
 
 need_cmd curl
 [ -x /usr/sbin/squid ] || skip "squid not installed"
-TINYPROXY=$(command -v tinyproxy || true)
-[ -n "$TINYPROXY" ] || skip "tinyproxy not installed"
+need_cmd tinyproxy
 make_pki
 
 # shellcheck disable=SC2046 # one port per word
@@ -32,43 +31,10 @@ start_ep_blackhole bh "$P_BH"
 ! port_listening "$P_DEAD" || hard_error "port $P_DEAD unexpectedly in use"
 ! port_listening "$P_NOPROXY" || hard_error "port $P_NOPROXY unexpectedly in use"
 
-# squid drops to its own user: its files live in a directory it may write.
+start_squid squid "$P_SQUID" "$P_TLS10" "$P_WEB" "$P_DEAD"
 SQ="$TB_TMP/squid"
-mkdir -p "$SQ"
-chmod 711 "$TB_TMP"
-chmod 777 "$SQ"
-cat >"$SQ/squid.conf" <<SQEOF
-http_port 127.0.0.1:$P_SQUID
-pid_filename $SQ/squid.pid
-cache_log stdio:$SQ/cache.log
-access_log stdio:$SQ/access.log
-coredump_dir $SQ
-cache deny all
-cache_mem 8 MB
-shutdown_lifetime 1 seconds
-acl CONNECT method CONNECT
-acl tunnel_ok port $P_TLS10 $P_WEB $P_DEAD
-http_access allow CONNECT tunnel_ok
-http_access deny all
-SQEOF
-/usr/sbin/squid -N -f "$SQ/squid.conf" </dev/null >"$SQ/out.log" 2>&1 &
-SQUID_PID=$!
-track "$SQUID_PID" "$SQ/out.log" "$SQ/cache.log" "$SQ/access.log"
-wait_for_port "$P_SQUID" "$SQUID_PID"
-
-cat >"$TB_TMP/tinyproxy.conf" <<TPEOF
-Port $P_TINY
-Listen 127.0.0.1
-Timeout 30
-LogFile "$TB_TMP/tinyproxy.log"
-LogLevel Info
-MaxClients 20
-BasicAuth tbuser s3cr3t-Pa55
-TPEOF
-"$TINYPROXY" -d -c "$TB_TMP/tinyproxy.conf" </dev/null >"$TB_TMP/tinyproxy.out" 2>&1 &
-TINY_PID=$!
-track "$TINY_PID" "$TB_TMP/tinyproxy.out" "$TB_TMP/tinyproxy.log"
-wait_for_port "$P_TINY" "$TINY_PID"
+SQUID_PID=$(ep_pid squid)
+start_tinyproxy tiny "$P_TINY" tbuser s3cr3t-Pa55
 
 printf 'tbuser:s3cr3t-Pa55\n' >"$TB_TMP/good.cred"
 printf 'tbuser:wrong-Pa55\n' >"$TB_TMP/bad.cred"
@@ -241,5 +207,5 @@ for _p in "$P_TLS10" "$P_WEB"; do
 done
 grep -q "TCP_DENIED/403 .* CONNECT 127.0.0.1:$P_DENIED " "$SQ/access.log" ||
     fail "squid logged no refused CONNECT: $(cat "$SQ/access.log")"
-stop_pid "$TINY_PID"
-stop_pid "$SQUID_PID"
+stop_ep tiny
+stop_ep squid
