@@ -229,11 +229,14 @@ static void
 upstream_tunnel_cb(void *arg, const struct tb_err *err)
 {
 	struct upconn *uc = arg;
+	bool failed = err != NULL;
 
+	/* err lives in the tunnel: copy it before the tunnel goes */
+	if (failed)
+		uc->err = *err;
 	proxy_tunnel_free(uc->tun);
 	uc->tun = NULL;
-	if (err != NULL) {
-		uc->err = *err;
+	if (failed) {
 		upstream_fail(uc);
 		return;
 	}
