@@ -43,9 +43,10 @@
 #include "conf_check.h"
 #include "parse.h"
 #include "regfile.h"
+#include "upstream_proxy.h"
 
 #define CONF_ERRLEN (CONF_MAX_LINE + 256)	/* a whole value and what is allowed */
-#define CONF_MAX_KEYS 32	/* keys of the largest section kind */
+#define CONF_MAX_KEYS 40	/* keys of the largest section kind */
 #define CONF_LONG_KEY "__tlsbroker_long_line__"
 #define CONF_NOLOC ((size_t)-1)
 #define CONF_BOM "\xef\xbb\xbf"	/* UTF-8 byte order mark */
@@ -373,6 +374,19 @@ kv_hostport(const struct conf_key *k, const char *value, void *sect,
     const struct conf_loc *at, char *err)
 {
 	return parse_hostport(value, -1, FIELD(sect, k, struct hostport), err);
+}
+
+/* upstream_proxy = http://HOST:PORT (credentials: upstream_proxy_auth). */
+static int
+kv_proxy(const struct conf_key *k, const char *value, void *sect,
+    const struct conf_loc *at, char *err)
+{
+	struct route_conf *r = sect;
+
+	if (upstream_proxy_parse_url(value, &r->up_proxy, err) == -1)
+		return -1;
+	r->up_proxy_set = true;
+	return 0;
 }
 
 /* "*:443" binds every IPv4 address; "[::]:443" is the IPv6 spelling. */
@@ -773,6 +787,10 @@ static const struct conf_key conf_route_keys[] = {
 	{ "response_timeout", kv_duration, R(response_timeout_ms), CONF_NOLOC, KEY_NONZERO, 0, 0, NULL },
 	{ "idle_timeout", kv_duration, R(idle_timeout_ms), CONF_NOLOC, KEY_NONZERO, 0, 0, NULL },
 	{ "max_buffered_body", kv_size, R(max_buffered_body), R(max_buffered_body_loc), 0, 0, 0, NULL },
+	{ "upstream_proxy", kv_proxy, R(up_proxy), R(up_proxy_loc), 0, 0, 0, NULL },
+	{ "upstream_proxy_auth", kv_token, R(up_proxy_auth), R(up_proxy_auth_loc), 0, 0, 0, NULL },
+	{ "upstream_proxy_timeout", kv_duration, R(up_proxy_timeout_ms), R(up_proxy_timeout_loc),
+	    KEY_NONZERO, 0, 0, NULL },
 	{ NULL, NULL, 0, 0, 0, 0, 0, NULL }
 };
 
@@ -867,6 +885,7 @@ conf_route_defaults(struct route_conf *r)
 	r->response_timeout_ms = 60 * 1000;
 	r->idle_timeout_ms = 5 * 60 * 1000;
 	r->max_buffered_body = 1024 * 1024;
+	r->up_proxy_timeout_ms = 10 * 1000;
 }
 
 /* The struct of the section being read, or NULL. */
@@ -1473,6 +1492,10 @@ conf_free(struct conf *conf)
 		free(r->up_key);
 		free(r->up_alpn);
 		free(r->up_host);
+		free(r->up_proxy_auth);
+		if (r->up_proxy_basic != NULL)
+			OPENSSL_cleanse(r->up_proxy_basic, strlen(r->up_proxy_basic));
+		free(r->up_proxy_basic);
 	}
 	free(conf->routes);
 	free(conf->path);

@@ -168,6 +168,14 @@ struct route_conf {
 	uint64_t idle_timeout_ms;
 	uint64_t max_buffered_body;	/* de-chunking limit for HTTP/1.0 endpoints */
 	struct conf_loc max_buffered_body_loc;
+	struct hostport up_proxy;	/* upstream_proxy = http://HOST:PORT */
+	bool up_proxy_set;		/* false: connect to upstream directly */
+	struct conf_loc up_proxy_loc;
+	char *up_proxy_auth;		/* file holding user:password; owned */
+	struct conf_loc up_proxy_auth_loc;
+	char *up_proxy_basic;		/* base64 of that file, read by conf_check; owned, never logged */
+	uint64_t up_proxy_timeout_ms;	/* CONNECT sent and answered within this */
+	struct conf_loc up_proxy_timeout_loc;
 	unsigned index;			/* position in conf.routes */
 	int metrics_id;			/* set by gen_build: metrics registry id */
 	bool bad;			/* a value failed to parse: conf_check skips cross-key checks */

@@ -25,6 +25,7 @@
 #include "audit.h"
 #include "conf.h"
 #include "regfile.h"
+#include "upstream_proxy.h"
 
 struct check {
 	struct conf *conf;
@@ -251,6 +252,42 @@ check_route_files(struct check *ck, struct route_conf *r)
 		check_file(ck, &r->up_key_loc, "upstream_key", r->up_key);
 }
 
+/*
+ * upstream_proxy_auth: read now, at every start, -t and reload, like the
+ * keys; the value is kept base64-encoded for the CONNECT request and is
+ * never printed, not even in an error.
+ */
+static void
+check_route_proxy_auth(struct check *ck, struct route_conf *r)
+{
+	char out[UPSTREAM_PROXY_BASIC_MAX], why[CONF_MAX_LINE + 64];
+
+	if (upstream_proxy_basic_file(r->up_proxy_auth, out, sizeof(out), why,
+	    sizeof(why)) == -1)
+		check_err(ck, &r->up_proxy_auth_loc, "upstream_proxy_auth", "%s",
+		    why);
+	else if ((r->up_proxy_basic = strdup(out)) == NULL)
+		check_err(ck, &r->up_proxy_auth_loc, "upstream_proxy_auth",
+		    "out of memory");
+	OPENSSL_cleanse(out, sizeof(out));
+}
+
+static void
+check_route_proxy(struct check *ck, struct route_conf *r)
+{
+	if (r->up_proxy_set) {
+		if (r->up_proxy_auth != NULL && r->up_proxy_basic == NULL)
+			check_route_proxy_auth(ck, r);
+		return;
+	}
+	if (r->up_proxy_auth_loc.line != 0)
+		check_err(ck, &r->up_proxy_auth_loc, "upstream_proxy_auth",
+		    "only with upstream_proxy = http://HOST:PORT");
+	if (r->up_proxy_timeout_loc.line != 0)
+		check_err(ck, &r->up_proxy_timeout_loc, "upstream_proxy_timeout",
+		    "only with upstream_proxy = http://HOST:PORT");
+}
+
 static bool
 check_same_str(const char *a, const char *b)
 {
@@ -291,6 +328,7 @@ check_route(struct check *ck, unsigned idx)
 		check_route_tls(ck, r);
 		check_route_files(ck, r);
 	}
+	check_route_proxy(ck, r);
 	if (r->pool_min_idle > r->pool_max_idle)
 		check_err(ck, r->pool_min_idle_loc.line != 0 ? &r->pool_min_idle_loc :
 		    &r->pool_max_idle_loc, "pool_min_idle",

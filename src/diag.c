@@ -49,6 +49,12 @@ static const char *const close_reason_names[CR__COUNT] = {
 	[CR_UPSTREAM_TIMEOUT] = "upstream_timeout",
 	[CR_UPSTREAM_CLOSED] = "upstream_closed",
 	[CR_UPSTREAM_BAD_RESPONSE] = "upstream_bad_response",
+	[CR_PROXY_REFUSED] = "proxy_refused",
+	[CR_PROXY_AUTH] = "proxy_auth",
+	[CR_PROXY_FORBIDDEN] = "proxy_forbidden",
+	[CR_PROXY_BAD_GATEWAY] = "proxy_bad_gateway",
+	[CR_PROXY_TIMEOUT] = "proxy_timeout",
+	[CR_PROXY_BAD_ANSWER] = "proxy_bad_answer",
 	[CR_IDLE_TIMEOUT] = "idle_timeout",
 	[CR_SHUTDOWN] = "shutdown",
 	[CR_INTERNAL] = "internal",
@@ -381,6 +387,40 @@ hint_client_tls_failed(const struct tb_err *err)
 	    "min_tls";
 }
 
+/* The route's upstream_proxy failed us; each hint names the key to fix. */
+static const char *
+hint_proxy(enum close_reason code)
+{
+	switch (code) {
+	case CR_PROXY_REFUSED:
+		return "nothing accepts connections at the route's upstream_proxy "
+		    "address: check upstream_proxy = http://HOST:PORT and that "
+		    "the proxy is running";
+	case CR_PROXY_AUTH:
+		return "the proxy wants credentials (407 or 401): set "
+		    "upstream_proxy_auth = FILE holding user:password (Basic), or "
+		    "fix the ones in it; NTLM and Negotiate are not supported "
+		    "(put a local cntlm or a squid parent in between)";
+	case CR_PROXY_FORBIDDEN:
+		return "the proxy refused the tunnel to this destination (403): "
+		    "its rules must allow CONNECT to upstream = HOST:PORT (squid: "
+		    "the CONNECT / SSL_ports ACLs; tinyproxy: ConnectPort)";
+	case CR_PROXY_BAD_GATEWAY:
+		return "the proxy could not reach the endpoint (502/503/504 from "
+		    "the proxy): check upstream = HOST:PORT as the proxy sees it "
+		    "(its DNS, its routes) and the proxy's log";
+	case CR_PROXY_TIMEOUT:
+		return "the proxy accepted TCP but did not answer CONNECT within "
+		    "upstream_proxy_timeout: check that upstream_proxy names an "
+		    "HTTP proxy, or raise upstream_proxy_timeout if it is slow to "
+		    "reach the endpoint";
+	default:
+		return "the proxy's answer to CONNECT was no HTTP or an "
+		    "unexpected status (see detail): check that upstream_proxy "
+		    "names an HTTP forward proxy port (not SOCKS, not TLS)";
+	}
+}
+
 const char *
 diag_hint(const struct tb_err *err)
 {
@@ -457,6 +497,13 @@ diag_hint(const struct tb_err *err)
 		return "the endpoint sent invalid HTTP (see detail): check that "
 		    "upstream_tls matches the port (TLS or plain) and the "
 		    "endpoint's logs";
+	case CR_PROXY_REFUSED:
+	case CR_PROXY_AUTH:
+	case CR_PROXY_FORBIDDEN:
+	case CR_PROXY_BAD_GATEWAY:
+	case CR_PROXY_TIMEOUT:
+	case CR_PROXY_BAD_ANSWER:
+		return hint_proxy(err->code);
 	case CR_IDLE_TIMEOUT:
 		return "no traffic either way for idle_timeout: raise the route's "
 		    "idle_timeout if long-idle connections are expected";
@@ -906,6 +953,7 @@ diag_http_status(enum close_reason code)
 	switch (code) {
 	case CR_UPSTREAM_CONNECT_TIMEOUT:
 	case CR_UPSTREAM_TIMEOUT:
+	case CR_PROXY_TIMEOUT:
 		return 504;
 	case CR_BAD_REQUEST:
 		return 400;
@@ -923,6 +971,11 @@ diag_http_status(enum close_reason code)
 	case CR_UPSTREAM_CERT:
 	case CR_UPSTREAM_CLOSED:
 	case CR_UPSTREAM_BAD_RESPONSE:
+	case CR_PROXY_REFUSED:
+	case CR_PROXY_AUTH:
+	case CR_PROXY_FORBIDDEN:
+	case CR_PROXY_BAD_GATEWAY:
+	case CR_PROXY_BAD_ANSWER:
 		return 502;
 	case CR_INTERNAL:
 		return 500;

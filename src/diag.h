@@ -38,6 +38,12 @@ enum close_reason {
 	CR_UPSTREAM_TIMEOUT,		/* handshake or response timed out */
 	CR_UPSTREAM_CLOSED,		/* endpoint closed before a full response */
 	CR_UPSTREAM_BAD_RESPONSE,	/* endpoint sent invalid HTTP */
+	CR_PROXY_REFUSED,		/* upstream_proxy: TCP connect refused */
+	CR_PROXY_AUTH,			/* upstream_proxy answered 407 */
+	CR_PROXY_FORBIDDEN,		/* upstream_proxy answered 403 */
+	CR_PROXY_BAD_GATEWAY,		/* upstream_proxy answered 502, 503 or 504 */
+	CR_PROXY_TIMEOUT,		/* no CONNECT answer within upstream_proxy_timeout */
+	CR_PROXY_BAD_ANSWER,		/* not HTTP, another status, or closed */
 	CR_IDLE_TIMEOUT,		/* no traffic either way for idle_timeout */
 	CR_SHUTDOWN,			/* broker stopped; drain deadline passed */
 	CR_INTERNAL,			/* resource exhaustion inside the broker */

@@ -31,6 +31,7 @@
 #include "probe_report.h"
 #include "tls_client.h"
 #include "tlsio.h"
+#include "upstream_proxy.h"
 
 #define PROBE_DEFAULT_TIMEOUT_MS 5000
 #define PROBE_DEFAULT_CONF SYSCONFDIR "/tlsbroker/tlsbroker.ini"
@@ -53,6 +54,8 @@ static const struct option probe_longopts[] = {
 	{ "json", no_argument, NULL, 'j' },
 	{ "route", required_argument, NULL, 'r' },
 	{ "config", required_argument, NULL, 'c' },
+	{ "proxy", required_argument, NULL, 'p' },
+	{ "proxy-auth", required_argument, NULL, 'P' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
 };
@@ -132,6 +135,7 @@ probe_usage(FILE *out)
 	fprintf(out,
 	    "usage: tlsbroker probe HOST:PORT [--sni NAME|off] [--ca FILE]\n"
 	    "                       [--timeout DUR] [--name ROUTE] [--json]\n"
+	    "                       [--proxy http://HOST:PORT [--proxy-auth FILE]]\n"
 	    "       tlsbroker probe --route NAME [-c FILE]\n"
 	    "\n"
 	    "Connects to an endpoint as the broker would and reports which TLS\n"
@@ -147,6 +151,9 @@ probe_usage(FILE *out)
 	    "  --timeout DUR    bound on the name lookup and on every connect,\n"
 	    "                   handshake and read (default 5s)\n"
 	    "  --name ROUTE     name of the suggested [route] (default: the host)\n"
+	    "  --proxy URL      connect through this HTTP proxy with CONNECT, as\n"
+	    "                   upstream_proxy does\n"
+	    "  --proxy-auth FILE  Basic credentials (user:password) for --proxy\n"
 	    "  --json           print the facts as one JSON object\n"
 	    "  --route NAME     make one connection with the settings of that\n"
 	    "                   route and print the outcome or the close reason\n"
@@ -158,7 +165,7 @@ probe_usage(FILE *out)
 }
 
 /*
- * --sni, --ca, --timeout or --name into r and o: 0, or -1 after saying
+ * --sni, --ca, --proxy, --proxy-auth, --timeout or --name into r and o: 0, or -1 after saying
  * why on stderr.
  */
 static int
@@ -166,6 +173,7 @@ probe_host_opt(int ch, const char *arg, struct probe_result *r,
     struct probe_opts *o)
 {
 	char err[PARSE_ERRLEN];
+	struct hostport hp;
 
 	o->host_opts = true;
 	switch (ch) {
@@ -187,6 +195,23 @@ probe_host_opt(int ch, const char *arg, struct probe_result *r,
 			return -1;
 		}
 		snprintf(r->ca, sizeof(r->ca), "%s", arg);
+		return 0;
+	case 'p':
+		if (strlen(arg) >= sizeof(r->proxy) ||
+		    upstream_proxy_parse_url(arg, &hp, err) == -1) {
+			fprintf(stderr, "tlsbroker probe: --proxy: %s\n",
+			    strlen(arg) >= sizeof(r->proxy) ? "URL too long" : err);
+			return -1;
+		}
+		snprintf(r->proxy, sizeof(r->proxy), "%s", arg);
+		return 0;
+	case 'P':
+		if (strlen(arg) >= sizeof(r->proxy_auth)) {
+			fprintf(stderr, "tlsbroker probe: --proxy-auth: path too "
+			    "long\n");
+			return -1;
+		}
+		snprintf(r->proxy_auth, sizeof(r->proxy_auth), "%s", arg);
 		return 0;
 	case 't':
 		if (parse_duration_ms(arg, &r->timeout_ms, err) == -1 ||
@@ -218,6 +243,8 @@ probe_parse_opts(int argc, char **argv, struct probe_result *r,
 		switch (ch) {
 		case 's':
 		case 'a':
+		case 'p':
+		case 'P':
 		case 't':
 		case 'n':
 			if (probe_host_opt(ch, optarg, r, o) == -1)
@@ -306,9 +333,40 @@ probe_run_end(void)
 }
 
 /* Discovery, candidates, proof and report: 0 with a working route, else 1. */
+/* --proxy and --proxy-auth for every connection of this run: 0 or -1. */
+static int
+probe_use_proxy(const struct probe_result *r)
+{
+	char basic[UPSTREAM_PROXY_BASIC_MAX], why[1200];
+	struct hostport hp;
+	int rc = 0;
+
+	if (r->proxy[0] == '\0' && r->proxy_auth[0] != '\0') {
+		fprintf(stderr, "tlsbroker probe: --proxy-auth needs --proxy\n");
+		return -1;
+	}
+	if (r->proxy[0] == '\0')
+		return 0;
+	/* parsed once already by the option: it cannot fail here */
+	if (upstream_proxy_parse_url(r->proxy, &hp, why) == -1)
+		return -1;
+	if (r->proxy_auth[0] == '\0')
+		probe_net_set_proxy(&hp, NULL);
+	else if (upstream_proxy_basic_file(r->proxy_auth, basic, sizeof(basic),
+	    why, sizeof(why)) == -1) {
+		fprintf(stderr, "tlsbroker probe: --proxy-auth: %s\n", why);
+		rc = -1;
+	} else
+		probe_net_set_proxy(&hp, basic);
+	OPENSSL_cleanse(basic, sizeof(basic));
+	return rc;
+}
+
 static int
 probe_run_host(struct probe_result *r, bool json)
 {
+	if (probe_use_proxy(r) == -1)
+		return 1;
 	if (probe_run_begin() == -1)
 		return 1;
 	probe_discover(r);

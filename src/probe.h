@@ -108,6 +108,8 @@ struct probe_result {
 	char sni[256];			/* the --sni value, "" = host name default */
 	bool sni_off;			/* --sni off */
 	char ca[1024];			/* --ca FILE, "" = system store */
+	char proxy[300];		/* --proxy URL as the route block names it, "" = none */
+	char proxy_auth[1024];		/* --proxy-auth FILE, "" = none */
 	char name[64];			/* route name */
 	uint64_t timeout_ms;
 

@@ -24,10 +24,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 
 #include "conf.h"
 #include "tls_client.h"
+#include "upstream_proxy.h"
 
 /* ---- waiting and the name lookup ----------------------------------------- */
 
@@ -236,8 +238,8 @@ probe_connect_addr(const struct addrinfo *ai, const char *addr,
 	return -1;
 }
 
-int
-probe_tcp_connect(const struct hostport *hp, uint64_t timeout_ms, char *addr,
+static int
+probe_tcp_dial(const struct hostport *hp, uint64_t timeout_ms, char *addr,
     size_t addrcap, struct tb_err *err)
 {
 	const struct addrinfo *res, *ai;
@@ -525,6 +527,8 @@ probe_conn_open(struct probe_conn *c, const struct route_conf *rc,
 	struct tls_hs_result res;
 
 	probe_conn_init(c);
+	if (rc->up_proxy_set)
+		probe_net_set_proxy(&rc->up_proxy, rc->up_proxy_basic);
 	if ((c->fd = probe_tcp_connect(&rc->upstream, connect_ms, c->addr,
 	    sizeof(c->addr), &c->err)) == -1)
 		return -1;
@@ -566,6 +570,82 @@ probe_conn_close(struct probe_conn *c, bool clean)
 		SSL_SESSION_free(c->sess);
 		c->sess = NULL;
 	}
+}
+
+/* ---- through a forward proxy -------------------------------------------- */
+
+/* --proxy, or the route's upstream_proxy: every connection tunnels through it. */
+static struct {
+	bool set;
+	struct hostport hp;
+	char basic[UPSTREAM_PROXY_BASIC_MAX];	/* "" = no credentials */
+} probe_proxy;
+
+void
+probe_net_set_proxy(const struct hostport *hp, const char *basic)
+{
+	OPENSSL_cleanse(probe_proxy.basic, sizeof(probe_proxy.basic));
+	probe_proxy.set = hp != NULL;
+	if (hp != NULL)
+		probe_proxy.hp = *hp;
+	if (basic != NULL)
+		snprintf(probe_proxy.basic, sizeof(probe_proxy.basic), "%s",
+		    basic);
+}
+
+/* CONNECT target on fd, connected to the proxy at proxy: 0 or -1 with err. */
+static int
+probe_tunnel(int fd, const struct hostport *target, const char *proxy,
+    uint64_t deadline, struct tb_err *err)
+{
+	char req[UPSTREAM_PROXY_REQ_MAX], head[UPSTREAM_PROXY_HEAD_MAX];
+	char tgt[HOSTPORT_HOSTLEN + 8];
+	size_t have = 0;
+	int n, r, w;
+
+	snprintf(tgt, sizeof(tgt), "%s:%u", target->host, (unsigned)target->port);
+	n = upstream_proxy_request(target, probe_proxy.basic[0] != '\0' ?
+	    probe_proxy.basic : NULL, req, sizeof(req));
+	r = n == -1 ? -1 : probe_send(fd, NULL, req, (size_t)n, deadline);
+	OPENSSL_cleanse(req, sizeof(req));
+	if (r == -1) {
+		tb_err_set(err, CR_PROXY_BAD_ANSWER, PHASE_CONNECT,
+		    "cannot send CONNECT %s to proxy %s", tgt, proxy);
+		return -1;
+	}
+	while ((r = upstream_proxy_recv(fd, head, &have, proxy, tgt, err)) == 0) {
+		if ((w = probe_wait(fd, POLLIN, deadline)) == 1)
+			continue;
+		if (w == 0)
+			tb_err_set(err, CR_PROXY_TIMEOUT, PHASE_CONNECT,
+			    "proxy %s did not answer CONNECT %s in time", proxy,
+			    tgt);
+		else
+			tb_err_set(err, CR_INTERNAL, PHASE_CONNECT, "poll: %s",
+			    strerror(errno));
+		return -1;
+	}
+	return r == 1 ? 0 : -1;
+}
+
+int
+probe_tcp_connect(const struct hostport *hp, uint64_t timeout_ms, char *addr,
+    size_t addrcap, struct tb_err *err)
+{
+	int fd;
+
+	if (!probe_proxy.set)
+		return probe_tcp_dial(hp, timeout_ms, addr, addrcap, err);
+	if ((fd = probe_tcp_dial(&probe_proxy.hp, timeout_ms, addr, addrcap,
+	    err)) == -1) {
+		upstream_proxy_dial_failed(err);
+		return -1;
+	}
+	if (probe_tunnel(fd, hp, addr, now_ms() + timeout_ms, err) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 /* ---- whole exchanges ----------------------------------------------------- */
@@ -650,4 +730,5 @@ void
 probe_net_cleanup(void)
 {
 	probe_lookup_drop();
+	probe_net_set_proxy(NULL, NULL);
 }

@@ -3,8 +3,9 @@
  * probe_net: probe's time-bounded network steps, each one blocking call
  * under a poll() deadline (probe is a CLI tool, never run inside the
  * event loop).  It owns the name lookup (kept per host and port), opening
- * a TCP connection to the target (the only function that does: a tunnel
- * through a proxy would wrap it), a TLS connection through tls_client
+ * a TCP connection to the target (the only function that does; it opens
+ * the CONNECT tunnel of --proxy or a route's upstream_proxy through
+ * upstream_proxy.c), a TLS connection through tls_client
  * with its failure classified as upstream.c classifies it, sending and
  * receiving on either, and two whole exchanges: HEAD / for a response
  * head, and a raw ClientHello for the ServerHello.  It decides nothing
@@ -66,6 +67,15 @@ struct probe_http {
  */
 int probe_tcp_connect(const struct hostport *hp, uint64_t timeout_ms,
     char *addr, size_t addrcap, struct tb_err *err);
+
+/*
+ * From now on every probe_tcp_connect() opens a CONNECT tunnel through
+ * the proxy at hp (NULL: connect directly again) with Basic credentials
+ * basic (base64, NULL: none); the tunnel's answer counts against the same
+ * timeout_ms, counted from the proxy's connect.  Failures are classified
+ * as the broker's (proxy_refused, proxy_auth, ...).
+ */
+void probe_net_set_proxy(const struct hostport *hp, const char *basic);
 
 /* Empties c (no socket, no SSL) so that probe_conn_close() is safe on it. */
 void probe_conn_init(struct probe_conn *c);

@@ -148,6 +148,10 @@ probe_block_head(struct probe_out *o, const struct probe_result *r,
 		    r->http_status);
 	probe_cat(o, "mode = %s\n", r->http ? "http" : "tcp");
 	probe_cat(o, "upstream = %s\n", hp);
+	if (r->proxy[0] != '\0')
+		probe_cat(o, "upstream_proxy = %s\n", r->proxy);
+	if (r->proxy_auth[0] != '\0')
+		probe_cat(o, "upstream_proxy_auth = %s\n", r->proxy_auth);
 }
 
 /* Versions, level, ciphers, renegotiation, provider and SNI. */

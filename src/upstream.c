@@ -27,9 +27,17 @@
 #include "metrics.h"
 #include "pool.h"
 #include "tls_client.h"
+#include "upstream_proxy.h"
 #include "worker.h"
 
 static void upstream_try_next(struct upconn *uc);
+
+/* Where the TCP connect goes: the route's proxy, if it has one. */
+static const struct hostport *
+upstream_dial(const struct route_conf *rc)
+{
+	return rc->up_proxy_set ? &rc->up_proxy : &rc->upstream;
+}
 
 static struct timeval
 ms_to_tv(uint64_t ms)
@@ -199,14 +207,12 @@ upstream_start_tls(struct upconn *uc)
 
 /* ---- TCP connect ------------------------------------------------------- */
 
+/* The byte stream to the endpoint exists (directly or tunnelled). */
 static void
-upstream_connected(struct upconn *uc)
+upstream_transport(struct upconn *uc)
 {
-	int one = 1;
-
 	uc->connect_ms = (int64_t)(now_ms() - uc->t_start);
 	uc->t_connect = now_ms();
-	setsockopt(uc->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (uc->cli != NULL) {
 		upstream_start_tls(uc);
 		return;
@@ -225,6 +231,44 @@ upstream_connected(struct upconn *uc)
 }
 
 static void
+upstream_tunnel_cb(void *arg, const struct tb_err *err)
+{
+	struct upconn *uc = arg;
+	bool failed = err != NULL;
+
+	/* err lives in the tunnel: copy it before the tunnel goes */
+	if (failed)
+		uc->err = *err;
+	proxy_tunnel_free(uc->tun);
+	uc->tun = NULL;
+	if (failed) {
+		upstream_fail(uc);
+		return;
+	}
+	upstream_transport(uc);
+}
+
+static void
+upstream_connected(struct upconn *uc)
+{
+	int one = 1;
+
+	setsockopt(uc->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (!uc->rc->up_proxy_set) {
+		upstream_transport(uc);
+		return;
+	}
+	uc->tun = proxy_tunnel_start(event_get_base(uc->ev), uc->fd,
+	    &uc->rc->upstream, uc->rc->up_proxy_basic, uc->addr,
+	    uc->rc->up_proxy_timeout_ms, upstream_tunnel_cb, uc);
+	if (uc->tun == NULL) {
+		tb_err_set(&uc->err, CR_INTERNAL, PHASE_CONNECT,
+		    "cannot start the CONNECT to %s", uc->addr);
+		upstream_fail(uc);
+	}
+}
+
+static void
 upstream_connect_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct upconn *uc = arg;
@@ -235,6 +279,8 @@ upstream_connect_cb(evutil_socket_t fd, short what, void *arg)
 		tb_err_set(&uc->err, CR_UPSTREAM_CONNECT_TIMEOUT, PHASE_CONNECT,
 		    "connect %s: no answer within connect_timeout (%llu ms)",
 		    uc->addr, (unsigned long long)uc->rc->connect_timeout_ms);
+		if (uc->rc->up_proxy_set)
+			upstream_proxy_dial_failed(&uc->err);
 		upstream_fail(uc);
 		return;
 	}
@@ -282,6 +328,8 @@ upstream_try_next(struct upconn *uc)
 		return;
 	}
 	diag_from_connect_errno(&uc->err, uc->last_errno, uc->addr);
+	if (uc->rc->up_proxy_set)
+		upstream_proxy_dial_failed(&uc->err);
 	upstream_fail(uc);
 }
 
@@ -298,7 +346,7 @@ upstream_resolved_cb(evutil_socket_t fd, short what, void *arg)
 	uc->ev = NULL;
 	if (uc->dns_result != 0 || uc->ai == NULL) {
 		tb_err_set(&uc->err, CR_UPSTREAM_DNS, PHASE_DNS,
-		    "cannot resolve %s: %s", uc->rc->upstream.host,
+		    "cannot resolve %s: %s", upstream_dial(uc->rc)->host,
 		    uc->dns_result != 0 ? evutil_gai_strerror(uc->dns_result) :
 		    "no address");
 		upstream_fail(uc);
@@ -343,6 +391,7 @@ struct upconn *
 upstream_connect(struct worker *w, const struct route_conf *rc,
     struct tls_client *cli, struct pool *pool, upconn_cb cb, void *arg)
 {
+	const struct hostport *dial = upstream_dial(rc);
 	struct evutil_addrinfo hints;
 	struct upconn *uc;
 	char port[8];
@@ -362,15 +411,14 @@ upstream_connect(struct worker *w, const struct route_conf *rc,
 	uc->t_start = now_ms();
 	tls_info_init(&uc->tinfo);
 	uc->tinfo.out = &uc->tout;
-	snprintf(uc->addr, sizeof(uc->addr), "%s:%u", rc->upstream.host,
-	    rc->upstream.port);
-	snprintf(port, sizeof(port), "%u", rc->upstream.port);
+	snprintf(uc->addr, sizeof(uc->addr), "%s:%u", dial->host, dial->port);
+	snprintf(port, sizeof(port), "%u", dial->port);
 	uc->ev = event_new(w->base, -1, 0, upstream_resolved_cb, uc);
 	if (uc->ev == NULL) {
 		free(uc);
 		return NULL;
 	}
-	if (name_is_invalid(rc->upstream.host)) {
+	if (name_is_invalid(dial->host)) {
 		uc->dns_result = EVUTIL_EAI_NONAME;
 		event_active(uc->ev, EV_TIMEOUT, 0);
 		return uc;
@@ -380,7 +428,7 @@ upstream_connect(struct worker *w, const struct route_conf *rc,
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_protocol = IPPROTO_TCP;
 	hints.ai_flags = EVUTIL_AI_ADDRCONFIG;
-	uc->dnsreq = evdns_getaddrinfo(w->dns, rc->upstream.host, port, &hints,
+	uc->dnsreq = evdns_getaddrinfo(w->dns, dial->host, port, &hints,
 	    upstream_dns_cb, uc);
 	return uc;
 }
@@ -391,6 +439,8 @@ upconn_free(struct upconn *uc, bool clean)
 	if (uc == NULL)
 		return;
 	tls_hs_cancel(&uc->hs);
+	proxy_tunnel_free(uc->tun);
+	uc->tun = NULL;
 	if (uc->counted && upconn_metrics(uc) != NULL)
 		metrics_add(&upconn_metrics(uc)->up_open, -1);
 	if (uc->bev != NULL) {

@@ -4,6 +4,8 @@
  * (evdns; RFC 6761 ".invalid" names fail without a query), a non-blocking
  * connect to each address in turn under connect_timeout, then the route's
  * TLS handshake under handshake_timeout (or none for upstream_tls = off).
+ * With upstream_proxy it resolves and connects to the proxy instead and
+ * opens a CONNECT tunnel (upstream_proxy.c) before that handshake.
  * The result is a struct upconn with a ready bufferevent, or a close reason
  * with its phase (dns, connect, handshake) from diag.  Callbacks never run
  * inside upstream_connect().  It does not pool (pool.c) or relay.
@@ -25,6 +27,7 @@ struct bufferevent;
 struct event;
 struct evdns_getaddrinfo_request;
 struct pool;
+struct proxy_tunnel;
 struct route_conf;
 struct tls_client;
 struct upconn;
@@ -48,6 +51,7 @@ struct upconn {
 	struct tls_out_info tout;		/* tinfo.out */
 	struct tls_hs hs;
 	struct event *ev;			/* owned: connect wait / deferred steps */
+	struct proxy_tunnel *tun;		/* owned: CONNECT via upstream_proxy */
 	struct evdns_getaddrinfo_request *dnsreq;	/* pending lookup */
 	struct addrinfo *ai;			/* owned: resolved addresses */
 	struct addrinfo *ai_next;		/* next address to try */

@@ -29,7 +29,9 @@ static const char *const spec_codes[] = {
 	"upstream_connect_timeout", "upstream_reset", "upstream_tls_alert",
 	"upstream_tls_version", "upstream_tls_cipher", "upstream_tls_failed",
 	"upstream_legacy_renegotiation", "upstream_cert", "upstream_timeout",
-	"upstream_closed", "upstream_bad_response", "idle_timeout", "shutdown",
+	"upstream_closed", "upstream_bad_response", "proxy_refused", "proxy_auth",
+	"proxy_forbidden", "proxy_bad_gateway", "proxy_timeout", "proxy_bad_answer",
+	"idle_timeout", "shutdown",
 	"internal",
 };
 
@@ -554,6 +556,12 @@ START_TEST(test_http_status)
 	ck_assert_int_eq(diag_http_status(CR_UPSTREAM_CERT), 502);
 	ck_assert_int_eq(diag_http_status(CR_UPSTREAM_CLOSED), 502);
 	ck_assert_int_eq(diag_http_status(CR_UPSTREAM_BAD_RESPONSE), 502);
+	ck_assert_int_eq(diag_http_status(CR_PROXY_REFUSED), 502);
+	ck_assert_int_eq(diag_http_status(CR_PROXY_AUTH), 502);
+	ck_assert_int_eq(diag_http_status(CR_PROXY_FORBIDDEN), 502);
+	ck_assert_int_eq(diag_http_status(CR_PROXY_BAD_GATEWAY), 502);
+	ck_assert_int_eq(diag_http_status(CR_PROXY_BAD_ANSWER), 502);
+	ck_assert_int_eq(diag_http_status(CR_PROXY_TIMEOUT), 504);
 	ck_assert_int_eq(diag_http_status(CR_INTERNAL), 500);
 	ck_assert_int_eq(diag_http_status(CR_SHUTDOWN), 503);
 	ck_assert_int_eq(diag_http_status(CR_OK), 0);

@@ -362,3 +362,50 @@ nginx_conns()
 	[ -f "$_ep_f" ] || { echo 0; return 0; }
 	awk '{ print $1 }' "$_ep_f" | sort -u | wc -l | tr -d ' '
 }
+
+# ---- forward proxies (upstream_proxy tests) ------------------------------------
+
+# start_squid NAME PORT ALLOWED_PORT...: squid in the foreground on
+# 127.0.0.1:PORT, no cache, allowing CONNECT to the ALLOWED_PORTs only
+# (anything else: 403).  Its files are in $TB_TMP/NAME, which its own user
+# can write; the access log is $TB_TMP/NAME/access.log (a tunnel is logged
+# when it closes).
+start_squid()
+{
+	_sq_n=$1
+	_sq_p=$2
+	shift 2
+	_sq_d="$TB_TMP/$_sq_n"
+	mkdir -p "$_sq_d"
+	chmod 711 "$TB_TMP"
+	chmod 777 "$_sq_d"
+	cat >"$_sq_d/squid.conf" <<SQEOF
+http_port 127.0.0.1:$_sq_p
+pid_filename $_sq_d/squid.pid
+cache_log stdio:$_sq_d/cache.log
+access_log stdio:$_sq_d/access.log
+coredump_dir $_sq_d
+cache deny all
+cache_mem 8 MB
+shutdown_lifetime 1 seconds
+acl CONNECT method CONNECT
+acl tunnel_ok port $*
+http_access allow CONNECT tunnel_ok
+http_access deny all
+SQEOF
+	_ep_run "$_sq_n" "$_sq_p" /usr/sbin/squid -N -f "$_sq_d/squid.conf"
+	TB_LOGS="$TB_LOGS $_sq_d/cache.log $_sq_d/access.log"
+}
+
+# start_tinyproxy NAME PORT [USER PASSWORD]: tinyproxy in the foreground
+# on 127.0.0.1:PORT, any CONNECT port, with Basic auth when USER is given.
+start_tinyproxy()
+{
+	{
+		printf 'Port %s\nListen 127.0.0.1\nTimeout 30\nMaxClients 20\n' "$2"
+		printf 'LogFile "%s"\nLogLevel Info\n' "$TB_TMP/$1.tinyproxy.log"
+		[ $# -lt 4 ] || printf 'BasicAuth %s %s\n' "$3" "$4"
+	} >"$TB_TMP/$1.tinyproxy.conf"
+	_ep_run "$1" "$2" tinyproxy -d -c "$TB_TMP/$1.tinyproxy.conf"
+	TB_LOGS="$TB_LOGS $TB_TMP/$1.tinyproxy.log"
+}
