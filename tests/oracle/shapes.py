@@ -470,6 +470,15 @@ def _end(g, route):
                   fields=b"Connection: close\r\n"), b"GET"
 
 
+def warm_case(route):
+    """One GET to route, for a replay to start with warm pools."""
+    c = Case("warm-%s" % route, "request")
+    g = Gen(random.Random(route), c)
+    item, method = _end(g, route)
+    c.shapes, c.methods, c.segments = ["end"], [method], [(item, 0)]
+    return c
+
+
 def request_case(seed, n):
     r = random.Random("%s:req:%d" % (seed, n))
     c = Case("q%d-%d" % (seed, n), "request")
