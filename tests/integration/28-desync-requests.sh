@@ -16,15 +16,6 @@
 # `make soak` runs the same oracle longer with a random seed.
 
 . "$(dirname "$0")/lib.sh"
+. "$TB_SRC/../oracle/in-check.sh"
 
-need_broker
-command -v nginx >/dev/null 2>&1 || note "no nginx: its route is left out"
-OUT="$TB_TMP/oracle"
-TB_BROKER_LOGS="$TB_BROKER_LOGS $OUT/broker.log"
-if ! "$PYTHON" "$TB_SRC/../oracle/oracle.py" --broker "$TLSBROKER" \
-    --kind request --cases 2000 --seconds 30 --seed "${ORACLE_SEED:-28}" \
-    --log-dir "$OUT" >"$TB_TMP/oracle.out" 2>&1; then
-	cat "$TB_TMP/oracle.out" >&2
-	fail "the desync oracle failed (reproducers in $OUT)"
-fi
-cat "$TB_TMP/oracle.out"
+run_oracle request 2000 30 "${ORACLE_SEED:-28}"

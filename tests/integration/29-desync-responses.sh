@@ -14,14 +14,6 @@
 # upstream's; nothing may follow.  ORACLE_SEED picks the run.
 
 . "$(dirname "$0")/lib.sh"
+. "$TB_SRC/../oracle/in-check.sh"
 
-need_broker
-OUT="$TB_TMP/oracle"
-TB_BROKER_LOGS="$TB_BROKER_LOGS $OUT/broker.log"
-if ! "$PYTHON" "$TB_SRC/../oracle/oracle.py" --broker "$TLSBROKER" \
-    --kind response --cases 1500 --seconds 25 --seed "${ORACLE_SEED:-29}" \
-    --log-dir "$OUT" >"$TB_TMP/oracle.out" 2>&1; then
-	cat "$TB_TMP/oracle.out" >&2
-	fail "the desync oracle failed (reproducers in $OUT)"
-fi
-cat "$TB_TMP/oracle.out"
+run_oracle response 1500 25 "${ORACLE_SEED:-29}"

@@ -38,7 +38,6 @@ import random
 import re
 import select
 import shutil
-import signal
 import socket
 import ssl
 import subprocess
@@ -49,6 +48,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "integration", "endpoints"))
+import brokerproc  # noqa: E402
 import h1  # noqa: E402
 import shapes  # noqa: E402
 import upstreams  # noqa: E402
@@ -129,29 +130,12 @@ class Setup:
     def stop(self):
         """Stops the broker (its exit status, sanitizer reports), then the
         upstreams.  Returns a list of problems."""
-        problems = []
-        if self.broker.poll() is not None:
-            problems.append("the broker died during the run: exit %s" %
-                            self.broker.returncode)
-        else:
-            self.broker.send_signal(signal.SIGTERM)
-            try:
-                rc = self.broker.wait(30)
-                if rc != 0:
-                    problems.append("broker exit status %d after SIGTERM" % rc)
-            except subprocess.TimeoutExpired:
-                self.broker.kill()
-                self.broker.wait()
-                problems.append("the broker was still running 30 s after SIGTERM")
+        problems = brokerproc.stop(self.broker, self.broker_log)
         for u in self.ups.values():
             u.wait_idle(5)
             u.stop()
         if self.nginx:
             self.nginx.stop()
-        with open(self.broker_log, errors="replace") as f:
-            san = [ln for ln in f if "Sanitizer" in ln or "runtime error" in ln]
-        if san:
-            problems.append("sanitizer report: %s" % san[0].strip())
         return problems
 
 

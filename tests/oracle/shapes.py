@@ -106,6 +106,11 @@ class Gen:
         return out + last
 
 
+def one_chunk(data, ext=b""):
+    """data as one chunk and the last chunk."""
+    return b"%x%s\r\n%s\r\n0\r\n\r\n" % (len(data), ext, data) if data else b"0\r\n\r\n"
+
+
 # ---- request shapes --------------------------------------------------------
 # Each takes a Gen and returns (variant, bytes, method): one request, or
 # what a client sends where one request should be.
@@ -206,7 +211,7 @@ def s_cl_te(g):
 def s_te_cl(g):
     """TE.CL: the chunk holds a request; a CL reader stops after 4 bytes."""
     inner = g.inner(g.r.random() < 0.3)
-    body = b"%x\r\n%s\r\n0\r\n\r\n" % (len(inner), inner)
+    body = one_chunk(inner)
     cl = len(b"%x\r\n" % len(inner))
     return "cl%d" % cl, g.head(b"POST", fields=b"Content-Length: %d\r\n"
                                b"Transfer-Encoding: chunked\r\n" % cl) + body, b"POST"
@@ -245,7 +250,7 @@ def s_te_obf(g):
     v = g.r.choice(sorted(TE_OBFUSCATIONS))
     inner = g.inner(g.r.random() < 0.3)
     with_cl = g.r.random() < 0.5
-    chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(inner), inner)
+    chunked = one_chunk(inner)
     body = chunked if not with_cl or g.r.random() < 0.5 else b"0\r\n\r\n" + inner
     f = TE_OBFUSCATIONS[v] + (b"Content-Length: %d\r\n" % g.r.choice(
         [len(body), 4, 0]) if with_cl else b"")
@@ -272,7 +277,7 @@ def s_connection(g):
     inner = g.inner(g.r.random() < 0.3)
     conn = b"Connection: %s\r\n" % CONNECTION_FIELDS[v]
     if v == "transfer-encoding" or (v == "te" and g.r.random() < 0.5):
-        body = b"%x\r\n%s\r\n0\r\n\r\n" % (len(inner), inner)
+        body = one_chunk(inner)
         f = conn + b"Transfer-Encoding: chunked\r\n"
     else:
         body = inner
@@ -514,10 +519,6 @@ def _h(status, fields, id_, version=b"HTTP/1.1", reason=b"OK"):
         version, status, reason, id_, fields)
 
 
-def _chunk_body(body, ext=b""):
-    return b"%x%s\r\n%s\r\n0\r\n\r\n" % (len(body), ext, body) if body else b"0\r\n\r\n"
-
-
 def answer(shape, v, id_, head_request=False):
     """Bytes for a response shape; see above."""
     body = b"body of %s %s" % (id_, b"z" * (v % 7 * 300))
@@ -530,10 +531,10 @@ def answer(shape, v, id_, head_request=False):
         # valid
         "ok_cl": ([_h(200, cl, id_) + nb], ok, False),
         "ok_chunked": ([_h(200, b"Transfer-Encoding: chunked\r\n", id_) +
-                        (b"" if head_request else _chunk_body(body, b";e=1"))], ok, False),
+                        (b"" if head_request else one_chunk(body, b";e=1"))], ok, False),
         "ok_trailer": ([_h(200, b"Transfer-Encoding: chunked\r\nTrailer: X-T\r\n", id_) +
                         (b"" if head_request else
-                         _chunk_body(body)[:-2] + b"X-T: 1\r\n\r\n")], ok, False),
+                         one_chunk(body)[:-2] + b"X-T: 1\r\n\r\n")], ok, False),
         "ok_close": ([_h(200, b"Connection: close\r\n", id_) + nb], close_ok, True),
         "ok_close_nofield": ([_h(200, b"", id_) + nb], close_ok, True),
         "ok_close10": ([_h(200, b"", id_, b"HTTP/1.0") + nb], close_ok, True),
@@ -561,7 +562,7 @@ def answer(shape, v, id_, head_request=False):
         # framing fields named by Connection
         "conn_cl": ([_h(200, b"Connection: Content-Length\r\n" + cl, id_) + nb], [], False),
         "conn_te": ([_h(200, b"Connection: Transfer-Encoding\r\nTransfer-Encoding: "
-                        b"chunked\r\n", id_) + (b"" if head_request else _chunk_body(body))],
+                        b"chunked\r\n", id_) + (b"" if head_request else one_chunk(body))],
                     [], False),
         "conn_close_cl": ([_h(200, b"Connection: close, content-length\r\n" + cl, id_) + nb],
                           [], True),
@@ -569,7 +570,7 @@ def answer(shape, v, id_, head_request=False):
                        [], False),
         # ambiguous framing
         "cl_te": ([_h(200, cl + b"Transfer-Encoding: chunked\r\n", id_) +
-                   (b"" if head_request else _chunk_body(body))], [], True),
+                   (b"" if head_request else one_chunk(body))], [], True),
         "dup_cl_same": ([_h(200, cl + cl, id_) + nb], [], False),
         "dup_cl_diff": ([_h(200, cl + b"Content-Length: %d\r\n" % (n + 5), id_) + nb +
                          b"12345"], [], True),
@@ -582,9 +583,9 @@ def answer(shape, v, id_, head_request=False):
         "te_chunked_identity": ([_h(200, b"Transfer-Encoding: chunked, identity\r\n", id_) +
                                  nb], close_ok, True),
         "te_dup": ([_h(200, b"Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n",
-                       id_) + (b"" if head_request else _chunk_body(body))], [], True),
+                       id_) + (b"" if head_request else one_chunk(body))], [], True),
         "te_10": ([_h(200, b"Transfer-Encoding: chunked\r\n", id_, b"HTTP/1.0") +
-                   (b"" if head_request else _chunk_body(body))], [], True),
+                   (b"" if head_request else one_chunk(body))], [], True),
         "chunk_0x": ([_h(200, b"Transfer-Encoding: chunked\r\n", id_) +
                       (b"" if head_request else b"0x%x\r\n%s\r\n0\r\n\r\n" % (n, body))],
                      [], True),

@@ -63,6 +63,7 @@ RSS_GROWTH = (1.5, 32 << 20)	# factor and bytes over the warm RSS
 HERE = os.path.dirname(os.path.abspath(__file__))
 EP = os.path.join(HERE, "..", "integration", "endpoints")
 sys.path.insert(0, EP)
+import brokerproc  # noqa: E402
 from httpwire import Reader  # noqa: E402
 
 
@@ -623,22 +624,8 @@ def main():
         quiet, seen = settle(pid, fd_base, rss_warm[0])
         print("soak: after the load: " + seen)
         problems += quiet
-    if su.broker.poll() is not None:
-        problems.append("the broker died during the run: exit %s" % su.broker.returncode)
-    else:
-        su.broker.send_signal(signal.SIGTERM)
-        try:
-            rc = su.broker.wait(30)
-            if rc != 0:
-                problems.append("exit status %d after SIGTERM" % rc)
-        except subprocess.TimeoutExpired:
-            su.broker.kill()
-            problems.append("still running 30 s after SIGTERM")
+    problems += brokerproc.stop(su.broker, su.broker_log)
     su.stop_endpoints()
-    with open(su.broker_log, errors="replace") as f:
-        san = [ln for ln in f if "Sanitizer" in ln or "runtime error" in ln]
-    if san:
-        problems.append("sanitizer: %s" % san[0].strip())
     bad_json = 0
     with open(os.path.join(su.dir, "audit.jsonl")) as f:
         for ln in f:
