@@ -563,7 +563,7 @@ finish(struct run *r)
 	}
 	if ((s = live_session()) != NULL && check_stuck) {
 		fprintf(stderr, "fuzz_session: session conn=%llu still %s %d loop turns "
-		    "after both peers closed (nreq %u, close_after_flush %d, "
+		    "after both peers reset (nreq %u, close_after_flush %d, "
 		    "lingering %d, parked %d): stuck or spinning\n",
 		    (unsigned long long)s->id, session_state_str(s->state), END_TURNS,
 		    s->nreq, s->close_after_flush, s->lingering, s->parked);
