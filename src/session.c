@@ -479,16 +479,21 @@ session_client_bev(struct session *s)
 	/*
 	 * The session keeps owning fd and ssl: the bufferevent is only a view
 	 * of them, freed while an http connection is parked (session_http.c).
+	 * No ssl: a plain session of session_accept_plain() (tests only).
 	 */
-	s->client.bev = bufferevent_openssl_socket_new(s->w->base, s->fd, s->ssl,
-	    BUFFEREVENT_SSL_OPEN, 0);
+	if (s->ssl == NULL)
+		s->client.bev = bufferevent_socket_new(s->w->base, s->fd, 0);
+	else
+		s->client.bev = bufferevent_openssl_socket_new(s->w->base, s->fd,
+		    s->ssl, BUFFEREVENT_SSL_OPEN, 0);
 	if (s->client.bev == NULL) {
 		tb_err_set(&err, CR_INTERNAL, PHASE_EXCHANGE,
 		    "cannot create the client bufferevent");
 		session_close(s, &err);
 		return -1;
 	}
-	bufferevent_openssl_set_allow_dirty_shutdown(s->client.bev, 1);
+	if (s->ssl != NULL)
+		bufferevent_openssl_set_allow_dirty_shutdown(s->client.bev, 1);
 	relay_setup(s->client.bev);
 	s->client.sess = s;
 	s->client.peer = &s->upstream;
@@ -724,30 +729,20 @@ err:
 	session_close(s, &err);
 }
 
-void
-session_accept(struct worker *w, unsigned li, int fd, const struct sockaddr *sa,
-    socklen_t salen)
+/*
+ * A published session for fd with its timer, or NULL (fd closed) when
+ * out of memory.
+ */
+static struct session *
+session_new(struct worker *w, unsigned li, int fd, const char *client)
 {
-	const struct listener_conf *lc = &w->gen->conf->listeners[li];
 	struct session *s;
-	struct tb_err err;
-	char client[64];
 	int one = 1;
-	bool proxied;
 
-	(void)salen;
-	sockaddr_format(sa, true, client, sizeof(client));
-	/* A balancer is not the caller: the allow list waits for its PROXY header. */
-	proxied = listener_proxy_trusted(lc, sa);
-	if (!proxied && lc->allow.count > 0 && !cidr_list_match(&lc->allow, sa)) {
-		session_deny(w, lc, client);
-		close(fd);
-		return;
-	}
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		log_warnx("out of memory: dropping client %s", client);
 		close(fd);
-		return;
+		return NULL;
 	}
 	s->magic = SESSION_MAGIC;
 	s->w = w;
@@ -766,28 +761,65 @@ session_accept(struct worker *w, unsigned li, int fd, const struct sockaddr *sa,
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 
-	s->idle_ev = evtimer_new(w->base, session_idle_cb, s);
-	if (s->idle_ev == NULL)
-		goto err;
-	if (lc->proxy_protocol == PROXY_MODE_OFF)
-		session_start_tls(s);
-	else if (listener_proxy_wait(s, proxied) == -1)
-		goto err;
-	return;
-err:
-	/* Published but nothing started: close it the one way. */
-	if (s->idle_ev == NULL) {
+	if ((s->idle_ev = evtimer_new(w->base, session_idle_cb, s)) == NULL) {
+		/* Published but nothing started: undo it by hand. */
 		log_warnx("out of memory: dropping client %s", client);
 		worker_session_del(w, s);
 		if (session_listener_metrics(s) != NULL)
 			metrics_add(&session_listener_metrics(s)->open, -1);
-		if (s->ssl != NULL)
-			SSL_free(s->ssl);
 		close(fd);
 		gen_unref(s->gen);
 		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void
+session_accept(struct worker *w, unsigned li, int fd, const struct sockaddr *sa,
+    socklen_t salen)
+{
+	const struct listener_conf *lc = &w->gen->conf->listeners[li];
+	struct session *s;
+	struct tb_err err;
+	char client[64];
+	bool proxied;
+
+	(void)salen;
+	sockaddr_format(sa, true, client, sizeof(client));
+	/* A balancer is not the caller: the allow list waits for its PROXY header. */
+	proxied = listener_proxy_trusted(lc, sa);
+	if (!proxied && lc->allow.count > 0 && !cidr_list_match(&lc->allow, sa)) {
+		session_deny(w, lc, client);
+		close(fd);
 		return;
 	}
-	tb_err_set(&err, CR_INTERNAL, PHASE_ACCEPT, "out of memory");
-	session_close(s, &err);
+	if ((s = session_new(w, li, fd, client)) == NULL)
+		return;
+	if (lc->proxy_protocol == PROXY_MODE_OFF)
+		session_start_tls(s);
+	else if (listener_proxy_wait(s, proxied) == -1) {
+		tb_err_set(&err, CR_INTERNAL, PHASE_ACCEPT, "out of memory");
+		session_close(s, &err);
+	}
 }
+
+/*
+ * Tests only (tests/fuzz/fuzz_session.c): an http session on a connected
+ * plain socket, as if its TLS handshake had just finished without SNI.
+ * The daemon never calls it.
+ */
+struct session *
+session_accept_plain(struct worker *w, unsigned li, int fd,
+    const struct sockaddr *sa)
+{
+	struct session *s;
+	char client[64];
+
+	sockaddr_format(sa, true, client, sizeof(client));
+	if ((s = session_new(w, li, fd, client)) == NULL)
+		return NULL;
+	session_http_start(s);
+	return s;
+}
+

@@ -116,6 +116,16 @@ void session_accept(struct worker *w, unsigned li, int fd,
  */
 void session_start_tls(struct session *s);
 
+/*
+ * Tests only: an http session on the connected plain (no TLS) socket fd,
+ * as if its handshake had just finished; consumes fd.  Returns the
+ * session (valid until it closes) or NULL.
+ */
+struct session *session_accept_plain(struct worker *w, unsigned li, int fd,
+    const struct sockaddr *sa);
+/* Tests only: runs the session's timers now, as if their time had come. */
+void session_http_test_timers(struct session *s);
+
 void session_set_state(struct session *s, enum session_state st);
 
 /* Casts a callback argument back, checking it is a live session (fatal if not). */

@@ -1337,7 +1337,7 @@ hx_parkable(struct session *s)
 	return s->client.bev == NULL ||
 	    (evbuffer_get_length(client_in(s)) == 0 &&
 	    evbuffer_get_length(client_out(s)) == 0 &&
-	    !SSL_has_pending(s->ssl));
+	    (s->ssl == NULL || !SSL_has_pending(s->ssl)));
 }
 
 static void
@@ -1454,4 +1454,12 @@ session_http_start(struct session *s)
 	session_set_state(s, SESSION_ST_HTTP);
 	s->last_active = now_ms();
 	hx_park(s);	/* the bufferevent comes with the first request byte */
+}
+
+void
+session_http_test_timers(struct session *s)
+{
+	event_active(s->idle_ev, EV_TIMEOUT, 1);
+	if (s->ex != NULL)
+		event_active(s->ex->up_ev, EV_TIMEOUT, 1);
 }
