@@ -345,6 +345,18 @@ kv_duration(const struct conf_key *k, const char *value, void *sect,
 	return 0;
 }
 
+/* A duration, or "off" (0): for settings that can be turned off. */
+static int
+kv_duration_off(const struct conf_key *k, const char *value, void *sect,
+    const struct conf_loc *at, char *err)
+{
+	if (strcmp(value, "off") == 0) {
+		*FIELD(sect, k, uint64_t) = 0;
+		return 0;
+	}
+	return kv_duration(k, value, sect, at, err);
+}
+
 static int
 kv_size(const struct conf_key *k, const char *value, void *sect,
     const struct conf_loc *at, char *err)
@@ -655,6 +667,7 @@ static const struct conf_key conf_broker_keys[] = {
 	{ "log_level", kv_log_level, B(log_level), CONF_NOLOC, 0, 0, 0, NULL },
 	{ "admin", kv_admin, B(admin), B(admin_loc), 0, 0, 0, NULL },
 	{ "drain_timeout", kv_duration, B(drain_timeout_ms), CONF_NOLOC, 0, 0, 0, NULL },
+	{ "tcp_keepalive", kv_duration_off, B(tcp_keepalive_ms), CONF_NOLOC, 0, 0, 0, NULL },
 	{ "user", kv_token, B(user), B(user_loc), 0, 0, 0, NULL },
 	{ NULL, NULL, 0, 0, 0, 0, 0, NULL }
 };
@@ -771,6 +784,8 @@ conf_broker_defaults(struct broker_conf *b)
 	memset(b, 0, sizeof(*b));
 	b->log_level = LOG_LVL_INFO;
 	b->drain_timeout_ms = 30 * 1000;
+	/* probes every minute of silence: inside Azure's 4-minute idle drop */
+	b->tcp_keepalive_ms = 60 * 1000;
 }
 
 static void
@@ -780,7 +795,12 @@ conf_listener_defaults(struct listener_conf *l)
 	l->min_tls = TLS1_2_VERSION;
 	l->handshake_timeout_ms = 10 * 1000;
 	l->request_timeout_ms = 10 * 1000;	/* slowloris: a head must arrive by then */
-	l->keepalive_timeout_ms = 60 * 1000;
+	/*
+	 * Above the 100 s .NET keeps an idle connection
+	 * (MaxServicePointIdleTime): the client always closes first, so a
+	 * request never races our close (the ERP does not retry a POST).
+	 */
+	l->keepalive_timeout_ms = 120 * 1000;
 }
 
 static void
@@ -801,7 +821,11 @@ conf_route_defaults(struct route_conf *r)
 	r->pool_max_lifetime_ms = 10 * 60 * 1000;
 	r->connect_timeout_ms = 5 * 1000;
 	r->handshake_timeout_ms = 10 * 1000;
-	r->response_timeout_ms = 60 * 1000;
+	/*
+	 * Below the ERP's 60 s WCF and 100 s HttpWebRequest timeouts: our
+	 * named 504 reaches the client before it gives up on its own.
+	 */
+	r->response_timeout_ms = 50 * 1000;
 	r->idle_timeout_ms = 5 * 60 * 1000;
 	r->max_buffered_body = 1024 * 1024;
 }

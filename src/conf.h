@@ -55,6 +55,7 @@ struct broker_conf {
 	bool admin_set;
 	struct conf_loc admin_loc;
 	uint64_t drain_timeout_ms;	/* SIGTERM: time open connections get */
+	uint64_t tcp_keepalive_ms;	/* silence before TCP keepalive probes, 0 = none */
 	char *user;			/* drop privileges to this user, NULL = don't */
 	struct conf_loc user_loc;
 	struct conf_loc loc;		/* the [broker] line; line 0 if none */

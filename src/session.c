@@ -27,6 +27,7 @@
 #include "pool.h"
 #include "relay.h"
 #include "route.h"
+#include "sockopt.h"
 #include "tls_server.h"
 #include "upstream.h"
 #include "worker.h"
@@ -707,7 +708,6 @@ session_accept(struct worker *w, unsigned li, int fd, const struct sockaddr *sa,
 	struct session *s;
 	struct tb_err err;
 	char client[64];
-	int one = 1;
 
 	(void)salen;
 	sockaddr_format(sa, true, client, sizeof(client));
@@ -736,7 +736,7 @@ session_accept(struct worker *w, unsigned li, int fd, const struct sockaddr *sa,
 		metrics_inc(&session_listener_metrics(s)->connections);
 		metrics_add(&session_listener_metrics(s)->open, 1);
 	}
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	sockopt_tcp(fd, w->gen->conf->broker.tcp_keepalive_ms);
 
 	s->idle_ev = evtimer_new(w->base, session_idle_cb, s);
 	s->ssl = tls_server_ssl_new(s->gen->servers[li]);

@@ -23,9 +23,11 @@
 
 #include "cidr.h"
 #include "conf.h"
+#include "gen.h"
 #include "relay.h"
 #include "metrics.h"
 #include "pool.h"
+#include "sockopt.h"
 #include "tls_client.h"
 #include "worker.h"
 
@@ -197,11 +199,9 @@ upstream_start_tls(struct upconn *uc)
 static void
 upstream_connected(struct upconn *uc)
 {
-	int one = 1;
-
 	uc->connect_ms = (int64_t)(now_ms() - uc->t_start);
 	uc->t_connect = now_ms();
-	setsockopt(uc->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	sockopt_tcp(uc->fd, uc->w->gen->conf->broker.tcp_keepalive_ms);
 	if (uc->cli != NULL) {
 		upstream_start_tls(uc);
 		return;

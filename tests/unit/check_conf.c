@@ -414,6 +414,7 @@ START_TEST(defaults)
 	ck_assert(!c->broker.admin_set);
 	ck_assert_uint_eq(c->broker.admin.port, 0);
 	ck_assert_uint_eq(c->broker.drain_timeout_ms, 30000);
+	ck_assert_uint_eq(c->broker.tcp_keepalive_ms, 60000);
 	ck_assert_ptr_null(c->broker.user);
 	ck_assert_int_eq(c->broker.loc.line, 0);
 
@@ -424,6 +425,7 @@ START_TEST(defaults)
 	ck_assert_ptr_null(l->client_ca);
 	ck_assert_uint_eq(l->allow.count, 0);
 	ck_assert_uint_eq(l->handshake_timeout_ms, 10000);
+	ck_assert_uint_eq(l->keepalive_timeout_ms, 120000);
 
 	/* the only listener is the default */
 	ck_assert_str_eq(r->listener, "erp");
@@ -458,7 +460,7 @@ START_TEST(defaults)
 	ck_assert_uint_eq(r->pool_max_lifetime_ms, 600000);
 	ck_assert_uint_eq(r->connect_timeout_ms, 5000);
 	ck_assert_uint_eq(r->handshake_timeout_ms, 10000);
-	ck_assert_uint_eq(r->response_timeout_ms, 60000);
+	ck_assert_uint_eq(r->response_timeout_ms, 50000);
 	ck_assert_uint_eq(r->idle_timeout_ms, 300000);
 	ck_assert_uint_eq(r->max_buffered_body, 1048576);
 	conf_free(c);
@@ -474,6 +476,12 @@ START_TEST(auto_and_strs)
 	ck_assert_uint_eq(c->broker.max_connections, 0);
 	ck_assert_int_eq(c->broker.log_level, LOG_LVL_WARNING);
 	ck_assert_str_eq(c->broker.admin.host, "::1");
+	conf_free(c);
+	c = load_ok("[broker]\ntcp_keepalive = off\n" BASE "[route r]\nupstream = h:1\n");
+	ck_assert_uint_eq(c->broker.tcp_keepalive_ms, 0);
+	conf_free(c);
+	c = load_ok("[broker]\ntcp_keepalive = 30s\n" BASE "[route r]\nupstream = h:1\n");
+	ck_assert_uint_eq(c->broker.tcp_keepalive_ms, 30000);
 	conf_free(c);
 	ck_assert_str_eq(log_level_str(LOG_LVL_ERROR), "error");
 	ck_assert_str_eq(log_level_str(LOG_LVL_WARNING), "warning");
