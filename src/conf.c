@@ -40,7 +40,7 @@
 #include "conf_check.h"
 
 #define CONF_ERRLEN (CONF_MAX_LINE + 256)	/* a whole value and what is allowed */
-#define CONF_MAX_KEYS 32	/* keys of the largest section kind */
+#define CONF_MAX_KEYS 48	/* keys of the largest section kind */
 #define CONF_LONG_KEY "__tlsbroker_long_line__"
 #define CONF_NOLOC ((size_t)-1)
 #define CONF_BOM "\xef\xbb\xbf"	/* UTF-8 byte order mark */
@@ -541,11 +541,76 @@ kv_cert(const struct conf_key *k, const char *value, void *sect,
 	return 0;
 }
 
+#define SERVICETAG_PREFIX "servicetag:"
+
+/* Records "servicetag:FILE:TAG" (tok, len bytes); conf_check reads FILE. */
+static int
+conf_add_servicetag(struct listener_conf *l, const char *tok, size_t len,
+    const struct conf_loc *at, char *err)
+{
+	const char *spec = tok + sizeof(SERVICETAG_PREFIX) - 1, *colon;
+	size_t slen = len - (sizeof(SERVICETAG_PREFIX) - 1);
+	struct conf_servicetag *grown, *st;
+
+	/* a path may hold ':', a tag never does: split at the last one */
+	for (colon = spec + slen; colon > spec && colon[-1] != ':'; colon--)
+		;
+	if (colon <= spec + 1 || colon == spec + slen) {
+		snprintf(err, CONF_ERRLEN, "'%.*s' is not servicetag:FILE:TAG, like "
+		    "servicetag:/etc/tlsbroker/ServiceTags_Public.json:PowerPlatformPlex.WestEurope",
+		    (int)len, tok);
+		return -1;
+	}
+	grown = realloc(l->servicetags, (l->nservicetags + 1) * sizeof(*grown));
+	if (grown == NULL)
+		goto oom;
+	l->servicetags = grown;
+	st = &grown[l->nservicetags];
+	memset(st, 0, sizeof(*st));
+	st->loc = *at;
+	st->change_number = -1;
+	if ((st->path = strndup(spec, (size_t)(colon - 1 - spec))) == NULL ||
+	    (st->tag = strndup(colon, (size_t)(spec + slen - colon))) == NULL) {
+		free(st->path);
+		goto oom;
+	}
+	l->nservicetags++;
+	return 0;
+oom:
+	snprintf(err, CONF_ERRLEN, "out of memory");
+	return -1;
+}
+
+/* Networks, and service tags whose networks conf_check adds. */
 static int
 kv_allow(const struct conf_key *k, const char *value, void *sect,
     const struct conf_loc *at, char *err)
 {
-	return cidr_list_parse(FIELD(sect, k, struct cidr_list), value, err);
+	struct listener_conf *l = sect;
+	char nets[CONF_MAX_LINE + 1];
+	const char *p = value;
+	size_t len, out = 0;
+	unsigned before = l->nservicetags;
+
+	for (;;) {
+		p += strspn(p, " \t,");
+		if (*p == '\0')
+			break;
+		len = strcspn(p, " \t,");
+		if (strncmp(p, SERVICETAG_PREFIX, sizeof(SERVICETAG_PREFIX) - 1) == 0) {
+			if (conf_add_servicetag(l, p, len, at, err) == -1)
+				return -1;
+		} else if (out + len + 1 < sizeof(nets)) {
+			memcpy(nets + out, p, len);
+			out += len;
+			nets[out++] = ' ';
+		}
+		p += len;
+	}
+	nets[out] = '\0';
+	if (out == 0 && l->nservicetags > before)
+		return 0;
+	return cidr_list_parse(FIELD(sect, k, struct cidr_list), nets, err);
 }
 
 static int
@@ -610,6 +675,26 @@ kv_sni(const struct conf_key *k, const char *value, void *sect,
 	}
 	r->up_sni_off = false;
 	return conf_set_str(&r->up_sni, value, err);
+}
+
+/* A header field name (RFC 9110 token), for secret_header. */
+static int
+kv_field_name(const struct conf_key *k, const char *value, void *sect,
+    const struct conf_loc *at, char *err)
+{
+	static const char tchar[] = "!#$%&'*+-.^_`|~";
+	const char *p;
+
+	for (p = value; *p != '\0'; p++)
+		if (!isalnum((unsigned char)*p) || (unsigned char)*p > 0x7f)
+			if (strchr(tchar, *p) == NULL)
+				break;
+	if (*value == '\0' || *p != '\0') {
+		snprintf(err, CONF_ERRLEN, "'%s' is not a header field name like X-ERP-Secret",
+		    value);
+		return -1;
+	}
+	return conf_set_str(FIELD(sect, k, char *), value, err);
 }
 
 /* "http/1.1, h2" is stored as "http/1.1,h2": the form tls_client packs. */
@@ -723,6 +808,8 @@ static const struct conf_key conf_route_keys[] = {
 	{ "response_timeout", kv_duration, R(response_timeout_ms), CONF_NOLOC, KEY_NONZERO, 0, 0, NULL },
 	{ "idle_timeout", kv_duration, R(idle_timeout_ms), CONF_NOLOC, KEY_NONZERO, 0, 0, NULL },
 	{ "max_buffered_body", kv_size, R(max_buffered_body), R(max_buffered_body_loc), 0, 0, 0, NULL },
+	{ "secret_header", kv_field_name, R(secret_header), R(secret_header_loc), 0, 0, 0, NULL },
+	{ "secret_file", kv_token, R(secret_file), R(secret_file_loc), 0, 0, 0, NULL },
 	{ NULL, NULL, 0, 0, 0, 0, 0, NULL }
 };
 
@@ -1381,6 +1468,11 @@ conf_free(struct conf *conf)
 		free(l->ciphers);
 		free(l->ciphersuites);
 		cidr_list_free(&l->allow);
+		for (j = 0; j < l->nservicetags; j++) {
+			free(l->servicetags[j].path);
+			free(l->servicetags[j].tag);
+		}
+		free(l->servicetags);
 		free(l->client_ca);
 	}
 	free(conf->listeners);
@@ -1398,6 +1490,9 @@ conf_free(struct conf *conf)
 		free(r->up_key);
 		free(r->up_alpn);
 		free(r->up_host);
+		free(r->secret_header);
+		free(r->secret_file);
+		OPENSSL_cleanse(r->secret_sha256, sizeof(r->secret_sha256));
 	}
 	free(conf->routes);
 	free(conf->path);

@@ -61,6 +61,16 @@ struct broker_conf {
 	struct conf_loc loc;		/* the [broker] line; line 0 if none */
 };
 
+/* An "allow = servicetag:FILE:TAG" entry; conf_check reads FILE into allow. */
+struct conf_servicetag {
+	char *path;			/* owned */
+	char *tag;			/* owned */
+	struct conf_loc loc;
+	int64_t mtime;			/* set by conf_check: the file's, seconds */
+	int64_t change_number;		/* set by conf_check: the file's, -1 if none */
+	unsigned nprefixes;		/* set by conf_check */
+};
+
 struct listener_conf {
 	char *name;			/* owned */
 	struct conf_loc loc;		/* the [listener NAME] line */
@@ -78,6 +88,8 @@ struct listener_conf {
 	char *ciphersuites;		/* TLS 1.3, NULL = OpenSSL default */
 	struct conf_loc ciphersuites_loc;
 	struct cidr_list allow;		/* empty = everyone */
+	struct conf_servicetag *servicetags;	/* owned; their prefixes join allow */
+	unsigned nservicetags;
 	char *client_ca;		/* require a client cert from this CA; owned */
 	struct conf_loc client_ca_loc;
 	uint64_t handshake_timeout_ms;	/* inbound handshake deadline */
@@ -148,6 +160,12 @@ struct route_conf {
 	uint64_t idle_timeout_ms;
 	uint64_t max_buffered_body;	/* de-chunking limit for HTTP/1.0 endpoints */
 	struct conf_loc max_buffered_body_loc;
+	char *secret_header;		/* http: required shared secret field, NULL = none; owned */
+	struct conf_loc secret_header_loc;
+	char *secret_file;		/* its value's file; owned */
+	struct conf_loc secret_file_loc;
+	unsigned char secret_sha256[32];	/* set by conf_check: SHA-256 of the value */
+	size_t secret_len;		/* set by conf_check: the value's length, 0 = not read */
 	unsigned index;			/* position in conf.routes */
 	int metrics_id;			/* set by gen_build: metrics registry id */
 	bool bad;			/* a value failed to parse: conf_check skips cross-key checks */

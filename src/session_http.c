@@ -38,6 +38,7 @@
 #include "relay.h"
 #include "reply.h"
 #include "route.h"
+#include "secret.h"
 #include "upstream.h"
 #include "worker.h"
 
@@ -1179,6 +1180,8 @@ hx_build_request_head(struct session *s, const char *buf, const char *path,
 			continue;
 		if (rc->forwarded && SPAN_IS(buf, &h->name, "x-forwarded-proto"))
 			continue;	/* ours is the truth; the client's could lie */
+		if (secret_is_field(rc, buf, h))
+			continue;	/* the secret is for us, never the endpoint */
 		ho_header(&o, buf, h);
 	}
 	if (rc->up_host != NULL || m->form == HTTP1_TF_ABSOLUTE || !host_done) {
@@ -1246,6 +1249,7 @@ hx_request_head(struct session *s, size_t head_len)
 	char host[256];
 	const char *path;
 	size_t plen;
+	int status;
 
 	event_del(s->idle_ev);
 	ex->rec.method = http1_method_str(m->method);
@@ -1269,6 +1273,11 @@ hx_request_head(struct session *s, size_t head_len)
 	}
 	s->rc = ex->rc;		/* the connection's summary names its last route */
 	ex->rec.route = ex->rc->name;
+	/* before any upstream work: a caller without the secret costs nothing */
+	if ((status = secret_check(ex->rc, buf, ex->req_hdrs, m->nhdrs, &err)) != 0) {
+		hx_fail_status(s, &err, status);
+		return;
+	}
 	ex->pool = session_pool_for(s, ex->rc);
 	ex->expect = (m->flags & HTTP1_F_EXPECT_CONTINUE) != 0;
 	/*
