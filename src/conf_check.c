@@ -16,6 +16,7 @@
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -514,17 +515,41 @@ warn_chain_from_file(X509_STORE_CTX *ctx, STACK_OF(X509) *file, char *missing,
 }
 
 /*
+ * This host's public roots: the hashed directory OpenSSL uses
+ * (SSL_CERT_DIR, else /etc/ssl/certs on Debian), looked up per issuer as
+ * needed rather than read whole, since this runs on every reload.
+ */
+static X509_STORE *
+warn_roots(void)
+{
+	X509_STORE *store;
+	X509_LOOKUP *lookup;
+	const char *dir;
+
+	if ((store = X509_STORE_new()) == NULL)
+		return NULL;
+	if ((dir = getenv(X509_get_default_cert_dir_env())) == NULL)
+		dir = X509_get_default_cert_dir();
+	if ((lookup = X509_STORE_add_lookup(store, X509_LOOKUP_hash_dir())) == NULL ||
+	    X509_LOOKUP_add_dir(lookup, dir, X509_FILETYPE_PEM) != 1) {
+		X509_STORE_free(store);
+		return NULL;
+	}
+	return store;
+}
+
+/*
  * The chain the listener serves, as the ERP (Schannel with public roots
  * only, no way to add one) will judge it.  Verified against this host's
- * public roots with the file's other certificates as intermediates.
+ * public roots (store) with the file's other certificates as
+ * intermediates.
  */
 static void
-warn_cert_chain(const char *path, const struct conf_loc *loc, const char *label,
-    struct conf_errors *w)
+warn_cert_chain(X509_STORE *store, const char *path, const struct conf_loc *loc,
+    const char *label, struct conf_errors *w)
 {
 	STACK_OF(X509) *chain = warn_read_chain(path), *rest = NULL;
 	X509_STORE_CTX *ctx = NULL;
-	X509_STORE *store = NULL;
 	char name[256], other[256];
 	X509 *leaf;
 	int err;
@@ -541,8 +566,7 @@ warn_cert_chain(const char *path, const struct conf_loc *loc, const char *label,
 		    "given another root", name);
 		goto out;
 	}
-	if ((store = X509_STORE_new()) == NULL || (ctx = X509_STORE_CTX_new()) == NULL ||
-	    X509_STORE_set_default_paths(store) != 1 ||
+	if (store == NULL || (ctx = X509_STORE_CTX_new()) == NULL ||
 	    (rest = sk_X509_dup(chain)) == NULL)
 		goto out;
 	(void)sk_X509_shift(rest);
@@ -578,7 +602,6 @@ warn_cert_chain(const char *path, const struct conf_loc *loc, const char *label,
 		    X509_verify_cert_error_string(err));
 out:
 	X509_STORE_CTX_free(ctx);
-	X509_STORE_free(store);
 	sk_X509_free(rest);
 	sk_X509_pop_free(chain, X509_free);
 	ERR_clear_error();
@@ -627,6 +650,7 @@ void
 conf_warnings(const struct conf *conf, struct conf_errors *warns)
 {
 	char label[CONF_MAX_LINE + 16];
+	X509_STORE *roots = warn_roots();
 	unsigned i, j;
 
 	for (i = 0; i < conf->nlisteners; i++) {
@@ -635,9 +659,10 @@ conf_warnings(const struct conf *conf, struct conf_errors *warns)
 		snprintf(label, sizeof(label), "listener %s", l->name);
 		warn_open_listener(conf, l, label, warns);
 		for (j = 0; j < l->ncerts; j++)
-			warn_cert_chain(l->certs[j], &l->cert_locs[j], label, warns);
+			warn_cert_chain(roots, l->certs[j], &l->cert_locs[j], label, warns);
 		warn_servicetags(l, label, warns);
 	}
+	X509_STORE_free(roots);
 	for (i = 0; i < conf->nroutes; i++) {
 		snprintf(label, sizeof(label), "route %s", conf->routes[i].name);
 		warn_secret(&conf->routes[i], label, warns);

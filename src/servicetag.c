@@ -47,8 +47,25 @@ static int
 st_fail_json(struct st_scan *sc, const struct json_rd *r)
 {
 	snprintf(sc->err, sc->errcap, "not a Service Tags file: %s at byte %zu",
-	    r->err != NULL ? r->err : "unexpected value", r->err_off);
+	    r->err != NULL ? r->err : "unexpected value",
+	    r->err != NULL ? r->err_off : (size_t)(r->p - r->text));
 	return -1;
+}
+
+typedef int st_item_fn(struct st_scan *sc, struct json_rd *r);
+
+/* The array at r, fn called for each element. */
+static int
+st_array(struct st_scan *sc, struct json_rd *r, st_item_fn *fn)
+{
+	int more;
+
+	if (json_rd_peek(r) != JSON_T_ARRAY || json_rd_enter(r) == -1)
+		return st_fail_json(sc, r);
+	while ((more = json_rd_next(r, NULL, 0)) == 1)
+		if (fn(sc, r) == -1)
+			return -1;
+	return more == 0 ? 0 : st_fail_json(sc, r);
 }
 
 /* Remembers a name whose part before the first '.' is the tag's. */
@@ -115,13 +132,8 @@ st_properties(struct st_scan *sc, struct json_rd *r)
 			if (json_rd_int(r, &sc->info->tag_change_number) == -1)
 				return st_fail_json(sc, r);
 		} else if (strcmp(key, "addressPrefixes") == 0) {
-			if (json_rd_enter(r) == -1)
-				return st_fail_json(sc, r);
-			while ((more = json_rd_next(r, NULL, 0)) == 1)
-				if (st_prefix(sc, r) == -1)
-					return -1;
-			if (more == -1)
-				return st_fail_json(sc, r);
+			if (st_array(sc, r, st_prefix) == -1)
+				return -1;
 		} else if (json_rd_skip(r) == -1)
 			return st_fail_json(sc, r);
 	}
@@ -189,13 +201,8 @@ st_file(struct st_scan *sc, struct json_rd *r)
 			if (json_rd_string(r, sc->info->cloud, sizeof(sc->info->cloud), &len) == -1)
 				return st_fail_json(sc, r);
 		} else if (strcmp(key, "values") == 0 && json_rd_peek(r) == JSON_T_ARRAY) {
-			if (json_rd_enter(r) == -1)
-				return st_fail_json(sc, r);
-			while ((more = json_rd_next(r, NULL, 0)) == 1)
-				if (st_value(sc, r) == -1)
-					return -1;
-			if (more == -1)
-				return st_fail_json(sc, r);
+			if (st_array(sc, r, st_value) == -1)
+				return -1;
 		} else if (json_rd_skip(r) == -1)
 			return st_fail_json(sc, r);
 	}

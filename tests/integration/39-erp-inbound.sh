@@ -8,12 +8,12 @@
 # suites are not.  tlsbroker -t warns about a served chain the ERP cannot
 # trust: self-signed, ending at a private root, missing an intermediate
 # (also when only this host's store has it), expiring within 30 days or
-# expired; a complete chain to a root of the (here redirected) system
-# store gets none.  Client and upstream sockets carry TCP keepalive.  And
-# the defaults never race the client: a Mono HttpWebRequest call after 95 s
-# of quiet on its kept-alive connection succeeds on that same connection
-# (.NET keeps an idle connection 100 s; the broker 120 s).  This last part
-# takes 95 s.
+# expired; a complete chain to a root of the system store (here
+# SSL_CERT_DIR, holding the test CA) gets none.  Client and upstream
+# sockets carry TCP keepalive.  And the defaults never race the client: a
+# Mono HttpWebRequest call after 95 s of quiet on its kept-alive connection
+# succeeds on that same connection (.NET keeps an idle connection 100 s;
+# the broker 120 s).  This last part takes 95 s.
 
 . "$(dirname "$0")/lib.sh"
 . "$TB_SRC/../dotnet/dotnet.sh"
@@ -109,8 +109,9 @@ check_cert "$TB_TMP/withroot.pem"
 assert_contains "$(cat "$CHECK_ERR")" "the chain of /CN=localhost ends at the private root /CN=tlsbroker test CA" \
     "private root warning"
 
-# With the test CA as "the public roots" (OpenSSL's SSL_CERT_FILE): an
-# intermediate CA, a leaf from it, and files with and without it.
+# With the test CA as "the public roots" (OpenSSL's SSL_CERT_DIR, a hashed
+# directory like /etc/ssl/certs): an intermediate CA, a leaf from it, and
+# files with and without it.
 _tb_ossl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
     -keyout "$PKI/inter.key" -out "$PKI/inter.csr" -subj "/CN=tlsbroker test intermediate" \
     -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
@@ -122,19 +123,29 @@ _tb_ossl x509 -req -in "$PKI/leaf400.csr" -CA "$PKI/inter.pem" -CAkey "$PKI/inte
     -out "$PKI/leaf400.pem"
 cat "$PKI/leaf400.pem" "$PKI/leaf400.key" >"$TB_TMP/leafonly.pem"
 cat "$PKI/leaf400.pem" "$PKI/inter.pem" "$PKI/leaf400.key" >"$TB_TMP/whole.pem"
-SSL_CERT_FILE="$PKI/ca.pem"
-export SSL_CERT_FILE
+# roots DIR CERT...: a hashed directory holding the CERTs.
+roots()
+{
+	_dir=$1
+	shift
+	mkdir -p "$_dir"
+	cp "$@" "$_dir"
+	openssl rehash "$_dir" || hard_error "openssl rehash $_dir failed"
+}
+roots "$TB_TMP/roots" "$PKI/ca.pem"
+roots "$TB_TMP/roots+inter" "$PKI/ca.pem" "$PKI/inter.pem"
+SSL_CERT_DIR="$TB_TMP/roots"
+export SSL_CERT_DIR
 check_cert "$TB_TMP/whole.pem"
 assert_not_contains "$(cat "$CHECK_ERR")" "cert:" "a whole chain to a known root: no warning"
 check_cert "$TB_TMP/leafonly.pem"
 assert_contains "$(cat "$CHECK_ERR")" "incomplete chain or private CA: nothing in the file or among this host's public roots issued /CN=tlsbroker test intermediate" \
     "missing intermediate warning"
-cat "$PKI/ca.pem" "$PKI/inter.pem" >"$TB_TMP/roots+inter.pem"
-SSL_CERT_FILE="$TB_TMP/roots+inter.pem"
+SSL_CERT_DIR="$TB_TMP/roots+inter"
 check_cert "$TB_TMP/leafonly.pem"
 assert_contains "$(cat "$CHECK_ERR")" "incomplete chain: the intermediate /CN=tlsbroker test intermediate is not in the file" \
     "an intermediate only this host's store has"
-unset SSL_CERT_FILE
+unset SSL_CERT_DIR
 
 # ---- 3. TCP keepalive on client and upstream sockets -------------------------------
 
