@@ -32,8 +32,8 @@ bool expect_local(const struct pool *p);
 /*
  * What one exchange showed about the endpoint: EXPECT_ANSWERS when it sent
  * a 100; EXPECT_IGNORES when it let EXPECT_WAIT_MS pass without one, or
- * gave its final answer to a body the client sent without a 100.  Logs a
- * change of mind (p may be NULL).
+ * answered a whole body the client sent without a 100.  Logs a change of
+ * mind (p may be NULL).
  */
 void expect_learn(struct pool *p, enum expect_peer seen);
 

@@ -765,8 +765,12 @@ hx_read_response_head(struct session *s)
 			continue;
 		}
 		ex->resp_head_done = true;
-		/* the client gave up waiting and the endpoint answered the body without a 100 */
-		if (ex->body_unasked && !ex->up_continue)
+		/*
+		 * The client gave up waiting and the endpoint answered its whole
+		 * body without a 100.  An answer before the body's end may be a
+		 * refusal of the head, which says nothing about Expect.
+		 */
+		if (ex->body_unasked && !ex->up_continue && ex->req_body.done)
 			expect_learn(ex->pool, EXPECT_IGNORES);
 		ex->rec.ttfb_ms = (int64_t)(now_ms() - ex->t_start);
 		if (ex->pool != NULL)
