@@ -127,6 +127,27 @@ bad:
 }
 
 int
+cidr_parse(const char *tok, struct cidr *c, char *err)
+{
+	return cidr_parse_one(tok, c, err);
+}
+
+int
+cidr_list_append(struct cidr_list *dst, const struct cidr *src, unsigned n)
+{
+	struct cidr *grown;
+
+	if (n == 0)
+		return 0;
+	if ((grown = realloc(dst->items, (dst->count + n) * sizeof(*grown))) == NULL)
+		return -1;
+	memcpy(grown + dst->count, src, n * sizeof(*src));
+	dst->items = grown;
+	dst->count += n;
+	return 0;
+}
+
+int
 cidr_list_parse(struct cidr_list *list, const char *text, char *err)
 {
 	static const char seps[] = " \t,";
@@ -164,14 +185,10 @@ cidr_list_parse(struct cidr_list *list, const char *text, char *err)
 		    "empty list; expected addresses or networks like 10.0.0.0/8, 2001:db8::/32");
 		goto fail;
 	}
-	grown = realloc(list->items, (list->count + n) * sizeof(*items));
-	if (grown == NULL) {
+	if (cidr_list_append(list, items, n) == -1) {
 		snprintf(err, CIDR_ERRLEN, "out of memory");
 		goto fail;
 	}
-	memcpy(grown + list->count, items, n * sizeof(*items));
-	list->items = grown;
-	list->count += n;
 	free(items);
 	return 0;
 fail:

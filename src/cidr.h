@@ -30,6 +30,10 @@ struct cidr_list {
  * /128; a network with host bits set ("10.1.2.3/8") is an error.
  */
 int cidr_list_parse(struct cidr_list *list, const char *text, char *err);
+/* Parses one "addr[/prefix]" (no blanks) into c, as cidr_list_parse does; 0 / -1 with err. */
+int cidr_parse(const char *tok, struct cidr *c, char *err);
+/* Appends src's networks to dst; 0, or -1 (out of memory) leaving dst as it was. */
+int cidr_list_append(struct cidr_list *dst, const struct cidr *src, unsigned n);
 /* True if sa is in a network of list, or if list is empty (no allow-list). */
 bool cidr_list_match(const struct cidr_list *list, const struct sockaddr *sa);
 void cidr_list_free(struct cidr_list *list);

@@ -46,7 +46,7 @@
 #include "upstream_proxy.h"
 
 #define CONF_ERRLEN (CONF_MAX_LINE + 256)	/* a whole value and what is allowed */
-#define CONF_MAX_KEYS 40	/* keys of the largest section kind */
+#define CONF_MAX_KEYS 48	/* keys of the largest section kind */
 #define CONF_LONG_KEY "__tlsbroker_long_line__"
 #define CONF_NOLOC ((size_t)-1)
 #define CONF_BOM "\xef\xbb\xbf"	/* UTF-8 byte order mark */
@@ -355,6 +355,18 @@ kv_duration(const struct conf_key *k, const char *value, void *sect,
 	return 0;
 }
 
+/* A duration, or "off" (0): for settings that can be turned off. */
+static int
+kv_duration_off(const struct conf_key *k, const char *value, void *sect,
+    const struct conf_loc *at, char *err)
+{
+	if (strcmp(value, "off") == 0) {
+		*FIELD(sect, k, uint64_t) = 0;
+		return 0;
+	}
+	return kv_duration(k, value, sect, at, err);
+}
+
 static int
 kv_size(const struct conf_key *k, const char *value, void *sect,
     const struct conf_loc *at, char *err)
@@ -575,11 +587,76 @@ kv_cert(const struct conf_key *k, const char *value, void *sect,
 	return 0;
 }
 
+#define SERVICETAG_PREFIX "servicetag:"
+
+/* Records "servicetag:FILE:TAG" (tok, len bytes); conf_check reads FILE. */
+static int
+conf_add_servicetag(struct listener_conf *l, const char *tok, size_t len,
+    const struct conf_loc *at, char *err)
+{
+	const char *spec = tok + sizeof(SERVICETAG_PREFIX) - 1, *colon;
+	size_t slen = len - (sizeof(SERVICETAG_PREFIX) - 1);
+	struct conf_servicetag *grown, *st;
+
+	/* a path may hold ':', a tag never does: split at the last one */
+	for (colon = spec + slen; colon > spec && colon[-1] != ':'; colon--)
+		;
+	if (colon <= spec + 1 || colon == spec + slen) {
+		snprintf(err, CONF_ERRLEN, "'%.*s' is not servicetag:FILE:TAG, like "
+		    "servicetag:/etc/tlsbroker/ServiceTags_Public.json:PowerPlatformPlex.WestEurope",
+		    (int)len, tok);
+		return -1;
+	}
+	grown = realloc(l->servicetags, (l->nservicetags + 1) * sizeof(*grown));
+	if (grown == NULL)
+		goto oom;
+	l->servicetags = grown;
+	st = &grown[l->nservicetags];
+	memset(st, 0, sizeof(*st));
+	st->loc = *at;
+	st->change_number = -1;
+	if ((st->path = strndup(spec, (size_t)(colon - 1 - spec))) == NULL ||
+	    (st->tag = strndup(colon, (size_t)(spec + slen - colon))) == NULL) {
+		free(st->path);
+		goto oom;
+	}
+	l->nservicetags++;
+	return 0;
+oom:
+	snprintf(err, CONF_ERRLEN, "out of memory");
+	return -1;
+}
+
+/* Networks, and service tags whose networks conf_check adds. */
 static int
 kv_allow(const struct conf_key *k, const char *value, void *sect,
     const struct conf_loc *at, char *err)
 {
-	return cidr_list_parse(FIELD(sect, k, struct cidr_list), value, err);
+	struct listener_conf *l = sect;
+	char nets[CONF_MAX_LINE + 1];
+	const char *p = value;
+	size_t len, out = 0;
+	unsigned before = l->nservicetags;
+
+	for (;;) {
+		p += strspn(p, " \t,");
+		if (*p == '\0')
+			break;
+		len = strcspn(p, " \t,");
+		if (strncmp(p, SERVICETAG_PREFIX, sizeof(SERVICETAG_PREFIX) - 1) == 0) {
+			if (conf_add_servicetag(l, p, len, at, err) == -1)
+				return -1;
+		} else if (out + len + 1 < sizeof(nets)) {
+			memcpy(nets + out, p, len);
+			out += len;
+			nets[out++] = ' ';
+		}
+		p += len;
+	}
+	nets[out] = '\0';
+	if (out == 0 && l->nservicetags > before)
+		return 0;
+	return cidr_list_parse(FIELD(sect, k, struct cidr_list), nets, err);
 }
 
 /* proxy_trusted repeats; the check of proxy_protocol points at its first line. */
@@ -674,6 +751,26 @@ kv_sni(const struct conf_key *k, const char *value, void *sect,
 	return conf_set_str(&r->up_sni, value, err);
 }
 
+/* A header field name (RFC 9110 token), for secret_header. */
+static int
+kv_field_name(const struct conf_key *k, const char *value, void *sect,
+    const struct conf_loc *at, char *err)
+{
+	static const char tchar[] = "!#$%&'*+-.^_`|~";
+	const char *p;
+
+	for (p = value; *p != '\0'; p++)
+		if (!isalnum((unsigned char)*p) || (unsigned char)*p > 0x7f)
+			if (strchr(tchar, *p) == NULL)
+				break;
+	if (*value == '\0' || *p != '\0') {
+		snprintf(err, CONF_ERRLEN, "'%s' is not a header field name like X-ERP-Secret",
+		    value);
+		return -1;
+	}
+	return conf_set_str(FIELD(sect, k, char *), value, err);
+}
+
 /* "http/1.1, h2" is stored as "http/1.1,h2": the form tls_client packs. */
 static int
 kv_alpn(const struct conf_key *k, const char *value, void *sect,
@@ -730,6 +827,7 @@ static const struct conf_key conf_broker_keys[] = {
 	{ "admin", kv_admin, B(admin), B(admin_loc), 0, 0, 0, NULL },
 	{ "drain_timeout", kv_duration, B(drain_timeout_ms), CONF_NOLOC, 0, 0, 0, NULL },
 	{ "drain_grace", kv_duration, B(drain_grace_ms), CONF_NOLOC, 0, 0, 0, NULL },
+	{ "tcp_keepalive", kv_duration_off, B(tcp_keepalive_ms), CONF_NOLOC, 0, 0, 0, NULL },
 	{ "user", kv_token, B(user), B(user_loc), 0, 0, 0, NULL },
 	{ NULL, NULL, 0, 0, 0, 0, 0, NULL }
 };
@@ -791,6 +889,8 @@ static const struct conf_key conf_route_keys[] = {
 	{ "upstream_proxy_auth", kv_token, R(up_proxy_auth), R(up_proxy_auth_loc), 0, 0, 0, NULL },
 	{ "upstream_proxy_timeout", kv_duration, R(up_proxy_timeout_ms), R(up_proxy_timeout_loc),
 	    KEY_NONZERO, 0, 0, NULL },
+	{ "secret_header", kv_field_name, R(secret_header), R(secret_header_loc), 0, 0, 0, NULL },
+	{ "secret_file", kv_token, R(secret_file), R(secret_file_loc), 0, 0, 0, NULL },
 	{ NULL, NULL, 0, 0, 0, 0, 0, NULL }
 };
 
@@ -852,6 +952,8 @@ conf_broker_defaults(struct broker_conf *b)
 	memset(b, 0, sizeof(*b));
 	b->log_level = LOG_LVL_INFO;
 	b->drain_timeout_ms = 30 * 1000;
+	/* probes every minute of silence: inside Azure's 4-minute idle drop */
+	b->tcp_keepalive_ms = 60 * 1000;
 }
 
 static void
@@ -861,7 +963,12 @@ conf_listener_defaults(struct listener_conf *l)
 	l->min_tls = TLS1_2_VERSION;
 	l->handshake_timeout_ms = 10 * 1000;
 	l->request_timeout_ms = 10 * 1000;	/* slowloris: a head must arrive by then */
-	l->keepalive_timeout_ms = 60 * 1000;
+	/*
+	 * Above the 100 s .NET keeps an idle connection
+	 * (MaxServicePointIdleTime): the client always closes first, so a
+	 * request never races our close (the ERP does not retry a POST).
+	 */
+	l->keepalive_timeout_ms = 120 * 1000;
 }
 
 static void
@@ -882,7 +989,11 @@ conf_route_defaults(struct route_conf *r)
 	r->pool_max_lifetime_ms = 10 * 60 * 1000;
 	r->connect_timeout_ms = 5 * 1000;
 	r->handshake_timeout_ms = 10 * 1000;
-	r->response_timeout_ms = 60 * 1000;
+	/*
+	 * Below the ERP's 60 s WCF and 100 s HttpWebRequest timeouts: our
+	 * named 504 reaches the client before it gives up on its own.
+	 */
+	r->response_timeout_ms = 50 * 1000;
 	r->idle_timeout_ms = 5 * 60 * 1000;
 	r->max_buffered_body = 1024 * 1024;
 	r->up_proxy_timeout_ms = 10 * 1000;
@@ -1475,6 +1586,11 @@ conf_free(struct conf *conf)
 		free(l->ciphersuites);
 		cidr_list_free(&l->allow);
 		cidr_list_free(&l->proxy_trusted);
+		for (j = 0; j < l->nservicetags; j++) {
+			free(l->servicetags[j].path);
+			free(l->servicetags[j].tag);
+		}
+		free(l->servicetags);
 		free(l->client_ca);
 	}
 	free(conf->listeners);
@@ -1496,6 +1612,9 @@ conf_free(struct conf *conf)
 		if (r->up_proxy_basic != NULL)
 			OPENSSL_cleanse(r->up_proxy_basic, strlen(r->up_proxy_basic));
 		free(r->up_proxy_basic);
+		free(r->secret_header);
+		free(r->secret_file);
+		OPENSSL_cleanse(r->secret_sha256, sizeof(r->secret_sha256));
 	}
 	free(conf->routes);
 	free(conf->path);

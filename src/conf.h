@@ -72,9 +72,20 @@ struct broker_conf {
 	struct conf_loc admin_loc;
 	uint64_t drain_timeout_ms;	/* SIGTERM: time open connections get */
 	uint64_t drain_grace_ms;	/* SIGTERM: unready, still accepting, this long */
+	uint64_t tcp_keepalive_ms;	/* silence before TCP keepalive probes, 0 = none */
 	char *user;			/* drop privileges to this user, NULL = don't */
 	struct conf_loc user_loc;
 	struct conf_loc loc;		/* the [broker] line; line 0 if none */
+};
+
+/* An "allow = servicetag:FILE:TAG" entry; conf_check reads FILE into allow. */
+struct conf_servicetag {
+	char *path;			/* owned */
+	char *tag;			/* owned */
+	struct conf_loc loc;
+	int64_t mtime;			/* set by conf_check: the file's, seconds */
+	int64_t change_number;		/* set by conf_check: the file's, -1 if none */
+	unsigned nprefixes;		/* set by conf_check */
 };
 
 struct listener_conf {
@@ -98,6 +109,8 @@ struct listener_conf {
 	struct conf_loc proxy_protocol_loc;
 	struct cidr_list proxy_trusted;	/* sources whose PROXY header is believed */
 	struct conf_loc proxy_trusted_loc;	/* the first proxy_trusted line */
+	struct conf_servicetag *servicetags;	/* owned; their prefixes join allow */
+	unsigned nservicetags;
 	char *client_ca;		/* require a client cert from this CA; owned */
 	struct conf_loc client_ca_loc;
 	uint64_t handshake_timeout_ms;	/* inbound handshake deadline */
@@ -176,6 +189,12 @@ struct route_conf {
 	char *up_proxy_basic;		/* base64 of that file, read by conf_check; owned, never logged */
 	uint64_t up_proxy_timeout_ms;	/* CONNECT sent and answered within this */
 	struct conf_loc up_proxy_timeout_loc;
+	char *secret_header;		/* http: required shared secret field, NULL = none; owned */
+	struct conf_loc secret_header_loc;
+	char *secret_file;		/* its value's file; owned */
+	struct conf_loc secret_file_loc;
+	unsigned char secret_sha256[32];	/* set by conf_check: SHA-256 of the value */
+	size_t secret_len;		/* set by conf_check: the value's length, 0 = not read */
 	unsigned index;			/* position in conf.routes */
 	int metrics_id;			/* set by gen_build: metrics registry id */
 	bool bad;			/* a value failed to parse: conf_check skips cross-key checks */

@@ -16,16 +16,25 @@
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 
 #include "audit.h"
 #include "conf.h"
 #include "regfile.h"
 #include "upstream_proxy.h"
+#include "secret.h"
+#include "servicetag.h"
 
 struct check {
 	struct conf *conf;
@@ -126,6 +135,34 @@ check_broker(struct check *ck)
 		check_err(ck, &b->user_loc, "user", "no such user '%s'", b->user);
 }
 
+/*
+ * Reads each "allow = servicetag:FILE:TAG" into the allow list.  Any
+ * failure is an error: a listener whose tag could not be read must not
+ * start open to everyone.  A conf checked twice reads its tags once.
+ */
+static void
+check_servicetags(struct check *ck, struct listener_conf *l)
+{
+	struct servicetag_info info;
+	struct conf_servicetag *st;
+	char err[CONF_MAX_LINE + 512];
+	unsigned i;
+
+	for (i = 0; i < l->nservicetags; i++) {
+		st = &l->servicetags[i];
+		if (st->nprefixes > 0)
+			continue;
+		if (servicetag_load(st->path, st->tag, &l->allow, &info, err,
+		    sizeof(err)) == -1) {
+			check_err(ck, &st->loc, "allow", "%s", err);
+			continue;
+		}
+		st->mtime = info.mtime;
+		st->change_number = info.change_number;
+		st->nprefixes = info.nv4 + info.nv6;
+	}
+}
+
 static void
 check_listener(struct check *ck, unsigned idx)
 {
@@ -156,6 +193,7 @@ check_listener(struct check *ck, unsigned idx)
 		}
 	}
 files:
+	check_servicetags(ck, l);
 	for (i = 0; i < l->ncerts; i++)
 		check_file(ck, &l->cert_locs[i], "cert", l->certs[i]);
 	if (l->key != NULL)
@@ -288,6 +326,36 @@ check_route_proxy(struct check *ck, struct route_conf *r)
 		    "only with upstream_proxy = http://HOST:PORT");
 }
 
+/* secret_header and secret_file go together, in http mode; reads the value. */
+static void
+check_route_secret(struct check *ck, struct route_conf *r)
+{
+	char err[CONF_MAX_LINE + 128];
+
+	if (r->secret_header == NULL && r->secret_file == NULL)
+		return;
+	if (r->mode == ROUTE_MODE_TCP) {
+		check_err(ck, r->secret_header != NULL ? &r->secret_header_loc :
+		    &r->secret_file_loc, r->secret_header != NULL ? "secret_header" :
+		    "secret_file", "only in mode = http (this route is tcp; use "
+		    "client_ca or allow on its listener)");
+		return;
+	}
+	if (r->secret_file == NULL) {
+		check_err(ck, &r->secret_header_loc, "secret_header",
+		    "needs secret_file (the file holding the value)");
+		return;
+	}
+	if (r->secret_header == NULL) {
+		check_err(ck, &r->secret_file_loc, "secret_file",
+		    "needs secret_header (the name of the header that carries it)");
+		return;
+	}
+	if (r->secret_len == 0 && secret_load(r->secret_file, r->secret_sha256,
+	    &r->secret_len, err, sizeof(err)) == -1)
+		check_err(ck, &r->secret_file_loc, "secret_file", "%s", err);
+}
+
 static bool
 check_same_str(const char *a, const char *b)
 {
@@ -329,6 +397,7 @@ check_route(struct check *ck, unsigned idx)
 		check_route_files(ck, r);
 	}
 	check_route_proxy(ck, r);
+	check_route_secret(ck, r);
 	if (r->pool_min_idle > r->pool_max_idle)
 		check_err(ck, r->pool_min_idle_loc.line != 0 ? &r->pool_min_idle_loc :
 		    &r->pool_max_idle_loc, "pool_min_idle",
@@ -381,4 +450,271 @@ int
 conf_check_partial(struct conf *conf, struct conf_errors *errs)
 {
 	return check_all(conf, errs, false);
+}
+
+/* ---- warnings ------------------------------------------------------------ */
+
+static void
+warn_open_listener(const struct conf *c, const struct listener_conf *l,
+    const char *label, struct conf_errors *w)
+{
+	char names[512];
+	size_t off = 0;
+	unsigned i, n = 0;
+
+	if (l->allow.count > 0 || l->client_ca != NULL || check_loopback(l->bind.host))
+		return;
+	names[0] = '\0';
+	for (i = 0; i < c->nroutes; i++) {
+		const struct route_conf *r = &c->routes[i];
+
+		if (r->listener == NULL || strcmp(r->listener, l->name) != 0 ||
+		    r->secret_header != NULL)
+			continue;
+		if (off < sizeof(names))
+			off += (size_t)snprintf(names + off, sizeof(names) - off, "%s%s",
+			    n > 0 ? ", " : "", r->name);
+		n++;
+	}
+	if (n == 0)
+		return;
+	conf_errors_add_at(w, &l->bind_loc, label, "bind",
+	    "OPEN TO ANY ADDRESS: %s:%u has no allow list and no client_ca, and "
+	    "route%s %s ha%s no secret_header: whoever reaches this port can call "
+	    "them; admit the ERP with allow = servicetag:FILE:TAG, client_ca or "
+	    "secret_header (tlsbroker(8), \"Calling from finance and operations\")",
+	    l->bind.host, l->bind.port, n > 1 ? "s" : "", names, n > 1 ? "ve" : "s");
+}
+
+/* The certificates of a PEM file, leaf first; NULL if it holds none. */
+static STACK_OF(X509) *
+warn_read_chain(const char *path)
+{
+	STACK_OF(X509) *chain;
+	BIO *bio;
+	X509 *x;
+
+	if ((bio = BIO_new_file(path, "r")) == NULL)
+		return NULL;
+	if ((chain = sk_X509_new_null()) != NULL)
+		while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL)
+			if (sk_X509_push(chain, x) == 0) {
+				X509_free(x);
+				break;
+			}
+	ERR_clear_error();	/* the read ends with "no start line" */
+	BIO_free(bio);
+	if (chain != NULL && sk_X509_num(chain) == 0) {
+		sk_X509_free(chain);
+		chain = NULL;
+	}
+	return chain;
+}
+
+static void
+warn_name(const X509 *x, char *buf, size_t cap)
+{
+	X509_NAME_oneline(X509_get_subject_name(x), buf, (int)cap);
+}
+
+/* Expired, or expiring within CONF_WARN_CERT_DAYS: each certificate of the file. */
+static void
+warn_cert_expiry(STACK_OF(X509) *chain, const struct conf_loc *loc,
+    const char *label, struct conf_errors *w)
+{
+	char name[256];
+	int i, days, secs;
+
+	for (i = 0; i < sk_X509_num(chain); i++) {
+		X509 *x = sk_X509_value(chain, i);
+
+		if (ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(x)) != 1 ||
+		    days >= CONF_WARN_CERT_DAYS)
+			continue;
+		warn_name(x, name, sizeof(name));
+		if (days < 0 || secs < 0)
+			conf_errors_add_at(w, loc, label, "cert",
+			    "%s has EXPIRED: the ERP refuses the handshake", name);
+		else
+			conf_errors_add_at(w, loc, label, "cert",
+			    "%s expires in %d day%s: renew it; an expired certificate fails "
+			    "every call from the ERP", name, days, days == 1 ? "" : "s");
+	}
+}
+
+/* True if the built chain's intermediates all came from the file. */
+static bool
+warn_chain_from_file(X509_STORE_CTX *ctx, STACK_OF(X509) *file, char *missing,
+    size_t cap)
+{
+	STACK_OF(X509) *built = X509_STORE_CTX_get0_chain(ctx);
+	int i, j, n = built != NULL ? sk_X509_num(built) : 0;
+
+	for (i = 1; i < n - 1; i++) {
+		X509 *x = sk_X509_value(built, i);
+
+		for (j = 0; j < sk_X509_num(file); j++)
+			if (X509_cmp(x, sk_X509_value(file, j)) == 0)
+				break;
+		if (j == sk_X509_num(file)) {
+			warn_name(x, missing, cap);
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * This host's public roots: the hashed directory OpenSSL uses
+ * (SSL_CERT_DIR, else /etc/ssl/certs on Debian), looked up per issuer as
+ * needed rather than read whole, since this runs on every reload.
+ */
+static X509_STORE *
+warn_roots(void)
+{
+	X509_STORE *store;
+	X509_LOOKUP *lookup;
+	const char *dir;
+
+	if ((store = X509_STORE_new()) == NULL)
+		return NULL;
+	if ((dir = getenv(X509_get_default_cert_dir_env())) == NULL)
+		dir = X509_get_default_cert_dir();
+	if ((lookup = X509_STORE_add_lookup(store, X509_LOOKUP_hash_dir())) == NULL ||
+	    X509_LOOKUP_add_dir(lookup, dir, X509_FILETYPE_PEM) != 1) {
+		X509_STORE_free(store);
+		return NULL;
+	}
+	return store;
+}
+
+/*
+ * The chain the listener serves, as the ERP (Schannel with public roots
+ * only, no way to add one) will judge it.  Verified against this host's
+ * public roots (store) with the file's other certificates as
+ * intermediates.
+ */
+static void
+warn_cert_chain(X509_STORE *store, const char *path, const struct conf_loc *loc,
+    const char *label, struct conf_errors *w)
+{
+	STACK_OF(X509) *chain = warn_read_chain(path), *rest = NULL;
+	X509_STORE_CTX *ctx = NULL;
+	char name[256], other[256];
+	X509 *leaf;
+	int err;
+
+	if (chain == NULL)
+		return;		/* conf_check and tls_server report unreadable files */
+	leaf = sk_X509_value(chain, 0);
+	warn_name(leaf, name, sizeof(name));
+	warn_cert_expiry(chain, loc, label, w);
+	if (X509_check_issued(leaf, leaf) == X509_V_OK &&
+	    X509_verify(leaf, X509_get0_pubkey(leaf)) == 1) {
+		conf_errors_add_at(w, loc, label, "cert",
+		    "%s is self-signed: the ERP trusts only public CAs and cannot be "
+		    "given another root", name);
+		goto out;
+	}
+	if (store == NULL || (ctx = X509_STORE_CTX_new()) == NULL ||
+	    (rest = sk_X509_dup(chain)) == NULL)
+		goto out;
+	(void)sk_X509_shift(rest);
+	if (X509_STORE_CTX_init(ctx, store, leaf, rest) != 1)
+		goto out;
+	X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_SERVER);
+	X509_VERIFY_PARAM_set_flags(X509_STORE_CTX_get0_param(ctx), X509_V_FLAG_NO_CHECK_TIME);
+	if (X509_verify_cert(ctx) == 1) {
+		if (!warn_chain_from_file(ctx, chain, other, sizeof(other)))
+			conf_errors_add_at(w, loc, label, "cert",
+			    "incomplete chain: the intermediate %s is not in the file "
+			    "(this host has it, the ERP is sent only the file's): add it "
+			    "after %s", other, name);
+		goto out;
+	}
+	err = X509_STORE_CTX_get_error(ctx);
+	if (err == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN) {
+		warn_name(X509_STORE_CTX_get_current_cert(ctx), other, sizeof(other));
+		conf_errors_add_at(w, loc, label, "cert",
+		    "the chain of %s ends at the private root %s: the ERP trusts only "
+		    "public CAs and cannot be given another root", name, other);
+	} else if (err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
+	    err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT) {
+		X509_NAME_oneline(X509_get_issuer_name(X509_STORE_CTX_get_current_cert(ctx)),
+		    other, (int)sizeof(other));
+		conf_errors_add_at(w, loc, label, "cert",
+		    "incomplete chain or private CA: nothing in the file or among this "
+		    "host's public roots issued %s; the ERP needs the whole chain "
+		    "(intermediates after the leaf) up to a public root", other);
+	} else
+		conf_errors_add_at(w, loc, label, "cert",
+		    "the chain of %s does not verify against public roots: %s", name,
+		    X509_verify_cert_error_string(err));
+out:
+	X509_STORE_CTX_free(ctx);
+	sk_X509_free(rest);
+	sk_X509_pop_free(chain, X509_free);
+	ERR_clear_error();
+}
+
+static void
+warn_servicetags(const struct listener_conf *l, const char *label,
+    struct conf_errors *w)
+{
+	time_t now = time(NULL);
+	int64_t days;
+	unsigned i;
+
+	for (i = 0; i < l->nservicetags; i++) {
+		const struct conf_servicetag *st = &l->servicetags[i];
+
+		if (st->nprefixes == 0 || (days = ((int64_t)now - st->mtime) / 86400) <
+		    CONF_WARN_SERVICETAG_DAYS)
+			continue;
+		conf_errors_add_at(w, &st->loc, label, "allow",
+		    "%s is %lld days old (changeNumber %lld): Microsoft publishes it "
+		    "weekly and uses new ranges a week after they appear; download it "
+		    "again and reload (SIGHUP), or the ERP's new addresses are refused",
+		    st->path, (long long)days, (long long)st->change_number);
+	}
+}
+
+static void
+warn_secret(const struct route_conf *r, const char *label, struct conf_errors *w)
+{
+	struct stat st;
+
+	if (r->secret_len == 0)
+		return;
+	if (r->secret_len < SECRET_MIN_GOOD)
+		conf_errors_add_at(w, &r->secret_file_loc, label, "secret_file",
+		    "the secret has only %zu characters; use at least %d random ones "
+		    "(e.g. openssl rand -hex 32)", r->secret_len, SECRET_MIN_GOOD);
+	if (stat(r->secret_file, &st) == 0 && (st.st_mode & 077) != 0)
+		conf_errors_add_at(w, &r->secret_file_loc, label, "secret_file",
+		    "'%s' is readable by group or others (mode %03o): chmod 600 it",
+		    r->secret_file, (unsigned)(st.st_mode & 0777));
+}
+
+void
+conf_warnings(const struct conf *conf, struct conf_errors *warns)
+{
+	char label[CONF_MAX_LINE + 16];
+	X509_STORE *roots = warn_roots();
+	unsigned i, j;
+
+	for (i = 0; i < conf->nlisteners; i++) {
+		const struct listener_conf *l = &conf->listeners[i];
+
+		snprintf(label, sizeof(label), "listener %s", l->name);
+		warn_open_listener(conf, l, label, warns);
+		for (j = 0; j < l->ncerts; j++)
+			warn_cert_chain(roots, l->certs[j], &l->cert_locs[j], label, warns);
+		warn_servicetags(l, label, warns);
+	}
+	X509_STORE_free(roots);
+	for (i = 0; i < conf->nroutes; i++) {
+		snprintf(label, sizeof(label), "route %s", conf->routes[i].name);
+		warn_secret(&conf->routes[i], label, warns);
+	}
 }

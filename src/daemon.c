@@ -20,6 +20,7 @@
 #include "admin.h"
 #include "audit.h"
 #include "conf.h"
+#include "conf_check.h"
 #include "gen.h"
 #include "listener.h"
 #include "log.h"
@@ -72,8 +73,13 @@ print_errors(const struct conf_errors *errs)
 static void
 warn_config(const struct conf *conf)
 {
+	struct conf_errors warns = { 0 };
 	unsigned i;
 
+	conf_warnings(conf, &warns);
+	for (i = 0; i < warns.count; i++)
+		log_warnx("%s", warns.msgs[i]);
+	conf_errors_free(&warns);
 	for (i = 0; i < conf->nroutes; i++) {
 		if (!conf->routes[i].up_tls.off &&
 		    conf->routes[i].up_verify == VERIFY_OFF)

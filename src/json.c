@@ -357,3 +357,381 @@ json_escape(char *dst, size_t cap, const char *src, size_t len)
 	dst[j.len] = '\0';
 	return !j.overflow;
 }
+
+/* ---- reading ------------------------------------------------------------ */
+
+/*
+ * The reader is strict RFC 8259: no comments, no trailing commas, no
+ * single quotes, no control characters or ill-formed UTF-8 in strings,
+ * numbers in the grammar's form only.  Files from elsewhere are read with
+ * it, so a byte the grammar does not allow is an error with its offset,
+ * never a guess.
+ */
+
+static int
+json_rd_fail(struct json_rd *r, const char *why)
+{
+	if (r->err == NULL) {
+		r->err = why;
+		r->err_off = (size_t)(r->p - r->text);
+	}
+	return -1;
+}
+
+void
+json_rd_init(struct json_rd *r, const char *text, size_t len)
+{
+	memset(r, 0, sizeof(*r));
+	r->text = r->p = text;
+	r->end = text + len;
+}
+
+static void
+json_rd_blanks(struct json_rd *r)
+{
+	while (r->p < r->end && (*r->p == ' ' || *r->p == '\t' ||
+	    *r->p == '\n' || *r->p == '\r'))
+		r->p++;
+}
+
+/* True if the bytes at p are lit (len bytes). */
+static bool
+json_rd_lit(const struct json_rd *r, const char *lit, size_t len)
+{
+	return (size_t)(r->end - r->p) >= len && memcmp(r->p, lit, len) == 0;
+}
+
+enum json_type
+json_rd_peek(struct json_rd *r)
+{
+	if (r->err != NULL)
+		return JSON_T_ERROR;
+	json_rd_blanks(r);
+	if (r->p == r->end)
+		return JSON_T_END;
+	switch (*r->p) {
+	case '{':
+		return JSON_T_OBJECT;
+	case '[':
+		return JSON_T_ARRAY;
+	case '"':
+		return JSON_T_STRING;
+	case 't':
+	case 'f':
+		return JSON_T_BOOL;
+	case 'n':
+		return JSON_T_NULL;
+	default:
+		if (*r->p == '-' || (*r->p >= '0' && *r->p <= '9'))
+			return JSON_T_NUMBER;
+		json_rd_fail(r, "not the start of a JSON value");
+		return JSON_T_ERROR;
+	}
+}
+
+int
+json_rd_enter(struct json_rd *r)
+{
+	enum json_type t = json_rd_peek(r);
+	uint64_t bit;
+
+	if (t != JSON_T_OBJECT && t != JSON_T_ARRAY)
+		return json_rd_fail(r, "expected an object or an array");
+	if (r->depth >= JSON_RD_MAX_DEPTH)
+		return json_rd_fail(r, "nested too deeply");
+	bit = (uint64_t)1 << r->depth;
+	if (t == JSON_T_OBJECT)
+		r->is_obj |= bit;
+	else
+		r->is_obj &= ~bit;
+	r->first |= bit;
+	r->depth++;
+	r->p++;
+	return 0;
+}
+
+/* Appends code point cp as UTF-8 to buf (cap bytes, room for a NUL kept). */
+static void
+json_rd_put_cp(char *buf, size_t cap, size_t *n, uint32_t cp)
+{
+	char u[4];
+	size_t k, i;
+
+	if (cp < 0x80) {
+		u[0] = (char)cp;
+		k = 1;
+	} else if (cp < 0x800) {
+		u[0] = (char)(0xc0 | cp >> 6);
+		u[1] = (char)(0x80 | (cp & 0x3f));
+		k = 2;
+	} else if (cp < 0x10000) {
+		u[0] = (char)(0xe0 | cp >> 12);
+		u[1] = (char)(0x80 | (cp >> 6 & 0x3f));
+		u[2] = (char)(0x80 | (cp & 0x3f));
+		k = 3;
+	} else {
+		u[0] = (char)(0xf0 | cp >> 18);
+		u[1] = (char)(0x80 | (cp >> 12 & 0x3f));
+		u[2] = (char)(0x80 | (cp >> 6 & 0x3f));
+		u[3] = (char)(0x80 | (cp & 0x3f));
+		k = 4;
+	}
+	for (i = 0; i < k; i++, (*n)++)
+		if (buf != NULL && *n + 1 < cap)
+			buf[*n] = u[i];
+}
+
+/* Four hex digits at p; -1 if they are not. */
+static long
+json_rd_hex4(const char *p, const char *end)
+{
+	long v = 0;
+	int i;
+
+	if (end - p < 4)
+		return -1;
+	for (i = 0; i < 4; i++) {
+		v <<= 4;
+		if (p[i] >= '0' && p[i] <= '9')
+			v |= p[i] - '0';
+		else if ((p[i] | 0x20) >= 'a' && (p[i] | 0x20) <= 'f')
+			v |= (p[i] | 0x20) - 'a' + 10;
+		else
+			return -1;
+	}
+	return v;
+}
+
+/* Reads the \u escape at r->p (after the backslash and 'u'); -1 if bad. */
+static int
+json_rd_unicode(struct json_rd *r, uint32_t *cp)
+{
+	long hi, lo;
+
+	if ((hi = json_rd_hex4(r->p, r->end)) < 0)
+		return json_rd_fail(r, "bad \\u escape");
+	r->p += 4;
+	if (hi >= 0xdc00 && hi <= 0xdfff)
+		return json_rd_fail(r, "lone low surrogate in \\u escape");
+	if (hi < 0xd800 || hi > 0xdbff) {
+		*cp = (uint32_t)hi;
+		return 0;
+	}
+	if (r->end - r->p < 6 || r->p[0] != '\\' || r->p[1] != 'u' ||
+	    (lo = json_rd_hex4(r->p + 2, r->end)) < 0xdc00 || lo > 0xdfff)
+		return json_rd_fail(r, "high surrogate without its low half");
+	r->p += 6;
+	*cp = 0x10000 + (((uint32_t)hi - 0xd800) << 10) + ((uint32_t)lo - 0xdc00);
+	return 0;
+}
+
+/* Scans the string at r->p, decoding into buf (may be NULL); 0 / -1. */
+static int
+json_rd_str(struct json_rd *r, char *buf, size_t cap, size_t *len)
+{
+	static const char esc_in[] = "\"\\/bfnrt", esc_out[] = "\"\\/\b\f\n\r\t";
+	const char *e;
+	size_t n = 0, k, bad;
+	unsigned char c;
+	uint32_t cp;
+
+	if (json_rd_peek(r) != JSON_T_STRING)
+		return json_rd_fail(r, "expected a string");
+	for (r->p++;;) {
+		if (r->p == r->end)
+			return json_rd_fail(r, "unterminated string");
+		c = (unsigned char)*r->p;
+		if (c == '"')
+			break;
+		if (c < 0x20)
+			return json_rd_fail(r, "control character in a string");
+		if (c >= 0x80) {
+			if ((k = utf8_valid_len((const unsigned char *)r->p,
+			    (size_t)(r->end - r->p), &bad)) == 0)
+				return json_rd_fail(r, "ill-formed UTF-8 in a string");
+		} else if (c == '\\') {
+			r->p++;
+			if (r->p < r->end && *r->p == 'u') {
+				r->p++;
+				if (json_rd_unicode(r, &cp) == -1)
+					return -1;
+				json_rd_put_cp(buf, cap, &n, cp);
+				continue;
+			}
+			if (r->p == r->end || *r->p == '\0' ||
+			    (e = strchr(esc_in, *r->p)) == NULL)
+				return json_rd_fail(r, "bad escape in a string");
+			json_rd_put_cp(buf, cap, &n, (unsigned char)esc_out[e - esc_in]);
+			r->p++;
+			continue;
+		} else
+			k = 1;
+		for (; k > 0; k--, n++, r->p++)
+			if (buf != NULL && n + 1 < cap)
+				buf[n] = *r->p;
+	}
+	r->p++;
+	if (buf != NULL && cap > 0)
+		buf[n < cap ? n : cap - 1] = '\0';
+	if (len != NULL)
+		*len = n;
+	return 0;
+}
+
+int
+json_rd_next(struct json_rd *r, char *key, size_t keycap)
+{
+	uint64_t bit;
+	size_t len;
+
+	if (r->err != NULL)
+		return -1;
+	if (r->depth == 0)
+		return json_rd_fail(r, "not inside an object or array");
+	bit = (uint64_t)1 << (r->depth - 1);
+	json_rd_blanks(r);
+	if (r->p < r->end && *r->p == ((r->is_obj & bit) ? '}' : ']')) {
+		r->p++;
+		r->depth--;
+		return 0;
+	}
+	if (!(r->first & bit)) {
+		if (r->p == r->end || *r->p != ',')
+			return json_rd_fail(r, (r->is_obj & bit) ?
+			    "expected ',' or '}'" : "expected ',' or ']'");
+		r->p++;
+	}
+	r->first &= ~bit;
+	if (!(r->is_obj & bit))
+		return json_rd_peek(r) == JSON_T_ERROR ? -1 : 1;
+	if (json_rd_str(r, key, keycap, &len) == -1)
+		return -1;
+	if (key != NULL && keycap > 0 && len >= keycap)
+		key[0] = '\0';
+	json_rd_blanks(r);
+	if (r->p == r->end || *r->p != ':')
+		return json_rd_fail(r, "expected ':' after a member name");
+	r->p++;
+	return json_rd_peek(r) == JSON_T_ERROR ? -1 : 1;
+}
+
+int
+json_rd_string(struct json_rd *r, char *buf, size_t cap, size_t *len)
+{
+	return json_rd_str(r, buf, cap, len);
+}
+
+/* Scans a number in RFC 8259's form; *integral is false with a fraction or exponent. */
+static int
+json_rd_number(struct json_rd *r, bool *integral)
+{
+	const char *p = r->p;
+
+	*integral = true;
+	if (p < r->end && *p == '-')
+		p++;
+	if (p < r->end && *p == '0')
+		p++;
+	else if (p < r->end && *p >= '1' && *p <= '9')
+		while (p < r->end && *p >= '0' && *p <= '9')
+			p++;
+	else
+		return json_rd_fail(r, "bad number");
+	if (p < r->end && *p == '.') {
+		*integral = false;
+		if (++p == r->end || *p < '0' || *p > '9')
+			return json_rd_fail(r, "bad number");
+		while (p < r->end && *p >= '0' && *p <= '9')
+			p++;
+	}
+	if (p < r->end && (*p == 'e' || *p == 'E')) {
+		*integral = false;
+		if (++p < r->end && (*p == '+' || *p == '-'))
+			p++;
+		if (p == r->end || *p < '0' || *p > '9')
+			return json_rd_fail(r, "bad number");
+		while (p < r->end && *p >= '0' && *p <= '9')
+			p++;
+	}
+	r->p = p;
+	return 0;
+}
+
+int
+json_rd_int(struct json_rd *r, int64_t *v)
+{
+	const char *start;
+	bool integral, neg;
+	uint64_t acc = 0, limit;
+
+	if (json_rd_peek(r) != JSON_T_NUMBER)
+		return json_rd_fail(r, "expected a number");
+	start = r->p;
+	if (json_rd_number(r, &integral) == -1)
+		return -1;
+	if (!integral) {
+		r->p = start;
+		return json_rd_fail(r, "expected an integer");
+	}
+	neg = *start == '-';
+	limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+	for (start += neg; start < r->p; start++) {
+		if (acc > (limit - (uint64_t)(*start - '0')) / 10) {
+			r->p = start;
+			return json_rd_fail(r, "integer out of range");
+		}
+		acc = acc * 10 + (uint64_t)(*start - '0');
+	}
+	*v = neg ? (acc == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)acc) :
+	    (int64_t)acc;
+	return 0;
+}
+
+int
+json_rd_skip(struct json_rd *r)
+{
+	bool integral;
+	int n;
+
+	switch (json_rd_peek(r)) {
+	case JSON_T_OBJECT:
+	case JSON_T_ARRAY:
+		if (json_rd_enter(r) == -1)
+			return -1;
+		while ((n = json_rd_next(r, NULL, 0)) == 1)
+			if (json_rd_skip(r) == -1)
+				return -1;
+		return n;
+	case JSON_T_STRING:
+		return json_rd_str(r, NULL, 0, NULL);
+	case JSON_T_NUMBER:
+		return json_rd_number(r, &integral);
+	case JSON_T_BOOL:
+		if (json_rd_lit(r, "true", 4) || json_rd_lit(r, "false", 5)) {
+			r->p += *r->p == 't' ? 4 : 5;
+			return 0;
+		}
+		return json_rd_fail(r, "bad literal");
+	case JSON_T_NULL:
+		if (json_rd_lit(r, "null", 4)) {
+			r->p += 4;
+			return 0;
+		}
+		return json_rd_fail(r, "bad literal");
+	case JSON_T_END:
+		return json_rd_fail(r, "unexpected end of the text");
+	default:
+		return -1;
+	}
+}
+
+int
+json_rd_finish(struct json_rd *r)
+{
+	if (r->err != NULL)
+		return -1;
+	if (r->depth != 0)
+		return json_rd_fail(r, "unexpected end of the text");
+	json_rd_blanks(r);
+	return r->p == r->end ? 0 : json_rd_fail(r, "text after the JSON value");
+}

@@ -266,6 +266,7 @@ rewrite_request_head(struct evbuffer *out, const char *buf,
 		if (hop_by_hop(buf, m, h) || framing_field(buf, h) ||
 		    http1_hdr_is(buf, h, "host") ||
 		    (rq->drop_expect && http1_hdr_is(buf, h, "expect")) ||
+		    (rq->drop_field != NULL && http1_hdr_is(buf, h, rq->drop_field)) ||
 		    forwarded_own(rq->forwarded, buf, h))
 			continue;
 		ho_header(&o, buf, h);

@@ -33,6 +33,7 @@ struct rewrite_req {
 	enum http1_body framing;	/* LENGTH or CHUNKED: written; NONE: none (the caller may add its own) */
 	uint64_t length;		/* LENGTH */
 	bool drop_expect;		/* the broker answers Expect itself */
+	const char *drop_field;		/* a field the broker consumed (the secret header), NULL = none */
 	enum forwarded_mode forwarded;
 	/*
 	 * The client as the broker knows it, "ip:port" or "[v6]:port": the

@@ -28,6 +28,7 @@
 #include "pool.h"
 #include "relay.h"
 #include "route.h"
+#include "sockopt.h"
 #include "tls_server.h"
 #include "upstream.h"
 #include "worker.h"
@@ -737,7 +738,6 @@ static struct session *
 session_new(struct worker *w, unsigned li, int fd, const char *client)
 {
 	struct session *s;
-	int one = 1;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		log_warnx("out of memory: dropping client %s", client);
@@ -759,7 +759,7 @@ session_new(struct worker *w, unsigned li, int fd, const char *client)
 		metrics_inc(&session_listener_metrics(s)->connections);
 		metrics_add(&session_listener_metrics(s)->open, 1);
 	}
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	sockopt_tcp(fd, w->gen->conf->broker.tcp_keepalive_ms);
 
 	if ((s->idle_ev = evtimer_new(w->base, session_idle_cb, s)) == NULL) {
 		/* Published but nothing started: undo it by hand. */

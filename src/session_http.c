@@ -30,6 +30,7 @@
 
 #include "audit.h"
 #include "conf.h"
+#include "expect.h"
 #include "gen.h"
 #include "http1.h"
 #include "log.h"
@@ -39,12 +40,12 @@
 #include "reply.h"
 #include "rewrite.h"
 #include "route.h"
+#include "secret.h"
 #include "upstream.h"
 #include "worker.h"
 
 #define HX_MAX_HEADERS		100
 #define HX_MAX_HEAD		RELAY_HIGH	/* the client's read watermark bounds a head */
-#define HX_EXPECT_WAIT_MS	1000		/* then we send 100 Continue ourselves */
 #define HX_LINGER_MS		2000		/* lingering close after an error answer */
 #define HX_COALESCE_MAX		16384		/* one TLS record's worth */
 #define HX_PARK_MS		100		/* keep-alive idleness before parking */
@@ -65,6 +66,8 @@ struct http_exchange {
 	bool dechunk;			/* request body held and sent with Content-Length */
 	bool expect;			/* the client waits for 100 Continue */
 	bool sent_continue;		/* a 100 went to the client */
+	bool up_continue;		/* the endpoint sent a 100 */
+	bool body_unasked;		/* body bytes came before any 100 (the client stopped waiting) */
 	struct evbuffer *head;		/* owned: rewritten request head, no final CRLF */
 	struct evbuffer *held;		/* owned: the held (de-chunked) body */
 	struct http1_msg resp;
@@ -144,6 +147,15 @@ static bool
 client_is_11(const struct http_exchange *ex)
 {
 	return ex->req.version >= 11;
+}
+
+/* Our own 100 Continue: the client may send its body now. */
+static void
+hx_send_continue(struct session *s)
+{
+	reply_continue(client_out(s));
+	s->ex->sent_continue = true;
+	hx_client_flush(s);
 }
 
 /* ---- exchange lifetime ----------------------------------------------------- */
@@ -586,6 +598,10 @@ hx_read_response_head(struct session *s)
 			return 0;
 		if (ex->resp.status >= 100 && ex->resp.status < 200) {
 			/* Interim answers: 100 goes to a 1.1 client once, others are dropped. */
+			if (ex->resp.status == 100 && ex->expect) {
+				ex->up_continue = true;
+				expect_learn(ex->pool, EXPECT_ANSWERS);
+			}
 			if (ex->resp.status == 100 && ex->expect &&
 			    !ex->sent_continue && client_is_11(ex)) {
 				reply_continue(client_out(s));
@@ -610,6 +626,13 @@ hx_read_response_head(struct session *s)
 			return -1;
 		}
 		ex->resp_head_done = true;
+		/*
+		 * The client gave up waiting and the endpoint answered its whole
+		 * body without a 100.  An answer before the body's end may be a
+		 * refusal of the head, which says nothing about Expect.
+		 */
+		if (ex->body_unasked && !ex->up_continue && ex->req_body.done)
+			expect_learn(ex->pool, EXPECT_IGNORES);
 		ex->rec.ttfb_ms = (int64_t)(now_ms() - ex->t_start);
 		if (ex->pool != NULL)
 			ex->pool->http_version = ex->resp.version;
@@ -805,12 +828,12 @@ hx_up_timeoutcb(evutil_socket_t fd, short what, void *arg)
 	if (s->state == SESSION_ST_CLOSED || ex == NULL)
 		return;
 	waited = now_ms() - ex->t_sent;
+	if (ex->expect && !ex->sent_continue && !ex->resp_any)
+		expect_learn(ex->pool, EXPECT_IGNORES);
 	if (ex->expect && !ex->sent_continue && !ex->resp_any &&
 	    waited < ex->rc->response_timeout_ms) {
 		/* The endpoint ignores Expect: let the client send its body anyway. */
-		reply_continue(client_out(s));
-		ex->sent_continue = true;
-		hx_client_flush(s);
+		hx_send_continue(s);
 		timer_add_ms(ex->up_ev, ex->rc->response_timeout_ms - waited);
 		return;
 	}
@@ -845,6 +868,8 @@ hx_forward_request_body(struct session *s)
 		}
 		if (n == 0)
 			break;
+		if (ex->expect && !ex->sent_continue)
+			ex->body_unasked = true;
 		evbuffer_remove_buffer(in, out, (size_t)n);
 		ex->rec.bytes_in += (uint64_t)n;
 		s->client.bytes_read += (uint64_t)n;
@@ -886,7 +911,7 @@ hx_send_request(struct session *s)
 	ex->state = HX_EXCHANGE;
 	ex->t_sent = now_ms();
 	timer_add_ms(ex->up_ev, ex->expect && !ex->sent_continue ?
-	    HX_EXPECT_WAIT_MS : ex->rc->response_timeout_ms);
+	    EXPECT_WAIT_MS : ex->rc->response_timeout_ms);
 	hx_forward_request_body(s);
 	if (s->ex == ex)
 		hx_up_flush(s);
@@ -1015,6 +1040,7 @@ hx_build_request_head(struct session *s, const char *buf, const char *path,
 	rq.framing = ex->dechunk ? HTTP1_BODY_NONE : m->body;
 	rq.length = m->content_length;
 	rq.drop_expect = ex->dechunk;
+	rq.drop_field = rc->secret_header;	/* the secret is for us, never the endpoint */
 	rq.forwarded = rc->forwarded;
 	rq.client_addr = s->client_addr;
 	return rewrite_request_head(ex->head, buf, m, &rq);
@@ -1071,6 +1097,7 @@ hx_request_head(struct session *s, size_t head_len)
 	const char *path;
 	size_t plen;
 	bool routable;
+	int status;
 
 	event_del(s->idle_ev);
 	ex->rec.method = http1_method_str(m->method);
@@ -1101,6 +1128,11 @@ hx_request_head(struct session *s, size_t head_len)
 	}
 	s->rc = ex->rc;		/* the connection's summary names its last route */
 	ex->rec.route = ex->rc->name;
+	/* before any upstream work: a caller without the secret costs nothing */
+	if ((status = secret_check(ex->rc, buf, ex->req_hdrs, m->nhdrs, &err)) != 0) {
+		hx_fail_status(s, &err, status);
+		return;
+	}
 	ex->pool = session_pool_for(s, ex->rc);
 	ex->expect = (m->flags & HTTP1_F_EXPECT_CONTINUE) != 0;
 	/*
@@ -1121,17 +1153,16 @@ hx_request_head(struct session *s, size_t head_len)
 	ex->rec.bytes_in += head_len;
 	if (ex->dechunk) {
 		http1_body_init(&ex->req_body, HTTP1_BODY_CHUNKED, 0, HTTP1_DECHUNK);
-		if (ex->expect && client_is_11(ex)) {
-			/* We read the body ourselves: no need to ask the endpoint. */
-			reply_continue(client_out(s));
-			ex->sent_continue = true;
-			hx_client_flush(s);
-		}
+		if (ex->expect && client_is_11(ex))
+			hx_send_continue(s);	/* we read the body ourselves */
 		ex->state = HX_HOLD;
 		hx_hold_body(s);
 		return;
 	}
 	http1_body_init(&ex->req_body, m->body, m->content_length, HTTP1_PASS);
+	/* An endpoint known to ignore Expect must not cost the client its wait. */
+	if (ex->expect && client_is_11(ex) && expect_local(ex->pool))
+		hx_send_continue(s);
 	hx_connect(s, false);
 }
 

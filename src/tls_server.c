@@ -14,13 +14,21 @@
 #include "conf.h"
 #include "tlsio.h"
 
-/* Mozilla "intermediate" (v5.7) for TLS 1.2; TLS 1.3 keeps OpenSSL's suites. */
+/*
+ * Mozilla "intermediate" (v5.7) for TLS 1.2, then the four CBC suites with
+ * SHA-2 that finance and operations lists as its TLS 1.2 set (with the
+ * ECDHE AES-GCM ones above): a client that offers only those must not be
+ * refused.  The client's order picks (Schannel's puts GCM first).  TLS 1.3
+ * keeps OpenSSL's suites.
+ */
 #define INTERMEDIATE_CIPHERS \
 	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:" \
 	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:" \
 	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:" \
 	"DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:" \
-	"DHE-RSA-CHACHA20-POLY1305"
+	"DHE-RSA-CHACHA20-POLY1305:" \
+	"ECDHE-ECDSA-AES256-SHA384:ECDHE-RSA-AES256-SHA384:" \
+	"ECDHE-ECDSA-AES128-SHA256:ECDHE-RSA-AES128-SHA256"
 #define INTERMEDIATE_GROUPS "X25519:prime256v1:secp384r1"
 /* No cipher list may take inbound below this (its @SECLEVEL=n would). */
 #define INBOUND_SECLEVEL 2

@@ -23,9 +23,11 @@
 
 #include "cidr.h"
 #include "conf.h"
+#include "gen.h"
 #include "relay.h"
 #include "metrics.h"
 #include "pool.h"
+#include "sockopt.h"
 #include "tls_client.h"
 #include "upstream_proxy.h"
 #include "worker.h"
@@ -251,9 +253,8 @@ upstream_tunnel_cb(void *arg, const struct tb_err *err)
 static void
 upstream_connected(struct upconn *uc)
 {
-	int one = 1;
-
-	setsockopt(uc->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* the proxy's socket is the endpoint's: keepalive and NODELAY both ways */
+	sockopt_tcp(uc->fd, uc->w->gen->conf->broker.tcp_keepalive_ms);
 	if (!uc->rc->up_proxy_set) {
 		upstream_transport(uc);
 		return;

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/ssl.h>
@@ -417,6 +418,7 @@ START_TEST(defaults)
 	ck_assert_uint_eq(c->broker.admin.port, 0);
 	ck_assert_uint_eq(c->broker.drain_timeout_ms, 30000);
 	ck_assert_uint_eq(c->broker.drain_grace_ms, 0);
+	ck_assert_uint_eq(c->broker.tcp_keepalive_ms, 60000);
 	ck_assert_ptr_null(c->broker.user);
 	ck_assert_int_eq(c->broker.loc.line, 0);
 
@@ -429,6 +431,7 @@ START_TEST(defaults)
 	ck_assert_int_eq(l->proxy_protocol, PROXY_MODE_OFF);
 	ck_assert_uint_eq(l->proxy_trusted.count, 0);
 	ck_assert_uint_eq(l->handshake_timeout_ms, 10000);
+	ck_assert_uint_eq(l->keepalive_timeout_ms, 120000);
 
 	/* the only listener is the default */
 	ck_assert_str_eq(r->listener, "erp");
@@ -463,7 +466,7 @@ START_TEST(defaults)
 	ck_assert_uint_eq(r->pool_max_lifetime_ms, 600000);
 	ck_assert_uint_eq(r->connect_timeout_ms, 5000);
 	ck_assert_uint_eq(r->handshake_timeout_ms, 10000);
-	ck_assert_uint_eq(r->response_timeout_ms, 60000);
+	ck_assert_uint_eq(r->response_timeout_ms, 50000);
 	ck_assert_uint_eq(r->idle_timeout_ms, 300000);
 	ck_assert_uint_eq(r->max_buffered_body, 1048576);
 	conf_free(c);
@@ -479,6 +482,12 @@ START_TEST(auto_and_strs)
 	ck_assert_uint_eq(c->broker.max_connections, 0);
 	ck_assert_int_eq(c->broker.log_level, LOG_LVL_WARNING);
 	ck_assert_str_eq(c->broker.admin.host, "::1");
+	conf_free(c);
+	c = load_ok("[broker]\ntcp_keepalive = off\n" BASE "[route r]\nupstream = h:1\n");
+	ck_assert_uint_eq(c->broker.tcp_keepalive_ms, 0);
+	conf_free(c);
+	c = load_ok("[broker]\ntcp_keepalive = 30s\n" BASE "[route r]\nupstream = h:1\n");
+	ck_assert_uint_eq(c->broker.tcp_keepalive_ms, 30000);
 	conf_free(c);
 	ck_assert_str_eq(log_level_str(LOG_LVL_ERROR), "error");
 	ck_assert_str_eq(log_level_str(LOG_LVL_WARNING), "warning");
@@ -690,6 +699,11 @@ static const struct {
 	/* a bad value still counts as given: no "required key missing" too */
 	{ BASE "[route r]\nupstream = h\n",
 	  { "t.ini:5: [route r] upstream: 'h' has no port; expected host:port" } },
+	{ BASE "allow = 10.0.0.0/8 servicetag:/x.json\n[route r]\nupstream = h:1\n",
+	  { "t.ini:4: [listener erp] allow: 'servicetag:/x.json' is not servicetag:FILE:TAG, "
+	    "like servicetag:/etc/tlsbroker/ServiceTags_Public.json:PowerPlatformPlex.WestEurope" } },
+	{ BASE "[route r]\nupstream = h:1\nsecret_header = X Secret\n",
+	  { "t.ini:6: [route r] secret_header: 'X Secret' is not a header field name like X-ERP-Secret" } },
 	/* keys of a bad section are skipped, not reported one by one */
 	{ BASE "[rout r]\nupstream = h:1\ncolour = x\n",
 	  { "t.ini:4: unknown section [rout r]; sections are [broker], [listener NAME], [route NAME]" } },
@@ -931,6 +945,19 @@ static const struct {
 	  { "t.ini:2: [broker] user: no such user 'no-such-user-tlsbroker'" } },
 	{ BASE "[listener b]\nbind = 0.0.0.0:443\ncert = /dev/null\n[route a]\nlistener = b\nupstream = h:1\n",
 	  { "t.ini:5: [listener b] bind: same address as [listener erp] (line 1)" } },
+	{ BASE "allow = servicetag:" TEST_SRCDIR "/tests/data/ServiceTags_Public.json:NoSuchTag\n"
+	  "allow = servicetag:/nonexistent/tags.json:PowerPlatformPlex\n[route a]\nupstream = h:1\n",
+	  { "t.ini:4: [listener erp] allow: " TEST_SRCDIR "/tests/data/ServiceTags_Public.json: "
+	    "no tag NoSuchTag among its 6 tags, changeNumber 312 (names are like PowerPlatformPlex.WestEurope)",
+	    "t.ini:5: [listener erp] allow: /nonexistent/tags.json: cannot read: No such file or directory" } },
+	{ BASE "[route a]\nupstream = h:1\nsecret_header = X-S\n",
+	  { "t.ini:6: [route a] secret_header: needs secret_file (the file holding the value)" } },
+	{ BASE "[route a]\nupstream = h:1\nsecret_file = /dev/null\n",
+	  { "t.ini:6: [route a] secret_file: needs secret_header (the name of the header that carries it)" } },
+	{ BASE "[route a]\nupstream = h:1\nsecret_header = X-S\nsecret_file = /dev/null\n",
+	  { "t.ini:7: [route a] secret_file: '/dev/null': not a regular file" } },
+	{ BASE "[route a]\nmode = tcp\nupstream = h:1\nsecret_header = X-S\nsecret_file = /dev/null\n",
+	  { "t.ini:7: [route a] secret_header: only in mode = http (this route is tcp; use client_ca or allow on its listener)" } },
 	{ "; nothing\n",
 	  { "t.ini: no [listener NAME] section; at least one is needed",
 	    "t.ini: no [route NAME] section; at least one is needed" } },
@@ -977,10 +1004,101 @@ START_TEST(check_derived)
 	ck_assert_int_eq(c->routes[4].mode, ROUTE_MODE_TCP);
 	ck_assert_int_eq(c->routes[5].mode, ROUTE_MODE_HTTP);
 	conf_free(c);
+
+	/* service tags join the allow list, with the networks of the same key */
+	c = load_ok(BASE "allow = 10.0.0.0/8, servicetag:" TEST_SRCDIR
+	    "/tests/data/ServiceTags_Public.json:tlsbrokertest.loopback\n"
+	    "allow = servicetag:" TEST_SRCDIR "/tests/data/ServiceTags_Public.json:PowerPlatformPlex.WestEurope\n"
+	    "[route a]\nupstream = h:1\n");
+	ck_assert_uint_eq(c->listeners[0].nservicetags, 2);
+	ck_assert_str_eq(c->listeners[0].servicetags[1].tag, "PowerPlatformPlex.WestEurope");
+	ck_assert_int_eq(c->listeners[0].servicetags[1].loc.line, 5);
+	ck_assert_uint_eq(c->listeners[0].servicetags[0].nprefixes, 2);
+	ck_assert(c->listeners[0].servicetags[0].change_number == 312);
+	ck_assert_uint_eq(c->listeners[0].allow.count, 1 + 2 + 4);
+	/* checking again reads nothing twice */
+	ck_assert_int_eq(conf_check(c, NULL), 0);
+	ck_assert_uint_eq(c->listeners[0].allow.count, 1 + 2 + 4);
+	conf_free(c);
 }
 END_TEST
 
 /* ---- files ---------------------------------------------------------------- */
+
+/* Finds a message containing every one of the NULL-terminated parts. */
+static bool
+has_msg(const struct conf_errors *e, const char *const *parts)
+{
+	unsigned i, j;
+
+	for (i = 0; i < e->count; i++) {
+		for (j = 0; parts[j] != NULL && strstr(e->msgs[i], parts[j]) != NULL; j++)
+			;
+		if (parts[j] == NULL)
+			return true;
+	}
+	return false;
+}
+
+START_TEST(warnings)
+{
+	struct conf_errors w = { NULL, 0, 0 };
+	struct timespec old[2];
+	char secret[128], tags[128], *text;
+	struct conf *c;
+	FILE *fp;
+
+	/* any address, no allow, no client_ca, a route without a secret */
+	c = load_ok(BASE "[route a]\nupstream = h:1\n[route b]\nhost = b.test\nupstream = h:2\n");
+	conf_warnings(c, &w);
+	ck_assert_msg(has_msg(&w, (const char *const[]){ "t.ini:2: [listener erp] bind: "
+	    "OPEN TO ANY ADDRESS: 0.0.0.0:443 has no allow list and no client_ca, and "
+	    "routes a, b have no secret_header", NULL }), "%s", w.count ? w.msgs[0] : "none");
+	conf_errors_free(&w);
+	conf_free(c);
+	/* loopback, an allow list or a client CA close it */
+	c = load_ok("[listener erp]\nbind = 127.0.0.1:443\ncert = /dev/null\n[route a]\nupstream = h:1\n");
+	conf_warnings(c, &w);
+	ck_assert_uint_eq(w.count, 0);
+	conf_free(c);
+	c = load_ok(BASE "allow = 10.0.0.0/8\n[route a]\nupstream = h:1\n");
+	conf_warnings(c, &w);
+	ck_assert_uint_eq(w.count, 0);
+	conf_free(c);
+
+	/* a short secret in a file others can read; a stale Service Tags file */
+	snprintf(secret, sizeof(secret), "%s/secret", tmpdir);
+	ck_assert_ptr_nonnull(fp = fopen(secret, "w"));
+	fputs("short\n", fp);
+	fclose(fp);
+	ck_assert_int_eq(chmod(secret, 0644), 0);
+	snprintf(tags, sizeof(tags), "%s/tags.json", tmpdir);
+	ck_assert_ptr_nonnull(fp = fopen(tags, "w"));
+	fputs("{\"changeNumber\": 77, \"values\": [{\"name\": \"T\", \"properties\": "
+	    "{\"addressPrefixes\": [\"10.0.0.0/8\"]}}]}", fp);
+	fclose(fp);
+	old[0].tv_sec = old[1].tv_sec = time(NULL) - 20 * 86400;
+	old[0].tv_nsec = old[1].tv_nsec = 0;
+	ck_assert_int_eq(utimensat(AT_FDCWD, tags, old, 0), 0);
+	text = with_dir(BASE "allow = servicetag:DIR/tags.json:T\n[route a]\nupstream = h:1\n"
+	    "secret_header = X-ERP-Secret\nsecret_file = DIR/secret\n");
+	c = load_ok(text);
+	free(text);
+	ck_assert_uint_eq(c->routes[0].secret_len, 5);
+	conf_warnings(c, &w);
+	ck_assert_uint_eq(w.count, 3);
+	ck_assert(has_msg(&w, (const char *const[]){ "t.ini:4: [listener erp] allow: ",
+	    "tags.json is 20 days old (changeNumber 77)", "download it again", NULL }));
+	ck_assert(has_msg(&w, (const char *const[]){ "t.ini:8: [route a] secret_file: "
+	    "the secret has only 5 characters", NULL }));
+	ck_assert(has_msg(&w, (const char *const[]){ "secret' is readable by group or "
+	    "others (mode 644): chmod 600 it", NULL }));
+	conf_errors_free(&w);
+	conf_free(c);
+	unlink(secret);
+	unlink(tags);
+}
+END_TEST
 
 START_TEST(file_load)
 {
@@ -1320,6 +1438,7 @@ conf_suite(void)
 	tc = tcase_create("files");
 	tcase_add_unchecked_fixture(tc, tmp_setup, tmp_teardown);
 	tcase_add_test(tc, file_load);
+	tcase_add_test(tc, warnings);
 	tcase_add_test(tc, errors_api);
 	tcase_add_test(tc, example_config);
 	suite_add_tcase(s, tc);

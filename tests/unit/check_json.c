@@ -2,7 +2,8 @@
 /*
  * check_json: the JSON writer's escaping (RFC 8259 plus U+FFFD for
  * ill-formed UTF-8), member layout, nesting (objects and arrays, the
- * depth limit, misuse) and sticky overflow.
+ * depth limit, misuse) and sticky overflow; the pull reader's walk, string
+ * decoding, integers, and what it refuses.
  */
 #include "config.h"
 
@@ -327,6 +328,125 @@ START_TEST(test_nested_overflow_boundary)
 			ck_assert_str_eq(buf, want);
 		}
 	}
+/* ---- the reader ------------------------------------------------------------ */
+
+/* Skips the whole text; 0 if it is one valid JSON value. */
+static int
+rd_valid(const char *text)
+{
+	struct json_rd r;
+
+	json_rd_init(&r, text, strlen(text));
+	if (json_rd_skip(&r) == -1)
+		return -1;
+	return json_rd_finish(&r);
+}
+
+START_TEST(test_reader_walk)
+{
+	static const char text[] =
+	    " {\"a\": [1, -2, 3.5e2, true, false, null], \"b\\u00e9\": {\"c\": \"x\"},"
+	    " \"n\": 9223372036854775807, \"m\": -9223372036854775808} ";
+	struct json_rd r, saved;
+	char key[16], buf[8];
+	int64_t v;
+	size_t len;
+
+	json_rd_init(&r, text, strlen(text));
+	ck_assert_int_eq(json_rd_peek(&r), JSON_T_OBJECT);
+	ck_assert_int_eq(json_rd_enter(&r), 0);
+	ck_assert_int_eq(json_rd_next(&r, key, sizeof(key)), 1);
+	ck_assert_str_eq(key, "a");
+	ck_assert_int_eq(json_rd_peek(&r), JSON_T_ARRAY);
+	saved = r;
+	ck_assert_int_eq(json_rd_skip(&r), 0);
+	ck_assert_int_eq(json_rd_next(&r, key, sizeof(key)), 1);
+	ck_assert_str_eq(key, "b\xc3\xa9");
+	ck_assert_int_eq(json_rd_skip(&r), 0);
+	ck_assert_int_eq(json_rd_next(&r, key, sizeof(key)), 1);
+	ck_assert_int_eq(json_rd_int(&r, &v), 0);
+	ck_assert(v == INT64_MAX);
+	ck_assert_int_eq(json_rd_next(&r, key, sizeof(key)), 1);
+	ck_assert_int_eq(json_rd_int(&r, &v), 0);
+	ck_assert(v == INT64_MIN);
+	ck_assert_int_eq(json_rd_next(&r, key, sizeof(key)), 0);
+	ck_assert_int_eq(json_rd_finish(&r), 0);
+
+	/* a saved position reads the array again */
+	ck_assert_int_eq(json_rd_enter(&saved), 0);
+	ck_assert_int_eq(json_rd_next(&saved, NULL, 0), 1);
+	ck_assert_int_eq(json_rd_int(&saved, &v), 0);
+	ck_assert(v == 1);
+	ck_assert_int_eq(json_rd_next(&saved, NULL, 0), 1);
+	ck_assert_int_eq(json_rd_int(&saved, &v), 0);
+	ck_assert(v == -2);
+	ck_assert_int_eq(json_rd_next(&saved, NULL, 0), 1);
+	ck_assert_int_eq(json_rd_int(&saved, &v), -1);	/* 3.5e2 is no integer */
+	ck_assert_str_eq(saved.err, "expected an integer");
+
+	/* strings: escapes, surrogate pairs, cut to the buffer */
+	json_rd_init(&r, "\"a\\\"\\\\\\/\\n\\ud83d\\ude00z\"", 26);
+	ck_assert_int_eq(json_rd_string(&r, buf, sizeof(buf), &len), 0);
+	ck_assert_uint_eq(len, 10);		/* a " \ / LF, 4 bytes of U+1F600, z */
+	ck_assert_str_eq(buf, "a\"\\/\n\xf0\x9f");
+}
+END_TEST
+
+static const struct {
+	const char *text;
+	int ok;
+} rd_cases[] = {
+	{ "{}", 0 }, { "[]", 0 }, { "\"\"", 0 }, { "0", 0 }, { "-0.5E+3", 0 },
+	{ "[[[]]]", 0 }, { "{\"a\":{\"b\":[{}]}}", 0 }, { "\"\xc3\xa9\"", 0 },
+	{ "", -1 }, { "{", -1 }, { "[1,]", -1 }, { "{\"a\":1,}", -1 },
+	{ "{'a':1}", -1 }, { "[01]", -1 }, { "[1.]", -1 }, { "[.5]", -1 },
+	{ "[+1]", -1 }, { "[1e]", -1 }, { "[tru]", -1 }, { "[nul]", -1 },
+	{ "\"a\nb\"", -1 }, { "\"\\x\"", -1 }, { "\"\\u12\"", -1 },
+	{ "\"\\udc00\"", -1 }, { "\"\\ud800x\"", -1 }, { "\"\xc3\"", -1 },
+	{ "\"\xed\xa0\x80\"", -1 }, { "{} {}", -1 }, { "{\"a\" 1}", -1 },
+	{ "[1 2]", -1 }, { "/* c */ {}", -1 }, { "\"abc", -1 },
+};
+
+START_TEST(test_reader_table)
+{
+	ck_assert_msg(rd_valid(rd_cases[_i].text) == rd_cases[_i].ok,
+	    "case %d: '%s'", _i, rd_cases[_i].text);
+}
+END_TEST
+
+START_TEST(test_reader_limits)
+{
+	char deep[2 * JSON_RD_MAX_DEPTH + 3];
+	struct json_rd r;
+	int64_t v;
+	size_t i;
+
+	/* JSON_RD_MAX_DEPTH levels are fine, one more is refused */
+	for (i = 0; i < JSON_RD_MAX_DEPTH; i++) {
+		deep[i] = '[';
+		deep[2 * JSON_RD_MAX_DEPTH - 1 - i] = ']';
+	}
+	deep[2 * JSON_RD_MAX_DEPTH] = '\0';
+	ck_assert_int_eq(rd_valid(deep), 0);
+	memmove(deep + 1, deep, 2 * JSON_RD_MAX_DEPTH);
+	deep[0] = '[';
+	deep[2 * JSON_RD_MAX_DEPTH + 1] = ']';
+	deep[2 * JSON_RD_MAX_DEPTH + 2] = '\0';
+	json_rd_init(&r, deep, strlen(deep));
+	ck_assert_int_eq(json_rd_skip(&r), -1);
+	ck_assert_str_eq(r.err, "nested too deeply");
+	ck_assert_uint_eq(r.err_off, JSON_RD_MAX_DEPTH);
+
+	json_rd_init(&r, "9223372036854775808", 19);
+	ck_assert_int_eq(json_rd_int(&r, &v), -1);
+	ck_assert_str_eq(r.err, "integer out of range");
+	/* after an error every call fails */
+	ck_assert_int_eq(json_rd_peek(&r), JSON_T_ERROR);
+	ck_assert_int_eq(json_rd_skip(&r), -1);
+	/* a length, not a NUL, ends the text */
+	json_rd_init(&r, "[1]]", 3);
+	ck_assert_int_eq(json_rd_skip(&r), 0);
+	ck_assert_int_eq(json_rd_finish(&r), 0);
 }
 END_TEST
 
@@ -358,6 +478,13 @@ json_suite(void)
 	tc = tcase_create("overflow");
 	tcase_add_test(tc, test_overflow_boundary);
 	tcase_add_test(tc, test_overflow_sticky);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("reader");
+	tcase_add_test(tc, test_reader_walk);
+	tcase_add_loop_test(tc, test_reader_table, 0,
+	    sizeof(rd_cases) / sizeof(rd_cases[0]));
+	tcase_add_test(tc, test_reader_limits);
 	suite_add_tcase(s, tc);
 	return s;
 }
