@@ -328,6 +328,9 @@ START_TEST(test_nested_overflow_boundary)
 			ck_assert_str_eq(buf, want);
 		}
 	}
+}
+END_TEST
+
 /* ---- the reader ------------------------------------------------------------ */
 
 /* Skips the whole text; 0 if it is one valid JSON value. */
