@@ -3,6 +3,9 @@
 
 #include "relay.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 
 #include <event2/buffer.h>
@@ -100,6 +103,24 @@ relay_rekick_write(struct bufferevent *bev)
 		return;
 	bufferevent_disable(bev, EV_WRITE);
 	bufferevent_enable(bev, EV_WRITE);
+}
+
+bool
+relay_socket_reset(int fd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	return fd != -1 && getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 &&
+	    ti.tcpi_state == TCP_CLOSE;
+}
+
+bool
+relay_peer_half_closed(struct bufferevent *bev, short what)
+{
+	return (what & (BEV_EVENT_EOF | BEV_EVENT_READING | BEV_EVENT_ERROR |
+	    BEV_EVENT_WRITING)) == (BEV_EVENT_EOF | BEV_EVENT_READING) &&
+	    !relay_socket_reset(bufferevent_getfd(bev));
 }
 
 /* libevent's bufferevent_openssl writes at most this much per SSL_write(). */

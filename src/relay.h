@@ -53,9 +53,28 @@ size_t relay_move(struct bufferevent *src, struct bufferevent *dst,
  * After an EOF event, bufferevent_openssl stops writing too, even with
  * bytes still queued for that peer (libevent 2.1 conn_closed()).  Restarts
  * the write side when output is pending, so a half-closed peer still gets
- * everything owed to it (or the write fails and reports an error).
+ * everything owed to it (or the write fails and reports an error).  Only
+ * for a peer relay_peer_half_closed() says still reads: a kick towards a
+ * peer that is gone fails again at once, for ever (a spinning worker).
  */
 void relay_rekick_write(struct bufferevent *bev);
+
+/*
+ * True if the peer reset the connection.  The socket's TCP state says so
+ * (CLOSE after a reset, CLOSE_WAIT after a FIN), where errno may be left
+ * over from another socket: a read that returns 0 does not set it.
+ */
+bool relay_socket_reset(int fd);
+
+/*
+ * True if the event what on bev means only that the peer half-closed: an
+ * EOF while reading (its FIN, or its close_notify) on a socket that was not
+ * reset, so the peer may still read what we owe it.  False for anything
+ * else: a failed write (allow_dirty_shutdown reports an EPIPE as an EOF
+ * while writing), an error, a reset.  Then the peer is gone and nothing may
+ * be written to it again.
+ */
+bool relay_peer_half_closed(struct bufferevent *bev, short what);
 
 /*
  * Writes a TLS bufferevent's output now instead of waiting for the next

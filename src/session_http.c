@@ -129,6 +129,13 @@ client_in(struct session *s)
 	return bufferevent_get_input(s->client.bev);
 }
 
+/* Bytes still to go out to the client (none while parked). */
+static size_t
+client_owed(struct session *s)
+{
+	return s->client.bev != NULL ? evbuffer_get_length(client_out(s)) : 0;
+}
+
 static void
 timer_add_ms(struct event *ev, uint64_t ms)
 {
@@ -567,6 +574,7 @@ hx_exchange_done(struct session *s)
 	s->last_active = now_ms();
 	hx_arm_park_check(s, hx_wait_left(s));
 	relay_enable_read(s->client.bev);
+	hx_client_flush(s);	/* what the client does not take now bounds what comes next */
 	if (evbuffer_get_length(client_in(s)) > 0)
 		hx_client_progress(s);
 }
@@ -951,6 +959,18 @@ hx_up_timeoutcb(evutil_socket_t fd, short what, void *arg)
 		ex->sent_continue = true;
 		hx_client_flush(s);
 		timer_add_ms(ex->up_ev, ex->rc->response_timeout_ms - waited);
+		return;
+	}
+	/*
+	 * A client that reset while its reading was suspended (its pipelined
+	 * requests fill the input) and nothing was written to it went
+	 * unnoticed: it ended this exchange, not the endpoint.
+	 */
+	if (relay_socket_reset(s->fd)) {
+		tb_err_set(&err, CR_CLIENT_RESET, ex->resp_sent ? PHASE_RESPONSE :
+		    PHASE_REQUEST, "client reset the connection while the "
+		    "request was in flight");
+		session_close(s, &err);
 		return;
 	}
 	tb_err_set(&err, CR_UPSTREAM_TIMEOUT, ex->resp_any ? PHASE_RESPONSE :
@@ -1343,7 +1363,12 @@ hx_client_progress(struct session *s)
 	if (s->state == SESSION_ST_CLOSED || s->close_after_flush)
 		return;
 	if (s->ex == NULL) {
-		if (evbuffer_get_length(in) == 0)
+		/*
+		 * A client that pipelines requests without reading the answers
+		 * would make us queue answers without bound: the next request
+		 * waits until the output drains (the write callback resumes).
+		 */
+		if (evbuffer_get_length(in) == 0 || client_owed(s) >= RELAY_HIGH)
 			return;
 		hx_follow_reload(s);
 		if ((s->ex = hx_new(s)) == NULL) {
@@ -1417,6 +1442,26 @@ hx_client_writecb(struct bufferevent *bev, void *arg)
 		if (ex->resp_head_done)
 			hx_forward_response_body(s);
 	}
+	/* Room again for the answers to pipelined requests. */
+	if (ex == NULL && evbuffer_get_length(client_in(s)) > 0) {
+		hx_client_progress(s);
+		hx_kick_reads(s);
+	}
+}
+
+/*
+ * What a half-closed client is still owed: the last answer on its way out
+ * (between requests), or the answer to a request it sent completely.
+ */
+static bool
+hx_client_owed(struct session *s)
+{
+	struct http_exchange *ex = s->ex;
+
+	if (ex == NULL)
+		return client_owed(s) > 0;
+	return (ex->state == HX_CONNECTING || ex->state == HX_EXCHANGE) &&
+	    ex->req_body.done;
 }
 
 static void
@@ -1427,43 +1472,33 @@ hx_client_eventcb(struct bufferevent *bev, short what, void *arg)
 	struct http_exchange *ex = s->ex;
 	struct tb_err err;
 
-	(void)bev;
 	if (s->state == SESSION_ST_CLOSED)
 		return;
 	if (s->lingering) {
 		session_close(s, NULL);	/* the client is done too */
 		return;
 	}
-	if (ex == NULL) {
-		/* The last answer may still be on its way out: deliver it first. */
-		if ((what & BEV_EVENT_EOF) &&
-		    evbuffer_get_length(client_out(s)) > 0) {
-			s->close_after_flush = true;
-			relay_rekick_write(s->client.bev);
-			timer_add_ms(s->idle_ev, hx_listener(s)->keepalive_timeout_ms);
-			return;
-		}
-		/* Between requests: the client may go whenever it likes. */
-		if (s->nreq == 0) {
-			session_client_failure(s, what, sys_errno, PHASE_REQUEST,
-			    &err);
-			session_close(s, &err);
-		} else
-			session_close(s, NULL);
-		return;
-	}
-	if ((what & BEV_EVENT_EOF) && ex->state == HX_EXCHANGE &&
-	    ex->req_body.done) {
-		/*
-		 * The client half-closed after its request: still answer it,
-		 * then close.
-		 */
+	/*
+	 * A client that only half-closed still reads: deliver what it is
+	 * owed, then close.  One that is gone (a failed write, a reset) gets
+	 * nothing more: kicking a write towards it would fail again at once,
+	 * for ever.
+	 */
+	if (relay_peer_half_closed(bev, what) && hx_client_owed(s)) {
 		s->close_after_flush = true;
 		relay_rekick_write(s->client.bev);
+		if (ex == NULL)
+			timer_add_ms(s->idle_ev, hx_listener(s)->keepalive_timeout_ms);
 		return;
 	}
-	session_client_failure(s, what, sys_errno,
-	    ex->resp_sent ? PHASE_RESPONSE : PHASE_REQUEST, &err);
+	/* Between requests, with nothing owed: the client may go whenever it likes. */
+	if (ex == NULL && s->nreq > 0 && client_owed(s) == 0) {
+		session_close(s, NULL);
+		return;
+	}
+	/* nreq > 0 here without an exchange: an answer was still owed */
+	session_client_failure(s, what, sys_errno, (ex != NULL ? ex->resp_sent :
+	    s->nreq > 0) ? PHASE_RESPONSE : PHASE_REQUEST, &err);
 	session_close(s, &err);
 }
 
@@ -1587,7 +1622,8 @@ hx_client_timeoutcb(evutil_socket_t fd, short what, void *arg)
 		hx_fail_status(s, &err, 408);
 		return;
 	}
-	if (s->ex == NULL && s->close_after_flush) {
+	if (s->ex == NULL && (s->close_after_flush ||
+	    (hx_wait_left(s) == 0 && client_owed(s) > 0))) {
 		tb_err_set(&err, CR_CLIENT_TIMEOUT, PHASE_RESPONSE,
 		    "the client did not take the last answer within keepalive_timeout");
 		session_close(s, &err);
