@@ -64,6 +64,30 @@ relay_enable_read(struct bufferevent *bev)
 	relay_kick_read(bev);
 }
 
+/*
+ * Marks the second delivery of an event.  libevent passes the flags of
+ * bufferevent_trigger_event() to the callback as they are, and uses none
+ * above BEV_EVENT_CONNECTED (0x80).
+ */
+#define RELAY_EV_REDELIVERED 0x4000
+
+bool
+relay_event_defer(struct bufferevent *bev, short *what, int sys_errno)
+{
+	if (*what & RELAY_EV_REDELIVERED) {
+		*what &= (short)~RELAY_EV_REDELIVERED;
+		return false;
+	}
+	if ((*what & BEV_EVENT_READING) == 0 ||
+	    bufferevent_openssl_get_ssl(bev) == NULL)
+		return false;
+	/* libevent keeps errno for the deferred call */
+	EVUTIL_SET_SOCKET_ERROR(sys_errno);
+	bufferevent_trigger_event(bev, (short)(*what | RELAY_EV_REDELIVERED),
+	    BEV_TRIG_DEFER_CALLBACKS);
+	return true;
+}
+
 void
 relay_setup(struct bufferevent *bev)
 {

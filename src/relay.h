@@ -39,6 +39,31 @@ void relay_enable_read(struct bufferevent *bev);
 /* True if OpenSSL holds bytes of bev's peer not yet in its input. */
 bool relay_tls_pending(struct bufferevent *bev);
 
+/*
+ * libevent 2.1's bufferevent_openssl runs the event callback of a close
+ * (close_notify, a TCP EOF, a reset) from inside do_read(), before it
+ * commits what the same call read into the first half of a split
+ * reservation (bufferevent_openssl.c of 2.1.12: conn_closed() at line 634,
+ * evbuffer_commit_space() at 642).  The callback then sees the input
+ * without the peer's last bytes, and they arrive after it acted on the
+ * close: a close-delimited answer is cut short yet looks complete, a last
+ * pipelined request is dropped.  The reservation splits whenever the
+ * input's last chain was partly drained (a request taken out of pipelined
+ * ones, a parsed head).
+ *
+ * relay_event_defer() is called first in every event callback, with the
+ * errno read on entry.  For a reading event of a TLS bufferevent it hands
+ * the same event back to libevent to deliver again as a deferred callback,
+ * after do_read() has committed its bytes and the read callback has seen
+ * them, and returns true: the caller returns at once and acts when the
+ * event comes again (errno restored).  Everything else, the second
+ * delivery included, returns false, with the mark of the second delivery
+ * cleared from *what.  One deferred callback per closed TLS connection:
+ * deferring every callback (BEV_OPT_DEFER_CALLBACKS) cost 9 % CPU per
+ * request.
+ */
+bool relay_event_defer(struct bufferevent *bev, short *what, int sys_errno);
+
 /* Sets the watermarks relay_move() relies on. */
 void relay_setup(struct bufferevent *bev);
 

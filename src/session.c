@@ -406,8 +406,7 @@ side_eventcb(struct bufferevent *bev, short what, void *arg)
 	struct session *s = session_from_arg(sd->sess);
 	struct tb_err err;
 
-	(void)bev;
-	if (s->state != SESSION_ST_RELAY)
+	if (s->state != SESSION_ST_RELAY || relay_event_defer(bev, &what, sys_errno))
 		return;
 	/*
 	 * An EOF while output is owed to that side is only a half-close if

@@ -541,8 +541,8 @@ hx_client_flush(struct session *s)
 static bool
 hx_upstream_reusable(const struct http_exchange *ex)
 {
-	return ex->uc != NULL && ex->uc->bev != NULL && ex->pool != NULL &&
-	    ex->req_body.done && ex->resp_body.done &&
+	return ex->uc != NULL && ex->uc->bev != NULL && !ex->uc->peer_closed &&
+	    ex->pool != NULL && ex->req_body.done && ex->resp_body.done &&
 	    (ex->resp.flags & HTTP1_F_CLOSE) == 0;
 }
 
@@ -892,9 +892,13 @@ hx_up_eventcb(struct bufferevent *bev, short what, void *arg)
 
 	if (s->state == SESSION_ST_CLOSED || ex == NULL || ex->uc == NULL)
 		return;
+	/* Never pooled again, even if the answer completes before the event returns. */
+	ex->uc->peer_closed = true;
+	if (relay_event_defer(bev, &what, sys_errno))
+		return;
 	/*
-	 * An answer can arrive in the same read as the close (read-ahead
-	 * delivers the EOF before the read callback): parse what came first.
+	 * An answer can arrive in the same read as the close, and wait in
+	 * the input for a later part of its head: parse what came first.
 	 */
 	if ((what & BEV_EVENT_EOF) && !ex->resp_head_done &&
 	    evbuffer_get_length(bufferevent_get_input(bev)) > 0) {
@@ -1472,7 +1476,8 @@ hx_client_eventcb(struct bufferevent *bev, short what, void *arg)
 	struct http_exchange *ex = s->ex;
 	struct tb_err err;
 
-	if (s->state == SESSION_ST_CLOSED)
+	if (s->state == SESSION_ST_CLOSED ||
+	    relay_event_defer(bev, &what, sys_errno))
 		return;
 	if (s->lingering) {
 		session_close(s, NULL);	/* the client is done too */
