@@ -145,8 +145,10 @@ struct route_conf {
 	uint64_t handshake_timeout_ms;
 	uint64_t response_timeout_ms;
 	uint64_t idle_timeout_ms;
-	uint64_t max_buffered_body;	/* de-chunking limit for HTTP/1.0 endpoints */
+	uint64_t max_buffered_body;	/* limit of a chunked body held to send with Content-Length */
 	struct conf_loc max_buffered_body_loc;
+	bool up_chunked;		/* the endpoint reads chunked request bodies (http) */
+	struct conf_loc up_chunked_loc;
 	unsigned index;			/* position in conf.routes */
 	int metrics_id;			/* set by gen_build: metrics registry id */
 	bool bad;			/* a value failed to parse: conf_check skips cross-key checks */

@@ -48,6 +48,7 @@ static const char *const close_reason_names[CR__COUNT] = {
 	[CR_UPSTREAM_TIMEOUT] = "upstream_timeout",
 	[CR_UPSTREAM_CLOSED] = "upstream_closed",
 	[CR_UPSTREAM_BAD_RESPONSE] = "upstream_bad_response",
+	[CR_UPSTREAM_BODY_UNREAD] = "upstream_body_unread",
 	[CR_IDLE_TIMEOUT] = "idle_timeout",
 	[CR_SHUTDOWN] = "shutdown",
 	[CR_INTERNAL] = "internal",
@@ -450,6 +451,12 @@ diag_hint(const struct tb_err *err)
 		return "the endpoint sent invalid HTTP (see detail): check that "
 		    "upstream_tls matches the port (TLS or plain) and the "
 		    "endpoint's logs";
+	case CR_UPSTREAM_BODY_UNREAD:
+		return "the endpoint answered before it took the whole request "
+		    "body, so the call most likely failed there whatever the "
+		    "status says: check the endpoint's logs; one that cannot read "
+		    "chunked request bodies needs upstream_chunked = no (the "
+		    "default: the broker sends them with a Content-Length)";
 	case CR_IDLE_TIMEOUT:
 		return "no traffic either way for idle_timeout: raise the route's "
 		    "idle_timeout if long-idle connections are expected";
@@ -916,6 +923,7 @@ diag_http_status(enum close_reason code)
 	case CR_UPSTREAM_CERT:
 	case CR_UPSTREAM_CLOSED:
 	case CR_UPSTREAM_BAD_RESPONSE:
+	case CR_UPSTREAM_BODY_UNREAD:
 		return 502;
 	case CR_INTERNAL:
 		return 500;

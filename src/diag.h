@@ -37,6 +37,7 @@ enum close_reason {
 	CR_UPSTREAM_TIMEOUT,		/* handshake or response timed out */
 	CR_UPSTREAM_CLOSED,		/* endpoint closed before a full response */
 	CR_UPSTREAM_BAD_RESPONSE,	/* endpoint sent invalid HTTP */
+	CR_UPSTREAM_BODY_UNREAD,	/* endpoint answered before it took the whole request body */
 	CR_IDLE_TIMEOUT,		/* no traffic either way for idle_timeout */
 	CR_SHUTDOWN,			/* broker stopped; drain deadline passed */
 	CR_INTERNAL,			/* resource exhaustion inside the broker */

@@ -546,6 +546,35 @@ hx_upstream_reusable(const struct http_exchange *ex)
 	    (ex->resp.flags & HTTP1_F_CLOSE) == 0;
 }
 
+/*
+ * The answer is complete but the endpoint did not get the whole request
+ * body: it answered early (and closed, or we stop sending now), and what
+ * the body was for most likely did not happen.  A failed call, whatever
+ * the status says; the answer itself went to the client as it came.
+ */
+static void
+hx_audit_body_unread(struct session *s)
+{
+	struct http_exchange *ex = s->ex;
+	struct upconn *uc = ex->uc;	/* set: the answer came from it */
+	size_t queued = evbuffer_get_length(bufferevent_get_output(uc->bev));
+	struct tb_err err;
+
+	tb_err_set(&err, CR_UPSTREAM_BODY_UNREAD, PHASE_REQUEST,
+	    "%s answered %d %sbefore it took the whole request body (%llu bytes "
+	    "of the request sent)", uc->addr, ex->rec.status,
+	    uc->peer_closed || (ex->resp.flags & HTTP1_F_CLOSE) ?
+	    "and closed " : "", (unsigned long long)(ex->rec.bytes_in - queued));
+	hx_audit(s, &err);
+	s->last_fail = err.code;	/* for the connection's summary line */
+	s->last_fail_phase = err.phase;
+	if (log_enabled(LOG_LVL_WARNING) && session_log_allowed(s, ex->rc))
+		log_warnx("conn=%llu req=%u route=%s client=%s status=%d close=%s: %s",
+		    (unsigned long long)s->id, ex->rec.req, ex->rc->name,
+		    s->client_addr, ex->rec.status, close_reason_str(err.code),
+		    err.msg);
+}
+
 static void
 hx_exchange_done(struct session *s)
 {
@@ -553,7 +582,11 @@ hx_exchange_done(struct session *s)
 	bool client_keep, body_unread = !ex->req_body.done;
 
 	event_del(ex->up_ev);
-	hx_audit(s, NULL);
+	if (ex->uc != NULL && ex->uc->bev != NULL && (body_unread ||
+	    evbuffer_get_length(bufferevent_get_output(ex->uc->bev)) > 0))
+		hx_audit_body_unread(s);
+	else
+		hx_audit(s, NULL);
 	client_keep = !s->close_after_flush && !body_unread && !s->w->draining;
 	if (hx_upstream_reusable(ex)) {
 		bufferevent_setcb(ex->uc->bev, NULL, NULL, NULL, NULL);
@@ -758,8 +791,6 @@ hx_read_response_head(struct session *s)
 		}
 		ex->resp_head_done = true;
 		ex->rec.ttfb_ms = (int64_t)(now_ms() - ex->t_start);
-		if (ex->pool != NULL)
-			ex->pool->http_version = ex->resp.version;
 		if (hx_send_response_head(s, p) == -1) {
 			tb_err_set(&err, CR_INTERNAL, PHASE_RESPONSE,
 			    "out of memory for the response head");
@@ -1241,9 +1272,12 @@ hx_hold_body(struct session *s)
 			break;
 		if (evbuffer_get_length(ex->held) + data.len > ex->rc->max_buffered_body) {
 			tb_err_set(&err, CR_BAD_REQUEST, PHASE_REQUEST,
-			    "chunked request body above max_buffered_body (%llu bytes), "
-			    "and the endpoint is not known to accept chunked bodies",
+			    "chunked request body above max_buffered_body (%llu bytes)",
 			    (unsigned long long)ex->rc->max_buffered_body);
+			err.hint = "the broker holds a chunked request body up to "
+			    "max_buffered_body to send it with a Content-Length: raise "
+			    "max_buffered_body, or set upstream_chunked = yes if the "
+			    "endpoint reads chunked request bodies";
 			hx_fail_status(s, &err, 413);
 			return;
 		}
@@ -1296,12 +1330,12 @@ hx_request_head(struct session *s, size_t head_len)
 	ex->pool = session_pool_for(s, ex->rc);
 	ex->expect = (m->flags & HTTP1_F_EXPECT_CONTINUE) != 0;
 	/*
-	 * A chunked body goes as-is only to an endpoint known to answer in
-	 * HTTP/1.1; otherwise it is held and sent with Content-Length (an
-	 * HTTP/1.0 server would silently lose it).
+	 * A chunked body is held and sent with Content-Length unless the
+	 * route says its endpoint reads chunked ones: an HTTP/1.1 status line
+	 * proves nothing (busybox httpd answers HTTP/1.1 and hands its CGI
+	 * an empty body), and an HTTP/1.0 server would silently lose it.
 	 */
-	ex->dechunk = m->body == HTTP1_BODY_CHUNKED &&
-	    (ex->pool == NULL || ex->pool->http_version != 11);
+	ex->dechunk = m->body == HTTP1_BODY_CHUNKED && !ex->rc->up_chunked;
 	if (hx_build_request_head(s, buf, path, plen) == -1) {
 		tb_err_set(&err, CR_INTERNAL, PHASE_REQUEST,
 		    "out of memory for the request head");

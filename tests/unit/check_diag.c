@@ -29,7 +29,8 @@ static const char *const spec_codes[] = {
 	"upstream_connect_timeout", "upstream_reset", "upstream_tls_alert",
 	"upstream_tls_version", "upstream_tls_cipher", "upstream_tls_failed",
 	"upstream_legacy_renegotiation", "upstream_cert", "upstream_timeout",
-	"upstream_closed", "upstream_bad_response", "idle_timeout", "shutdown",
+	"upstream_closed", "upstream_bad_response",
+	"upstream_body_unread", "idle_timeout", "shutdown",
 	"internal",
 };
 
