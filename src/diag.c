@@ -52,6 +52,7 @@ static const char *const close_reason_names[CR__COUNT] = {
 	[CR_IDLE_TIMEOUT] = "idle_timeout",
 	[CR_SHUTDOWN] = "shutdown",
 	[CR_INTERNAL] = "internal",
+	[CR_BROKER_FD_LIMIT] = "broker_fd_limit",
 };
 
 static const char *const phase_names[PHASE__COUNT] = {
@@ -468,6 +469,11 @@ diag_hint(const struct tb_err *err)
 		return "the broker ran out of a resource (memory, descriptors, "
 		    "max_connections): see the operational log and raise the "
 		    "limits (LimitNOFILE, max_connections)";
+	case CR_BROKER_FD_LIMIT:
+		return "the broker ran out of file descriptors, its own limit and "
+		    "not the endpoint's: raise LimitNOFILE in its systemd unit "
+		    "(ulimit -n), or lower max_connections in [broker] so that "
+		    "two descriptors per connection fit";
 	case CR__COUNT:
 		break;
 	}
@@ -521,6 +527,11 @@ diag_from_connect_errno(struct tb_err *err, int sys_errno, const char *addr)
 		break;
 	case ECONNRESET:
 		code = CR_UPSTREAM_RESET;
+		break;
+	case EMFILE:
+	case ENFILE:
+		/* no socket was made: nothing reached the network */
+		code = CR_BROKER_FD_LIMIT;
 		break;
 	case EHOSTUNREACH:
 	case ENETUNREACH:
@@ -927,6 +938,8 @@ diag_http_status(enum close_reason code)
 		return 502;
 	case CR_INTERNAL:
 		return 500;
+	case CR_BROKER_FD_LIMIT:
+		return 503;
 	case CR_SHUTDOWN:
 		return 503;
 	default:

@@ -41,6 +41,7 @@ enum close_reason {
 	CR_IDLE_TIMEOUT,		/* no traffic either way for idle_timeout */
 	CR_SHUTDOWN,			/* broker stopped; drain deadline passed */
 	CR_INTERNAL,			/* resource exhaustion inside the broker */
+	CR_BROKER_FD_LIMIT,		/* the broker is out of file descriptors (EMFILE, ENFILE) */
 	CR__COUNT
 };
 
