@@ -131,7 +131,7 @@ client_in(struct session *s)
 
 /* Bytes still to go out to the client (none while parked). */
 static size_t
-client_owed(struct session *s)
+client_out_len(struct session *s)
 {
 	return s->client.bev != NULL ? evbuffer_get_length(client_out(s)) : 0;
 }
@@ -1406,7 +1406,7 @@ hx_client_progress(struct session *s)
 		 * would make us queue answers without bound: the next request
 		 * waits until the output drains (the write callback resumes).
 		 */
-		if (evbuffer_get_length(in) == 0 || client_owed(s) >= RELAY_HIGH)
+		if (evbuffer_get_length(in) == 0 || client_out_len(s) >= RELAY_HIGH)
 			return;
 		hx_follow_reload(s);
 		if ((s->ex = hx_new(s)) == NULL) {
@@ -1497,7 +1497,7 @@ hx_client_owed(struct session *s)
 	struct http_exchange *ex = s->ex;
 
 	if (ex == NULL)
-		return client_owed(s) > 0;
+		return client_out_len(s) > 0;
 	return (ex->state == HX_CONNECTING || ex->state == HX_EXCHANGE) &&
 	    ex->req_body.done;
 }
@@ -1531,7 +1531,7 @@ hx_client_eventcb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	/* Between requests, with nothing owed: the client may go whenever it likes. */
-	if (ex == NULL && s->nreq > 0 && client_owed(s) == 0) {
+	if (ex == NULL && s->nreq > 0 && client_out_len(s) == 0) {
 		session_close(s, NULL);
 		return;
 	}
@@ -1662,7 +1662,7 @@ hx_client_timeoutcb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (s->ex == NULL && (s->close_after_flush ||
-	    (hx_wait_left(s) == 0 && client_owed(s) > 0))) {
+	    (hx_wait_left(s) == 0 && client_out_len(s) > 0))) {
 		tb_err_set(&err, CR_CLIENT_TIMEOUT, PHASE_RESPONSE,
 		    "the client did not take the last answer within keepalive_timeout");
 		session_close(s, &err);

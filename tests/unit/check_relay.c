@@ -28,9 +28,9 @@
 #include <event2/event.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
-#include <openssl/x509.h>
 
 #include "relay.h"
+#include "testcert.h"
 
 #define LEFTOVER	10	/* bytes left in the input's drained chain */
 #define PAYLOAD		1000	/* the peer's last record */
@@ -52,27 +52,10 @@ struct pair {
 static SSL_CTX *
 server_ctx(void)
 {
-	EVP_PKEY *key = EVP_EC_gen("P-256");
-	X509 *cert = X509_new();
-	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	SSL_CTX *ctx = testcert_server_ctx(EVP_EC_gen("P-256"), "relay.test");
 
-	ck_assert_ptr_nonnull(key);
-	ck_assert_ptr_nonnull(cert);
-	ck_assert_ptr_nonnull(ctx);
-	ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
-	X509_gmtime_adj(X509_getm_notBefore(cert), 0);
-	X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
-	X509_set_pubkey(cert, key);
-	X509_NAME_add_entry_by_txt(X509_get_subject_name(cert), "CN",
-	    MBSTRING_ASC, (const unsigned char *)"relay.test", -1, -1, 0);
-	X509_set_issuer_name(cert, X509_get_subject_name(cert));
-	ck_assert_int_gt(X509_sign(cert, key, EVP_sha256()), 0);
-	ck_assert_int_eq(SSL_CTX_use_certificate(ctx, cert), 1);
-	ck_assert_int_eq(SSL_CTX_use_PrivateKey(ctx, key), 1);
 	/* TLS 1.2: no session tickets after the handshake, records only */
 	ck_assert_int_eq(SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION), 1);
-	X509_free(cert);
-	EVP_PKEY_free(key);
 	return ctx;
 }
 
