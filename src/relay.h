@@ -5,7 +5,10 @@
  * holds RELAY_HIGH bytes the source stops reading; the destination's write
  * watermark (RELAY_HIGH / 2) brings the write callback that resumes it.  So
  * memory per direction stays bounded whatever the volume, and a slow side
- * slows the other.  It owns no state: the caller keeps the paused flag.
+ * slows the other.  It also says what an event on a bufferevent means: a
+ * peer that half-closed and still reads, or one that is gone, and (for
+ * libevent 2.1's TLS close race) when it may be acted on.  It owns no
+ * state: the caller keeps the paused flag.
  */
 #ifndef TLSBROKER_RELAY_H
 #define TLSBROKER_RELAY_H

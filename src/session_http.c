@@ -10,6 +10,9 @@
  * answers (502/504 with X-Broker-Error) while an answer is still possible.
  * A pooled connection that dies before any response byte is retried once
  * on a fresh connection when replaying cannot duplicate a request.
+ * Chunked request bodies are held and sent with Content-Length unless the
+ * route says upstream_chunked; a pipelined request waits until the
+ * answers before it went out; a client a write failed to is gone.
  * Lives in session.c's struct session; session_close() is still the only
  * exit.
  */
