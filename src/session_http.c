@@ -75,6 +75,7 @@ struct http_exchange {
 	bool rechunk;			/* close-delimited response sent chunked */
 	bool resp_any;			/* a byte of response came from the upstream */
 	bool resp_sent;			/* a byte of the answer went to the client */
+	bool up_stopped;		/* a write failed: the endpoint takes no more of the request */
 	struct upconn *uc;		/* owned */
 	struct event *up_ev;		/* owned: response / 100-continue timer */
 	uint64_t t_start;
@@ -560,14 +561,12 @@ hx_audit_body_unread(struct session *s)
 {
 	struct http_exchange *ex = s->ex;
 	struct upconn *uc = ex->uc;	/* set: the answer came from it */
-	size_t queued = evbuffer_get_length(bufferevent_get_output(uc->bev));
 	struct tb_err err;
 
 	tb_err_set(&err, CR_UPSTREAM_BODY_UNREAD, PHASE_REQUEST,
-	    "%s answered %d %sbefore it took the whole request body (%llu bytes "
-	    "of the request sent)", uc->addr, ex->rec.status,
-	    uc->peer_closed || (ex->resp.flags & HTTP1_F_CLOSE) ?
-	    "and closed " : "", (unsigned long long)(ex->rec.bytes_in - queued));
+	    "%s answered %d %sbefore it took the whole request body",
+	    uc->addr, ex->rec.status, uc->peer_closed || ex->up_stopped ||
+	    (ex->resp.flags & HTTP1_F_CLOSE) ? "and closed " : "");
 	hx_audit(s, &err);
 	s->last_fail = err.code;	/* for the connection's summary line */
 	s->last_fail_phase = err.phase;
@@ -586,6 +585,7 @@ hx_exchange_done(struct session *s)
 
 	event_del(ex->up_ev);
 	if (ex->uc != NULL && ex->uc->bev != NULL && (body_unread ||
+	    ex->up_stopped ||
 	    evbuffer_get_length(bufferevent_get_output(ex->uc->bev)) > 0))
 		hx_audit_body_unread(s);
 	else
@@ -915,6 +915,33 @@ hx_retry(struct session *s, const struct tb_err *why)
 	return true;
 }
 
+/*
+ * A write to a plain endpoint failed: it stopped taking the request (it
+ * answered early and closed, and its kernel reset the rest).  Its answer
+ * may still wait in the socket ahead of the reset, so the request's rest
+ * is dropped and reading goes on: the answer, or the reset, decides.  A
+ * TLS connection cannot be read after a failed write.  True if handled.
+ */
+static bool
+hx_up_write_failed(struct session *s, short what)
+{
+	struct http_exchange *ex = s->ex;
+	struct evbuffer *out;
+
+	if ((what & BEV_EVENT_WRITING) == 0 || ex->uc->cli != NULL ||
+	    ex->up_stopped || ex->resp_body.done)
+		return false;
+	log_debug("conn=%llu req=%u: a write to %s failed; reading its answer "
+	    "before its reset", (unsigned long long)s->id, ex->rec.req,
+	    ex->uc->addr);
+	out = bufferevent_get_output(ex->uc->bev);
+	ex->up_stopped = true;
+	evbuffer_drain(out, evbuffer_get_length(out));
+	bufferevent_disable(ex->uc->bev, EV_WRITE);
+	relay_enable_read(ex->uc->bev);
+	return true;
+}
+
 static void
 hx_up_eventcb(struct bufferevent *bev, short what, void *arg)
 {
@@ -928,7 +955,7 @@ hx_up_eventcb(struct bufferevent *bev, short what, void *arg)
 		return;
 	/* Never pooled again, even if the answer completes before the event returns. */
 	ex->uc->peer_closed = true;
-	if (relay_event_defer(bev, &what, sys_errno))
+	if (relay_event_defer(bev, &what, sys_errno) || hx_up_write_failed(s, what))
 		return;
 	/*
 	 * An answer can arrive in the same read as the close, and wait in
@@ -1031,8 +1058,8 @@ hx_forward_request_body(struct session *s)
 	char *p;
 
 	if (ex == NULL || ex->state != HX_EXCHANGE || ex->req_body.done ||
-	    ex->uc == NULL || ex->uc->bev == NULL)
-		return;
+	    ex->uc == NULL || ex->uc->bev == NULL || ex->up_stopped)
+		return;	/* stopped: the rest waits for the answer, then the linger */
 	out = bufferevent_get_output(ex->uc->bev);
 	while (!ex->req_body.done && evbuffer_get_length(in) > 0) {
 		n = hx_body_feed(&ex->req_body, in, &p, &data);
