@@ -891,6 +891,7 @@ static const struct conf_key conf_route_keys[] = {
 	    KEY_NONZERO, 0, 0, NULL },
 	{ "secret_header", kv_field_name, R(secret_header), R(secret_header_loc), 0, 0, 0, NULL },
 	{ "secret_file", kv_token, R(secret_file), R(secret_file_loc), 0, 0, 0, NULL },
+	{ "upstream_chunked", kv_bool, R(up_chunked), R(up_chunked_loc), 0, 0, 0, NULL },
 	{ NULL, NULL, 0, 0, 0, 0, 0, NULL }
 };
 

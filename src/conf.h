@@ -179,7 +179,7 @@ struct route_conf {
 	uint64_t handshake_timeout_ms;
 	uint64_t response_timeout_ms;
 	uint64_t idle_timeout_ms;
-	uint64_t max_buffered_body;	/* de-chunking limit for HTTP/1.0 endpoints */
+	uint64_t max_buffered_body;	/* limit of a chunked body held to send with Content-Length */
 	struct conf_loc max_buffered_body_loc;
 	struct hostport up_proxy;	/* upstream_proxy = http://HOST:PORT */
 	bool up_proxy_set;		/* false: connect to upstream directly */
@@ -195,6 +195,8 @@ struct route_conf {
 	struct conf_loc secret_file_loc;
 	unsigned char secret_sha256[32];	/* set by conf_check: SHA-256 of the value */
 	size_t secret_len;		/* set by conf_check: the value's length, 0 = not read */
+	bool up_chunked;		/* the endpoint reads chunked request bodies (http) */
+	struct conf_loc up_chunked_loc;
 	unsigned index;			/* position in conf.routes */
 	int metrics_id;			/* set by gen_build: metrics registry id */
 	bool bad;			/* a value failed to parse: conf_check skips cross-key checks */

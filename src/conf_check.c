@@ -389,6 +389,9 @@ check_route(struct check *ck, unsigned idx)
 		if (r->max_buffered_body_loc.line != 0)
 			check_err(ck, &r->max_buffered_body_loc, "max_buffered_body",
 			    "only in mode = http (this route is tcp)");
+		if (r->up_chunked_loc.line != 0)
+			check_err(ck, &r->up_chunked_loc, "upstream_chunked",
+			    "only in mode = http (this route is tcp)");
 	}
 	if (r->up_tls.off)
 		check_route_plain(ck, r);

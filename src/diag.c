@@ -55,9 +55,11 @@ static const char *const close_reason_names[CR__COUNT] = {
 	[CR_PROXY_BAD_GATEWAY] = "proxy_bad_gateway",
 	[CR_PROXY_TIMEOUT] = "proxy_timeout",
 	[CR_PROXY_BAD_ANSWER] = "proxy_bad_answer",
+	[CR_UPSTREAM_BODY_UNREAD] = "upstream_body_unread",
 	[CR_IDLE_TIMEOUT] = "idle_timeout",
 	[CR_SHUTDOWN] = "shutdown",
 	[CR_INTERNAL] = "internal",
+	[CR_BROKER_FD_LIMIT] = "broker_fd_limit",
 };
 
 static const char *const phase_names[PHASE__COUNT] = {
@@ -504,6 +506,12 @@ diag_hint(const struct tb_err *err)
 	case CR_PROXY_TIMEOUT:
 	case CR_PROXY_BAD_ANSWER:
 		return hint_proxy(err->code);
+	case CR_UPSTREAM_BODY_UNREAD:
+		return "the endpoint answered before it took the whole request "
+		    "body, so the call most likely failed there whatever the "
+		    "status says: check the endpoint's logs; one that cannot read "
+		    "chunked request bodies needs upstream_chunked = no (the "
+		    "default: the broker sends them with a Content-Length)";
 	case CR_IDLE_TIMEOUT:
 		return "no traffic either way for idle_timeout: raise the route's "
 		    "idle_timeout if long-idle connections are expected";
@@ -515,6 +523,11 @@ diag_hint(const struct tb_err *err)
 		return "the broker ran out of a resource (memory, descriptors, "
 		    "max_connections): see the operational log and raise the "
 		    "limits (LimitNOFILE, max_connections)";
+	case CR_BROKER_FD_LIMIT:
+		return "the broker ran out of file descriptors, its own limit and "
+		    "not the endpoint's: raise LimitNOFILE in its systemd unit "
+		    "(ulimit -n), or lower max_connections in [broker] so that "
+		    "two descriptors per connection fit";
 	case CR__COUNT:
 		break;
 	}
@@ -568,6 +581,11 @@ diag_from_connect_errno(struct tb_err *err, int sys_errno, const char *addr)
 		break;
 	case ECONNRESET:
 		code = CR_UPSTREAM_RESET;
+		break;
+	case EMFILE:
+	case ENFILE:
+		/* no socket was made: nothing reached the network */
+		code = CR_BROKER_FD_LIMIT;
 		break;
 	case EHOSTUNREACH:
 	case ENETUNREACH:
@@ -976,9 +994,12 @@ diag_http_status(enum close_reason code)
 	case CR_PROXY_FORBIDDEN:
 	case CR_PROXY_BAD_GATEWAY:
 	case CR_PROXY_BAD_ANSWER:
+	case CR_UPSTREAM_BODY_UNREAD:
 		return 502;
 	case CR_INTERNAL:
 		return 500;
+	case CR_BROKER_FD_LIMIT:
+		return 503;
 	case CR_SHUTDOWN:
 		return 503;
 	default:

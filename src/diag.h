@@ -44,9 +44,11 @@ enum close_reason {
 	CR_PROXY_BAD_GATEWAY,		/* upstream_proxy answered 502, 503 or 504 */
 	CR_PROXY_TIMEOUT,		/* no CONNECT answer within upstream_proxy_timeout */
 	CR_PROXY_BAD_ANSWER,		/* not HTTP, another status, or closed */
+	CR_UPSTREAM_BODY_UNREAD,	/* endpoint answered before it took the whole request body */
 	CR_IDLE_TIMEOUT,		/* no traffic either way for idle_timeout */
 	CR_SHUTDOWN,			/* broker stopped; drain deadline passed */
 	CR_INTERNAL,			/* resource exhaustion inside the broker */
+	CR_BROKER_FD_LIMIT,		/* the broker is out of file descriptors (EMFILE, ENFILE) */
 	CR__COUNT
 };
 

@@ -219,9 +219,14 @@ listener_error_cb(struct evconnlistener *lev, void *arg)
 
 	(void)lev;
 	if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
-		/* Out of descriptors: retrying at once would spin. */
-		log_warnx("worker %u: accept: %s; pausing accept for 1s",
-		    la->w->id, strerror(e));
+		/*
+		 * Out of descriptors: retrying at once would spin.  A session
+		 * that closes resumes accepting early (worker_session_del).
+		 */
+		log_warnx("worker %u: accept: %s; pausing accept for 1s%s",
+		    la->w->id, strerror(e), e == EMFILE || e == ENFILE ?
+		    " (the broker's descriptor limit: raise LimitNOFILE or "
+		    "lower max_connections)" : "");
 		listener_pause(la->w, true);
 		event_add(la->w->resume_ev, &one_second);
 		return;

@@ -38,7 +38,7 @@ struct pool {
 	unsigned warming;
 	uint64_t learned_idle_ms;		/* endpoint's idle close time, 0 = unknown */
 	uint64_t learned_at;			/* monotonic ms of the last lowering */
-	int http_version;			/* 10 or 11 from the last response, 0 unknown */
+	int http_version;			/* 10 or 11 from the last response, 0 unknown (expect.c) */
 	int expect;				/* enum expect_peer: what it does with Expect */
 	bool retired;				/* its generation was replaced: keeps nothing */
 	struct log_ratelimit log_rl;		/* failure lines of this route on this worker */

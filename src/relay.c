@@ -3,6 +3,9 @@
 
 #include "relay.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 
 #include <event2/buffer.h>
@@ -61,6 +64,30 @@ relay_enable_read(struct bufferevent *bev)
 	relay_kick_read(bev);
 }
 
+/*
+ * Marks the second delivery of an event.  libevent passes the flags of
+ * bufferevent_trigger_event() to the callback as they are, and uses none
+ * above BEV_EVENT_CONNECTED (0x80).
+ */
+#define RELAY_EV_REDELIVERED 0x4000
+
+bool
+relay_event_defer(struct bufferevent *bev, short *what, int sys_errno)
+{
+	if (*what & RELAY_EV_REDELIVERED) {
+		*what &= (short)~RELAY_EV_REDELIVERED;
+		return false;
+	}
+	if ((*what & BEV_EVENT_READING) == 0 ||
+	    bufferevent_openssl_get_ssl(bev) == NULL)
+		return false;
+	/* libevent keeps errno for the deferred call */
+	EVUTIL_SET_SOCKET_ERROR(sys_errno);
+	bufferevent_trigger_event(bev, (short)(*what | RELAY_EV_REDELIVERED),
+	    BEV_TRIG_DEFER_CALLBACKS);
+	return true;
+}
+
 void
 relay_setup(struct bufferevent *bev)
 {
@@ -100,6 +127,24 @@ relay_rekick_write(struct bufferevent *bev)
 		return;
 	bufferevent_disable(bev, EV_WRITE);
 	bufferevent_enable(bev, EV_WRITE);
+}
+
+bool
+relay_socket_reset(int fd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	return fd != -1 && getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 &&
+	    ti.tcpi_state == TCP_CLOSE;
+}
+
+bool
+relay_peer_half_closed(struct bufferevent *bev, short what)
+{
+	return (what & (BEV_EVENT_EOF | BEV_EVENT_READING | BEV_EVENT_ERROR |
+	    BEV_EVENT_WRITING)) == (BEV_EVENT_EOF | BEV_EVENT_READING) &&
+	    !relay_socket_reset(bufferevent_getfd(bev));
 }
 
 /* libevent's bufferevent_openssl writes at most this much per SSL_write(). */

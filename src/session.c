@@ -346,21 +346,6 @@ bev_ssl_error(struct bufferevent *bev)
 	return ssl_err;
 }
 
-/*
- * True if the peer reset the connection.  The socket's TCP state says so
- * (CLOSE after a reset, CLOSE_WAIT after a FIN), where errno may be left
- * over from another socket: a read that returns 0 does not set it.
- */
-static bool
-socket_was_reset(int fd)
-{
-	struct tcp_info ti;
-	socklen_t len = sizeof(ti);
-
-	return fd != -1 && getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 &&
-	    ti.tcpi_state == TCP_CLOSE;
-}
-
 void
 session_client_failure(struct session *s, short what, int sys_errno,
     enum diag_phase phase, struct tb_err *err)
@@ -370,10 +355,13 @@ session_client_failure(struct session *s, short what, int sys_errno,
 
 	/*
 	 * allow_dirty_shutdown makes libevent report a TCP close without
-	 * close_notify, and a reset, as EOF; the socket tells them apart.
+	 * close_notify, a reset, and a failed write (EPIPE) as EOF; the
+	 * socket tells a close from a reset, and a write only fails towards
+	 * a client that is gone.
 	 */
 	if (what & BEV_EVENT_EOF)
-		sys_errno = socket_was_reset(s->fd) ? ECONNRESET : 0;
+		sys_errno = relay_socket_reset(s->fd) ? ECONNRESET :
+		    (what & BEV_EVENT_WRITING) ? EPIPE : 0;
 	if (ssl_err != 0 && sys_errno != ECONNRESET && sys_errno != EPIPE) {
 		ERR_error_string_n(ssl_err, buf, sizeof(buf));
 		tb_err_set(err, CR_CLIENT_TLS_FAILED, phase,
@@ -417,9 +405,19 @@ side_eventcb(struct bufferevent *bev, short what, void *arg)
 	struct session *s = session_from_arg(sd->sess);
 	struct tb_err err;
 
-	(void)bev;
-	if (s->state != SESSION_ST_RELAY)
+	if (s->state != SESSION_ST_RELAY || relay_event_defer(bev, &what, sys_errno))
 		return;
+	/*
+	 * An EOF while output is owed to that side is only a half-close if
+	 * the side can still read it; a failed write or a reset ends the relay.
+	 */
+	if ((what & BEV_EVENT_EOF) && !relay_peer_half_closed(sd->bev, what) &&
+	    ((what & BEV_EVENT_WRITING) || !side_output_empty(sd))) {
+		side_error(sd, (what & BEV_EVENT_WRITING) && sys_errno != ECONNRESET ?
+		    EPIPE : ECONNRESET, &err);
+		session_close(s, &err);
+		return;
+	}
 	if (what & BEV_EVENT_EOF) {
 		sd->eof = true;
 		sd->bytes_read += relay_move(sd->bev, sd->peer->bev, &sd->paused);

@@ -11,6 +11,9 @@
  * answers (502/504 with X-Broker-Error) while an answer is still possible.
  * A pooled connection that dies before any response byte is retried once
  * on a fresh connection when replaying cannot duplicate a request.
+ * Chunked request bodies are held and sent with Content-Length unless the
+ * route says upstream_chunked; a pipelined request waits until the
+ * answers before it went out; a client a write failed to is gone.
  * Lives in session.c's struct session; session_close() is still the only
  * exit.
  */
@@ -76,6 +79,7 @@ struct http_exchange {
 	bool rechunk;			/* close-delimited response sent chunked */
 	bool resp_any;			/* a byte of response came from the upstream */
 	bool resp_sent;			/* a byte of the answer went to the client */
+	bool up_stopped;		/* a write failed: the endpoint takes no more of the request */
 	struct upconn *uc;		/* owned */
 	struct event *up_ev;		/* owned: response / 100-continue timer */
 	uint64_t t_start;
@@ -131,6 +135,13 @@ static struct evbuffer *
 client_in(struct session *s)
 {
 	return bufferevent_get_input(s->client.bev);
+}
+
+/* Bytes still to go out to the client (none while parked). */
+static size_t
+client_out_len(struct session *s)
+{
+	return s->client.bev != NULL ? evbuffer_get_length(client_out(s)) : 0;
 }
 
 static void
@@ -419,9 +430,36 @@ hx_client_flush(struct session *s)
 static bool
 hx_upstream_reusable(const struct http_exchange *ex)
 {
-	return ex->uc != NULL && ex->uc->bev != NULL && ex->pool != NULL &&
-	    ex->req_body.done && ex->resp_body.done &&
+	return ex->uc != NULL && ex->uc->bev != NULL && !ex->uc->peer_closed &&
+	    ex->pool != NULL && ex->req_body.done && ex->resp_body.done &&
 	    (ex->resp.flags & HTTP1_F_CLOSE) == 0;
+}
+
+/*
+ * The answer is complete but the endpoint did not get the whole request
+ * body: it answered early (and closed, or we stop sending now), and what
+ * the body was for most likely did not happen.  A failed call, whatever
+ * the status says; the answer itself went to the client as it came.
+ */
+static void
+hx_audit_body_unread(struct session *s)
+{
+	struct http_exchange *ex = s->ex;
+	struct upconn *uc = ex->uc;	/* set: the answer came from it */
+	struct tb_err err;
+
+	tb_err_set(&err, CR_UPSTREAM_BODY_UNREAD, PHASE_REQUEST,
+	    "%s answered %d %sbefore it took the whole request body",
+	    uc->addr, ex->rec.status, uc->peer_closed || ex->up_stopped ||
+	    (ex->resp.flags & HTTP1_F_CLOSE) ? "and closed " : "");
+	hx_audit(s, &err);
+	s->last_fail = err.code;	/* for the connection's summary line */
+	s->last_fail_phase = err.phase;
+	if (log_enabled(LOG_LVL_WARNING) && session_log_allowed(s, ex->rc))
+		log_warnx("conn=%llu req=%u route=%s client=%s status=%d close=%s: %s",
+		    (unsigned long long)s->id, ex->rec.req, ex->rc->name,
+		    s->client_addr, ex->rec.status, close_reason_str(err.code),
+		    err.msg);
 }
 
 static void
@@ -431,7 +469,12 @@ hx_exchange_done(struct session *s)
 	bool client_keep, body_unread = !ex->req_body.done;
 
 	event_del(ex->up_ev);
-	hx_audit(s, NULL);
+	if (ex->uc != NULL && ex->uc->bev != NULL && (body_unread ||
+	    ex->up_stopped ||
+	    evbuffer_get_length(bufferevent_get_output(ex->uc->bev)) > 0))
+		hx_audit_body_unread(s);
+	else
+		hx_audit(s, NULL);
 	client_keep = !s->close_after_flush && !body_unread && !s->w->draining;
 	if (hx_upstream_reusable(ex)) {
 		bufferevent_setcb(ex->uc->bev, NULL, NULL, NULL, NULL);
@@ -452,6 +495,7 @@ hx_exchange_done(struct session *s)
 	s->last_active = now_ms();
 	hx_arm_park_check(s, hx_wait_left(s));
 	relay_enable_read(s->client.bev);
+	hx_client_flush(s);	/* what the client does not take now bounds what comes next */
 	if (evbuffer_get_length(client_in(s)) > 0)
 		hx_client_progress(s);
 }
@@ -635,7 +679,7 @@ hx_read_response_head(struct session *s)
 			expect_learn(ex->pool, EXPECT_IGNORES);
 		ex->rec.ttfb_ms = (int64_t)(now_ms() - ex->t_start);
 		if (ex->pool != NULL)
-			ex->pool->http_version = ex->resp.version;
+			ex->pool->http_version = ex->resp.version;	/* an HTTP/1.0 one never sends 100 */
 		if (hx_send_response_head(s, p) == -1) {
 			tb_err_set(&err, CR_INTERNAL, PHASE_RESPONSE,
 			    "out of memory for the response head");
@@ -757,6 +801,33 @@ hx_retry(struct session *s, const struct tb_err *why)
 	return true;
 }
 
+/*
+ * A write to a plain endpoint failed: it stopped taking the request (it
+ * answered early and closed, and its kernel reset the rest).  Its answer
+ * may still wait in the socket ahead of the reset, so the request's rest
+ * is dropped and reading goes on: the answer, or the reset, decides.  A
+ * TLS connection cannot be read after a failed write.  True if handled.
+ */
+static bool
+hx_up_write_failed(struct session *s, short what)
+{
+	struct http_exchange *ex = s->ex;
+	struct evbuffer *out;
+
+	if ((what & BEV_EVENT_WRITING) == 0 || ex->uc->cli != NULL ||
+	    ex->up_stopped || ex->resp_body.done)
+		return false;
+	log_debug("conn=%llu req=%u: a write to %s failed; reading its answer "
+	    "before its reset", (unsigned long long)s->id, ex->rec.req,
+	    ex->uc->addr);
+	out = bufferevent_get_output(ex->uc->bev);
+	ex->up_stopped = true;
+	evbuffer_drain(out, evbuffer_get_length(out));
+	bufferevent_disable(ex->uc->bev, EV_WRITE);
+	relay_enable_read(ex->uc->bev);
+	return true;
+}
+
 static void
 hx_up_eventcb(struct bufferevent *bev, short what, void *arg)
 {
@@ -768,9 +839,13 @@ hx_up_eventcb(struct bufferevent *bev, short what, void *arg)
 
 	if (s->state == SESSION_ST_CLOSED || ex == NULL || ex->uc == NULL)
 		return;
+	/* Never pooled again, even if the answer completes before the event returns. */
+	ex->uc->peer_closed = true;
+	if (relay_event_defer(bev, &what, sys_errno) || hx_up_write_failed(s, what))
+		return;
 	/*
-	 * An answer can arrive in the same read as the close (read-ahead
-	 * delivers the EOF before the read callback): parse what came first.
+	 * An answer can arrive in the same read as the close, and wait in
+	 * the input for a later part of its head: parse what came first.
 	 */
 	if ((what & BEV_EVENT_EOF) && !ex->resp_head_done &&
 	    evbuffer_get_length(bufferevent_get_input(bev)) > 0) {
@@ -837,6 +912,18 @@ hx_up_timeoutcb(evutil_socket_t fd, short what, void *arg)
 		timer_add_ms(ex->up_ev, ex->rc->response_timeout_ms - waited);
 		return;
 	}
+	/*
+	 * A client that reset while its reading was suspended (its pipelined
+	 * requests fill the input) and nothing was written to it went
+	 * unnoticed: it ended this exchange, not the endpoint.
+	 */
+	if (relay_socket_reset(s->fd)) {
+		tb_err_set(&err, CR_CLIENT_RESET, ex->resp_sent ? PHASE_RESPONSE :
+		    PHASE_REQUEST, "client reset the connection while the "
+		    "request was in flight");
+		session_close(s, &err);
+		return;
+	}
 	tb_err_set(&err, CR_UPSTREAM_TIMEOUT, ex->resp_any ? PHASE_RESPONSE :
 	    PHASE_REQUEST, "%s: no response data within response_timeout (%llu ms)",
 	    ex->uc != NULL ? ex->uc->addr : ex->rc->name,
@@ -857,8 +944,8 @@ hx_forward_request_body(struct session *s)
 	char *p;
 
 	if (ex == NULL || ex->state != HX_EXCHANGE || ex->req_body.done ||
-	    ex->uc == NULL || ex->uc->bev == NULL)
-		return;
+	    ex->uc == NULL || ex->uc->bev == NULL || ex->up_stopped)
+		return;	/* stopped: the rest waits for the answer, then the linger */
 	out = bufferevent_get_output(ex->uc->bev);
 	while (!ex->req_body.done && evbuffer_get_length(in) > 0) {
 		n = hx_body_feed(&ex->req_body, in, &p, &data);
@@ -1067,9 +1154,12 @@ hx_hold_body(struct session *s)
 			break;
 		if (evbuffer_get_length(ex->held) + data.len > ex->rc->max_buffered_body) {
 			tb_err_set(&err, CR_BAD_REQUEST, PHASE_REQUEST,
-			    "chunked request body above max_buffered_body (%llu bytes), "
-			    "and the endpoint is not known to accept chunked bodies",
+			    "chunked request body above max_buffered_body (%llu bytes)",
 			    (unsigned long long)ex->rc->max_buffered_body);
+			err.hint = "the broker holds a chunked request body up to "
+			    "max_buffered_body to send it with a Content-Length: raise "
+			    "max_buffered_body, or set upstream_chunked = yes if the "
+			    "endpoint reads chunked request bodies";
 			hx_fail_status(s, &err, 413);
 			return;
 		}
@@ -1136,12 +1226,12 @@ hx_request_head(struct session *s, size_t head_len)
 	ex->pool = session_pool_for(s, ex->rc);
 	ex->expect = (m->flags & HTTP1_F_EXPECT_CONTINUE) != 0;
 	/*
-	 * A chunked body goes as-is only to an endpoint known to answer in
-	 * HTTP/1.1; otherwise it is held and sent with Content-Length (an
-	 * HTTP/1.0 server would silently lose it).
+	 * A chunked body is held and sent with Content-Length unless the
+	 * route says its endpoint reads chunked ones: an HTTP/1.1 status line
+	 * proves nothing (busybox httpd answers HTTP/1.1 and hands its CGI
+	 * an empty body), and an HTTP/1.0 server would silently lose it.
 	 */
-	ex->dechunk = m->body == HTTP1_BODY_CHUNKED &&
-	    (ex->pool == NULL || ex->pool->http_version != 11);
+	ex->dechunk = m->body == HTTP1_BODY_CHUNKED && !ex->rc->up_chunked;
 	if (hx_build_request_head(s, buf, path, plen) == -1) {
 		tb_err_set(&err, CR_INTERNAL, PHASE_REQUEST,
 		    "out of memory for the request head");
@@ -1206,7 +1296,12 @@ hx_client_progress(struct session *s)
 	if (s->state == SESSION_ST_CLOSED || s->close_after_flush)
 		return;
 	if (s->ex == NULL) {
-		if (evbuffer_get_length(in) == 0)
+		/*
+		 * A client that pipelines requests without reading the answers
+		 * would make us queue answers without bound: the next request
+		 * waits until the output drains (the write callback resumes).
+		 */
+		if (evbuffer_get_length(in) == 0 || client_out_len(s) >= RELAY_HIGH)
 			return;
 		hx_follow_reload(s);
 		if ((s->ex = hx_new(s)) == NULL) {
@@ -1280,6 +1375,26 @@ hx_client_writecb(struct bufferevent *bev, void *arg)
 		if (ex->resp_head_done)
 			hx_forward_response_body(s);
 	}
+	/* Room again for the answers to pipelined requests. */
+	if (ex == NULL && evbuffer_get_length(client_in(s)) > 0) {
+		hx_client_progress(s);
+		hx_kick_reads(s);
+	}
+}
+
+/*
+ * What a half-closed client is still owed: the last answer on its way out
+ * (between requests), or the answer to a request it sent completely.
+ */
+static bool
+hx_client_owed(struct session *s)
+{
+	struct http_exchange *ex = s->ex;
+
+	if (ex == NULL)
+		return client_out_len(s) > 0;
+	return (ex->state == HX_CONNECTING || ex->state == HX_EXCHANGE) &&
+	    ex->req_body.done;
 }
 
 static void
@@ -1290,43 +1405,34 @@ hx_client_eventcb(struct bufferevent *bev, short what, void *arg)
 	struct http_exchange *ex = s->ex;
 	struct tb_err err;
 
-	(void)bev;
-	if (s->state == SESSION_ST_CLOSED)
+	if (s->state == SESSION_ST_CLOSED ||
+	    relay_event_defer(bev, &what, sys_errno))
 		return;
 	if (s->lingering) {
 		session_close(s, NULL);	/* the client is done too */
 		return;
 	}
-	if (ex == NULL) {
-		/* The last answer may still be on its way out: deliver it first. */
-		if ((what & BEV_EVENT_EOF) &&
-		    evbuffer_get_length(client_out(s)) > 0) {
-			s->close_after_flush = true;
-			relay_rekick_write(s->client.bev);
-			timer_add_ms(s->idle_ev, hx_listener(s)->keepalive_timeout_ms);
-			return;
-		}
-		/* Between requests: the client may go whenever it likes. */
-		if (s->nreq == 0) {
-			session_client_failure(s, what, sys_errno, PHASE_REQUEST,
-			    &err);
-			session_close(s, &err);
-		} else
-			session_close(s, NULL);
-		return;
-	}
-	if ((what & BEV_EVENT_EOF) && ex->state == HX_EXCHANGE &&
-	    ex->req_body.done) {
-		/*
-		 * The client half-closed after its request: still answer it,
-		 * then close.
-		 */
+	/*
+	 * A client that only half-closed still reads: deliver what it is
+	 * owed, then close.  One that is gone (a failed write, a reset) gets
+	 * nothing more: kicking a write towards it would fail again at once,
+	 * for ever.
+	 */
+	if (relay_peer_half_closed(bev, what) && hx_client_owed(s)) {
 		s->close_after_flush = true;
 		relay_rekick_write(s->client.bev);
+		if (ex == NULL)
+			timer_add_ms(s->idle_ev, hx_listener(s)->keepalive_timeout_ms);
 		return;
 	}
-	session_client_failure(s, what, sys_errno,
-	    ex->resp_sent ? PHASE_RESPONSE : PHASE_REQUEST, &err);
+	/* Between requests, with nothing owed: the client may go whenever it likes. */
+	if (ex == NULL && s->nreq > 0 && client_out_len(s) == 0) {
+		session_close(s, NULL);
+		return;
+	}
+	/* nreq > 0 here without an exchange: an answer was still owed */
+	session_client_failure(s, what, sys_errno, (ex != NULL ? ex->resp_sent :
+	    s->nreq > 0) ? PHASE_RESPONSE : PHASE_REQUEST, &err);
 	session_close(s, &err);
 }
 
@@ -1450,7 +1556,8 @@ hx_client_timeoutcb(evutil_socket_t fd, short what, void *arg)
 		hx_fail_status(s, &err, 408);
 		return;
 	}
-	if (s->ex == NULL && s->close_after_flush) {
+	if (s->ex == NULL && (s->close_after_flush ||
+	    (hx_wait_left(s) == 0 && client_out_len(s) > 0))) {
 		tb_err_set(&err, CR_CLIENT_TIMEOUT, PHASE_RESPONSE,
 		    "the client did not take the last answer within keepalive_timeout");
 		session_close(s, &err);

@@ -70,7 +70,7 @@ struct upconn {
 	bool pooled;				/* in an idle list now */
 	bool resumed;				/* TLS session resumed */
 	bool counted;				/* in the open-connections gauge */
-	bool peer_closed;			/* the endpoint closed it (EOF seen) */
+	bool peer_closed;			/* the endpoint closed it (EOF or error seen) */
 	unsigned requests;			/* requests sent on it */
 	uint64_t created_ms;			/* monotonic, when it became ready */
 	uint64_t idle_since_ms;			/* monotonic, when it went idle */

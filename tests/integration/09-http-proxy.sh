@@ -5,8 +5,9 @@
 # real endpoints: nginx speaking only TLS 1.0 at security level 0, a plain
 # HTTP/1.1 keep-alive server, an HTTP/1.0 server that closes after every
 # response (endpoints/httpd.py).  Keep-alive series (one client connection,
-# audit conn/req), GET/HEAD/POST, chunked uploads arriving intact (sent with
-# Content-Length to the HTTP/1.0 endpoint), Expect: 100-continue (relayed
+# audit conn/req), GET/HEAD/POST, chunked uploads arriving intact (streamed
+# to a route with upstream_chunked = yes, else held and sent with a
+# Content-Length, as to the HTTP/1.0 endpoint), Expect: 100-continue (relayed
 # fast; the broker's own 100 when the endpoint is silent), 204/304, header
 # rewriting (hop-by-hop, X-Forwarded-*, Forwarded, upstream_host), routing
 # by Host and longest path prefix, absolute-form targets and CONNECT never
@@ -41,10 +42,12 @@ bind = 127.0.0.1:$BP
 cert = $PKI/broker.pem
 key = $PKI/broker.key
 
+; app reads chunked request bodies: they are streamed to it
 [route app]
 host = app.broker.test
 upstream = 127.0.0.1:$P_APP
 upstream_tls = off
+upstream_chunked = yes
 
 [route api]
 host = app.broker.test
@@ -224,8 +227,8 @@ assert_eq 4 "$(grep -c ' TLSv1 ' "$TB_TMP/nginx-ngx/access.log")" \
 
 # ---- 2. chunked uploads arrive intact ------------------------------------------
 
-# app is known HTTP/1.1 by now (its pool saw 1.1 responses): the chunked
-# body goes through as chunked.
+# app's route says upstream_chunked = yes: the chunked body goes through
+# as chunked.
 curl_ok "chunked to app" 200 -H 'Transfer-Encoding: chunked' \
     --data-binary @"$TB_TMP/up.bin" "$A/up"
 assert_eq "$UP_SHA" "$(ep_last app sha256)" "sha256 of the body app got"

@@ -70,6 +70,7 @@ host = web.broker.test
 upstream = 127.0.0.1:$P_HTTP
 upstream_tls = off
 response_timeout = 1s
+upstream_chunked = yes
 
 [route old]
 host = old.broker.test
@@ -325,9 +326,8 @@ raw()
 	    --send "$_s" "$@") || fail "$_n: $RAW"
 }
 
-# An HTTP/1.1 answer from web first: its pool then knows the endpoint takes
-# chunked bodies, so the bad-chunk request below streams instead of being
-# held.
+# web's route streams chunked bodies (upstream_chunked = yes), so the
+# bad-chunk request below streams instead of being held.
 answer web /warm
 assert_eq 200 "$STATUS" "web before the bad client requests ($BODY)"
 expect_audit route=web path=/warm status=200

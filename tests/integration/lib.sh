@@ -503,6 +503,16 @@ assert_file_line()
 	    fail "line not found in $1: '$2'; file has: $(cat "$1")"
 }
 
+# assert_no_spin PID WHAT: PID used under 10 % of one core over a 2 s
+# window.  A spin detector, not a performance check: a spinning worker uses
+# ~100 % of a core, an idle daemon next to nothing.
+assert_no_spin()
+{
+	_tb_cpu=$(tbutil cpu "$1" --window 2) || hard_error "cpu of $1: $_tb_cpu"
+	"$PYTHON" -c 'import sys; sys.exit(float(sys.argv[1]) >= 10)' \
+	    "$_tb_cpu" || fail "$2: pid $1 used $_tb_cpu % of a core (spinning)"
+}
+
 # bug TEXT: a failed assertion that guards against a daemon bug the test
 # once found (a "Regression:" comment says which): noted now, counted, and
 # failed by bugs_check at the end, so the rest of the test still runs.

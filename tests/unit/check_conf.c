@@ -228,6 +228,7 @@ static const char full_ini[] =
 	"response_timeout = 90s\n"
 	"idle_timeout = 10m\n"
 	"max_buffered_body = 4m\n"
+	"upstream_chunked = yes\n"
 	"\n"
 	"[route legacy-tcp]\n"
 	"listener = second\n"
@@ -372,6 +373,7 @@ START_TEST(full_config)
 	ck_assert_uint_eq(r->response_timeout_ms, 90000);
 	ck_assert_uint_eq(r->idle_timeout_ms, 600000);
 	ck_assert_uint_eq(r->max_buffered_body, 4 * 1024 * 1024);
+	ck_assert(r->up_chunked);
 
 	r = &c->routes[1];
 	ck_assert_str_eq(r->name, "legacy-tcp");
@@ -469,6 +471,7 @@ START_TEST(defaults)
 	ck_assert_uint_eq(r->response_timeout_ms, 50000);
 	ck_assert_uint_eq(r->idle_timeout_ms, 300000);
 	ck_assert_uint_eq(r->max_buffered_body, 1048576);
+	ck_assert(!r->up_chunked);
 	conf_free(c);
 }
 END_TEST
@@ -891,6 +894,8 @@ static const struct {
 	    "t.ini:8: [route a] upstream_host: only in mode = http (this route is tcp)",
 	    "t.ini:9: [route a] forwarded: only in mode = http (this route is tcp)",
 	    "t.ini:10: [route a] max_buffered_body: only in mode = http (this route is tcp)" } },
+	{ BASE "[route a]\nmode = tcp\nupstream = h:1\nupstream_chunked = no\n",
+	  { "t.ini:7: [route a] upstream_chunked: only in mode = http (this route is tcp)" } },
 	{ BASE "[route a]\nupstream = h:1\nupstream_verify = pin\n",
 	  { "t.ini:6: [route a] upstream_verify: 'pin' needs upstream_pin = sha256//BASE64" } },
 	{ BASE "[route a]\nupstream = h:1\nupstream_verify = ca\n"

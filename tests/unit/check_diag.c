@@ -31,8 +31,8 @@ static const char *const spec_codes[] = {
 	"upstream_legacy_renegotiation", "upstream_cert", "upstream_timeout",
 	"upstream_closed", "upstream_bad_response", "proxy_refused", "proxy_auth",
 	"proxy_forbidden", "proxy_bad_gateway", "proxy_timeout", "proxy_bad_answer",
-	"idle_timeout", "shutdown",
-	"internal",
+	"upstream_body_unread", "idle_timeout", "shutdown",
+	"internal", "broker_fd_limit",
 };
 
 static const char *const spec_phases[] = {
@@ -299,6 +299,9 @@ static const struct {
 	{ ETIMEDOUT, CR_UPSTREAM_CONNECT_TIMEOUT, "Connection timed out" },
 	{ ECONNRESET, CR_UPSTREAM_RESET, "Connection reset by peer" },
 	{ EACCES, CR_UPSTREAM_UNREACHABLE, "connect 127.0.0.1:4433: Permission denied" },
+	/* the broker's own limit, not the network's */
+	{ EMFILE, CR_BROKER_FD_LIMIT, "Too many open files" },
+	{ ENFILE, CR_BROKER_FD_LIMIT, "Too many open files in system" },
 };
 
 START_TEST(test_connect_errno)
@@ -325,6 +328,10 @@ START_TEST(test_connect_hints)
 	ck_assert_ptr_nonnull(strstr(diag_hint(&err), "connect_timeout"));
 	diag_from_connect_errno(&err, ECONNREFUSED, "10.1.2.3:443");
 	ck_assert_ptr_nonnull(strstr(diag_hint(&err), "upstream ="));
+	diag_from_connect_errno(&err, EMFILE, "10.1.2.3:443");
+	ck_assert_ptr_nonnull(strstr(diag_hint(&err), "LimitNOFILE"));
+	ck_assert_ptr_nonnull(strstr(diag_hint(&err), "max_connections"));
+	ck_assert_ptr_null(strstr(diag_hint(&err), "firewall"));
 }
 END_TEST
 
@@ -563,6 +570,8 @@ START_TEST(test_http_status)
 	ck_assert_int_eq(diag_http_status(CR_PROXY_BAD_ANSWER), 502);
 	ck_assert_int_eq(diag_http_status(CR_PROXY_TIMEOUT), 504);
 	ck_assert_int_eq(diag_http_status(CR_INTERNAL), 500);
+	ck_assert_int_eq(diag_http_status(CR_BROKER_FD_LIMIT), 503);
+	ck_assert_int_eq(diag_http_status(CR_UPSTREAM_BODY_UNREAD), 502);
 	ck_assert_int_eq(diag_http_status(CR_SHUTDOWN), 503);
 	ck_assert_int_eq(diag_http_status(CR_OK), 0);
 	ck_assert_int_eq(diag_http_status(CR_CLIENT_RESET), 0);

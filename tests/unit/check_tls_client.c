@@ -22,6 +22,7 @@
 #include <openssl/x509.h>
 
 #include "conf.h"
+#include "testcert.h"
 #include "tls_client.h"
 #include "tlsio.h"
 
@@ -37,30 +38,13 @@
 static SSL_CTX *
 legacy_server_ctx(void)
 {
-	EVP_PKEY *key = EVP_RSA_gen(2048);
-	X509 *cert = X509_new();
-	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	SSL_CTX *ctx = testcert_server_ctx(EVP_RSA_gen(2048), "legacy.test");
 
-	ck_assert_ptr_nonnull(key);
-	ck_assert_ptr_nonnull(cert);
-	ck_assert_ptr_nonnull(ctx);
-	ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
-	X509_gmtime_adj(X509_getm_notBefore(cert), 0);
-	X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
-	X509_set_pubkey(cert, key);
-	X509_NAME_add_entry_by_txt(X509_get_subject_name(cert), "CN",
-	    MBSTRING_ASC, (const unsigned char *)"legacy.test", -1, -1, 0);
-	X509_set_issuer_name(cert, X509_get_subject_name(cert));
-	ck_assert_int_gt(X509_sign(cert, key, EVP_sha256()), 0);
 	SSL_CTX_set_security_level(ctx, 0);
 	ck_assert_int_eq(SSL_CTX_set_min_proto_version(ctx, TLS1_VERSION), 1);
 	ck_assert_int_eq(SSL_CTX_set_max_proto_version(ctx, TLS1_VERSION), 1);
 	ck_assert_int_eq(SSL_CTX_set_cipher_list(ctx, "AES128-SHA:@SECLEVEL=0"),
 	    1);
-	ck_assert_int_eq(SSL_CTX_use_certificate(ctx, cert), 1);
-	ck_assert_int_eq(SSL_CTX_use_PrivateKey(ctx, key), 1);
-	X509_free(cert);
-	EVP_PKEY_free(key);
 	return ctx;
 }
 

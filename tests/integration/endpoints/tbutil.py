@@ -126,6 +126,23 @@ def pid_alive(pid):
         return False
 
 
+def cpu_ticks(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])    # utime + stime, all threads
+
+
+def cmd_cpu(args):
+    # The share of one core PID used over WINDOW seconds, in percent: a
+    # spin detector (a spinning worker uses ~100), not a benchmark.
+    hz = os.sysconf("SC_CLK_TCK")
+    t0, c0 = time.monotonic(), cpu_ticks(args.pid)
+    time.sleep(args.window)
+    t1, c1 = time.monotonic(), cpu_ticks(args.pid)
+    print("%.1f" % (100.0 * (c1 - c0) / hz / (t1 - t0)))
+    return 0
+
+
 def cmd_waitport(args):
     deadline = time.monotonic() + args.timeout
     while True:
@@ -305,6 +322,10 @@ def main():
     p.add_argument("--closed", action="store_true",
                    help="wait until nothing listens on the port")
     p.set_defaults(fn=cmd_waitport)
+    p = sub.add_parser("cpu")
+    p.add_argument("pid", type=int)
+    p.add_argument("--window", type=float, default=2)
+    p.set_defaults(fn=cmd_cpu)
     p = sub.add_parser("listeners")
     p.add_argument("port", type=int)
     p.set_defaults(fn=cmd_listeners)
