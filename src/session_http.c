@@ -978,10 +978,11 @@ hx_connect(struct session *s, bool fresh)
 
 /*
  * Picks host and path for routing, from Host, an absolute-form target or
- * SNI.  host (hcap > HTTP1_HOST_MAX) is always a string afterwards; false
- * if a Host or authority the parser accepted did not normalise, which the
- * shared rule (route.h) says cannot happen: the request is then refused
- * rather than routed by SNI while the endpoint reads another name.
+ * SNI (only when there is no Host at all).  host (hcap > HTTP1_HOST_MAX)
+ * is always a string afterwards; false if the Host is empty or a Host or
+ * authority the parser accepted did not normalise (which the shared rule,
+ * route.h, says cannot happen): the request is then refused rather than
+ * routed by SNI while the endpoint reads another name.
  */
 static bool
 hx_route_keys(struct session *s, const char *buf, char *host, size_t hcap,
@@ -1003,9 +1004,15 @@ hx_route_keys(struct session *s, const char *buf, char *host, size_t hcap,
 		skip = m->authority.off + m->authority.len - m->target.off;
 		*path = t + skip;
 		*plen = tlen - skip;
-	} else if ((m->flags & HTTP1_F_HOST) && m->host.len > 0)
-		ok = route_host_normalize(buf + m->host.off, m->host.len, host,
-		    hcap);
+	} else if (m->flags & HTTP1_F_HOST) {
+		/*
+		 * An empty Host says the target URI has no authority (RFC 9112
+		 * 3.2), which an https URI must not lack (RFC 9110 4.2.2):
+		 * refused, not routed by SNI while the endpoint reads "".
+		 */
+		ok = m->host.len > 0 && route_host_normalize(buf + m->host.off,
+		    m->host.len, host, hcap);
+	}
 	if (ok && host[0] == '\0' && s->sni != NULL)
 		snprintf(host, hcap, "%s", s->sni);
 	return ok;
