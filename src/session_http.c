@@ -74,6 +74,7 @@ struct http_exchange {
 	bool resp_head_done;
 	struct http1_body_dec resp_body;
 	bool rechunk;			/* close-delimited response sent chunked */
+	bool close_delim;		/* the client reads the answer's end from our close */
 	bool resp_any;			/* a byte of response came from the upstream */
 	bool resp_sent;			/* a byte of the answer went to the client */
 	struct upconn *uc;		/* owned */
@@ -272,6 +273,15 @@ session_http_closing(struct session *s, const struct tb_err *err)
 		tb_err_clear(&ok);
 		err = &ok;
 	}
+	/*
+	 * A close-delimited answer cut short: its end is our close, and
+	 * clients that ignore a missing close_notify (RFC 9112 9.8 says
+	 * they should not) would take a FIN for it; a reset they cannot.
+	 * A length or chunked answer shows the cut by itself: its FIN
+	 * stays, so earlier answers still unread are not destroyed.
+	 */
+	if (err->code != CR_OK && s->ex->close_delim)
+		s->reset_client = true;
 	if (s->ex->rec.err.code == CR_OK || err->code != CR_OK)
 		hx_audit(s, err);
 	else
@@ -497,6 +507,7 @@ hx_send_response_head(struct session *s, const char *buf)
 	if (rewrite_response_head(client_out(s), buf, &ex->resp, &rs) == -1)
 		return -1;
 	http1_body_init(&ex->resp_body, kind, ex->resp.content_length, mode);
+	ex->close_delim = kind != HTTP1_BODY_NONE && rs.framing == HTTP1_BODY_NONE;
 	ex->resp_sent = true;
 	ex->rec.status = ex->resp.status;
 	return 0;

@@ -16,4 +16,5 @@
 . "$(dirname "$0")/lib.sh"
 . "$TB_SRC/../oracle/in-check.sh"
 
+replay_oracle
 run_oracle response 1500 25 "${ORACLE_SEED:-29}"
