@@ -21,13 +21,14 @@ run_oracle()
 	cat "$TB_TMP/oracle.out"
 }
 
-# replay_oracle: every reproducer in tests/oracle/repro replayed alone (each
-# one failed on the code of its finding); fails the test on the first that
-# fails again.
+# replay_oracle NAME...: the reproducers tests/oracle/repro/NAME.json
+# replayed alone (each one failed on the code of its finding); fails the
+# test on the first that fails again.
 replay_oracle()
 {
 	need_broker
-	for _rp in "$TB_SRC"/../oracle/repro/*.json; do
+	for _rp in "$@"; do
+		_rp="$TB_SRC/../oracle/repro/$_rp.json"
 		if ! "$PYTHON" "$TB_SRC/../oracle/oracle.py" --broker "$TLSBROKER" \
 		    --log-dir "$TB_TMP/replay" --replay "$_rp" \
 		    >"$TB_TMP/replay.out" 2>&1; then
