@@ -220,8 +220,11 @@ session_free(struct session *s)
 		}
 		SSL_free(s->ssl);
 	}
-	if (s->fd != -1)
+	if (s->fd != -1) {
+		if (s->reset_client)
+			sockopt_reset_on_close(s->fd);
 		close(s->fd);
+	}
 	if (s->idle_ev != NULL)
 		event_free(s->idle_ev);
 	if (session_listener_metrics(s) != NULL) {

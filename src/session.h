@@ -88,6 +88,7 @@ struct session {
 	enum close_reason last_fail;
 	enum diag_phase last_fail_phase;
 	bool clean;			/* closing with close_notify */
+	bool reset_client;		/* closing the client with a reset, not a FIN */
 	char *sni;			/* owned: normalized SNI, NULL if none */
 	/* http mode (session_http.c) */
 	bool http;			/* the connection speaks HTTP, routed per request */

@@ -77,6 +77,7 @@ struct http_exchange {
 	bool resp_head_done;
 	struct http1_body_dec resp_body;
 	bool rechunk;			/* close-delimited response sent chunked */
+	bool close_delim;		/* the client reads the answer's end from our close */
 	bool resp_any;			/* a byte of response came from the upstream */
 	bool resp_sent;			/* a byte of the answer went to the client */
 	bool up_stopped;		/* a write failed: the endpoint takes no more of the request */
@@ -283,6 +284,15 @@ session_http_closing(struct session *s, const struct tb_err *err)
 		tb_err_clear(&ok);
 		err = &ok;
 	}
+	/*
+	 * A close-delimited answer cut short: its end is our close, and
+	 * clients that ignore a missing close_notify (RFC 9112 9.8 says
+	 * they should not) would take a FIN for it; a reset they cannot.
+	 * A length or chunked answer shows the cut by itself: its FIN
+	 * stays, so earlier answers still unread are not destroyed.
+	 */
+	if (err->code != CR_OK && s->ex->close_delim)
+		s->reset_client = true;
 	if (s->ex->rec.err.code == CR_OK || err->code != CR_OK)
 		hx_audit(s, err);
 	else
@@ -541,6 +551,7 @@ hx_send_response_head(struct session *s, const char *buf)
 	if (rewrite_response_head(client_out(s), buf, &ex->resp, &rs) == -1)
 		return -1;
 	http1_body_init(&ex->resp_body, kind, ex->resp.content_length, mode);
+	ex->close_delim = kind != HTTP1_BODY_NONE && rs.framing == HTTP1_BODY_NONE;
 	ex->resp_sent = true;
 	ex->rec.status = ex->resp.status;
 	return 0;
@@ -1065,10 +1076,11 @@ hx_connect(struct session *s, bool fresh)
 
 /*
  * Picks host and path for routing, from Host, an absolute-form target or
- * SNI.  host (hcap > HTTP1_HOST_MAX) is always a string afterwards; false
- * if a Host or authority the parser accepted did not normalise, which the
- * shared rule (route.h) says cannot happen: the request is then refused
- * rather than routed by SNI while the endpoint reads another name.
+ * SNI (only when there is no Host at all).  host (hcap > HTTP1_HOST_MAX)
+ * is always a string afterwards; false if the Host is empty or a Host or
+ * authority the parser accepted did not normalise (which the shared rule,
+ * route.h, says cannot happen): the request is then refused rather than
+ * routed by SNI while the endpoint reads another name.
  */
 static bool
 hx_route_keys(struct session *s, const char *buf, char *host, size_t hcap,
@@ -1090,9 +1102,15 @@ hx_route_keys(struct session *s, const char *buf, char *host, size_t hcap,
 		skip = m->authority.off + m->authority.len - m->target.off;
 		*path = t + skip;
 		*plen = tlen - skip;
-	} else if ((m->flags & HTTP1_F_HOST) && m->host.len > 0)
-		ok = route_host_normalize(buf + m->host.off, m->host.len, host,
-		    hcap);
+	} else if (m->flags & HTTP1_F_HOST) {
+		/*
+		 * An empty Host says the target URI has no authority (RFC 9112
+		 * 3.2), which an https URI must not lack (RFC 9110 4.2.2):
+		 * refused, not routed by SNI while the endpoint reads "".
+		 */
+		ok = m->host.len > 0 && route_host_normalize(buf + m->host.off,
+		    m->host.len, host, hcap);
+	}
 	if (ok && host[0] == '\0' && s->sni != NULL)
 		snprintf(host, hcap, "%s", s->sni);
 	return ok;

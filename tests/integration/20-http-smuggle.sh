@@ -14,6 +14,8 @@
 #    transfer coding it was never offered, is a 502, and a length spelled
 #    "0005" reaches the client as the broker's "5";
 #  - absolute-form: only http and https, "http://h?q" goes as "/?q";
+#  - an empty Host (a target without authority) is refused, not routed
+#    by the SNI;
 #  - X-Forwarded-For, Forwarded and X-Real-IP by the route's forwarded
 #    policy: replace (default), append, off.
 
@@ -197,6 +199,10 @@ for _s in gopher file ftp ws; do
 	raw rec.broker.test "GET $_s://rec.broker.test/ HTTP/1.1\r\n$H\r\n\r\n"
 	refused "scheme $_s"
 done
+# Regression: an empty Host (no authority) was routed by the SNI and
+# reached the origin empty; an https target needs a host, so: refused.
+raw rec.broker.test "GET /x HTTP/1.1\r\nHost:\r\nConnection: close\r\n\r\n"
+refused "empty Host"
 assert_eq $((_n + 1)) "$(rec rec requests)" "requests the origin got"
 
 # ---- 5. forwarded = replace | append | off -----------------------------------------------

@@ -18,4 +18,8 @@
 . "$(dirname "$0")/lib.sh"
 . "$TB_SRC/../oracle/in-check.sh"
 
+replay_oracle finding1-connection-content-length-nginx \
+    finding1-connection-content-length-strict finding8-absolute-query \
+    host-empty-routed-by-sni te-comma-forwarded-verbatim \
+    te-lead-comma-forwarded-verbatim finding5-chunked-to-fake11
 run_oracle request 2000 30 "${ORACLE_SEED:-28}"

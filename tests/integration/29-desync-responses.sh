@@ -16,4 +16,6 @@
 . "$(dirname "$0")/lib.sh"
 . "$TB_SRC/../oracle/in-check.sh"
 
+replay_oracle finding1-response-connection-content-length \
+    truncated-chunked-to-http10-client
 run_oracle response 1500 25 "${ORACLE_SEED:-29}"

@@ -20,3 +20,20 @@ run_oracle()
 	fi
 	cat "$TB_TMP/oracle.out"
 }
+
+# replay_oracle NAME...: the reproducers tests/oracle/repro/NAME.json
+# replayed alone (each one failed on the code of its finding); fails the
+# test on the first that fails again.
+replay_oracle()
+{
+	need_broker
+	for _rp in "$@"; do
+		_rp="$TB_SRC/../oracle/repro/$_rp.json"
+		if ! "$PYTHON" "$TB_SRC/../oracle/oracle.py" --broker "$TLSBROKER" \
+		    --log-dir "$TB_TMP/replay" --replay "$_rp" \
+		    >"$TB_TMP/replay.out" 2>&1; then
+			cat "$TB_TMP/replay.out" >&2
+			fail "oracle reproducer $(basename "$_rp") fails again"
+		fi
+	done
+}
