@@ -98,6 +98,7 @@ struct session {
 	bool linger;			/* after that flush, linger: the client may still be sending */
 	bool lingering;			/* half-closed, discarding what the client still sends */
 	bool parked;			/* idle, client.bev freed: idle_ev waits for the socket */
+	bool end_pending;		/* the client's end event was deferred (relay_event_defer) */
 	bool client_paused;		/* client reading paused: upstream output full */
 	bool up_paused;			/* upstream reading paused: client output full */
 };

@@ -1423,9 +1423,17 @@ hx_client_eventcb(struct bufferevent *bev, short what, void *arg)
 	struct http_exchange *ex = s->ex;
 	struct tb_err err;
 
-	if (s->state == SESSION_ST_CLOSED ||
-	    relay_event_defer(bev, &what, sys_errno))
+	if (s->state == SESSION_ST_CLOSED)
 		return;
+	if (relay_event_defer(bev, &what, sys_errno)) {
+		/*
+		 * The end comes back on the next loop turn through this
+		 * bufferevent: parking now would free it, and the socket,
+		 * its close_notify already read, might never wake the park.
+		 */
+		s->end_pending = true;
+		return;
+	}
 	if (s->lingering) {
 		session_close(s, NULL);	/* the client is done too */
 		return;
@@ -1490,7 +1498,7 @@ static bool
 hx_parkable(struct session *s)
 {
 	return s->client.bev == NULL ||
-	    (evbuffer_get_length(client_in(s)) == 0 &&
+	    (!s->end_pending && evbuffer_get_length(client_in(s)) == 0 &&
 	    evbuffer_get_length(client_out(s)) == 0 &&
 	    (s->ssl == NULL || !SSL_has_pending(s->ssl)));
 }
