@@ -22,8 +22,9 @@
 # Expect on (its proxy module clears the header).
 # Logging is off unless ACCESS_LOG is set: then the combined format,
 # unbuffered (one write per request), to that file.
-# Under PROXY_WRAP (callgrind) the master and the worker each write their
-# own profile (a fork stays under valgrind).
+# Under PROXY_WRAP (valgrind) nginx runs as one process (master_process off:
+# the worker's event loop in the first process): valgrind's gdbserver, which
+# the massif snapshots use, does not follow a fork.
 
 proxy_packages()   { echo nginx; }
 proxy_notes()      { echo "both flavours; HTTP-aware; pools upstream connections (keepalive 128) and resumes upstream TLS sessions; upstream TLS 1.0 needs proxy_ssl_ciphers DEFAULT:@SECLEVEL=0 (without: 502); worker_processes = WORKERS with listen reuseport; bodies up to 128 KiB kept in memory, responses never spooled to disk (proxy_max_temp_file_size 0); answers Expect: 100-continue itself."; }
@@ -46,12 +47,13 @@ proxy_start() {
         proxy_ssl_session_reuse on;"
     fi
     [ -n "${ACCESS_LOG:-}" ] && log="access_log $ACCESS_LOG combined;"
-    local fds=${FD_LIMIT:-$(ulimit -n)}
+    local fds=${FD_LIMIT:-$(ulimit -n)} master=on
+    [ -n "${PROXY_WRAP:-}" ] && master=off
     cat > "$WORKDIR/nginx.conf" <<CONF
 worker_processes $WORKERS;
 worker_rlimit_nofile $fds;
 daemon off;
-master_process on;
+master_process $master;
 pid $WORKDIR/nginx.pid;
 error_log $WORKDIR/error.log warn;
 events { worker_connections $((fds - 100)); }
