@@ -5,16 +5,25 @@
 # pools upstream connections per worker and route, and resumes upstream TLS
 # sessions; TLSBROKER_MODE=tcp relays bytes (the row to hold against stunnel;
 # proxies/tlsbroker-tcp.sh sets it).  workers = WORKERS.  The audit log is off
-# (audit_log = off) to match the other proxies, which run without access logs;
-# TLSBROKER_AUDIT=1 writes it to WORKDIR so its cost shows in the numbers.
+# (audit_log = off) to match the other proxies, which run without access logs,
+# unless ACCESS_LOG is set (the harness's log-on targets): then audit_log =
+# that file (one JSON line per request); TLSBROKER_AUDIT=1 writes it to
+# WORKDIR in every target.
+#
+# keepalive_timeout = 120s like the other plug-ins' (HAProxy timeout
+# http-keep-alive, nginx keepalive_timeout): the default 60s would close
+# the scale run's idle clients before it ends.
 #
 # TLSBROKER_BIN: the binary (default: the build next to bench/, else PATH).
 
 proxy_packages() { :; }   # built from this repository
 proxy_notes() {
-    echo "mode ${TLSBROKER_MODE:-http}; workers = WORKERS; upstream verified by CA and name; audit log ${TLSBROKER_AUDIT:+on}${TLSBROKER_AUDIT:-off}"
+    echo "mode ${TLSBROKER_MODE:-http}; workers = WORKERS; upstream verified by CA and name; audit log off except in the log-on targets (audit_log = file)"
 }
 proxy_modes() { echo "tls10 plain"; }
+proxy_access_log() { echo "audit_log = file (JSON lines, one write per request)"; }
+# file descriptors per idle client connection (tcp mode: its upstream too)
+proxy_idle_fds() { if [ "${TLSBROKER_MODE:-http}" = tcp ]; then echo 2; else echo 1; fi; }
 
 tlsbroker_bin() {
     local here
@@ -41,6 +50,7 @@ upstream_sni = $UPSTREAM_NAME" ;;
         *) echo "unknown UPSTREAM_MODE $UPSTREAM_MODE" >&2; return 1 ;;
     esac
     [ -n "${TLSBROKER_AUDIT:-}" ] && audit=$WORKDIR/audit.jsonl
+    [ -n "${ACCESS_LOG:-}" ] && audit=$ACCESS_LOG
     cat "$CERT" "$KEY" > "$WORKDIR/inbound.pem"
     cat > "$WORKDIR/tlsbroker.ini" <<INI
 [broker]
@@ -52,6 +62,7 @@ log_level = warning
 [listener bench]
 bind = 127.0.0.1:$LISTEN_PORT
 cert = $WORKDIR/inbound.pem
+keepalive_timeout = 120s
 
 [route legacy]
 listener = bench
@@ -64,6 +75,7 @@ pool_idle_timeout = 120s
 idle_timeout = 120s
 INI
     "$bin" -t -c "$WORKDIR/tlsbroker.ini" >/dev/null || return 1
-    "$bin" -c "$WORKDIR/tlsbroker.ini" > "$WORKDIR/tlsbroker.out" 2>&1 &
+    # shellcheck disable=SC2086
+    ${PROXY_WRAP:-} "$bin" -c "$WORKDIR/tlsbroker.ini" > "$WORKDIR/tlsbroker.out" 2>&1 &
     echo $! > "$WORKDIR/pid"
 }
