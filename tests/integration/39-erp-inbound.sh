@@ -150,10 +150,23 @@ unset SSL_CERT_DIR
 # ---- 3. TCP keepalive on client and upstream sockets -------------------------------
 
 # keepalive_timer SS-FILTER: the timer ss shows on that established socket.
+# While a segment is unacknowledged ss shows the retransmission timer ("on")
+# instead, so look again, for at most 5 s, until it is another one.
 keepalive_timer()
 {
-	ss -tnoH state established "$@" | sed -n 's/.*timer:(\([a-z]*\),\([0-9.a-z]*\),.*/\1 \2/p' |
-	    head -n 1
+	_kt_n=0
+	while :; do
+		_kt=$(ss -tnoH state established "$@" |
+		    sed -n 's/.*timer:(\([a-z]*\),\([0-9.a-z]*\),.*/\1 \2/p' | head -n 1)
+		case $_kt in
+		on\ *|"") ;;
+		*) break ;;
+		esac
+		_kt_n=$((_kt_n + 1))
+		[ "$_kt_n" -lt 50 ] || break
+		sleep 0.1
+	done
+	printf '%s\n' "$_kt"
 }
 
 _fifo="$TB_TMP/hold.fifo"
@@ -163,7 +176,11 @@ mkfifo "$_fifo"
     -servername localhost >"$TB_TMP/hold.out" 2>&1 &
 _hold=$!
 track "$_hold" "$TB_TMP/hold.out"
-exec 7>"$_fifo"
+# The FIFO's writer is a process of its own, so that stopping it (here or in
+# the EXIT trap after a failure) ends cat and the client with it.
+sleep 300 >"$_fifo" &
+_writer=$!
+track "$_writer"
 expect_audit listener=ec path=/hold status=200 close=ok
 _t=$(keepalive_timer "( sport = :$P_EC )")
 case $_t in
@@ -176,7 +193,7 @@ keepalive\ [0-9]*) ;;
 *) fail "the upstream socket has no keepalive timer: '$_t'" ;;
 esac
 note "keepalive timers: client $(keepalive_timer "( sport = :$P_EC )"), upstream $_t"
-exec 7>&-
+stop_pid "$_writer"
 stop_pid "$_hold"
 
 # ---- 4. a call after 95 s of quiet on a kept-alive connection -----------------------
