@@ -18,6 +18,8 @@
 
 #include <openssl/ssl.h>
 
+#include "clock.h"
+
 struct event;
 struct event_base;
 
@@ -92,12 +94,5 @@ void tlsio_conf_error(struct conf_errors *errs, const struct conf_loc *loc,
 
 /* "TLSv1", "TLSv1.1", ... for a version number (SSL_version() values). */
 const char *tls_version_str(int version);
-
-/* Monotonic milliseconds. */
-uint64_t now_ms(void);
-/* ms as a struct timeval, for event_add(). */
-struct timeval ms_timeval(uint64_t ms);
-/* Wall-clock milliseconds since the epoch. */
-uint64_t wall_ms(void);
 
 #endif
