@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * check_clock: ms_timeval() splits milliseconds into whole seconds and
+ * microseconds at the boundaries libevent cares about, and the two clocks
+ * read the clocks they name (the monotonic one never goes back, the wall
+ * one agrees with time(2)).
+ */
+#include "config.h"
+
+#include <check.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "clock.h"
+
+START_TEST(test_timeval_split)
+{
+	static const struct {
+		uint64_t ms;
+		long sec, usec;
+	} cases[] = {
+		{ 0, 0, 0 }, { 1, 0, 1000 }, { 999, 0, 999000 },
+		{ 1000, 1, 0 }, { 1001, 1, 1000 }, { 120000, 120, 0 },
+		{ 86400123, 86400, 123000 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct timeval tv = ms_timeval(cases[i].ms);
+
+		ck_assert_int_eq(tv.tv_sec, cases[i].sec);
+		ck_assert_int_eq(tv.tv_usec, cases[i].usec);
+	}
+}
+END_TEST
+
+START_TEST(test_monotonic_never_back)
+{
+	uint64_t prev = now_ms(), t;
+	int i;
+
+	for (i = 0; i < 100000; i++) {
+		t = now_ms();
+		ck_assert_uint_ge(t, prev);
+		prev = t;
+	}
+}
+END_TEST
+
+START_TEST(test_wall_is_epoch_ms)
+{
+	time_t before = time(NULL);
+	uint64_t ms = wall_ms();
+	time_t after = time(NULL);
+
+	ck_assert_uint_ge(ms / 1000, (uint64_t)before);
+	ck_assert_uint_le(ms / 1000, (uint64_t)after);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("clock");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, test_timeval_split);
+	tcase_add_test(tc, test_monotonic_never_back);
+	tcase_add_test(tc, test_wall_is_epoch_ms);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
