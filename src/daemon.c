@@ -494,8 +494,7 @@ daemon_setup_events(struct daemon *d)
 	if ((wd = sdnotify_watchdog_ms()) > 0) {
 		/* Ping at a third of the interval: two misses are still in time. */
 		wd /= 3;
-		tv.tv_sec = (time_t)(wd / 1000);
-		tv.tv_usec = (suseconds_t)(wd % 1000) * 1000;
+		tv = ms_timeval(wd);
 		d->watchdog_ev = event_new(d->base, -1, EV_PERSIST,
 		    daemon_watchdog_cb, d);
 		if (d->watchdog_ev == NULL || event_add(d->watchdog_ev, &tv) == -1)

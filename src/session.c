@@ -20,6 +20,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "clock.h"
 #include "conf.h"
 #include "gen.h"
 #include "listener.h"
@@ -458,8 +459,7 @@ session_idle_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	/* Re-arm for the rest: one timer per session, not one per read. */
 	idle -= now - s->last_active;
-	tv.tv_sec = (time_t)(idle / 1000);
-	tv.tv_usec = (suseconds_t)(idle % 1000) * 1000;
+	tv = ms_timeval(idle);
 	event_add(s->idle_ev, &tv);
 }
 
@@ -517,8 +517,7 @@ session_start_relay(struct session *s)
 	s->last_active = now_ms();
 	bufferevent_enable(s->client.bev, EV_READ | EV_WRITE);
 	bufferevent_enable(s->upstream.bev, EV_READ | EV_WRITE);
-	tv.tv_sec = (time_t)(s->rc->idle_timeout_ms / 1000);
-	tv.tv_usec = (suseconds_t)(s->rc->idle_timeout_ms % 1000) * 1000;
+	tv = ms_timeval(s->rc->idle_timeout_ms);
 	event_add(s->idle_ev, &tv);
 }
 

@@ -32,6 +32,7 @@
 #include <event2/event.h>
 
 #include "audit.h"
+#include "clock.h"
 #include "conf.h"
 #include "expect.h"
 #include "gen.h"
@@ -148,10 +149,8 @@ client_out_len(struct session *s)
 static void
 timer_add_ms(struct event *ev, uint64_t ms)
 {
-	struct timeval tv;
+	struct timeval tv = ms_timeval(ms);
 
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
 	event_add(ev, &tv);
 }
 

@@ -22,6 +22,7 @@
 #include <openssl/err.h>
 
 #include "cidr.h"
+#include "clock.h"
 #include "conf.h"
 #include "gen.h"
 #include "relay.h"
@@ -39,16 +40,6 @@ static const struct hostport *
 upstream_dial(const struct route_conf *rc)
 {
 	return rc->up_proxy_set ? &rc->up_proxy : &rc->upstream;
-}
-
-static struct timeval
-ms_to_tv(uint64_t ms)
-{
-	struct timeval tv;
-
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
-	return tv;
 }
 
 static void
@@ -320,7 +311,7 @@ upstream_try_next(struct upconn *uc)
 			continue;
 		}
 		uc->ev = event_new(base, uc->fd, EV_WRITE, upstream_connect_cb, uc);
-		tv = ms_to_tv(uc->rc->connect_timeout_ms);
+		tv = ms_timeval(uc->rc->connect_timeout_ms);
 		if (uc->ev == NULL || event_add(uc->ev, &tv) == -1) {
 			tb_err_set(&uc->err, CR_INTERNAL, PHASE_CONNECT,
 			    "cannot wait for connect %s", uc->addr);

@@ -295,8 +295,7 @@ proxy_tunnel_wait(struct proxy_tunnel *t, short what)
 	struct timeval tv;
 
 	left = t->deadline > now ? t->deadline - now : 0;
-	tv.tv_sec = (time_t)(left / 1000);
-	tv.tv_usec = (suseconds_t)(left % 1000) * 1000;
+	tv = ms_timeval(left);
 	event_free(t->ev);
 	t->ev = event_new(base, t->fd, what, proxy_tunnel_cb_ev, t);
 	return t->ev == NULL || event_add(t->ev, &tv) == -1 ? -1 : 0;
