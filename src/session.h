@@ -95,7 +95,6 @@ struct session {
 	struct http_exchange *ex;	/* owned: the request in progress, NULL between */
 	unsigned nreq;			/* requests started on this connection */
 	bool close_after_flush;		/* close once the answer is written */
-	bool linger;			/* after that flush, linger: the client may still be sending */
 	bool lingering;			/* half-closed, discarding what the client still sends */
 	bool parked;			/* idle, client.bev freed: idle_ev waits for the socket */
 	bool end_pending;		/* the client's end event was deferred (relay_event_defer) */

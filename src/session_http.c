@@ -50,7 +50,7 @@
 
 #define HX_MAX_HEADERS		100
 #define HX_MAX_HEAD		RELAY_HIGH	/* the client's read watermark bounds a head */
-#define HX_LINGER_MS		2000		/* lingering close after an error answer */
+#define HX_LINGER_MS		2000		/* the most a lingering close waits for the client's */
 #define HX_COALESCE_MAX		16384		/* one TLS record's worth */
 #define HX_PARK_MS		100		/* keep-alive idleness before parking */
 
@@ -344,13 +344,6 @@ hx_fail_status(struct session *s, const struct tb_err *err, int status)
 	    close_reason_str(err->code), diag_phase_str(err->phase), err->msg);
 	s->last_fail = err->code;	/* for the connection's summary line */
 	s->last_fail_phase = err->phase;
-	/*
-	 * Unread request bytes would make our close a reset that eats the
-	 * answer: linger unless the head was complete and said "no body" (a
-	 * request refused before its body decoder was set up, e.g. 404).
-	 */
-	s->linger = ex->req.head_len == 0 ||
-	    (ex->req.body != HTTP1_BODY_NONE && !ex->req_body.done);
 	hx_free(s, ex, false);
 	s->ex = NULL;
 	s->close_after_flush = true;
@@ -381,21 +374,18 @@ hx_fail_bad_body(struct session *s)
 }
 
 /*
- * The last answer is written.  Close, or, when the client may still be
- * sending a request body we never read, linger as nginx does: half-close
+ * The last answer is written: linger as nginx and HAProxy do.  Half-close
  * (so the client sees the end of the answer), discard what still arrives
- * for up to HX_LINGER_MS, then close.  Closing at once with unread bytes
- * in the socket would make the kernel send a reset, and a reset can
- * destroy the answer before the client reads it.
+ * until the client closes too or for up to HX_LINGER_MS, then close.
+ * Closing at once while any byte of the client's is unread in the socket
+ * (a request body we never read, a pipelined request, one on its way)
+ * would make the kernel send a reset, and a reset destroys what the
+ * client has not read yet: the answer itself.  Which bytes are unread or
+ * still coming cannot be known here, so every such close lingers.
  */
 static void
 hx_close_flushed(struct session *s)
 {
-	if (!s->linger) {
-		session_close(s, NULL);
-		return;
-	}
-	s->linger = false;
 	s->lingering = true;
 	session_shutdown_client(s);
 	evbuffer_drain(client_in(s), evbuffer_get_length(client_in(s)));
@@ -495,8 +485,6 @@ hx_exchange_done(struct session *s)
 	s->up_paused = false;
 	if (!client_keep) {
 		s->close_after_flush = true;
-		/* The endpoint answered before the whole body came: linger. */
-		s->linger = body_unread;
 		hx_client_flush(s);
 		return;
 	}

@@ -17,6 +17,8 @@
 #     input (nothing is written, nothing read): at response_timeout the
 #     exchange is audited client_reset, not upstream_timeout;
 #   - in tcp mode while a 32 MiB download is relayed: no spin, client_reset.
+# And the other way round: an answer to "Connection: close" with pipelined
+# requests unread behind it ends with the broker's FIN, never a reset.
 # The spin check reads the broker's CPU time from /proc over 2 s
 # (lib.sh assert_no_spin): a spinning worker uses a whole core.
 
@@ -109,6 +111,21 @@ pipe "$BP" web.broker.test --path /hang
 expect_audit route=web path=/hang req=1 close=client_reset phase=request \
     status!
 assert_no_spin "$BROKER_PID" "after a reset during a silent exchange"
+
+# ---- our own close never resets an answer the client has not read --------------
+
+# The first GET says Connection: close; the pipelined GETs behind it are
+# unread in the broker's socket when the answer is written.  Closing then
+# would make the kernel reset, and a reset destroys the answer in the
+# client's receive buffer: the broker half-closes and lingers instead.
+"$PYTHON" "$TB_EP/pipeclient.py" --port "$BP" --ca "$PKI/ca.pem" \
+    --host web.broker.test --path / --count 2000 --stall 0.5 --close-first \
+    >"$TB_TMP/closefirst.json" 2>&1 || fail "pipeclient --close-first: $(cat "$TB_TMP/closefirst.json")"
+_cf=$(cat "$TB_TMP/closefirst.json")
+assert_eq "fin" "$(jget "$_cf" 'd["end"]')" "how the broker ended a Connection: close answer with pipelined requests unread ($_cf)"
+assert_contains "$(jget "$_cf" 'd["status"]')" " 200 "
+expect_audit route=web path=/ close=ok
+AUDIT_N=$(wc -l <"$AUDIT" | tr -d ' ')
 
 # ---- tcp mode: reset while a download is relayed --------------------------------
 

@@ -23,6 +23,32 @@ import sys
 import time
 
 
+TCP_CLOSE = 7	# tcpi_state after a reset; a FIN leaves CLOSE_WAIT
+
+
+def read_to_end(s):
+    """Reads until the broker's end (at most 10 s); what came and how it ended."""
+    got, end = bytearray(), "none"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if not s.pending():
+            select.select([s], [], [], 0.5)
+        try:
+            d = s.recv(65536)
+        except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            continue
+        except ConnectionResetError:
+            end = "reset"
+            break
+        if not d:
+            state = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)[0]
+            end = "reset" if state == TCP_CLOSE else "fin"
+            break
+        got += d
+    status = bytes(got).split(b"\r\n", 1)[0].decode("latin-1")
+    return {"received": len(got), "status": status, "end": end}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, required=True)
@@ -33,11 +59,15 @@ def main():
     ap.add_argument("--stall", type=float, default=1.0)
     ap.add_argument("--answered", action="store_true")
     ap.add_argument("--data", help="hex bytes to send instead of GETs")
+    ap.add_argument("--close-first", action="store_true")
     args = ap.parse_args()
 
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.load_verify_locations(args.ca)
+    # an EOF without close_notify reads as b'' and draws no alert (an
+    # alert to a closed socket would draw a reset of its own)
+    ctx.options |= getattr(ssl, "OP_IGNORE_UNEXPECTED_EOF", 0)
     raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     raw.connect(("127.0.0.1", args.port))
@@ -45,6 +75,8 @@ def main():
     req = ("GET %s HTTP/1.1\r\nHost: %s\r\n\r\n" %
            (args.path, args.host)).encode()
     data = req * args.count
+    if args.close_first:
+        data = req.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n") + data
     if args.data is not None:
         data = req = bytes.fromhex(args.data)
     s.setblocking(False)
@@ -56,6 +88,11 @@ def main():
                 BlockingIOError):
             if not select.select([], [s], [], args.stall)[1]:
                 break   # the broker stopped reading
+    if args.close_first:
+        out = read_to_end(s)
+        out["sent"] = sent // len(req)
+        print(json.dumps(out))
+        return 0
     answered = False
     if args.answered:
         answered = bool(select.select([s], [], [], 10)[0])
