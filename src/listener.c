@@ -337,7 +337,7 @@ proxy_caller(struct session *s, const struct sockaddr *caller)
 	struct metrics_listener *ml = session_listener_metrics(s);
 	struct tb_err err;
 
-	event_del(s->idle_ev);
+	event_del(s->timer);
 	if (caller != NULL) {
 		sockaddr_format(caller, true, s->client_addr, sizeof(s->client_addr));
 		if (lc->allow.count > 0 && !cidr_list_match(&lc->allow, caller)) {
@@ -359,9 +359,8 @@ proxy_rearm(struct session *s)
 {
 	uint64_t limit = proxy_lc(s)->handshake_timeout_ms;
 	uint64_t spent = now_ms() - s->t_start;
-	struct timeval tv = ms_timeval(spent < limit ? limit - spent : 1);
 
-	event_add(s->idle_ev, &tv);
+	session_timer_add(s, spent < limit ? limit - spent : 1);
 }
 
 /*
@@ -416,7 +415,7 @@ proxy_not_header(const uint8_t *buf)
 static void
 listener_proxy_trusted_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct session *s = session_from_arg(arg);
+	struct session *s = session_timer_arg(arg, SESSION_TIMER_PROXY);
 	const struct listener_conf *lc = proxy_lc(s);
 	uint8_t buf[PROXY_PROTO_MAX];
 	struct sockaddr_storage peer;
@@ -465,7 +464,7 @@ listener_proxy_trusted_cb(evutil_socket_t fd, short what, void *arg)
 static void
 listener_proxy_direct_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct session *s = session_from_arg(arg);
+	struct session *s = session_timer_arg(arg, SESSION_TIMER_PROXY);
 	uint8_t buf[PROXY_PROTO_SIG_LEN];
 	char msg[200];
 	ssize_t n;
@@ -491,8 +490,9 @@ listener_proxy_direct_cb(evutil_socket_t fd, short what, void *arg)
 int
 listener_proxy_wait(struct session *s, bool trusted)
 {
-	event_assign(s->idle_ev, s->w->base, s->fd, EV_READ | EV_ET | EV_PERSIST,
-	    trusted ? listener_proxy_trusted_cb : listener_proxy_direct_cb, s);
+	session_timer_set(s, SESSION_TIMER_PROXY, s->fd,
+	    EV_READ | EV_ET | EV_PERSIST,
+	    trusted ? listener_proxy_trusted_cb : listener_proxy_direct_cb);
 	proxy_rearm(s);
-	return event_pending(s->idle_ev, EV_READ, NULL) ? 0 : -1;
+	return event_pending(s->timer, EV_READ, NULL) ? 0 : -1;
 }

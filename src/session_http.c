@@ -19,7 +19,7 @@
  */
 #include "config.h"
 
-#include "session.h"
+#include "http_conn.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -32,6 +32,7 @@
 #include <event2/event.h>
 
 #include "audit.h"
+#include "clock.h"
 #include "conf.h"
 #include "expect.h"
 #include "gen.h"
@@ -44,6 +45,7 @@
 #include "rewrite.h"
 #include "route.h"
 #include "secret.h"
+#include "session.h"
 #include "upstream.h"
 #include "worker.h"
 
@@ -92,6 +94,73 @@ struct http_exchange {
 	struct http1_header resp_hdrs[HX_MAX_HEADERS];
 };
 
+#define HTTP_CONN_MAGIC 0x48434f31u	/* "HCO1" */
+
+/* What the client connection does between and around exchanges. */
+enum http_conn_state {
+	HC_ST_OPEN = 0,			/* requests may come; an exchange may be in flight */
+	HC_ST_PARKED,			/* idle, client bufferevent freed: the timer waits for the socket */
+	HC_ST_CLOSE_AFTER_FLUSH,	/* no more requests: close once the answer is written */
+	HC_ST_LINGER_AFTER_FLUSH,	/* the same, then linger: the client may still be sending */
+	HC_ST_LINGERING			/* half-closed, discarding what the client still sends */
+};
+
+/* The http mode's state of a session (s->http), owned by the mode. */
+struct http_conn {
+	unsigned magic;
+	enum http_conn_state state;
+	struct http_exchange *ex;	/* owned: the request in progress, NULL between */
+	unsigned nreq;			/* requests started on this connection */
+	bool end_pending;		/* the client's end event was deferred (relay_event_defer) */
+	/* the last failed request's reason, for the connection's summary line */
+	enum close_reason last_fail;
+	enum diag_phase last_fail_phase;
+};
+
+static const char *
+hc_state_str(enum http_conn_state st)
+{
+	switch (st) {
+	case HC_ST_OPEN:		return "open";
+	case HC_ST_PARKED:		return "parked";
+	case HC_ST_CLOSE_AFTER_FLUSH:	return "close-after-flush";
+	case HC_ST_LINGER_AFTER_FLUSH:	return "linger-after-flush";
+	case HC_ST_LINGERING:		return "lingering";
+	}
+	return "?";
+}
+
+static void
+hc_set_state(struct session *s, enum http_conn_state st)
+{
+	if (log_enabled(LOG_LVL_DEBUG))
+		log_debug("conn=%llu http %s -> %s", (unsigned long long)s->id,
+		    hc_state_str(s->http->state), hc_state_str(st));
+	s->http->state = st;
+}
+
+/* No more requests on this connection: the answer being written is the last. */
+static bool
+hc_closing(const struct http_conn *hc)
+{
+	return hc->state >= HC_ST_CLOSE_AFTER_FLUSH;
+}
+
+/* Closes once the answer is out (a linger decided before stays). */
+static void
+hc_close_after_flush(struct session *s)
+{
+	if (!hc_closing(s->http))
+		hc_set_state(s, HC_ST_CLOSE_AFTER_FLUSH);
+}
+
+/* Closes once the answer is out, lingering first if the client may still send. */
+static void
+hc_close_then(struct session *s, bool linger)
+{
+	hc_set_state(s, linger ? HC_ST_LINGER_AFTER_FLUSH : HC_ST_CLOSE_AFTER_FLUSH);
+}
+
 static void hx_client_progress(struct session *s);
 static void hx_connect(struct session *s, bool fresh);
 static void hx_forward_request_body(struct session *s);
@@ -116,8 +185,8 @@ hx_kick_reads(struct session *s)
 		return;
 	if (s->client.bev != NULL)
 		relay_kick_read(s->client.bev);
-	if (s->ex != NULL && s->ex->uc != NULL && s->ex->uc->bev != NULL)
-		relay_kick_read(s->ex->uc->bev);
+	if (s->http->ex != NULL && s->uc != NULL && s->uc->bev != NULL)
+		relay_kick_read(s->uc->bev);
 }
 
 static const struct listener_conf *
@@ -148,10 +217,8 @@ client_out_len(struct session *s)
 static void
 timer_add_ms(struct event *ev, uint64_t ms)
 {
-	struct timeval tv;
+	struct timeval tv = ms_timeval(ms);
 
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
 	event_add(ev, &tv);
 }
 
@@ -166,7 +233,7 @@ static void
 hx_send_continue(struct session *s)
 {
 	reply_continue(client_out(s));
-	s->ex->sent_continue = true;
+	s->http->ex->sent_continue = true;
 	hx_client_flush(s);
 }
 
@@ -217,7 +284,7 @@ hx_new(struct session *s)
 	session_audit_rec(s, &ex->rec);
 	ex->rec.ts_ms = wall_ms();
 	ex->rec.route = NULL;		/* until this request is routed */
-	ex->rec.req = ++s->nreq;
+	ex->rec.req = ++s->http->nreq;
 	return ex;
 }
 
@@ -228,9 +295,9 @@ hx_free(struct session *s, struct http_exchange *ex, bool clean_upstream)
 
 	if (ex == NULL)
 		return;
-	if (ex->uc != NULL)
-		upconn_free(ex->uc, clean_upstream);
-	ex->uc = NULL;
+	if (s->uc != NULL)
+		upconn_free(s->uc, clean_upstream);
+	s->uc = NULL;
 	event_del(ex->up_ev);
 	if (w->nex_cache < WORKER_EX_CACHE) {
 		evbuffer_drain(ex->head, evbuffer_get_length(ex->head));
@@ -244,8 +311,9 @@ hx_free(struct session *s, struct http_exchange *ex, bool clean_upstream)
 	free(ex);
 }
 
-void
-session_http_cache_free(struct worker *w)
+/* Frees the worker's cache of recycled exchanges (at its exit). */
+static void
+hx_cache_free(struct worker *w)
 {
 	struct http_exchange *ex;
 
@@ -262,7 +330,7 @@ session_http_cache_free(struct worker *w)
 static void
 hx_audit(struct session *s, const struct tb_err *err)
 {
-	struct http_exchange *ex = s->ex;
+	struct http_exchange *ex = s->http->ex;
 
 	if (err != NULL)
 		ex->rec.err = *err;
@@ -272,14 +340,15 @@ hx_audit(struct session *s, const struct tb_err *err)
 	    s->gen->unrouted_metrics_id, &ex->rec);
 }
 
-bool
-session_http_closing(struct session *s, const struct tb_err *err)
+/* Writes the audit record of the request in progress, if any; true if written. */
+static bool
+hx_closing(struct session *s, const struct tb_err *err)
 {
 	struct tb_err ok;
 
-	if (s->ex == NULL)
+	if (s->http->ex == NULL)
 		return false;
-	event_del(s->ex->up_ev);
+	event_del(s->http->ex->up_ev);
 	if (err == NULL) {
 		tb_err_clear(&ok);
 		err = &ok;
@@ -291,20 +360,13 @@ session_http_closing(struct session *s, const struct tb_err *err)
 	 * A length or chunked answer shows the cut by itself: its FIN
 	 * stays, so earlier answers still unread are not destroyed.
 	 */
-	if (err->code != CR_OK && s->ex->close_delim)
+	if (err->code != CR_OK && s->http->ex->close_delim)
 		s->reset_client = true;
-	if (s->ex->rec.err.code == CR_OK || err->code != CR_OK)
+	if (s->http->ex->rec.err.code == CR_OK || err->code != CR_OK)
 		hx_audit(s, err);
 	else
 		hx_audit(s, NULL);
 	return true;
-}
-
-void
-session_http_free(struct session *s)
-{
-	hx_free(s, s->ex, false);
-	s->ex = NULL;
 }
 
 /* ---- answers of our own --------------------------------------------------- */
@@ -318,8 +380,9 @@ session_http_free(struct session *s)
 static void
 hx_fail_status(struct session *s, const struct tb_err *err, int status)
 {
-	struct http_exchange *ex = s->ex;
+	struct http_exchange *ex = s->http->ex;
 	enum log_level lvl;
+	bool linger;
 
 	if (ex->resp_sent || err->code == CR_CLIENT_CLOSED ||
 	    err->code == CR_CLIENT_RESET) {
@@ -343,18 +406,18 @@ hx_fail_status(struct session *s, const struct tb_err *err, int status)
 	    (unsigned long long)s->id, ex->rec.req,
 	    ex->rec.route != NULL ? ex->rec.route : "-", s->client_addr, status,
 	    close_reason_str(err->code), diag_phase_str(err->phase), err->msg);
-	s->last_fail = err->code;	/* for the connection's summary line */
-	s->last_fail_phase = err->phase;
+	s->http->last_fail = err->code;	/* for the connection's summary line */
+	s->http->last_fail_phase = err->phase;
 	/*
 	 * Unread request bytes would make our close a reset that eats the
 	 * answer: linger unless the head was complete and said "no body" (a
 	 * request refused before its body decoder was set up, e.g. 404).
 	 */
-	s->linger = ex->req.head_len == 0 ||
+	linger = ex->req.head_len == 0 ||
 	    (ex->req.body != HTTP1_BODY_NONE && !ex->req_body.done);
 	hx_free(s, ex, false);
-	s->ex = NULL;
-	s->close_after_flush = true;
+	s->http->ex = NULL;
+	hc_close_then(s, linger);
 	hx_client_flush(s);
 }
 
@@ -377,7 +440,7 @@ hx_fail_bad_body(struct session *s)
 
 	tb_err_set(&err, CR_BAD_REQUEST, PHASE_REQUEST,
 	    "invalid chunked request body: %s",
-	    http1_err_str(s->ex->req_body.err));
+	    http1_err_str(s->http->ex->req_body.err));
 	hx_fail(s, &err);
 }
 
@@ -392,16 +455,15 @@ hx_fail_bad_body(struct session *s)
 static void
 hx_close_flushed(struct session *s)
 {
-	if (!s->linger) {
+	if (s->http->state != HC_ST_LINGER_AFTER_FLUSH) {
 		session_close(s, NULL);
 		return;
 	}
-	s->linger = false;
-	s->lingering = true;
-	session_shutdown_client(s);
+	hc_set_state(s, HC_ST_LINGERING);
+	side_shutdown_write(&s->client);
 	evbuffer_drain(client_in(s), evbuffer_get_length(client_in(s)));
 	relay_enable_read(s->client.bev);
-	timer_add_ms(s->idle_ev, HX_LINGER_MS);
+	session_timer_add(s, HX_LINGER_MS);
 }
 
 /*
@@ -412,35 +474,37 @@ hx_close_flushed(struct session *s)
 static void
 hx_client_flush(struct session *s)
 {
-	struct http_exchange *ex = s->ex;
+	struct http_exchange *ex = s->http->ex;
 
-	if (s->state == SESSION_ST_CLOSED || s->lingering)
+	if (s->state == SESSION_ST_CLOSED || (s->http->state == HC_ST_LINGERING))
 		return;
 	if (evbuffer_get_length(client_out(s)) > 0) {
 		relay_ssl_flush(s->client.bev);
 		if (evbuffer_get_length(client_out(s)) != 0) {
 			/* the write callback carries on, unless the client stops reading */
-			if (s->close_after_flush && ex == NULL)
-				timer_add_ms(s->idle_ev, hx_listener(s)->keepalive_timeout_ms);
+			if (hc_closing(s->http) && ex == NULL)
+				session_timer_add(s, hx_listener(s)->keepalive_timeout_ms);
 			return;
 		}
 	}
-	if (s->close_after_flush && ex == NULL) {
+	if (hc_closing(s->http) && ex == NULL) {
 		hx_close_flushed(s);
 		return;
 	}
 	/* the output is empty here: room for the upstream again */
-	if (ex != NULL && ex->uc != NULL && ex->uc->bev != NULL)
-		(void)relay_resume(ex->uc->bev, s->client.bev, &s->up_paused);
+	if (ex != NULL && s->uc != NULL && s->uc->bev != NULL)
+		(void)relay_resume(s->uc->bev, s->client.bev, &s->upstream.paused);
 }
 
 /* ---- the end of an exchange --------------------------------------------------- */
 
 /* The exchange left the connection clean; pool_put() judges the socket. */
 static bool
-hx_upstream_reusable(const struct http_exchange *ex)
+hx_upstream_reusable(const struct session *s)
 {
-	return ex->uc != NULL && ex->uc->bev != NULL && !ex->uc->peer_closed &&
+	const struct http_exchange *ex = s->http->ex;
+
+	return s->uc != NULL && s->uc->bev != NULL && !s->uc->peer_closed &&
 	    ex->pool != NULL && ex->req_body.done && ex->resp_body.done &&
 	    (ex->resp.flags & HTTP1_F_CLOSE) == 0;
 }
@@ -454,8 +518,8 @@ hx_upstream_reusable(const struct http_exchange *ex)
 static void
 hx_audit_body_unread(struct session *s)
 {
-	struct http_exchange *ex = s->ex;
-	struct upconn *uc = ex->uc;	/* set: the answer came from it */
+	struct http_exchange *ex = s->http->ex;
+	struct upconn *uc = s->uc;	/* set: the answer came from it */
 	struct tb_err err;
 
 	tb_err_set(&err, CR_UPSTREAM_BODY_UNREAD, PHASE_REQUEST,
@@ -463,8 +527,8 @@ hx_audit_body_unread(struct session *s)
 	    uc->addr, ex->rec.status, uc->peer_closed || ex->up_stopped ||
 	    (ex->resp.flags & HTTP1_F_CLOSE) ? "and closed " : "");
 	hx_audit(s, &err);
-	s->last_fail = err.code;	/* for the connection's summary line */
-	s->last_fail_phase = err.phase;
+	s->http->last_fail = err.code;	/* for the connection's summary line */
+	s->http->last_fail_phase = err.phase;
 	if (log_enabled(LOG_LVL_WARNING) && session_log_allowed(s, ex->rc))
 		log_warnx("conn=%llu req=%u route=%s client=%s status=%d close=%s: %s",
 		    (unsigned long long)s->id, ex->rec.req, ex->rc->name,
@@ -475,29 +539,28 @@ hx_audit_body_unread(struct session *s)
 static void
 hx_exchange_done(struct session *s)
 {
-	struct http_exchange *ex = s->ex;
+	struct http_exchange *ex = s->http->ex;
 	bool client_keep, body_unread = !ex->req_body.done;
 
 	event_del(ex->up_ev);
-	if (ex->uc != NULL && ex->uc->bev != NULL && (body_unread ||
+	if (s->uc != NULL && s->uc->bev != NULL && (body_unread ||
 	    ex->up_stopped ||
-	    evbuffer_get_length(bufferevent_get_output(ex->uc->bev)) > 0))
+	    evbuffer_get_length(bufferevent_get_output(s->uc->bev)) > 0))
 		hx_audit_body_unread(s);
 	else
 		hx_audit(s, NULL);
-	client_keep = !s->close_after_flush && !body_unread && !s->w->draining;
-	if (hx_upstream_reusable(ex)) {
-		bufferevent_setcb(ex->uc->bev, NULL, NULL, NULL, NULL);
-		pool_put(ex->pool, ex->uc);
-		ex->uc = NULL;
+	client_keep = !hc_closing(s->http) && !body_unread && !s->w->draining;
+	if (hx_upstream_reusable(s)) {
+		bufferevent_setcb(s->uc->bev, NULL, NULL, NULL, NULL);
+		pool_put(ex->pool, s->uc);
+		s->uc = NULL;
 	}
 	hx_free(s, ex, true);
-	s->ex = NULL;
-	s->up_paused = false;
+	s->http->ex = NULL;
+	s->upstream.paused = false;
 	if (!client_keep) {
-		s->close_after_flush = true;
 		/* The endpoint answered before the whole body came: linger. */
-		s->linger = body_unread;
+		hc_close_then(s, body_unread);
 		hx_client_flush(s);
 		return;
 	}
@@ -516,13 +579,13 @@ hx_exchange_done(struct session *s)
 static int
 hx_send_response_head(struct session *s, const char *buf)
 {
-	struct http_exchange *ex = s->ex;
+	struct http_exchange *ex = s->http->ex;
 	enum http1_body kind = ex->resp.body;
 	enum http1_body_mode mode = HTTP1_PASS;
 	struct rewrite_resp rs;
 
 	if ((ex->req.flags & HTTP1_F_CLOSE) || s->w->draining)
-		s->close_after_flush = true;
+		hc_close_after_flush(s);
 	if (kind == HTTP1_BODY_CLOSE) {
 		/*
 		 * An HTTP/1.0 endpoint ends its body by closing.  An HTTP/1.1
@@ -532,10 +595,10 @@ hx_send_response_head(struct session *s, const char *buf)
 		if (client_is_11(ex))
 			ex->rechunk = true;
 		else
-			s->close_after_flush = true;
+			hc_close_after_flush(s);
 	} else if (kind == HTTP1_BODY_CHUNKED && !client_is_11(ex)) {
 		mode = HTTP1_DECHUNK;	/* a 1.0 client cannot read chunked */
-		s->close_after_flush = true;
+		hc_close_after_flush(s);
 	}
 	/* The framing the client reads is ours, whatever the endpoint wrote. */
 	memset(&rs, 0, sizeof(rs));
@@ -546,7 +609,7 @@ hx_send_response_head(struct session *s, const char *buf)
 	rs.length = ex->resp.content_length;
 	rs.keep_length = kind == HTTP1_BODY_NONE &&
 	    (ex->req.method == HTTP1_M_HEAD || ex->resp.status == 304);
-	rs.close = s->close_after_flush;
+	rs.close = hc_closing(s->http);
 	rs.keep_alive = !client_is_11(ex);
 	if (rewrite_response_head(client_out(s), buf, &ex->resp, &rs) == -1)
 		return -1;
@@ -576,8 +639,8 @@ hx_body_feed(struct http1_body_dec *d, struct evbuffer *in, char **p,
 static int
 hx_forward_response_body(struct session *s)
 {
-	struct http_exchange *ex = s->ex;
-	struct evbuffer *in = bufferevent_get_input(ex->uc->bev);
+	struct http_exchange *ex = s->http->ex;
+	struct evbuffer *in = bufferevent_get_input(s->uc->bev);
 	struct evbuffer *out = client_out(s);
 	struct http1_span data;
 	struct tb_err err;
@@ -588,7 +651,7 @@ hx_forward_response_body(struct session *s)
 		n = hx_body_feed(&ex->resp_body, in, &p, &data);
 		if (n < 0) {
 			tb_err_set(&err, CR_UPSTREAM_BAD_RESPONSE, PHASE_RESPONSE,
-			    "%s: invalid response body: %s", ex->uc->addr,
+			    "%s: invalid response body: %s", s->uc->addr,
 			    http1_err_str(ex->resp_body.err));
 			session_close(s, &err);
 			return -1;
@@ -610,7 +673,7 @@ hx_forward_response_body(struct session *s)
 		}
 		s->upstream.bytes_read += (uint64_t)n;
 	}
-	relay_pause_if_full(ex->uc->bev, out, &s->up_paused);
+	relay_pause_if_full(s->uc->bev, out, &s->upstream.paused);
 	if (ex->resp_body.done) {
 		if (ex->rechunk)
 			evbuffer_add(out, "0\r\n\r\n", 5);
@@ -631,8 +694,8 @@ hx_forward_response_body(struct session *s)
 static int
 hx_read_response_head(struct session *s)
 {
-	struct http_exchange *ex = s->ex;
-	struct evbuffer *in = bufferevent_get_input(ex->uc->bev);
+	struct http_exchange *ex = s->http->ex;
+	struct evbuffer *in = bufferevent_get_input(s->uc->bev);
 	struct tb_err err;
 	size_t len;
 	char *p;
@@ -644,7 +707,7 @@ hx_read_response_head(struct session *s)
 		if (r < 0) {
 			tb_err_set(&err, CR_UPSTREAM_BAD_RESPONSE, PHASE_RESPONSE,
 			    "%s: invalid response head at byte %zu: %s",
-			    ex->uc->addr, ex->resp.err_off,
+			    s->uc->addr, ex->resp.err_off,
 			    http1_err_str(ex->resp.err));
 			hx_fail(s, &err);
 			return -1;
@@ -676,7 +739,7 @@ hx_read_response_head(struct session *s)
 			 */
 			tb_err_set(&err, CR_UPSTREAM_BAD_RESPONSE, PHASE_RESPONSE,
 			    "%s: response with a transfer coding other than "
-			    "chunked, which the request did not offer", ex->uc->addr);
+			    "chunked, which the request did not offer", s->uc->addr);
 			hx_fail(s, &err);
 			return -1;
 		}
@@ -706,17 +769,17 @@ hx_read_response_head(struct session *s)
 static void
 hx_up_readcb(struct bufferevent *bev, void *arg)
 {
-	struct session *s = arg;
-	struct http_exchange *ex = s->ex;
+	struct session *s = session_from_arg(arg);
+	struct http_exchange *ex = s->http->ex;
 
 	(void)bev;
-	if (s->state == SESSION_ST_CLOSED || ex == NULL || ex->uc == NULL)
+	if (s->state == SESSION_ST_CLOSED || ex == NULL || s->uc == NULL)
 		return;
 	ex->resp_any = true;
 	s->last_active = now_ms();
 	timer_add_ms(ex->up_ev, ex->rc->response_timeout_ms);
 	if (ex->resp_head_done)
-		relay_read_more(ex->uc->bev);	/* bulk bodies: more than libevent's 4 KiB */
+		relay_read_more(s->uc->bev);	/* bulk bodies: more than libevent's 4 KiB */
 	if (!ex->resp_head_done && hx_read_response_head(s) == -1)
 		return;
 	if (ex->resp_head_done)
@@ -737,7 +800,7 @@ hx_up_readcb(struct bufferevent *bev, void *arg)
 static void
 hx_up_flush(struct session *s)
 {
-	struct upconn *uc = s->ex->uc;
+	struct upconn *uc = s->uc;
 	struct evbuffer *out;
 
 	if (uc == NULL || uc->bev == NULL)
@@ -762,14 +825,14 @@ hx_up_flush(struct session *s)
 static void
 hx_up_writecb(struct bufferevent *bev, void *arg)
 {
-	struct session *s = arg;
+	struct session *s = session_from_arg(arg);
 
-	if (s->state == SESSION_ST_CLOSED || s->ex == NULL || s->ex->uc == NULL)
+	if (s->state == SESSION_ST_CLOSED || s->http->ex == NULL || s->uc == NULL)
 		return;
-	if (s->ex->uc->cli == NULL &&
+	if (s->uc->cli == NULL &&
 	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
 		bufferevent_disable(bev, EV_WRITE);	/* back to writing at once */
-	if (relay_resume(s->client.bev, bev, &s->client_paused))
+	if (relay_resume(s->client.bev, bev, &s->client.paused))
 		hx_forward_request_body(s);
 }
 
@@ -793,20 +856,20 @@ hx_may_replay(const struct http_exchange *ex)
 static bool
 hx_retry(struct session *s, const struct tb_err *why)
 {
-	struct http_exchange *ex = s->ex;
+	struct http_exchange *ex = s->http->ex;
 
 	if (ex->resp_any || ex->rec.retries > 0 || !ex->rec.up_reused ||
 	    !hx_may_replay(ex))
 		return false;
 	log_info("conn=%llu req=%u route=%s: pooled connection to %s failed "
 	    "before any response (%s: %s); retrying once on a new connection",
-	    (unsigned long long)s->id, ex->rec.req, ex->rc->name, ex->uc->addr,
+	    (unsigned long long)s->id, ex->rec.req, ex->rc->name, s->uc->addr,
 	    close_reason_str(why->code), why->msg);
 	ex->rec.retries++;
 	if (session_route_metrics(s, ex->rc) != NULL)
 		metrics_inc(&session_route_metrics(s, ex->rc)->retries);
-	upconn_free(ex->uc, false);
-	ex->uc = NULL;
+	upconn_free(s->uc, false);
+	s->uc = NULL;
 	event_del(ex->up_ev);
 	hx_connect(s, true);
 	return true;
@@ -822,20 +885,20 @@ hx_retry(struct session *s, const struct tb_err *why)
 static bool
 hx_up_write_failed(struct session *s, short what)
 {
-	struct http_exchange *ex = s->ex;
+	struct http_exchange *ex = s->http->ex;
 	struct evbuffer *out;
 
-	if ((what & BEV_EVENT_WRITING) == 0 || ex->uc->cli != NULL ||
+	if ((what & BEV_EVENT_WRITING) == 0 || s->uc->cli != NULL ||
 	    ex->up_stopped || ex->resp_body.done)
 		return false;
 	log_debug("conn=%llu req=%u: a write to %s failed; reading its answer "
 	    "before its reset", (unsigned long long)s->id, ex->rec.req,
-	    ex->uc->addr);
-	out = bufferevent_get_output(ex->uc->bev);
+	    s->uc->addr);
+	out = bufferevent_get_output(s->uc->bev);
 	ex->up_stopped = true;
 	evbuffer_drain(out, evbuffer_get_length(out));
-	bufferevent_disable(ex->uc->bev, EV_WRITE);
-	relay_enable_read(ex->uc->bev);
+	bufferevent_disable(s->uc->bev, EV_WRITE);
+	relay_enable_read(s->uc->bev);
 	return true;
 }
 
@@ -843,15 +906,15 @@ static void
 hx_up_eventcb(struct bufferevent *bev, short what, void *arg)
 {
 	int sys_errno = EVUTIL_SOCKET_ERROR();
-	struct session *s = arg;
-	struct http_exchange *ex = s->ex;
+	struct session *s = session_from_arg(arg);
+	struct http_exchange *ex = s->http->ex;
 	enum diag_phase phase;
 	struct tb_err err;
 
-	if (s->state == SESSION_ST_CLOSED || ex == NULL || ex->uc == NULL)
+	if (s->state == SESSION_ST_CLOSED || ex == NULL || s->uc == NULL)
 		return;
 	/* Never pooled again, even if the answer completes before the event returns. */
-	ex->uc->peer_closed = true;
+	s->uc->peer_closed = true;
 	if (relay_event_defer(bev, &what, sys_errno) || hx_up_write_failed(s, what))
 		return;
 	/*
@@ -869,7 +932,7 @@ hx_up_eventcb(struct bufferevent *bev, short what, void *arg)
 		/* A closed connection never goes back to the pool. */
 		ex->resp.flags |= HTTP1_F_CLOSE;
 		/* Drain what is still buffered, then see if the body may end here. */
-		if (hx_forward_response_body(s) != 0 || s->ex != ex) {
+		if (hx_forward_response_body(s) != 0 || s->http->ex != ex) {
 			hx_client_flush(s);
 			return;
 		}
@@ -882,18 +945,18 @@ hx_up_eventcb(struct bufferevent *bev, short what, void *arg)
 		}
 		tb_err_set(&err, CR_UPSTREAM_CLOSED, PHASE_RESPONSE,
 		    "%s closed the connection after %llu bytes of the response body",
-		    ex->uc->addr, (unsigned long long)ex->resp_body.wire);
+		    s->uc->addr, (unsigned long long)ex->resp_body.wire);
 		session_close(s, &err);
 		return;
 	}
 	if (sys_errno == ECONNRESET || sys_errno == EPIPE)
 		tb_err_set(&err, CR_UPSTREAM_RESET, phase,
-		    "%s reset the connection %s", ex->uc->addr,
+		    "%s reset the connection %s", s->uc->addr,
 		    ex->resp_any ? "while sending the response" :
 		    "before answering the request");
 	else
 		tb_err_set(&err, CR_UPSTREAM_CLOSED, phase,
-		    "%s closed the connection %s", ex->uc->addr,
+		    "%s closed the connection %s", s->uc->addr,
 		    ex->resp_any ? "inside the response head" :
 		    "before answering the request");
 	if (hx_retry(s, &err))
@@ -904,8 +967,8 @@ hx_up_eventcb(struct bufferevent *bev, short what, void *arg)
 static void
 hx_up_timeoutcb(evutil_socket_t fd, short what, void *arg)
 {
-	struct session *s = arg;
-	struct http_exchange *ex = s->ex;
+	struct session *s = session_from_arg(arg);
+	struct http_exchange *ex = s->http->ex;
 	struct tb_err err;
 	uint64_t waited;
 
@@ -937,7 +1000,7 @@ hx_up_timeoutcb(evutil_socket_t fd, short what, void *arg)
 	}
 	tb_err_set(&err, CR_UPSTREAM_TIMEOUT, ex->resp_any ? PHASE_RESPONSE :
 	    PHASE_REQUEST, "%s: no response data within response_timeout (%llu ms)",
-	    ex->uc != NULL ? ex->uc->addr : ex->rc->name,
+	    s->uc != NULL ? s->uc->addr : ex->rc->name,
 	    (unsigned long long)ex->rc->response_timeout_ms);
 	hx_fail(s, &err);
 }
@@ -948,16 +1011,16 @@ hx_up_timeoutcb(evutil_socket_t fd, short what, void *arg)
 static void
 hx_forward_request_body(struct session *s)
 {
-	struct http_exchange *ex = s->ex;
+	struct http_exchange *ex = s->http->ex;
 	struct evbuffer *in = client_in(s), *out;
 	struct http1_span data;
 	ssize_t n;
 	char *p;
 
 	if (ex == NULL || ex->state != HX_EXCHANGE || ex->req_body.done ||
-	    ex->uc == NULL || ex->uc->bev == NULL || ex->up_stopped)
+	    s->uc == NULL || s->uc->bev == NULL || ex->up_stopped)
 		return;	/* stopped: the rest waits for the answer, then the linger */
-	out = bufferevent_get_output(ex->uc->bev);
+	out = bufferevent_get_output(s->uc->bev);
 	while (!ex->req_body.done && evbuffer_get_length(in) > 0) {
 		n = hx_body_feed(&ex->req_body, in, &p, &data);
 		if (n < 0) {
@@ -976,7 +1039,7 @@ hx_forward_request_body(struct session *s)
 			timer_add_ms(ex->up_ev, ex->rc->response_timeout_ms);
 	}
 	hx_up_flush(s);
-	relay_pause_if_full(s->client.bev, out, &s->client_paused);
+	relay_pause_if_full(s->client.bev, out, &s->client.paused);
 	/*
 	 * Pipelined requests wait in the input until this exchange ends (the
 	 * read watermark bounds them); reading stays on, so an EOF or reset
@@ -988,8 +1051,8 @@ hx_forward_request_body(struct session *s)
 static void
 hx_send_request(struct session *s)
 {
-	struct http_exchange *ex = s->ex;
-	struct bufferevent *bev = ex->uc->bev;
+	struct http_exchange *ex = s->http->ex;
+	struct bufferevent *bev = s->uc->bev;
 	struct evbuffer *out = bufferevent_get_output(bev);
 	size_t hlen = evbuffer_get_length(ex->head);
 	size_t blen = evbuffer_get_length(ex->held);
@@ -1005,21 +1068,21 @@ hx_send_request(struct session *s)
 		evbuffer_add(out, evbuffer_pullup(ex->held, -1), blen);
 	} else
 		evbuffer_add(out, "\r\n", 2);
-	ex->uc->requests++;
+	s->uc->requests++;
 	ex->state = HX_EXCHANGE;
 	ex->t_sent = now_ms();
 	timer_add_ms(ex->up_ev, ex->expect && !ex->sent_continue ?
 	    EXPECT_WAIT_MS : ex->rc->response_timeout_ms);
 	hx_forward_request_body(s);
-	if (s->ex == ex)
+	if (s->http->ex == ex)
 		hx_up_flush(s);
 }
 
 static void
 hx_upstream_ready(struct session *s, bool reused)
 {
-	struct http_exchange *ex = s->ex;
-	struct upconn *uc = ex->uc;
+	struct http_exchange *ex = s->http->ex;
+	struct upconn *uc = s->uc;
 
 	audit_set_upstream(&ex->rec, uc->addr);
 	ex->rec.up_tls = upconn_tls_str(uc);
@@ -1036,10 +1099,10 @@ hx_upstream_ready(struct session *s, bool reused)
 static void
 hx_upstream_cb(struct upconn *uc, const struct tb_err *err, void *arg)
 {
-	struct session *s = arg;
-	struct http_exchange *ex = s->ex;
+	struct session *s = session_from_arg(arg);
+	struct http_exchange *ex = s->http->ex;
 
-	if (s->state == SESSION_ST_CLOSED || ex == NULL || ex->uc != uc)
+	if (s->state == SESSION_ST_CLOSED || ex == NULL || s->uc != uc)
 		return;
 	if (err != NULL) {
 		audit_set_upstream(&ex->rec, uc->addr);
@@ -1055,18 +1118,18 @@ hx_upstream_cb(struct upconn *uc, const struct tb_err *err, void *arg)
 static void
 hx_connect(struct session *s, bool fresh)
 {
-	struct http_exchange *ex = s->ex;
+	struct http_exchange *ex = s->http->ex;
 	struct tb_err err;
 
 	ex->state = HX_CONNECTING;
 	if (!fresh && ex->pool != NULL &&
-	    (ex->uc = pool_take(ex->pool, !hx_may_replay(ex))) != NULL) {
+	    (s->uc = pool_take(ex->pool, !hx_may_replay(ex))) != NULL) {
 		hx_upstream_ready(s, true);
 		return;
 	}
-	ex->uc = upstream_connect(s->w, ex->rc, s->gen->clients[ex->rc->index],
+	s->uc = upstream_connect(s->w, ex->rc, s->gen->clients[ex->rc->index],
 	    ex->pool, hx_upstream_cb, s);
-	if (ex->uc == NULL) {
+	if (s->uc == NULL) {
 		tb_err_set(&err, CR_INTERNAL, PHASE_CONNECT, "out of memory");
 		hx_fail(s, &err);
 	}
@@ -1086,7 +1149,7 @@ static bool
 hx_route_keys(struct session *s, const char *buf, char *host, size_t hcap,
     const char **path, size_t *plen)
 {
-	struct http_exchange *ex = s->ex;
+	struct http_exchange *ex = s->http->ex;
 	const struct http1_msg *m = &ex->req;
 	const char *t = buf + m->target.off;
 	size_t tlen = m->target.len, skip;
@@ -1121,7 +1184,7 @@ static int
 hx_build_request_head(struct session *s, const char *buf, const char *path,
     size_t plen)
 {
-	struct http_exchange *ex = s->ex;
+	struct http_exchange *ex = s->http->ex;
 	const struct http1_msg *m = &ex->req;
 	const struct route_conf *rc = ex->rc;
 	struct rewrite_req rq;
@@ -1155,7 +1218,7 @@ hx_build_request_head(struct session *s, const char *buf, const char *path,
 static void
 hx_hold_body(struct session *s)
 {
-	struct http_exchange *ex = s->ex;
+	struct http_exchange *ex = s->http->ex;
 	struct evbuffer *in = client_in(s);
 	struct http1_span data;
 	struct tb_err err;
@@ -1187,17 +1250,17 @@ hx_hold_body(struct session *s)
 		s->client.bytes_read += (uint64_t)n;
 	}
 	if (ex->req_body.done) {
-		event_del(s->idle_ev);
+		event_del(s->timer);
 		hx_connect(s, false);
 	} else	/* a held body that stalls is a slow client too */
-		timer_add_ms(s->idle_ev, hx_listener(s)->request_timeout_ms);
+		session_timer_add(s, hx_listener(s)->request_timeout_ms);
 }
 
 /* A complete request head is at the start of the client's input. */
 static void
 hx_request_head(struct session *s, size_t head_len)
 {
-	struct http_exchange *ex = s->ex;
+	struct http_exchange *ex = s->http->ex;
 	const struct http1_msg *m = &ex->req;
 	const char *buf = (const char *)evbuffer_pullup(client_in(s), -1);
 	struct tb_err err;
@@ -1207,7 +1270,7 @@ hx_request_head(struct session *s, size_t head_len)
 	bool routable;
 	int status;
 
-	event_del(s->idle_ev);
+	event_del(s->timer);
 	ex->rec.method = http1_method_str(m->method);
 	routable = hx_route_keys(s, buf, host, sizeof(host), &path, &plen);
 	rewrite_log_path(ex->path, sizeof(ex->path), path, plen);
@@ -1311,9 +1374,9 @@ hx_client_progress(struct session *s)
 	size_t len;
 	int r;
 
-	if (s->state == SESSION_ST_CLOSED || s->close_after_flush)
+	if (s->state == SESSION_ST_CLOSED || hc_closing(s->http))
 		return;
-	if (s->ex == NULL) {
+	if (s->http->ex == NULL) {
 		/*
 		 * A client that pipelines requests without reading the answers
 		 * would make us queue answers without bound: the next request
@@ -1322,24 +1385,24 @@ hx_client_progress(struct session *s)
 		if (evbuffer_get_length(in) == 0 || client_out_len(s) >= RELAY_HIGH)
 			return;
 		hx_follow_reload(s);
-		if ((s->ex = hx_new(s)) == NULL) {
+		if ((s->http->ex = hx_new(s)) == NULL) {
 			tb_err_set(&err, CR_INTERNAL, PHASE_REQUEST, "out of memory");
 			session_close(s, &err);
 			return;
 		}
 		/* A new request began: its head must arrive in time. */
-		timer_add_ms(s->idle_ev, hx_listener(s)->request_timeout_ms);
+		session_timer_add(s, hx_listener(s)->request_timeout_ms);
 	}
-	switch (s->ex->state) {
+	switch (s->http->ex->state) {
 	case HX_HEAD:
 		len = evbuffer_get_length(in);
-		r = http1_parse_head(&s->ex->req, (const char *)evbuffer_pullup(in, -1),
+		r = http1_parse_head(&s->http->ex->req, (const char *)evbuffer_pullup(in, -1),
 		    len);
 		if (r < 0) {
 			tb_err_set(&err, CR_BAD_REQUEST, PHASE_REQUEST,
 			    "invalid request head at byte %zu: %s",
-			    s->ex->req.err_off, http1_err_str(s->ex->req.err));
-			hx_fail_status(s, &err, http1_err_status(s->ex->req.err));
+			    s->http->ex->req.err_off, http1_err_str(s->http->ex->req.err));
+			hx_fail_status(s, &err, http1_err_status(s->http->ex->req.err));
 			return;
 		}
 		if (r > 0)
@@ -1359,12 +1422,12 @@ hx_client_progress(struct session *s)
 static void
 hx_client_readcb(struct bufferevent *bev, void *arg)
 {
-	struct session *s = arg;
+	struct session *s = session_from_arg(arg);
 
 	(void)bev;
 	if (s->state == SESSION_ST_CLOSED)
 		return;
-	if (s->lingering)
+	if ((s->http->state == HC_ST_LINGERING))
 		evbuffer_drain(client_in(s), evbuffer_get_length(client_in(s)));
 	else {
 		s->last_active = now_ms();
@@ -1376,19 +1439,19 @@ hx_client_readcb(struct bufferevent *bev, void *arg)
 static void
 hx_client_writecb(struct bufferevent *bev, void *arg)
 {
-	struct session *s = arg;
-	struct http_exchange *ex = s->ex;
+	struct session *s = session_from_arg(arg);
+	struct http_exchange *ex = s->http->ex;
 
 	(void)bev;
 	if (s->state == SESSION_ST_CLOSED)
 		return;
-	if (s->close_after_flush && !s->lingering &&
+	if (hc_closing(s->http) && !(s->http->state == HC_ST_LINGERING) &&
 	    evbuffer_get_length(client_out(s)) == 0 && ex == NULL) {
 		hx_close_flushed(s);
 		return;
 	}
-	if (ex != NULL && ex->uc != NULL && ex->uc->bev != NULL &&
-	    relay_resume(ex->uc->bev, s->client.bev, &s->up_paused)) {
+	if (ex != NULL && s->uc != NULL && s->uc->bev != NULL &&
+	    relay_resume(s->uc->bev, s->client.bev, &s->upstream.paused)) {
 		/* Bytes may already wait in the upstream input. */
 		if (ex->resp_head_done)
 			hx_forward_response_body(s);
@@ -1407,7 +1470,7 @@ hx_client_writecb(struct bufferevent *bev, void *arg)
 static bool
 hx_client_owed(struct session *s)
 {
-	struct http_exchange *ex = s->ex;
+	struct http_exchange *ex = s->http->ex;
 
 	if (ex == NULL)
 		return client_out_len(s) > 0;
@@ -1419,8 +1482,8 @@ static void
 hx_client_eventcb(struct bufferevent *bev, short what, void *arg)
 {
 	int sys_errno = EVUTIL_SOCKET_ERROR();
-	struct session *s = arg;
-	struct http_exchange *ex = s->ex;
+	struct session *s = session_from_arg(arg);
+	struct http_exchange *ex = s->http->ex;
 	struct tb_err err;
 
 	if (s->state == SESSION_ST_CLOSED)
@@ -1431,10 +1494,10 @@ hx_client_eventcb(struct bufferevent *bev, short what, void *arg)
 		 * bufferevent: parking now would free it, and the socket,
 		 * its close_notify already read, might never wake the park.
 		 */
-		s->end_pending = true;
+		s->http->end_pending = true;
 		return;
 	}
-	if (s->lingering) {
+	if ((s->http->state == HC_ST_LINGERING)) {
 		session_close(s, NULL);	/* the client is done too */
 		return;
 	}
@@ -1445,20 +1508,20 @@ hx_client_eventcb(struct bufferevent *bev, short what, void *arg)
 	 * for ever.
 	 */
 	if (relay_peer_half_closed(bev, what) && hx_client_owed(s)) {
-		s->close_after_flush = true;
+		hc_close_after_flush(s);
 		relay_rekick_write(s->client.bev);
 		if (ex == NULL)
-			timer_add_ms(s->idle_ev, hx_listener(s)->keepalive_timeout_ms);
+			session_timer_add(s, hx_listener(s)->keepalive_timeout_ms);
 		return;
 	}
 	/* Between requests, with nothing owed: the client may go whenever it likes. */
-	if (ex == NULL && s->nreq > 0 && client_out_len(s) == 0) {
+	if (ex == NULL && s->http->nreq > 0 && client_out_len(s) == 0) {
 		session_close(s, NULL);
 		return;
 	}
 	/* nreq > 0 here without an exchange: an answer was still owed */
 	session_client_failure(s, what, sys_errno, (ex != NULL ? ex->resp_sent :
-	    s->nreq > 0) ? PHASE_RESPONSE : PHASE_REQUEST, &err);
+	    s->http->nreq > 0) ? PHASE_RESPONSE : PHASE_REQUEST, &err);
 	session_close(s, &err);
 }
 
@@ -1481,7 +1544,7 @@ static uint64_t
 hx_wait_left(const struct session *s)
 {
 	const struct listener_conf *lc = hx_listener(s);
-	uint64_t now = now_ms(), limit = s->nreq == 0 ?
+	uint64_t now = now_ms(), limit = s->http->nreq == 0 ?
 	    lc->request_timeout_ms : lc->keepalive_timeout_ms;	/* never 0 (conf.c) */
 
 	return now - s->last_active < limit ? limit - (now - s->last_active) : 0;
@@ -1491,14 +1554,14 @@ hx_wait_left(const struct session *s)
 static void
 hx_arm_park_check(struct session *s, uint64_t left)
 {
-	timer_add_ms(s->idle_ev, left < HX_PARK_MS ? left : HX_PARK_MS);
+	session_timer_add(s, left < HX_PARK_MS ? left : HX_PARK_MS);
 }
 
 static bool
 hx_parkable(struct session *s)
 {
 	return s->client.bev == NULL ||
-	    (!s->end_pending && evbuffer_get_length(client_in(s)) == 0 &&
+	    (!s->http->end_pending && evbuffer_get_length(client_in(s)) == 0 &&
 	    evbuffer_get_length(client_out(s)) == 0 &&
 	    (s->ssl == NULL || !SSL_has_pending(s->ssl)));
 }
@@ -1508,9 +1571,9 @@ hx_set_parked(struct session *s, bool parked)
 {
 	struct metrics_listener *ml = session_listener_metrics(s);
 
-	if (s->parked == parked)
+	if ((s->http->state == HC_ST_PARKED) == parked)
 		return;
-	s->parked = parked;
+	hc_set_state(s, parked ? HC_ST_PARKED : HC_ST_OPEN);
 	if (ml != NULL)
 		metrics_add(&ml->parked, parked ? 1 : -1);
 }
@@ -1521,9 +1584,9 @@ hx_park(struct session *s)
 {
 	uint64_t left = hx_wait_left(s);
 
-	event_del(s->idle_ev);
 	if (!hx_parkable(s)) {
-		event_assign(s->idle_ev, s->w->base, -1, 0, hx_client_timeoutcb, s);
+		session_timer_set(s, SESSION_TIMER_HTTP_CLIENT, -1, 0,
+		    hx_client_timeoutcb);
 		hx_arm_park_check(s, left);
 		return;
 	}
@@ -1532,18 +1595,19 @@ hx_park(struct session *s)
 		s->client.bev = NULL;
 	}
 	hx_set_parked(s, true);
-	event_assign(s->idle_ev, s->w->base, s->fd, EV_READ, hx_parked_cb, s);
-	timer_add_ms(s->idle_ev, left);
+	session_timer_set(s, SESSION_TIMER_HTTP_PARKED, s->fd, EV_READ,
+	    hx_parked_cb);
+	session_timer_add(s, left);
 }
 
 /* The parked socket is readable (a request, an EOF, a reset) or time is up. */
 static void
 hx_parked_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct session *s = arg;
+	struct session *s = session_timer_arg(arg, SESSION_TIMER_HTTP_PARKED);
 
 	(void)fd;
-	event_assign(s->idle_ev, s->w->base, -1, 0, hx_client_timeoutcb, s);
+	session_timer_set(s, SESSION_TIMER_HTTP_CLIENT, -1, 0, hx_client_timeoutcb);
 	hx_set_parked(s, false);
 	if ((what & EV_READ) == 0) {
 		hx_client_timeoutcb(-1, EV_TIMEOUT, s);
@@ -1563,38 +1627,38 @@ hx_parked_cb(evutil_socket_t fd, short what, void *arg)
 static void
 hx_client_timeoutcb(evutil_socket_t fd, short what, void *arg)
 {
-	struct session *s = arg;
+	struct session *s = session_timer_arg(arg, SESSION_TIMER_HTTP_CLIENT);
 	struct tb_err err;
 
 	(void)fd;
 	(void)what;
 	if (s->state == SESSION_ST_CLOSED)
 		return;
-	if (s->lingering) {
+	if ((s->http->state == HC_ST_LINGERING)) {
 		session_close(s, NULL);
 		return;
 	}
-	if (s->ex != NULL && (s->ex->state == HX_HEAD || s->ex->state == HX_HOLD)) {
+	if (s->http->ex != NULL && (s->http->ex->state == HX_HEAD || s->http->ex->state == HX_HOLD)) {
 		tb_err_set(&err, CR_CLIENT_TIMEOUT, PHASE_REQUEST,
-		    s->ex->state == HX_HEAD ?
+		    s->http->ex->state == HX_HEAD ?
 		    "no complete request head within request_timeout" :
 		    "the chunked request body stalled for request_timeout");
 		hx_fail_status(s, &err, 408);
 		return;
 	}
-	if (s->ex == NULL && (s->close_after_flush ||
+	if (s->http->ex == NULL && (hc_closing(s->http) ||
 	    (hx_wait_left(s) == 0 && client_out_len(s) > 0))) {
 		tb_err_set(&err, CR_CLIENT_TIMEOUT, PHASE_RESPONSE,
 		    "the client did not take the last answer within keepalive_timeout");
 		session_close(s, &err);
 		return;
 	}
-	if (s->ex == NULL && hx_wait_left(s) > 0) {
+	if (s->http->ex == NULL && hx_wait_left(s) > 0) {
 		hx_park(s);
 		return;
 	}
-	if (s->ex == NULL) {
-		if (s->nreq == 0) {
+	if (s->http->ex == NULL) {
+		if (s->http->nreq == 0) {
 			tb_err_set(&err, CR_CLIENT_TIMEOUT, PHASE_REQUEST,
 			    "no request within request_timeout");
 			session_close(s, &err);
@@ -1603,27 +1667,88 @@ hx_client_timeoutcb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-bool
-session_idle(const struct session *s)
+static bool
+hc_idle(const struct session *s)
 {
-	return s->http && s->state == SESSION_ST_HTTP && s->ex == NULL &&
-	    !s->close_after_flush && (s->client.bev == NULL ||
+	return s->state == SESSION_ST_HTTP && s->http->ex == NULL &&
+	    !hc_closing(s->http) && (s->client.bev == NULL ||
 	    evbuffer_get_length(bufferevent_get_output(s->client.bev)) == 0);
 }
 
-void
-session_http_start(struct session *s)
+static void
+hc_start(struct session *s)
 {
-	s->http = true;
+	if ((s->http = calloc(1, sizeof(*s->http))) == NULL) {
+		struct tb_err err;
+
+		tb_err_set(&err, CR_INTERNAL, PHASE_REQUEST, "out of memory");
+		session_close(s, &err);
+		return;
+	}
+	s->http->magic = HTTP_CONN_MAGIC;
 	session_set_state(s, SESSION_ST_HTTP);
 	s->last_active = now_ms();
 	hx_park(s);	/* the bufferevent comes with the first request byte */
 }
 
-void
-session_http_test_timers(struct session *s)
+/*
+ * http mode audits per request: the connection gets a record of its own
+ * only when it ended before any request.  A normal end's summary names
+ * the last failed request's reason.
+ */
+static bool
+hc_closing_hook(struct session *s, const struct tb_err *err,
+    struct audit_rec *rec)
 {
-	event_active(s->idle_ev, EV_TIMEOUT, 1);
-	if (s->ex != NULL)
-		event_active(s->ex->up_ev, EV_TIMEOUT, 1);
+	if (s->http == NULL)
+		return true;
+	if (!hx_closing(s, err) && s->http->nreq == 0)
+		return true;
+	if (err == NULL) {
+		rec->err.code = s->http->last_fail;
+		rec->err.phase = s->http->last_fail_phase;
+	}
+	return false;
 }
+
+static void
+hc_free(struct session *s)
+{
+	struct metrics_listener *ml = session_listener_metrics(s);
+
+	if (s->http == NULL)
+		return;
+	hx_free(s, s->http->ex, false);
+	s->http->ex = NULL;
+	if (s->http->state == HC_ST_PARKED && ml != NULL)
+		metrics_add(&ml->parked, -1);
+	s->http->magic = 0;
+	free(s->http);
+	s->http = NULL;
+}
+
+static void
+hc_test_timers(struct session *s)
+{
+	event_active(s->timer, EV_TIMEOUT, 1);
+	if (s->http != NULL && s->http->ex != NULL)
+		event_active(s->http->ex->up_ev, EV_TIMEOUT, 1);
+}
+
+static const char *
+hc_mode_state_str(const struct session *s)
+{
+	return s->http != NULL ? hc_state_str(s->http->state) : "-";
+}
+
+const struct session_mode http_mode = {
+	.name = "http",
+	.start = hc_start,
+	.closing = hc_closing_hook,
+	.free = hc_free,
+	.idle = hc_idle,
+	.test_timers = hc_test_timers,
+	.state_str = hc_mode_state_str,
+	.worker_free = hx_cache_free,
+	.logs_failures = true,
+};
