@@ -77,29 +77,51 @@ err:
 	return -1;
 }
 
-int
-listener_set_bind(struct listener_set *ls, const struct conf *conf,
-    unsigned nworkers, struct conf_errors *errs)
+/* An empty set (every socket -1) for conf's listeners and nworkers workers; 0 / -1. */
+static int
+listener_set_alloc(struct listener_set *ls, const struct conf *conf,
+    unsigned nworkers)
 {
-	unsigned li, wi, failed = 0;
-	int fd;
+	unsigned i;
 
 	ls->nlisteners = conf->nlisteners;
 	ls->nworkers = nworkers;
 	ls->fds = calloc((size_t)conf->nlisteners * nworkers + 1, sizeof(int));
 	if (ls->fds == NULL)
 		return -1;
-	for (li = 0; li < conf->nlisteners * nworkers; li++)
-		ls->fds[li] = -1;
-	for (li = 0; li < conf->nlisteners; li++) {
-		for (wi = 0; wi < nworkers; wi++) {
-			if ((fd = bind_one(&conf->listeners[li], errs)) == -1) {
-				failed++;
-				break;
-			}
-			ls->fds[li * nworkers + wi] = fd;
-		}
+	for (i = 0; i < conf->nlisteners * nworkers; i++)
+		ls->fds[i] = -1;
+	return 0;
+}
+
+/* Binds listener li's socket for each worker; 0, or -1 after adding an error. */
+static int
+listener_bind_workers(struct listener_set *ls, const struct conf *conf,
+    unsigned li, struct conf_errors *errs)
+{
+	unsigned wi;
+	int fd;
+
+	for (wi = 0; wi < ls->nworkers; wi++) {
+		if ((fd = bind_one(&conf->listeners[li], errs)) == -1)
+			return -1;
+		ls->fds[li * ls->nworkers + wi] = fd;
 	}
+	return 0;
+}
+
+int
+listener_set_bind(struct listener_set *ls, const struct conf *conf,
+    unsigned nworkers, struct conf_errors *errs)
+{
+	unsigned li, failed = 0;
+
+	if (listener_set_alloc(ls, conf, nworkers) == -1)
+		return -1;
+	/* Every listener is tried, so every bind error is reported. */
+	for (li = 0; li < conf->nlisteners; li++)
+		if (listener_bind_workers(ls, conf, li, errs) == -1)
+			failed++;
 	if (failed != 0) {
 		listener_set_close(ls);
 		return -1;
@@ -126,26 +148,15 @@ listener_set_rebind(struct listener_set *ls, struct listener_set *old,
     struct conf_errors *errs)
 {
 	unsigned li, wi, nw = old->nworkers, failed = 0;
-	int oi, fd;
+	int oi;
 
-	ls->nlisteners = conf->nlisteners;
-	ls->nworkers = nw;
-	if ((ls->fds = calloc((size_t)conf->nlisteners * nw + 1, sizeof(int))) == NULL)
+	if (listener_set_alloc(ls, conf, nw) == -1)
 		return -1;
-	for (li = 0; li < conf->nlisteners * nw; li++)
-		ls->fds[li] = -1;
 	/* First bind what is new, so a failure leaves old untouched. */
-	for (li = 0; li < conf->nlisteners && failed == 0; li++) {
-		if (same_bind(&conf->listeners[li], oldconf) != -1)
-			continue;
-		for (wi = 0; wi < nw; wi++) {
-			if ((fd = bind_one(&conf->listeners[li], errs)) == -1) {
-				failed++;
-				break;
-			}
-			ls->fds[li * nw + wi] = fd;
-		}
-	}
+	for (li = 0; li < conf->nlisteners && failed == 0; li++)
+		if (same_bind(&conf->listeners[li], oldconf) == -1 &&
+		    listener_bind_workers(ls, conf, li, errs) == -1)
+			failed++;
 	if (failed != 0) {
 		listener_set_close(ls);
 		return -1;
