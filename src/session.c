@@ -123,7 +123,7 @@ static const struct session_mode *const session_modes[] = { &tcp_mode, &http_mod
 bool
 session_idle(const struct session *s)
 {
-	return s->mode != NULL && s->mode->idle(s);
+	return s->mode != NULL && s->mode->idle != NULL && s->mode->idle(s);
 }
 
 const char *
@@ -277,7 +277,7 @@ static void
 session_free(struct session *s)
 {
 	tls_hs_cancel(&s->hs);
-	if (s->mode != NULL)
+	if (s->mode != NULL && s->mode->free != NULL)
 		s->mode->free(s);
 	if (s->uc != NULL)
 		upconn_free(s->uc, s->clean && !s->upstream.shut_wr);

@@ -93,9 +93,9 @@ struct session_mode {
 	 */
 	bool (*closing)(struct session *s, const struct tb_err *err,
 	    struct audit_rec *rec);
-	/* From the deferred free, before the sides are freed: frees the mode's state. */
+	/* From the deferred free, before the sides are freed: frees the mode's state; may be NULL. */
 	void (*free)(struct session *s);
-	/* Nothing in flight: a drain may close the session now. */
+	/* Nothing in flight: a drain may close the session now; NULL: never. */
 	bool (*idle)(const struct session *s);
 	/* Tests only: runs the mode's timers now, as if their time had come. */
 	void (*test_timers)(struct session *s);

@@ -44,34 +44,41 @@ tcp_check_done(struct session *s)
 		session_close(s, NULL);
 }
 
+/* The side of a callback's arg (its session's magic checked), NULL unless relaying. */
+static struct side *
+side_live(void *arg)
+{
+	struct side *sd = arg;
+
+	return session_from_arg(sd->sess)->state == SESSION_ST_RELAY ? sd : NULL;
+}
+
 static void
 side_readcb(struct bufferevent *bev, void *arg)
 {
-	struct side *sd = arg;
-	struct session *s = session_from_arg(sd->sess);
+	struct side *sd = side_live(arg);
 
 	(void)bev;
-	if (s->state != SESSION_ST_RELAY)
+	if (sd == NULL)
 		return;
 	relay_read_more(sd->bev);	/* plain sockets: more than libevent's 4 KiB a turn */
 	sd->bytes_read += relay_move(sd->bev, sd->peer->bev, &sd->paused);
-	s->last_active = now_ms();
+	sd->sess->last_active = now_ms();
 }
 
 static void
 side_writecb(struct bufferevent *bev, void *arg)
 {
-	struct side *sd = arg;
-	struct session *s = session_from_arg(sd->sess);
+	struct side *sd;
 
 	(void)bev;
-	if (s->state != SESSION_ST_RELAY)
+	if ((sd = side_live(arg)) == NULL)
 		return;
-	s->last_active = now_ms();
+	sd->sess->last_active = now_ms();
 	relay_resume(sd->peer->bev, sd->bev, &sd->peer->paused);
 	if (sd->peer->eof && side_output_empty(sd)) {
 		side_shutdown_write(sd);
-		tcp_check_done(s);
+		tcp_check_done(sd->sess);
 	}
 }
 
@@ -106,12 +113,13 @@ static void
 side_eventcb(struct bufferevent *bev, short what, void *arg)
 {
 	int sys_errno = EVUTIL_SOCKET_ERROR();	/* before anything can clobber it */
-	struct side *sd = arg;
-	struct session *s = session_from_arg(sd->sess);
+	struct side *sd = side_live(arg);
+	struct session *s;
 	struct tb_err err;
 
-	if (s->state != SESSION_ST_RELAY || relay_event_defer(bev, &what, sys_errno))
+	if (sd == NULL || relay_event_defer(bev, &what, sys_errno))
 		return;
+	s = sd->sess;
 	/*
 	 * An EOF while output is owed to that side is only a half-close if
 	 * the side can still read it; a failed write or a reset ends the relay.
@@ -240,21 +248,6 @@ tcp_closing(struct session *s, const struct tb_err *err, struct audit_rec *rec)
 	return true;
 }
 
-/* Nothing of its own: the session frees both sides and the upstream. */
-static void
-tcp_free(struct session *s)
-{
-	(void)s;
-}
-
-/* Bytes may be in flight at any time: never idle for a drain. */
-static bool
-tcp_idle(const struct session *s)
-{
-	(void)s;
-	return false;
-}
-
 static void
 tcp_test_timers(struct session *s)
 {
@@ -267,14 +260,14 @@ tcp_state_str(const struct session *s)
 	return session_state_str(s->state);
 }
 
+/*
+ * No state of its own (the session frees both sides and the upstream), and
+ * never idle for a drain: bytes may be in flight at any time.
+ */
 const struct session_mode tcp_mode = {
 	.name = "tcp",
 	.start = tcp_start,
 	.closing = tcp_closing,
-	.free = tcp_free,
-	.idle = tcp_idle,
 	.test_timers = tcp_test_timers,
 	.state_str = tcp_state_str,
-	.worker_free = NULL,
-	.logs_failures = false,
 };
