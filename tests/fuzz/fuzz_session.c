@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer target for the http session state machine (session.c,
- * session_http.c, pool.c, upstream.c, relay.c): not the parser alone but
- * a whole client connection and its upstream connections, with the
+ * http_conn.c, http_exchange.c, pool.c, upstream.c, relay.c): not the
+ * parser alone but a whole client connection and its upstream connections, with the
  * interleaving of their bytes, closes, resets and timers decided by the
  * input.  The client is one end of a loopback TCP pair made in this
  * process (TCP rather than AF_UNIX: resets and half-closes behave as on
