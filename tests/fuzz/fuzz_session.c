@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer target for the http session state machine (session.c,
- * session_http.c, pool.c, upstream.c, relay.c): not the parser alone but
- * a whole client connection and its upstream connections, with the
+ * http_conn.c, http_exchange.c, pool.c, upstream.c, relay.c): not the
+ * parser alone but a whole client connection and its upstream connections, with the
  * interleaving of their bytes, closes, resets and timers decided by the
  * input.  The client is one end of a loopback TCP pair made in this
  * process (TCP rather than AF_UNIX: resets and half-closes behave as on
@@ -528,7 +528,7 @@ step(struct run *r)
 		break;
 	case 10:
 		if (live_session() != NULL)
-			session_http_test_timers(live_session());
+			session_test_timers(live_session());
 		break;
 	case 11:
 		idx = next_byte(r);
@@ -562,11 +562,10 @@ finish(struct run *r)
 		turn();
 	}
 	if ((s = live_session()) != NULL && check_stuck) {
-		fprintf(stderr, "fuzz_session: session conn=%llu still %s %d loop turns "
-		    "after both peers reset (nreq %u, close_after_flush %d, "
-		    "lingering %d, parked %d): stuck or spinning\n",
-		    (unsigned long long)s->id, session_state_str(s->state), END_TURNS,
-		    s->nreq, s->close_after_flush, s->lingering, s->parked);
+		fprintf(stderr, "fuzz_session: session conn=%llu still %s (%s) %d "
+		    "loop turns after both peers reset: stuck or spinning\n",
+		    (unsigned long long)s->id, session_state_str(s->state),
+		    session_mode_state_str(s), END_TURNS);
 		abort();
 	}
 	/* Whatever is left (the check is off): end it the one way. */
