@@ -8,7 +8,7 @@
  * known to ignore Expect (or to speak HTTP/1.0), the broker answers 100
  * itself the moment the head is read; an endpoint that answers 100 (and
  * may refuse the body with 401 or 413 before it comes) is still asked and
- * waited for.  Owns that knowledge and its transitions; session_http.c
+ * waited for.  Owns that knowledge and its transitions; http_exchange.c
  * owns the exchange and calls in.
  */
 #ifndef TLSBROKER_EXPECT_H

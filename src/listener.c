@@ -77,29 +77,51 @@ err:
 	return -1;
 }
 
-int
-listener_set_bind(struct listener_set *ls, const struct conf *conf,
-    unsigned nworkers, struct conf_errors *errs)
+/* An empty set (every socket -1) for conf's listeners and nworkers workers; 0 / -1. */
+static int
+listener_set_alloc(struct listener_set *ls, const struct conf *conf,
+    unsigned nworkers)
 {
-	unsigned li, wi, failed = 0;
-	int fd;
+	unsigned i;
 
 	ls->nlisteners = conf->nlisteners;
 	ls->nworkers = nworkers;
 	ls->fds = calloc((size_t)conf->nlisteners * nworkers + 1, sizeof(int));
 	if (ls->fds == NULL)
 		return -1;
-	for (li = 0; li < conf->nlisteners * nworkers; li++)
-		ls->fds[li] = -1;
-	for (li = 0; li < conf->nlisteners; li++) {
-		for (wi = 0; wi < nworkers; wi++) {
-			if ((fd = bind_one(&conf->listeners[li], errs)) == -1) {
-				failed++;
-				break;
-			}
-			ls->fds[li * nworkers + wi] = fd;
-		}
+	for (i = 0; i < conf->nlisteners * nworkers; i++)
+		ls->fds[i] = -1;
+	return 0;
+}
+
+/* Binds listener li's socket for each worker; 0, or -1 after adding an error. */
+static int
+listener_bind_workers(struct listener_set *ls, const struct conf *conf,
+    unsigned li, struct conf_errors *errs)
+{
+	unsigned wi;
+	int fd;
+
+	for (wi = 0; wi < ls->nworkers; wi++) {
+		if ((fd = bind_one(&conf->listeners[li], errs)) == -1)
+			return -1;
+		ls->fds[li * ls->nworkers + wi] = fd;
 	}
+	return 0;
+}
+
+int
+listener_set_bind(struct listener_set *ls, const struct conf *conf,
+    unsigned nworkers, struct conf_errors *errs)
+{
+	unsigned li, failed = 0;
+
+	if (listener_set_alloc(ls, conf, nworkers) == -1)
+		return -1;
+	/* Every listener is tried, so every bind error is reported. */
+	for (li = 0; li < conf->nlisteners; li++)
+		if (listener_bind_workers(ls, conf, li, errs) == -1)
+			failed++;
 	if (failed != 0) {
 		listener_set_close(ls);
 		return -1;
@@ -126,26 +148,15 @@ listener_set_rebind(struct listener_set *ls, struct listener_set *old,
     struct conf_errors *errs)
 {
 	unsigned li, wi, nw = old->nworkers, failed = 0;
-	int oi, fd;
+	int oi;
 
-	ls->nlisteners = conf->nlisteners;
-	ls->nworkers = nw;
-	if ((ls->fds = calloc((size_t)conf->nlisteners * nw + 1, sizeof(int))) == NULL)
+	if (listener_set_alloc(ls, conf, nw) == -1)
 		return -1;
-	for (li = 0; li < conf->nlisteners * nw; li++)
-		ls->fds[li] = -1;
 	/* First bind what is new, so a failure leaves old untouched. */
-	for (li = 0; li < conf->nlisteners && failed == 0; li++) {
-		if (same_bind(&conf->listeners[li], oldconf) != -1)
-			continue;
-		for (wi = 0; wi < nw; wi++) {
-			if ((fd = bind_one(&conf->listeners[li], errs)) == -1) {
-				failed++;
-				break;
-			}
-			ls->fds[li * nw + wi] = fd;
-		}
-	}
+	for (li = 0; li < conf->nlisteners && failed == 0; li++)
+		if (same_bind(&conf->listeners[li], oldconf) == -1 &&
+		    listener_bind_workers(ls, conf, li, errs) == -1)
+			failed++;
 	if (failed != 0) {
 		listener_set_close(ls);
 		return -1;
@@ -337,7 +348,7 @@ proxy_caller(struct session *s, const struct sockaddr *caller)
 	struct metrics_listener *ml = session_listener_metrics(s);
 	struct tb_err err;
 
-	event_del(s->idle_ev);
+	event_del(s->timer);
 	if (caller != NULL) {
 		sockaddr_format(caller, true, s->client_addr, sizeof(s->client_addr));
 		if (lc->allow.count > 0 && !cidr_list_match(&lc->allow, caller)) {
@@ -359,9 +370,8 @@ proxy_rearm(struct session *s)
 {
 	uint64_t limit = proxy_lc(s)->handshake_timeout_ms;
 	uint64_t spent = now_ms() - s->t_start;
-	struct timeval tv = ms_timeval(spent < limit ? limit - spent : 1);
 
-	event_add(s->idle_ev, &tv);
+	session_timer_add(s, spent < limit ? limit - spent : 1);
 }
 
 /*
@@ -416,7 +426,7 @@ proxy_not_header(const uint8_t *buf)
 static void
 listener_proxy_trusted_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct session *s = session_from_arg(arg);
+	struct session *s = session_timer_arg(arg, SESSION_TIMER_PROXY);
 	const struct listener_conf *lc = proxy_lc(s);
 	uint8_t buf[PROXY_PROTO_MAX];
 	struct sockaddr_storage peer;
@@ -465,7 +475,7 @@ listener_proxy_trusted_cb(evutil_socket_t fd, short what, void *arg)
 static void
 listener_proxy_direct_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct session *s = session_from_arg(arg);
+	struct session *s = session_timer_arg(arg, SESSION_TIMER_PROXY);
 	uint8_t buf[PROXY_PROTO_SIG_LEN];
 	char msg[200];
 	ssize_t n;
@@ -491,8 +501,9 @@ listener_proxy_direct_cb(evutil_socket_t fd, short what, void *arg)
 int
 listener_proxy_wait(struct session *s, bool trusted)
 {
-	event_assign(s->idle_ev, s->w->base, s->fd, EV_READ | EV_ET | EV_PERSIST,
-	    trusted ? listener_proxy_trusted_cb : listener_proxy_direct_cb, s);
+	session_timer_set(s, SESSION_TIMER_PROXY, s->fd,
+	    EV_READ | EV_ET | EV_PERSIST,
+	    trusted ? listener_proxy_trusted_cb : listener_proxy_direct_cb);
 	proxy_rearm(s);
-	return event_pending(s->idle_ev, EV_READ, NULL) ? 0 : -1;
+	return event_pending(s->timer, EV_READ, NULL) ? 0 : -1;
 }

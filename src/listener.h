@@ -68,7 +68,7 @@ bool listener_proxy_trusted(const struct listener_conf *lc,
     const struct sockaddr *sa);
 
 /*
- * Waits, on s->idle_ev and within the listener's handshake_timeout, for
+ * Waits, on s->timer and within the listener's handshake_timeout, for
  * the first bytes of s (accepted on a proxy_protocol listener).  From a
  * trusted source it reads the PROXY header (required with proxy_protocol
  * = on) and consumes exactly its bytes; from any other source it only

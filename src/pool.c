@@ -166,7 +166,7 @@ pool_learn_close(struct pool *p, struct upconn *uc)
 static void
 pool_idle_eventcb(struct bufferevent *bev, short what, void *arg)
 {
-	struct upconn *uc = arg;
+	struct upconn *uc = upconn_from_arg(arg);
 	struct pool *p = uc->pool;
 
 	(void)bev;
@@ -181,7 +181,7 @@ pool_idle_eventcb(struct bufferevent *bev, short what, void *arg)
 static void
 pool_idle_readcb(struct bufferevent *bev, void *arg)
 {
-	struct upconn *uc = arg;
+	struct upconn *uc = upconn_from_arg(arg);
 	struct pool *p = uc->pool;
 
 	/* An idle connection has nothing to say: unsolicited bytes poison it. */

@@ -75,3 +75,19 @@ reply_continue(struct evbuffer *out)
 
 	return evbuffer_add(out, msg, sizeof(msg) - 1);
 }
+
+const char *
+reply_tls_only(size_t *len)
+{
+	static const char msg[] =
+	    "HTTP/1.1 400 Bad Request\r\n"
+	    "Content-Type: text/plain; charset=utf-8\r\n"
+	    "Content-Length: 63\r\n"
+	    "X-Broker-Error: client_tls_failed\r\n"
+	    "Connection: close\r\n"
+	    "\r\n"
+	    "tlsbroker: this port speaks TLS only; use https:// to call it.\n";
+
+	*len = sizeof(msg) - 1;
+	return msg;
+}

@@ -11,9 +11,12 @@
 
 #include "rewrite.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include <event2/buffer.h>
+
+#include "route.h"
 
 /*
  * Heads are written with one reserve and one commit on their evbuffer:
@@ -339,4 +342,104 @@ rewrite_log_path(char *dst, size_t cap, const char *path, size_t plen)
 		n++;
 	}
 	dst[n] = '\0';
+}
+
+/* ---- plans: what the heads are made of ----------------------------------- */
+
+bool
+rewrite_route_keys(const char *buf, const struct http1_msg *m, const char *sni,
+    char *host, size_t hcap, const char **path, size_t *plen)
+{
+	const char *t = buf + m->target.off;
+	size_t tlen = m->target.len, skip;
+	bool ok = true;
+
+	host[0] = '\0';
+	*path = t;
+	*plen = tlen;
+	if (m->form == HTTP1_TF_ABSOLUTE) {
+		/* scheme://authority[/path][?query]: the authority names the host. */
+		ok = route_host_normalize(buf + m->authority.off,
+		    m->authority.len, host, hcap);
+		skip = m->authority.off + m->authority.len - m->target.off;
+		*path = t + skip;
+		*plen = tlen - skip;
+	} else if (m->flags & HTTP1_F_HOST) {
+		/*
+		 * An empty Host says the target URI has no authority (RFC 9112
+		 * 3.2), which an https URI must not lack (RFC 9110 4.2.2):
+		 * refused, not routed by SNI while the endpoint reads "".
+		 */
+		ok = m->host.len > 0 && route_host_normalize(buf + m->host.off,
+		    m->host.len, host, hcap);
+	}
+	if (ok && host[0] == '\0' && sni != NULL)
+		snprintf(host, hcap, "%s", sni);
+	return ok;
+}
+
+void
+rewrite_req_plan(struct rewrite_req *rq, const char *buf,
+    const struct http1_msg *m, const struct route_conf *rc, const char *path,
+    size_t plen, bool held, const char *client_addr)
+{
+	rq->path = path;
+	rq->plen = plen;
+	if (rc->up_host != NULL) {
+		rq->host = rc->up_host;
+		rq->host_len = strlen(rc->up_host);
+	} else if (m->form == HTTP1_TF_ABSOLUTE) {
+		rq->host = buf + m->authority.off;
+		rq->host_len = m->authority.len;
+	} else if (m->flags & HTTP1_F_HOST) {
+		rq->host = buf + m->host.off;
+		rq->host_len = m->host.len;
+	} else {
+		rq->host = rc->upstream.host;
+		rq->host_len = strlen(rc->upstream.host);
+	}
+	/* A held body gets its Content-Length once it is in. */
+	rq->framing = held ? HTTP1_BODY_NONE : m->body;
+	rq->length = m->content_length;
+	rq->drop_expect = held;
+	rq->drop_field = rc->secret_header;	/* the secret is for us, never the endpoint */
+	rq->forwarded = rc->forwarded;
+	rq->client_addr = client_addr;
+}
+
+void
+rewrite_resp_plan(const struct http1_msg *req, const struct http1_msg *resp,
+    bool close, struct rewrite_resp_plan *p)
+{
+	enum http1_body kind = resp->body;
+	bool client_11 = req->version >= 11;
+
+	memset(p, 0, sizeof(*p));
+	p->mode = HTTP1_PASS;
+	p->close = close || (req->flags & HTTP1_F_CLOSE) != 0;
+	if (kind == HTTP1_BODY_CLOSE) {
+		/*
+		 * An HTTP/1.0 endpoint ends its body by closing.  An HTTP/1.1
+		 * client keeps its connection if we re-frame the body as
+		 * chunked; a 1.0 client needs the close.
+		 */
+		if (client_11)
+			p->rechunk = true;
+		else
+			p->close = true;
+	} else if (kind == HTTP1_BODY_CHUNKED && !client_11) {
+		p->mode = HTTP1_DECHUNK;	/* a 1.0 client cannot read chunked */
+		p->close = true;
+	}
+	/* The framing the client reads is ours, whatever the endpoint wrote. */
+	if (p->rechunk || (kind == HTTP1_BODY_CHUNKED && p->mode == HTTP1_PASS))
+		p->rs.framing = HTTP1_BODY_CHUNKED;
+	else if (kind == HTTP1_BODY_LENGTH)
+		p->rs.framing = HTTP1_BODY_LENGTH;
+	p->rs.length = resp->content_length;
+	p->rs.keep_length = kind == HTTP1_BODY_NONE &&
+	    (req->method == HTTP1_M_HEAD || resp->status == 304);
+	p->rs.close = p->close;
+	p->rs.keep_alive = !client_11;
+	p->close_delim = kind != HTTP1_BODY_NONE && p->rs.framing == HTTP1_BODY_NONE;
 }

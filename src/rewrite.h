@@ -8,9 +8,12 @@
  * a peer drops or nominates can change where a body ends); the request
  * gets its Host first and the X-Forwarded-For family as the route's
  * forwarded policy says.  Also the form of a request path that may be
- * logged.  It decides neither framing nor persistence (the session does)
- * and does no I/O: a head goes into an evbuffer with one reserve and one
- * commit, or not at all.
+ * logged, the keys a request is routed by (host and path), what the
+ * request head for the endpoint is made of (rewrite_req_plan()) and how
+ * the answer is framed for the client (rewrite_resp_plan()): pure
+ * functions of the parsed heads and the route, so each is tested alone
+ * (tests/unit/check_rewrite.c).  It does no I/O: a head goes into an
+ * evbuffer with one reserve and one commit, or not at all.
  */
 #ifndef TLSBROKER_REWRITE_H
 #define TLSBROKER_REWRITE_H
@@ -75,5 +78,47 @@ int rewrite_response_head(struct evbuffer *out, const char *buf,
  * an empty path.  Truncated to cap - 1 bytes; always a string.
  */
 void rewrite_log_path(char *dst, size_t cap, const char *path, size_t plen);
+
+/*
+ * The keys a request is routed by: host from an absolute-form target's
+ * authority, else from Host, else (only when there is no Host at all)
+ * from sni (may be NULL); path is the origin-form part of the target.
+ * host (hcap > HTTP1_HOST_MAX) is always a string afterwards.  False if
+ * the Host is empty or a Host or authority the parser accepted did not
+ * normalise: the request is then refused rather than routed by SNI while
+ * the endpoint reads another name.
+ */
+bool rewrite_route_keys(const char *buf, const struct http1_msg *m,
+    const char *sni, char *host, size_t hcap, const char **path, size_t *plen);
+
+/*
+ * Fills rq for the head the endpoint gets from the client's head (buf, m)
+ * on route rc: path and plen as rewrite_route_keys() found them; Host is
+ * the route's upstream_host, else the target's authority, else the
+ * client's Host, else the upstream's name.  held: the body is held and
+ * sent with a Content-Length of its own (no framing field here, Expect
+ * answered by the broker).  client_addr is kept, not copied.
+ */
+void rewrite_req_plan(struct rewrite_req *rq, const char *buf,
+    const struct http1_msg *m, const struct route_conf *rc, const char *path,
+    size_t plen, bool held, const char *client_addr);
+
+/* How an answer reaches the client (rewrite_resp_plan()). */
+struct rewrite_resp_plan {
+	struct rewrite_resp rs;		/* the framing of the head the client gets */
+	enum http1_body_mode mode;	/* how the endpoint's body is read: PASS or DECHUNK */
+	bool rechunk;			/* a close-delimited body sent on chunked */
+	bool close;			/* the client connection closes after this answer */
+	bool close_delim;		/* the client reads the body's end from our close */
+};
+
+/*
+ * Decides the framing of the answer resp to the request req.  close: the
+ * connection closes after this answer anyway (already decided, or a
+ * drain); the plan adds the closes the heads require (Connection: close,
+ * an HTTP/1.0 client that cannot read chunked or re-chunked bodies).
+ */
+void rewrite_resp_plan(const struct http1_msg *req, const struct http1_msg *resp,
+    bool close, struct rewrite_resp_plan *p);
 
 #endif

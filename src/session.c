@@ -1,4 +1,8 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * session: accept, inbound handshake, mode choice and the single close and
+ * free of a client connection (session.h says what it owns).
+ */
 #include "config.h"
 
 #include "session.h"
@@ -23,13 +27,16 @@
 #include "clock.h"
 #include "conf.h"
 #include "gen.h"
+#include "http_conn.h"
 #include "listener.h"
 #include "log.h"
 #include "metrics.h"
 #include "pool.h"
 #include "relay.h"
+#include "reply.h"
 #include "route.h"
 #include "sockopt.h"
+#include "tcp_relay.h"
 #include "tls_server.h"
 #include "upstream.h"
 #include "worker.h"
@@ -69,6 +76,79 @@ session_from_arg(void *arg)
 	return s;
 }
 
+/* ---- the timer ------------------------------------------------------------- */
+
+/* The timer between roles: nothing to do (a test may fire it anyway). */
+static void
+session_timer_none_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)session_timer_arg(arg, SESSION_TIMER_NONE);
+}
+
+void
+session_timer_set(struct session *s, enum session_timer role, int fd,
+    short events, void (*cb)(evutil_socket_t, short, void *))
+{
+	event_del(s->timer);
+	event_assign(s->timer, s->w->base, fd, events, cb, s);
+	s->timer_role = role;
+}
+
+void
+session_timer_add(struct session *s, uint64_t ms)
+{
+	struct timeval tv = ms_timeval(ms);
+
+	event_add(s->timer, &tv);
+}
+
+struct session *
+session_timer_arg(void *arg, enum session_timer role)
+{
+	struct session *s = session_from_arg(arg);
+
+	if (s->timer_role != role)
+		fatalx("conn=%llu: timer callback for role %d while the timer has "
+		    "role %d", (unsigned long long)s->id, (int)role,
+		    (int)s->timer_role);
+	return s;
+}
+
+/* ---- modes ---------------------------------------------------------------- */
+
+static const struct session_mode *const session_modes[] = { &tcp_mode, &http_mode };
+
+bool
+session_idle(const struct session *s)
+{
+	return s->mode != NULL && s->mode->idle != NULL && s->mode->idle(s);
+}
+
+const char *
+session_mode_state_str(const struct session *s)
+{
+	return s->mode != NULL ? s->mode->state_str(s) : "-";
+}
+
+void
+session_test_timers(struct session *s)
+{
+	if (s->mode != NULL)
+		s->mode->test_timers(s);
+}
+
+void
+session_modes_worker_free(struct worker *w)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(session_modes) / sizeof(session_modes[0]); i++)
+		if (session_modes[i]->worker_free != NULL)
+			session_modes[i]->worker_free(w);
+}
+
 /* ---- closing --------------------------------------------------------------- */
 
 bool
@@ -102,8 +182,9 @@ session_log_summary(struct session *s, const struct audit_rec *r)
 		lvl = LOG_LVL_INFO;
 		break;
 	default:
-		/* http mode logged each failed request already */
-		lvl = s->http ? LOG_LVL_INFO : LOG_LVL_WARNING;
+		/* a mode that logs each failure (http: per request) did already */
+		lvl = s->mode != NULL && s->mode->logs_failures ? LOG_LVL_INFO :
+		    LOG_LVL_WARNING;
 		break;
 	}
 	if (!log_enabled(lvl))
@@ -139,7 +220,7 @@ session_audit_rec(const struct session *s, struct audit_rec *rec)
 	rec->offered = s->offered;
 }
 
-/* The connection's own record: its bytes, its upstream (tcp mode), how it ended. */
+/* The connection's own record: its bytes and how it ended (the mode adds its facts). */
 static void
 session_conn_rec(const struct session *s, const struct tb_err *err,
     struct audit_rec *rec)
@@ -148,18 +229,23 @@ session_conn_rec(const struct session *s, const struct tb_err *err,
 	rec->total_ms = (int64_t)(now_ms() - s->t_start);
 	rec->bytes_in = s->client.bytes_read;
 	rec->bytes_out = s->upstream.bytes_read;
-	if (s->uc != NULL && !s->http) {
-		audit_set_upstream(rec, s->uc->addr);
-		rec->up_reused = s->up_reused;
-		rec->connect_ms = s->up_reused ? 0 : s->uc->connect_ms;
-		rec->handshake_ms = s->up_reused ? 0 : s->uc->handshake_ms;
-		if (s->upstream.bev != NULL) {	/* the relay started */
-			rec->up_tls = upconn_tls_str(s->uc);
-			rec->up_cipher = upconn_cipher(s->uc);
-		}
-	}
 	if (err != NULL)
 		rec->err = *err;
+}
+
+/* Stops every callback of both sides, whatever the mode. */
+static void
+session_stop_sides(struct session *s)
+{
+	tls_hs_cancel(&s->hs);
+	if (s->client.bev != NULL) {
+		bufferevent_setcb(s->client.bev, NULL, NULL, NULL, NULL);
+		bufferevent_disable(s->client.bev, EV_READ | EV_WRITE);
+	}
+	if (s->uc != NULL && s->uc->bev != NULL) {
+		bufferevent_setcb(s->uc->bev, NULL, NULL, NULL, NULL);
+		bufferevent_disable(s->uc->bev, EV_READ | EV_WRITE);
+	}
 }
 
 void
@@ -171,44 +257,28 @@ session_close(struct session *s, const struct tb_err *err)
 		return;
 	session_set_state(s, SESSION_ST_CLOSED);
 	session_conn_rec(s, err, &rec);
-	/*
-	 * http mode audits per request: the connection gets a record of its
-	 * own only when it ended before any request.
-	 */
-	if (!s->http || (!session_http_closing(s, err) && s->nreq == 0)) {
+	/* A mode that audits per request writes the connection's record only if it says so. */
+	if (s->mode == NULL || s->mode->closing(s, err, &rec)) {
 		audit_write(&rec);
 		metrics_exchange(s->w->metrics, s->rc != NULL ?
 		    s->rc->metrics_id : s->gen->unrouted_metrics_id, &rec);
-	} else if (err == NULL) {
-		/* the summary names the last failed request's reason */
-		rec.err.code = s->last_fail;
-		rec.err.phase = s->last_fail_phase;
 	}
 	session_log_summary(s, &rec);
 
 	/* Stop every callback now; free from a fresh loop turn. */
-	tls_hs_cancel(&s->hs);
-	if (s->client.bev != NULL) {
-		bufferevent_setcb(s->client.bev, NULL, NULL, NULL, NULL);
-		bufferevent_disable(s->client.bev, EV_READ | EV_WRITE);
-	}
-	if (s->uc != NULL && s->uc->bev != NULL) {
-		bufferevent_setcb(s->uc->bev, NULL, NULL, NULL, NULL);
-		bufferevent_disable(s->uc->bev, EV_READ | EV_WRITE);
-	}
+	session_stop_sides(s);
 	s->clean = err == NULL;
 	/* The timer's last job: the free, from a fresh loop turn. */
-	event_del(s->idle_ev);
-	event_assign(s->idle_ev, s->w->base, -1, 0, session_free_cb, s);
-	event_active(s->idle_ev, EV_TIMEOUT, 0);
+	session_timer_set(s, SESSION_TIMER_FREE, -1, 0, session_free_cb);
+	event_active(s->timer, EV_TIMEOUT, 0);
 }
 
 static void
 session_free(struct session *s)
 {
 	tls_hs_cancel(&s->hs);
-	if (s->http)
-		session_http_free(s);
+	if (s->mode != NULL && s->mode->free != NULL)
+		s->mode->free(s);
 	if (s->uc != NULL)
 		upconn_free(s->uc, s->clean && !s->upstream.shut_wr);
 	if (s->client.bev != NULL)
@@ -226,13 +296,9 @@ session_free(struct session *s)
 			sockopt_reset_on_close(s->fd);
 		close(s->fd);
 	}
-	if (s->idle_ev != NULL)
-		event_free(s->idle_ev);
-	if (session_listener_metrics(s) != NULL) {
+	event_free(s->timer);
+	if (session_listener_metrics(s) != NULL)
 		metrics_add(&session_listener_metrics(s)->open, -1);
-		if (s->parked)
-			metrics_add(&session_listener_metrics(s)->parked, -1);
-	}
 	worker_session_del(s->w, s);
 	gen_unref(s->gen);
 	free(s->sni);
@@ -262,13 +328,13 @@ session_free_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	session_free(session_from_arg(arg));
+	session_free(session_timer_arg(arg, SESSION_TIMER_FREE));
 }
 
-/* ---- relay (tcp mode) ---------------------------------------------------- */
+/* ---- the sides ------------------------------------------------------------ */
 
 /* Sends our EOF to sd: close_notify on TLS, then a TCP half-close. */
-static void
+void
 side_shutdown_write(struct side *sd)
 {
 	SSL *ssl;
@@ -286,61 +352,8 @@ side_shutdown_write(struct side *sd)
 		shutdown(fd, SHUT_WR);
 }
 
-void
-session_shutdown_client(struct session *s)
-{
-	side_shutdown_write(&s->client);
-}
-
-static bool
-side_output_empty(const struct side *sd)
-{
-	return evbuffer_get_length(bufferevent_get_output(sd->bev)) == 0;
-}
-
-/* Both sides said EOF and everything was written: a normal end. */
-static void
-session_check_done(struct session *s)
-{
-	if (s->client.eof && s->upstream.eof && side_output_empty(&s->client) &&
-	    side_output_empty(&s->upstream))
-		session_close(s, NULL);
-}
-
-static void
-side_readcb(struct bufferevent *bev, void *arg)
-{
-	struct side *sd = arg;
-	struct session *s = session_from_arg(sd->sess);
-
-	(void)bev;
-	if (s->state != SESSION_ST_RELAY)
-		return;
-	relay_read_more(sd->bev);	/* plain sockets: more than libevent's 4 KiB a turn */
-	sd->bytes_read += relay_move(sd->bev, sd->peer->bev, &sd->paused);
-	s->last_active = now_ms();
-}
-
-static void
-side_writecb(struct bufferevent *bev, void *arg)
-{
-	struct side *sd = arg;
-	struct session *s = session_from_arg(sd->sess);
-
-	(void)bev;
-	if (s->state != SESSION_ST_RELAY)
-		return;
-	s->last_active = now_ms();
-	relay_resume(sd->peer->bev, sd->bev, &sd->peer->paused);
-	if (sd->peer->eof && side_output_empty(sd)) {
-		side_shutdown_write(sd);
-		session_check_done(s);
-	}
-}
-
-/* The first OpenSSL error libevent kept for bev (all are drained), 0 if none. */
-static unsigned long
-bev_ssl_error(struct bufferevent *bev)
+unsigned long
+session_bev_ssl_error(struct bufferevent *bev)
 {
 	unsigned long e, ssl_err = 0;
 
@@ -354,7 +367,7 @@ void
 session_client_failure(struct session *s, short what, int sys_errno,
     enum diag_phase phase, struct tb_err *err)
 {
-	unsigned long ssl_err = bev_ssl_error(s->client.bev);
+	unsigned long ssl_err = session_bev_ssl_error(s->client.bev);
 	char buf[160];
 
 	/*
@@ -374,105 +387,6 @@ session_client_failure(struct session *s, short what, int sys_errno,
 		diag_from_client_errno(err, sys_errno, phase);
 }
 
-/* Classifies an error event on one side during the relay. */
-static void
-side_error(struct side *sd, int sys_errno, struct tb_err *err)
-{
-	struct session *s = sd->sess;
-	unsigned long ssl_err;
-	char buf[160];
-
-	if (sd == &s->client) {
-		session_client_failure(s, BEV_EVENT_ERROR, sys_errno,
-		    PHASE_EXCHANGE, err);
-		return;
-	}
-	ssl_err = bev_ssl_error(sd->bev);
-	if (sys_errno == ECONNRESET || sys_errno == EPIPE)
-		tb_err_set(err, CR_UPSTREAM_RESET, PHASE_EXCHANGE,
-		    "connection reset by %s during the exchange", s->uc->addr);
-	else if (ssl_err != 0) {
-		ERR_error_string_n(ssl_err, buf, sizeof(buf));
-		tb_err_set(err, CR_UPSTREAM_TLS_FAILED, PHASE_EXCHANGE,
-		    "TLS error from %s: %s", s->uc->addr, buf);
-	} else
-		tb_err_set(err, CR_UPSTREAM_CLOSED, PHASE_EXCHANGE,
-		    "%s: %s", s->uc->addr,
-		    sys_errno != 0 ? strerror(sys_errno) : "connection lost");
-}
-
-static void
-side_eventcb(struct bufferevent *bev, short what, void *arg)
-{
-	int sys_errno = EVUTIL_SOCKET_ERROR();	/* before anything can clobber it */
-	struct side *sd = arg;
-	struct session *s = session_from_arg(sd->sess);
-	struct tb_err err;
-
-	if (s->state != SESSION_ST_RELAY || relay_event_defer(bev, &what, sys_errno))
-		return;
-	/*
-	 * An EOF while output is owed to that side is only a half-close if
-	 * the side can still read it; a failed write or a reset ends the relay.
-	 */
-	if ((what & BEV_EVENT_EOF) && !relay_peer_half_closed(sd->bev, what) &&
-	    ((what & BEV_EVENT_WRITING) || !side_output_empty(sd))) {
-		side_error(sd, (what & BEV_EVENT_WRITING) && sys_errno != ECONNRESET ?
-		    EPIPE : ECONNRESET, &err);
-		session_close(s, &err);
-		return;
-	}
-	if (what & BEV_EVENT_EOF) {
-		sd->eof = true;
-		sd->bytes_read += relay_move(sd->bev, sd->peer->bev, &sd->paused);
-		bufferevent_disable(sd->bev, EV_READ);
-		relay_rekick_write(sd->bev);
-		if (side_output_empty(sd->peer))
-			side_shutdown_write(sd->peer);
-		session_check_done(s);
-		return;
-	}
-	if (what & BEV_EVENT_ERROR) {
-		side_error(sd, sys_errno, &err);
-		session_close(s, &err);
-	}
-}
-
-static void
-session_idle_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct session *s = session_from_arg(arg);
-	uint64_t idle = s->rc->idle_timeout_ms, now = now_ms();
-	struct timeval tv;
-	struct tb_err err;
-
-	(void)fd;
-	(void)what;
-	if (s->state != SESSION_ST_RELAY)
-		return;
-	if (now - s->last_active >= idle) {
-		tb_err_set(&err, CR_IDLE_TIMEOUT, PHASE_EXCHANGE,
-		    "no data either way for idle_timeout (%llu ms)",
-		    (unsigned long long)idle);
-		session_close(s, &err);
-		return;
-	}
-	/* Re-arm for the rest: one timer per session, not one per read. */
-	idle -= now - s->last_active;
-	tv = ms_timeval(idle);
-	event_add(s->idle_ev, &tv);
-}
-
-static void
-side_init(struct side *sd, struct session *s, struct side *peer,
-    struct bufferevent *bev)
-{
-	sd->sess = s;
-	sd->peer = peer;
-	sd->bev = bev;
-	bufferevent_setcb(bev, side_readcb, side_writecb, side_eventcb, sd);
-}
-
 int
 session_client_bev(struct session *s)
 {
@@ -480,7 +394,7 @@ session_client_bev(struct session *s)
 
 	/*
 	 * The session keeps owning fd and ssl: the bufferevent is only a view
-	 * of them, freed while an http connection is parked (session_http.c).
+	 * of them, freed while an http connection is parked (http_conn.c).
 	 * No ssl: a plain session of session_accept_plain() (tests only).
 	 */
 	if (s->ssl == NULL)
@@ -504,38 +418,6 @@ session_client_bev(struct session *s)
 	return 0;
 }
 
-static void
-session_start_relay(struct session *s)
-{
-	struct timeval tv;
-
-	if (session_client_bev(s) == -1)
-		return;
-	side_init(&s->client, s, &s->upstream, s->client.bev);
-	side_init(&s->upstream, s, &s->client, s->uc->bev);
-	session_set_state(s, SESSION_ST_RELAY);
-	s->last_active = now_ms();
-	bufferevent_enable(s->client.bev, EV_READ | EV_WRITE);
-	bufferevent_enable(s->upstream.bev, EV_READ | EV_WRITE);
-	tv = ms_timeval(s->rc->idle_timeout_ms);
-	event_add(s->idle_ev, &tv);
-}
-
-/* ---- upstream ------------------------------------------------------------ */
-
-static void
-session_upstream_cb(struct upconn *uc, const struct tb_err *err, void *arg)
-{
-	struct session *s = session_from_arg(arg);
-
-	(void)uc;	/* s->uc */
-	if (err != NULL) {
-		session_close(s, err);
-		return;
-	}
-	session_start_relay(s);
-}
-
 struct pool *
 session_pool_for(struct session *s, const struct route_conf *rc)
 {
@@ -556,6 +438,7 @@ listener_has_http(const struct conf *conf, unsigned li)
 	return false;
 }
 
+/* Chooses the mode: a tcp route by SNI, else http if the listener has http routes. */
 static void
 session_route(struct session *s)
 {
@@ -563,31 +446,18 @@ session_route(struct session *s)
 	struct tb_err err;
 
 	s->rc = route_match_tcp(conf, s->li, s->sni);
-	if (s->rc == NULL && listener_has_http(conf, s->li)) {
-		session_http_start(s);
-		return;
-	}
-	if (s->rc == NULL) {
+	if (s->rc != NULL)
+		s->mode = &tcp_mode;
+	else if (listener_has_http(conf, s->li))
+		s->mode = &http_mode;
+	else {
 		tb_err_set(&err, CR_NO_ROUTE, PHASE_ROUTE,
 		    "no tcp route of listener %s matches SNI '%s'",
 		    conf->listeners[s->li].name, s->sni != NULL ? s->sni : "");
 		session_close(s, &err);
 		return;
 	}
-	session_set_state(s, SESSION_ST_CONNECTING);
-	/* A connection warmed ahead (pool_min_idle) saves the legacy handshake. */
-	if (session_pool_for(s, s->rc) != NULL &&
-	    (s->uc = pool_take(session_pool_for(s, s->rc), true)) != NULL) {
-		s->up_reused = true;
-		session_upstream_cb(s->uc, NULL, s);
-		return;
-	}
-	s->uc = upstream_connect(s->w, s->rc, s->gen->clients[s->rc->index],
-	    session_pool_for(s, s->rc), session_upstream_cb, s);
-	if (s->uc == NULL) {
-		tb_err_set(&err, CR_INTERNAL, PHASE_CONNECT, "out of memory");
-		session_close(s, &err);
-	}
+	s->mode->start(s);
 }
 
 /* ---- inbound handshake ----------------------------------------------------- */
@@ -600,17 +470,10 @@ session_route(struct session *s)
 static void
 session_answer_plain_http(struct session *s)
 {
-	static const char msg[] =
-	    "HTTP/1.1 400 Bad Request\r\n"
-	    "Content-Type: text/plain; charset=utf-8\r\n"
-	    "Content-Length: 63\r\n"
-	    "X-Broker-Error: client_tls_failed\r\n"
-	    "Connection: close\r\n"
-	    "\r\n"
-	    "tlsbroker: this port speaks TLS only; use https:// to call it.\n";
+	size_t len;
+	const char *msg = reply_tls_only(&len);
 
-	if (s->fd != -1 && send(s->fd, msg, sizeof(msg) - 1,
-	    MSG_DONTWAIT | MSG_NOSIGNAL) == -1)
+	if (s->fd != -1 && send(s->fd, msg, len, MSG_DONTWAIT | MSG_NOSIGNAL) == -1)
 		log_debug("conn=%llu: plain HTTP answer not sent: %s",
 		    (unsigned long long)s->id, strerror(errno));
 }
@@ -711,9 +574,8 @@ session_start_tls(struct session *s)
 	uint64_t spent = now_ms() - s->t_start;
 	struct tb_err err;
 
-	/* idle_ev may have waited for a PROXY header: a timer again */
-	event_del(s->idle_ev);
-	event_assign(s->idle_ev, s->w->base, -1, 0, session_idle_cb, s);
+	/* the timer may have waited for a PROXY header: the handshake has its own */
+	session_timer_set(s, SESSION_TIMER_NONE, -1, 0, session_timer_none_cb);
 	if ((s->ssl = tls_server_ssl_new(s->gen->servers[s->li])) == NULL)
 		goto err;
 	tlsio_attach(s->ssl, &s->tinfo);
@@ -732,15 +594,18 @@ err:
 
 /*
  * A published session for fd with its timer, or NULL (fd closed) when
- * out of memory.
+ * out of memory.  Everything is allocated before the session is
+ * published (listed, counted), so a failure has nothing to undo.
  */
 static struct session *
 session_new(struct worker *w, unsigned li, int fd, const char *client)
 {
 	struct session *s;
 
-	if ((s = calloc(1, sizeof(*s))) == NULL) {
+	if ((s = calloc(1, sizeof(*s))) == NULL ||
+	    (s->timer = evtimer_new(w->base, session_timer_none_cb, s)) == NULL) {
 		log_warnx("out of memory: dropping client %s", client);
+		free(s);
 		close(fd);
 		return NULL;
 	}
@@ -760,18 +625,6 @@ session_new(struct worker *w, unsigned li, int fd, const char *client)
 		metrics_add(&session_listener_metrics(s)->open, 1);
 	}
 	sockopt_tcp(fd, w->gen->conf->broker.tcp_keepalive_ms);
-
-	if ((s->idle_ev = evtimer_new(w->base, session_idle_cb, s)) == NULL) {
-		/* Published but nothing started: undo it by hand. */
-		log_warnx("out of memory: dropping client %s", client);
-		worker_session_del(w, s);
-		if (session_listener_metrics(s) != NULL)
-			metrics_add(&session_listener_metrics(s)->open, -1);
-		close(fd);
-		gen_unref(s->gen);
-		free(s);
-		return NULL;
-	}
 	return s;
 }
 
@@ -819,7 +672,8 @@ session_accept_plain(struct worker *w, unsigned li, int fd,
 	sockaddr_format(sa, true, client, sizeof(client));
 	if ((s = session_new(w, li, fd, client)) == NULL)
 		return NULL;
-	session_http_start(s);
+	s->mode = &http_mode;
+	s->mode->start(s);
 	return s;
 }
 

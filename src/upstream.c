@@ -25,6 +25,7 @@
 #include "clock.h"
 #include "conf.h"
 #include "gen.h"
+#include "log.h"
 #include "relay.h"
 #include "metrics.h"
 #include "pool.h"
@@ -40,6 +41,16 @@ static const struct hostport *
 upstream_dial(const struct route_conf *rc)
 {
 	return rc->up_proxy_set ? &rc->up_proxy : &rc->upstream;
+}
+
+struct upconn *
+upconn_from_arg(void *arg)
+{
+	struct upconn *uc = arg;
+
+	if (uc == NULL || uc->magic != UPCONN_MAGIC)
+		fatalx("upconn callback on a freed or foreign object %p", arg);
+	return uc;
 }
 
 static void
@@ -114,7 +125,7 @@ upstream_close_fd(struct upconn *uc)
 static void
 upstream_hs_done(void *arg, const struct tls_hs_result *res)
 {
-	struct upconn *uc = arg;
+	struct upconn *uc = upconn_from_arg(arg);
 	struct tls_failure f;
 
 	if (res->ok && !tls_client_pin_ok(uc->cli, uc->ssl, &uc->tinfo)) {
@@ -226,7 +237,7 @@ upstream_transport(struct upconn *uc)
 static void
 upstream_tunnel_cb(void *arg, const struct tb_err *err)
 {
-	struct upconn *uc = arg;
+	struct upconn *uc = upconn_from_arg(arg);
 	bool failed = err != NULL;
 
 	/* err lives in the tunnel: copy it before the tunnel goes */
@@ -263,7 +274,7 @@ upstream_connected(struct upconn *uc)
 static void
 upstream_connect_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct upconn *uc = arg;
+	struct upconn *uc = upconn_from_arg(arg);
 	socklen_t len = sizeof(int);
 	int soerr = 0;
 
@@ -330,7 +341,7 @@ upstream_try_next(struct upconn *uc)
 static void
 upstream_resolved_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct upconn *uc = arg;
+	struct upconn *uc = upconn_from_arg(arg);
 
 	(void)fd;
 	(void)what;
@@ -353,14 +364,18 @@ upstream_dns_cb(int result, struct evutil_addrinfo *res, void *arg)
 {
 	struct upconn *uc = arg;
 
-	uc->dnsreq = NULL;
 	if (uc->orphan) {
-		/* upconn_free() ran while the lookup was pending; finish it. */
+		/*
+		 * upconn_free() ran while the lookup was pending (and cleared
+		 * the magic); finish it.
+		 */
 		if (res != NULL)
 			evutil_freeaddrinfo(res);
 		free(uc);
 		return;
 	}
+	uc = upconn_from_arg(arg);
+	uc->dnsreq = NULL;
 	uc->dns_result = result;
 	uc->ai = res;
 	/* evdns may answer inside evdns_getaddrinfo(): continue from the loop. */

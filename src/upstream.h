@@ -76,6 +76,9 @@ struct upconn {
 	uint64_t idle_since_ms;			/* monotonic, when it went idle */
 };
 
+/* Casts a callback argument back, checking it is a live upconn (fatal if not). */
+struct upconn *upconn_from_arg(void *arg);
+
 /* Starts a connection; returns NULL only when out of memory. */
 struct upconn *upstream_connect(struct worker *w, const struct route_conf *rc,
     struct tls_client *cli, struct pool *pool, upconn_cb cb, void *arg);

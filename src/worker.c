@@ -393,7 +393,7 @@ worker_free(struct worker *w)
 	if (w->base != NULL)
 		event_base_loop(w->base, EVLOOP_NONBLOCK);
 	free(w->pools);
-	session_http_cache_free(w);
+	session_modes_worker_free(w);
 	/* Retired pools hold no warming connections: no lookups pending. */
 	for (i = 0; i < w->nretired; i++)
 		retired_pools_free(&w->retired[i]);

@@ -24,6 +24,7 @@ struct event_base;
 struct evdns_base;
 struct evconnlistener;
 struct gen;
+struct listener_arg;
 struct listener_set;
 struct pool;
 struct metrics_worker;
@@ -56,7 +57,7 @@ struct worker {
 	atomic_uint cmd;		/* WORKER_CMD_* bits posted by the main thread */
 	struct gen *gen;		/* owned reference: the generation new sessions use */
 	struct evconnlistener **lev;	/* owned, one per listener of gen */
-	void *lev_args;			/* owned: listener.c's callback arguments */
+	struct listener_arg *lev_args;	/* owned: listener.c's callback arguments, one per listener */
 	unsigned nlev;
 	struct metrics_worker *metrics;	/* not owned: this worker's counters */
 	struct pool *pools;		/* owned: one per route of gen */

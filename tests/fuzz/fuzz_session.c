@@ -1,18 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer target for the http session state machine (session.c,
- * session_http.c, pool.c, upstream.c, relay.c): not the parser alone but
- * a whole client connection and its upstream connections, with the
- * interleaving of their bytes, closes, resets and timers decided by the
- * input.  The client is one end of a loopback TCP pair made in this
- * process (TCP rather than AF_UNIX: resets and half-closes behave as on
- * the wire); the broker's end goes either to session_accept_plain() (no
- * TLS: the test-only entry point, fast) or, when the input asks, to
- * session_accept() itself with a real TLS handshake (slower, but the
- * paths of bufferevent_openssl, dirty shutdowns and read-ahead run too).
- * The route's upstream is a listener on 127.0.0.1 in this process, whose
- * accepted connections the input drives.  One event loop turn follows
- * every step.
+ * http_conn.c, http_exchange.c, pool.c, upstream.c, relay.c): not the
+ * parser alone but a whole client connection and its upstream
+ * connections, with the interleaving of their bytes, closes, resets and
+ * timers decided by the input.  The client is one end of a loopback TCP
+ * pair made in this process (TCP rather than AF_UNIX: resets and
+ * half-closes behave as on the wire); the broker's end goes either to
+ * session_accept_plain() (no TLS: the test-only entry point, fast) or,
+ * when the input asks, to session_accept() itself with a real TLS
+ * handshake (slower, but the paths of bufferevent_openssl, dirty
+ * shutdowns and read-ahead run too).  The route's upstream is a listener
+ * on 127.0.0.1 in this process, whose accepted connections the input
+ * drives.  One event loop turn follows every step.
  *
  * Beyond what ASan, UBSan and LeakSanitizer report, it aborts when the
  * session is still alive 200 loop turns after both peers reset and every
@@ -43,8 +43,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -528,7 +528,7 @@ step(struct run *r)
 		break;
 	case 10:
 		if (live_session() != NULL)
-			session_http_test_timers(live_session());
+			session_test_timers(live_session());
 		break;
 	case 11:
 		idx = next_byte(r);
@@ -562,11 +562,10 @@ finish(struct run *r)
 		turn();
 	}
 	if ((s = live_session()) != NULL && check_stuck) {
-		fprintf(stderr, "fuzz_session: session conn=%llu still %s %d loop turns "
-		    "after both peers reset (nreq %u, close_after_flush %d, "
-		    "lingering %d, parked %d): stuck or spinning\n",
-		    (unsigned long long)s->id, session_state_str(s->state), END_TURNS,
-		    s->nreq, s->close_after_flush, s->lingering, s->parked);
+		fprintf(stderr, "fuzz_session: session conn=%llu still %s (%s) %d "
+		    "loop turns after both peers reset: stuck or spinning\n",
+		    (unsigned long long)s->id, session_state_str(s->state),
+		    session_mode_state_str(s), END_TURNS);
 		abort();
 	}
 	/* Whatever is left (the check is off): end it the one way. */
@@ -580,6 +579,45 @@ finish(struct run *r)
 		pool_free(&w.pools[i]);
 	pools_init();
 	turn();
+}
+
+/*
+ * Waits until fd has one of events, for at most 5 s.  A signal
+ * (libFuzzer's timers have no SA_RESTART) only restarts the wait: an
+ * interrupted blocking connect() once aborted a run with EINTR.
+ */
+static void
+wait_fd(int fd, short events, const char *what)
+{
+	struct pollfd pfd = { .fd = fd, .events = events };
+	int n;
+
+	while ((n = poll(&pfd, 1, 5000)) == -1 && errno == EINTR)
+		;
+	if (n == 0)
+		errno = ETIMEDOUT;
+	if (n != 1)
+		sys_abort(what);
+}
+
+/* Connects the non-blocking socket c to the client listener. */
+static void
+client_connect(int c)
+{
+	socklen_t len = sizeof(int);
+	int soerr = 0;
+
+	if (connect(c, (struct sockaddr *)&cfd_sa, sizeof(cfd_sa)) == 0)
+		return;
+	if (errno != EINPROGRESS)
+		sys_abort("client connect");
+	wait_fd(c, POLLOUT, "client connect");
+	if (getsockopt(c, SOL_SOCKET, SO_ERROR, &soerr, &len) == -1)
+		sys_abort("client connect: SO_ERROR");
+	if (soerr != 0) {
+		errno = soerr;
+		sys_abort("client connect");
+	}
 }
 
 /* A connected loopback TCP pair: *ours is the client's end; returns the broker's. */
@@ -599,19 +637,17 @@ client_pair(int *ours, struct sockaddr_in *peer)
 	memset(&src, 0, sizeof(src));
 	src.sin_family = AF_INET;
 	src.sin_addr.s_addr = htonl(0x7f010000u | (++n & 0xffff));
-	c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c == -1 || bind(c, (struct sockaddr *)&src, sizeof(src)) == -1)
 		sys_abort("client socket");
 	small_buffers(c);
-	if (connect(c, (struct sockaddr *)&cfd_sa, sizeof(cfd_sa)) == -1)
-		sys_abort("client connect");
-	/* Loopback: the handshake is done once connect() returns. */
+	client_connect(c);
+	/* The listener is non-blocking too: wait for the connection to queue. */
+	wait_fd(cfd, POLLIN, "client accept");
 	if ((b = accept4(cfd, (struct sockaddr *)peer, &len,
 	    SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1)
 		sys_abort("client accept");
 	setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (fcntl(c, F_SETFL, O_NONBLOCK) == -1)
-		abort();
 	*ours = c;
 	return b;
 }

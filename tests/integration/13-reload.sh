@@ -221,7 +221,7 @@ hold_check()
 	_second=$(grep '^/keep/h ' "$TB_TMP/hold.out" | sed -n 2p)
 	# Regression: an http session used to keep the generation it was
 	# accepted on for every later request, so a keep-alive connection
-	# never saw a reload (fixed by hx_follow_reload in session_http.c).
+	# never saw a reload (fixed by hc_follow_reload in http_conn.c).
 	case $_second in
 	"/keep/h 200 $1 c"*) ;;
 	"/keep/h 200 "*" c1") bug "a request sent after reload" \

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 #
 # Parked connections: an http client connection idle between requests
-# frees its buffers and waits on the socket alone (session_http.c), seen
+# frees its buffers and waits on the socket alone (http_conn.c), seen
 # through the tlsbroker_listener_parked_connections gauge.  One connection
 # goes parked -> request -> parked again -> request -> pipelined requests
 # -> close; TLS records that reach the broker together (pipelined

@@ -22,5 +22,5 @@ make_pki
     "$PKI/legacy.key" || fail "the oracle misreads how a stream ends"
 
 replay_oracle finding1-response-connection-content-length \
-    truncated-chunked-to-http10-client
+    truncated-chunked-to-http10-client close-delimited-then-pipelined
 run_oracle response 1500 25 "${ORACLE_SEED:-29}"

@@ -578,6 +578,141 @@ START_TEST(test_no_partial_head)
 }
 END_TEST
 
+/* ---- plans: route keys, the request head, the answer's framing ---------- */
+
+static bool
+keys(const char *head, const char *sni, char *host, const char **path,
+    size_t *plen)
+{
+	static struct http1_msg m;
+
+	ck_assert_int_gt(parse(&m, hdrs, HTTP1_REQUEST, HTTP1_M_OTHER, head), 0);
+	return rewrite_route_keys(head, &m, sni, host, HTTP1_HOST_MAX + 1, path,
+	    plen);
+}
+
+START_TEST(test_route_keys)
+{
+	char host[HTTP1_HOST_MAX + 1];
+	const char *path;
+	size_t plen;
+
+	/* Host, normalised; the origin-form target is the path */
+	ck_assert(keys("GET /a/b?q HTTP/1.1\r\nHost: A.Test:443\r\n\r\n", "sni.test",
+	    host, &path, &plen));
+	ck_assert_str_eq(host, "a.test");
+	ck_assert_int_eq((int)plen, 6);
+	ck_assert(strncmp(path, "/a/b?q", plen) == 0);
+	/* an absolute-form target: its authority names the host, not Host */
+	ck_assert(keys("GET http://b.test/p HTTP/1.1\r\nHost: b.test\r\n\r\n", NULL,
+	    host, &path, &plen));
+	ck_assert_str_eq(host, "b.test");
+	ck_assert(strncmp(path, "/p", plen) == 0 && plen == 2);
+	/* no Host at all (HTTP/1.0): SNI */
+	ck_assert(keys("GET / HTTP/1.0\r\n\r\n", "sni.test", host, &path, &plen));
+	ck_assert_str_eq(host, "sni.test");
+	/* neither: no host, routable by path alone */
+	ck_assert(keys("GET / HTTP/1.0\r\n\r\n", NULL, host, &path, &plen));
+	ck_assert_str_eq(host, "");
+	/* an empty Host is refused, never routed by SNI */
+	ck_assert(!keys("GET / HTTP/1.1\r\nHost:\r\n\r\n", "sni.test", host, &path,
+	    &plen));
+}
+END_TEST
+
+START_TEST(test_req_plan)
+{
+	static const char head[] = "POST /p HTTP/1.1\r\nHost: a.test\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n";
+	struct http1_msg m;
+	struct route_conf rc;
+	struct rewrite_req rq;
+
+	ck_assert_int_gt(parse(&m, hdrs, HTTP1_REQUEST, HTTP1_M_OTHER, head), 0);
+	memset(&rc, 0, sizeof(rc));
+	snprintf(rc.upstream.host, sizeof(rc.upstream.host), "%s", "10.0.0.1");
+	rc.secret_header = (char *)"x-secret";
+	rc.forwarded = FORWARDED_APPEND;
+	/* streamed: the client's framing, its Host */
+	rewrite_req_plan(&rq, head, &m, &rc, "/p", 2, false, "192.0.2.1:1");
+	ck_assert_int_eq(rq.framing, HTTP1_BODY_CHUNKED);
+	ck_assert(!rq.drop_expect);
+	ck_assert(strncmp(rq.host, "a.test", rq.host_len) == 0 && rq.host_len == 6);
+	ck_assert_str_eq(rq.drop_field, "x-secret");
+	ck_assert_int_eq(rq.forwarded, FORWARDED_APPEND);
+	ck_assert_str_eq(rq.client_addr, "192.0.2.1:1");
+	/* held: no framing field (the caller adds Content-Length), Expect ours */
+	rewrite_req_plan(&rq, head, &m, &rc, "/p", 2, true, "192.0.2.1:1");
+	ck_assert_int_eq(rq.framing, HTTP1_BODY_NONE);
+	ck_assert(rq.drop_expect);
+	/* upstream_host wins over the client's Host */
+	rc.up_host = (char *)"erp.internal";
+	rewrite_req_plan(&rq, head, &m, &rc, "/p", 2, false, "192.0.2.1:1");
+	ck_assert(strncmp(rq.host, "erp.internal", rq.host_len) == 0);
+	/* no Host and no upstream_host: the upstream's name */
+	rc.up_host = NULL;
+	ck_assert_int_gt(parse(&m, hdrs, HTTP1_REQUEST, HTTP1_M_OTHER,
+	    "GET / HTTP/1.0\r\n\r\n"), 0);
+	rewrite_req_plan(&rq, "GET / HTTP/1.0\r\n\r\n", &m, &rc, "/", 1, false,
+	    "192.0.2.1:1");
+	ck_assert(strncmp(rq.host, "10.0.0.1", rq.host_len) == 0 && rq.host_len == 8);
+}
+END_TEST
+
+/* The plan for request req_head answered by resp_head. */
+static void
+resp_plan(const char *req_head, const char *resp_head, bool close,
+    struct rewrite_resp_plan *p)
+{
+	struct http1_msg req, resp;
+
+	ck_assert_int_gt(parse(&req, hdrs, HTTP1_REQUEST, HTTP1_M_OTHER, req_head), 0);
+	ck_assert_int_gt(parse(&resp, hdrs2, HTTP1_RESPONSE, req.method, resp_head), 0);
+	rewrite_resp_plan(&req, &resp, close, p);
+}
+
+START_TEST(test_resp_plan)
+{
+	static const char get11[] = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+	static const char get10[] = "GET / HTTP/1.0\r\n\r\n";
+	struct rewrite_resp_plan p;
+
+	/* a length answer to a 1.1 client: passed on, kept alive */
+	resp_plan(get11, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n", false, &p);
+	ck_assert_int_eq(p.rs.framing, HTTP1_BODY_LENGTH);
+	ck_assert(!p.close && !p.rechunk && !p.close_delim);
+	ck_assert_int_eq(p.mode, HTTP1_PASS);
+	/* a close-delimited answer (HTTP/1.0 endpoint): re-chunked for 1.1 */
+	resp_plan(get11, "HTTP/1.0 200 OK\r\n\r\n", false, &p);
+	ck_assert(p.rechunk && !p.close && !p.close_delim);
+	ck_assert_int_eq(p.rs.framing, HTTP1_BODY_CHUNKED);
+	/* ... and ended by our close for a 1.0 client */
+	resp_plan(get10, "HTTP/1.0 200 OK\r\n\r\n", false, &p);
+	ck_assert(!p.rechunk && p.close && p.close_delim && p.rs.close);
+	ck_assert(p.rs.keep_alive);
+	/* chunked to a 1.0 client: de-chunked, close-delimited */
+	resp_plan(get10, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+	    false, &p);
+	ck_assert_int_eq(p.mode, HTTP1_DECHUNK);
+	ck_assert(p.close && p.close_delim);
+	ck_assert_int_eq(p.rs.framing, HTTP1_BODY_NONE);
+	/* the request said Connection: close */
+	resp_plan("GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+	    "HTTP/1.1 204 No Content\r\n\r\n", false, &p);
+	ck_assert(p.close && p.rs.close && !p.close_delim);
+	/* closing anyway (a drain) */
+	resp_plan(get11, "HTTP/1.1 204 No Content\r\n\r\n", true, &p);
+	ck_assert(p.close && p.rs.close);
+	/* HEAD and 304 keep the endpoint's Content-Length */
+	resp_plan("HEAD / HTTP/1.1\r\nHost: a\r\n\r\n",
+	    "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n", false, &p);
+	ck_assert(p.rs.keep_length);
+	resp_plan(get11, "HTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\n\r\n",
+	    false, &p);
+	ck_assert(p.rs.keep_length);
+}
+END_TEST
+
 static Suite *
 rewrite_suite(void)
 {
@@ -602,6 +737,12 @@ rewrite_suite(void)
 
 	tc = tcase_create("response");
 	tcase_add_test(tc, test_response_head);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("plan");
+	tcase_add_test(tc, test_route_keys);
+	tcase_add_test(tc, test_req_plan);
+	tcase_add_test(tc, test_resp_plan);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("log");

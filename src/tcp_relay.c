@@ -1,0 +1,273 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tcp_relay: the tcp mode of a session (session.h).  A route chosen by
+ * SNI gets an upstream connection (warmed from the pool when one waits, to
+ * save a legacy handshake, else a new one), then bytes flow both ways with
+ * bounded buffers (relay.c), EOFs are passed on as half-closes, and
+ * idle_timeout ends a connection with no byte either way.  Its end is
+ * session_close(); this file only adds the upstream's facts to the
+ * connection's audit record.
+ */
+#include "config.h"
+
+#include "tcp_relay.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <openssl/err.h>
+
+#include "audit.h"
+#include "clock.h"
+#include "conf.h"
+#include "gen.h"
+#include "pool.h"
+#include "relay.h"
+#include "session.h"
+#include "upstream.h"
+
+static bool
+side_output_empty(const struct side *sd)
+{
+	return evbuffer_get_length(bufferevent_get_output(sd->bev)) == 0;
+}
+
+/* Both sides said EOF and everything was written: a normal end. */
+static void
+tcp_check_done(struct session *s)
+{
+	if (s->client.eof && s->upstream.eof && side_output_empty(&s->client) &&
+	    side_output_empty(&s->upstream))
+		session_close(s, NULL);
+}
+
+/* The side of a callback's arg (its session's magic checked), NULL unless relaying. */
+static struct side *
+side_live(void *arg)
+{
+	struct side *sd = arg;
+
+	return session_from_arg(sd->sess)->state == SESSION_ST_RELAY ? sd : NULL;
+}
+
+static void
+side_readcb(struct bufferevent *bev, void *arg)
+{
+	struct side *sd = side_live(arg);
+
+	(void)bev;
+	if (sd == NULL)
+		return;
+	relay_read_more(sd->bev);	/* plain sockets: more than libevent's 4 KiB a turn */
+	sd->bytes_read += relay_move(sd->bev, sd->peer->bev, &sd->paused);
+	sd->sess->last_active = now_ms();
+}
+
+static void
+side_writecb(struct bufferevent *bev, void *arg)
+{
+	struct side *sd;
+
+	(void)bev;
+	if ((sd = side_live(arg)) == NULL)
+		return;
+	sd->sess->last_active = now_ms();
+	relay_resume(sd->peer->bev, sd->bev, &sd->peer->paused);
+	if (sd->peer->eof && side_output_empty(sd)) {
+		side_shutdown_write(sd);
+		tcp_check_done(sd->sess);
+	}
+}
+
+/* Classifies an error event on one side during the relay. */
+static void
+side_error(struct side *sd, int sys_errno, struct tb_err *err)
+{
+	struct session *s = sd->sess;
+	unsigned long ssl_err;
+	char buf[160];
+
+	if (sd == &s->client) {
+		session_client_failure(s, BEV_EVENT_ERROR, sys_errno,
+		    PHASE_EXCHANGE, err);
+		return;
+	}
+	ssl_err = session_bev_ssl_error(sd->bev);
+	if (sys_errno == ECONNRESET || sys_errno == EPIPE)
+		tb_err_set(err, CR_UPSTREAM_RESET, PHASE_EXCHANGE,
+		    "connection reset by %s during the exchange", s->uc->addr);
+	else if (ssl_err != 0) {
+		ERR_error_string_n(ssl_err, buf, sizeof(buf));
+		tb_err_set(err, CR_UPSTREAM_TLS_FAILED, PHASE_EXCHANGE,
+		    "TLS error from %s: %s", s->uc->addr, buf);
+	} else
+		tb_err_set(err, CR_UPSTREAM_CLOSED, PHASE_EXCHANGE,
+		    "%s: %s", s->uc->addr,
+		    sys_errno != 0 ? strerror(sys_errno) : "connection lost");
+}
+
+static void
+side_eventcb(struct bufferevent *bev, short what, void *arg)
+{
+	int sys_errno = EVUTIL_SOCKET_ERROR();	/* before anything can clobber it */
+	struct side *sd = side_live(arg);
+	struct session *s;
+	struct tb_err err;
+
+	if (sd == NULL || relay_event_defer(bev, &what, sys_errno))
+		return;
+	s = sd->sess;
+	/*
+	 * An EOF while output is owed to that side is only a half-close if
+	 * the side can still read it; a failed write or a reset ends the relay.
+	 */
+	if ((what & BEV_EVENT_EOF) && !relay_peer_half_closed(sd->bev, what) &&
+	    ((what & BEV_EVENT_WRITING) || !side_output_empty(sd))) {
+		side_error(sd, (what & BEV_EVENT_WRITING) && sys_errno != ECONNRESET ?
+		    EPIPE : ECONNRESET, &err);
+		session_close(s, &err);
+		return;
+	}
+	if (what & BEV_EVENT_EOF) {
+		sd->eof = true;
+		sd->bytes_read += relay_move(sd->bev, sd->peer->bev, &sd->paused);
+		bufferevent_disable(sd->bev, EV_READ);
+		relay_rekick_write(sd->bev);
+		if (side_output_empty(sd->peer))
+			side_shutdown_write(sd->peer);
+		tcp_check_done(s);
+		return;
+	}
+	if (what & BEV_EVENT_ERROR) {
+		side_error(sd, sys_errno, &err);
+		session_close(s, &err);
+	}
+}
+
+static void
+tcp_idle_timeoutcb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = session_timer_arg(arg, SESSION_TIMER_RELAY_IDLE);
+	uint64_t idle = s->rc->idle_timeout_ms, now = now_ms();
+	struct tb_err err;
+
+	(void)fd;
+	(void)what;
+	if (s->state != SESSION_ST_RELAY)
+		return;
+	if (now - s->last_active >= idle) {
+		tb_err_set(&err, CR_IDLE_TIMEOUT, PHASE_EXCHANGE,
+		    "no data either way for idle_timeout (%llu ms)",
+		    (unsigned long long)idle);
+		session_close(s, &err);
+		return;
+	}
+	/* Re-arm for the rest: one timer per session, not one per read. */
+	session_timer_add(s, idle - (now - s->last_active));
+}
+
+static void
+side_init(struct side *sd, struct session *s, struct side *peer,
+    struct bufferevent *bev)
+{
+	sd->sess = s;
+	sd->peer = peer;
+	sd->bev = bev;
+	bufferevent_setcb(bev, side_readcb, side_writecb, side_eventcb, sd);
+}
+
+
+static void
+tcp_start_relay(struct session *s)
+{
+	if (session_client_bev(s) == -1)
+		return;
+	side_init(&s->client, s, &s->upstream, s->client.bev);
+	side_init(&s->upstream, s, &s->client, s->uc->bev);
+	session_set_state(s, SESSION_ST_RELAY);
+	s->last_active = now_ms();
+	bufferevent_enable(s->client.bev, EV_READ | EV_WRITE);
+	bufferevent_enable(s->upstream.bev, EV_READ | EV_WRITE);
+	session_timer_set(s, SESSION_TIMER_RELAY_IDLE, -1, 0, tcp_idle_timeoutcb);
+	session_timer_add(s, s->rc->idle_timeout_ms);
+}
+
+static void
+tcp_upstream_cb(struct upconn *uc, const struct tb_err *err, void *arg)
+{
+	struct session *s = session_from_arg(arg);
+
+	(void)uc;	/* s->uc */
+	if (err != NULL) {
+		session_close(s, err);
+		return;
+	}
+	tcp_start_relay(s);
+}
+
+/* The routed session's upstream: a warmed one from the pool, or a new one. */
+static void
+tcp_start(struct session *s)
+{
+	struct pool *pool = session_pool_for(s, s->rc);
+	struct tb_err err;
+
+	session_set_state(s, SESSION_ST_CONNECTING);
+	/* A connection warmed ahead (pool_min_idle) saves the legacy handshake. */
+	if (pool != NULL && (s->uc = pool_take(pool, true)) != NULL) {
+		s->up_reused = true;
+		tcp_upstream_cb(s->uc, NULL, s);
+		return;
+	}
+	s->uc = upstream_connect(s->w, s->rc, s->gen->clients[s->rc->index],
+	    pool, tcp_upstream_cb, s);
+	if (s->uc == NULL) {
+		tb_err_set(&err, CR_INTERNAL, PHASE_CONNECT, "out of memory");
+		session_close(s, &err);
+	}
+}
+
+/* The connection's record names its upstream: tcp mode audits per connection. */
+static bool
+tcp_closing(struct session *s, const struct tb_err *err, struct audit_rec *rec)
+{
+	(void)err;
+	if (s->uc == NULL)
+		return true;
+	audit_set_upstream(rec, s->uc->addr);
+	rec->up_reused = s->up_reused;
+	rec->connect_ms = s->up_reused ? 0 : s->uc->connect_ms;
+	rec->handshake_ms = s->up_reused ? 0 : s->uc->handshake_ms;
+	if (s->upstream.bev != NULL) {	/* the relay started */
+		rec->up_tls = upconn_tls_str(s->uc);
+		rec->up_cipher = upconn_cipher(s->uc);
+	}
+	return true;
+}
+
+static void
+tcp_test_timers(struct session *s)
+{
+	event_active(s->timer, EV_TIMEOUT, 1);
+}
+
+static const char *
+tcp_state_str(const struct session *s)
+{
+	return session_state_str(s->state);
+}
+
+/*
+ * No state of its own (the session frees both sides and the upstream), and
+ * never idle for a drain: bytes may be in flight at any time.
+ */
+const struct session_mode tcp_mode = {
+	.name = "tcp",
+	.start = tcp_start,
+	.closing = tcp_closing,
+	.test_timers = tcp_test_timers,
+	.state_str = tcp_state_str,
+};
