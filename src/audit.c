@@ -39,6 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "json.h"
 #include "log.h"
 #include "regfile.h"
@@ -72,21 +73,11 @@ enum audit_level {
 	AUDIT_MINIMAL		/* ids, close reason and hint only: always fits */
 };
 
-static uint64_t
-audit_now_ms(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_REALTIME, &ts) == -1)
-		return 0;
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 void
 audit_rec_init(struct audit_rec *rec)
 {
 	memset(rec, 0, sizeof(*rec));
-	rec->ts_ms = audit_now_ms();
+	rec->ts_ms = wall_ms();
 	rec->connect_ms = -1;
 	rec->handshake_ms = -1;
 	rec->ttfb_ms = -1;
@@ -111,7 +102,7 @@ audit_ts(uint64_t ts_ms, char *buf, size_t len)
 	time_t secs;
 
 	if (ts_ms == 0)
-		ts_ms = audit_now_ms();
+		ts_ms = wall_ms();
 	secs = (time_t)(ts_ms / 1000);
 	if (gmtime_r(&secs, &tm) == NULL) {
 		(void)snprintf(buf, len, "1970-01-01T00:00:00.000Z");

@@ -19,6 +19,7 @@
 
 #include "admin.h"
 #include "audit.h"
+#include "clock.h"
 #include "conf.h"
 #include "conf_check.h"
 #include "gen.h"
@@ -484,8 +485,7 @@ daemon_setup_events(struct daemon *d)
 	    event_add(d->wake_ev, NULL) == -1)
 		return -1;
 	if (getenv("NOTIFY_SOCKET") != NULL) {
-		tv.tv_sec = 5;
-		tv.tv_usec = 0;
+		tv = ms_timeval(5000);
 		d->status_ev = event_new(d->base, -1, EV_PERSIST,
 		    daemon_status_cb, d);
 		if (d->status_ev == NULL || event_add(d->status_ev, &tv) == -1)
@@ -494,8 +494,7 @@ daemon_setup_events(struct daemon *d)
 	if ((wd = sdnotify_watchdog_ms()) > 0) {
 		/* Ping at a third of the interval: two misses are still in time. */
 		wd /= 3;
-		tv.tv_sec = (time_t)(wd / 1000);
-		tv.tv_usec = (suseconds_t)(wd % 1000) * 1000;
+		tv = ms_timeval(wd);
 		d->watchdog_ev = event_new(d->base, -1, EV_PERSIST,
 		    daemon_watchdog_cb, d);
 		if (d->watchdog_ev == NULL || event_add(d->watchdog_ev, &tv) == -1)

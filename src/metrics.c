@@ -30,6 +30,7 @@
 #include <openssl/x509.h>
 
 #include "audit.h"
+#include "clock.h"
 #include "conf.h"
 #include "gen.h"
 #include "tls_server.h"
@@ -323,17 +324,16 @@ metrics_upstream_up(struct metrics_worker *m, int route, const char *addr,
 	struct metrics_endpoint *ep;
 	char subject[sizeof(ep->cert_subject)];
 	int64_t not_after = metrics_cert_not_after(cert);
-	struct timespec ts;
+	uint64_t now = wall_ms();
 
 	if (m == NULL || route < 0 || route >= METRICS_MAX_ROUTES)
 		return;
 	/* the certificate work outside the lock */
 	metrics_cert_subject(cert, subject, sizeof(subject));
-	clock_gettime(CLOCK_REALTIME, &ts);
 	ep = &m->endpoints[route];
 	pthread_mutex_lock(&m->lock);
 	copy_str(ep->addr, sizeof(ep->addr), addr);
-	ep->up_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	ep->up_ms = now;
 	ep->cert_not_after = not_after;
 	memcpy(ep->cert_subject, subject, sizeof(subject));
 	pthread_mutex_unlock(&m->lock);

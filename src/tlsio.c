@@ -125,8 +125,7 @@ tls_hs_step(struct tls_hs *hs)
 			tls_hs_finish(hs, &res);
 			return;
 		}
-		tv.tv_sec = (time_t)((hs->deadline_ms - now) / 1000);
-		tv.tv_usec = (suseconds_t)((hs->deadline_ms - now) % 1000) * 1000;
+		tv = ms_timeval(hs->deadline_ms - now);
 		event_del(hs->ev);
 		event_assign(hs->ev, event_get_base(hs->ev), hs->fd, want,
 		    tls_hs_eventcb, hs);

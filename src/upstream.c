@@ -22,11 +22,13 @@
 #include <openssl/err.h>
 
 #include "cidr.h"
+#include "clock.h"
 #include "conf.h"
 #include "gen.h"
 #include "relay.h"
 #include "metrics.h"
 #include "pool.h"
+#include "sockaddr.h"
 #include "sockopt.h"
 #include "tls_client.h"
 #include "upstream_proxy.h"
@@ -39,16 +41,6 @@ static const struct hostport *
 upstream_dial(const struct route_conf *rc)
 {
 	return rc->up_proxy_set ? &rc->up_proxy : &rc->upstream;
-}
-
-static struct timeval
-ms_to_tv(uint64_t ms)
-{
-	struct timeval tv;
-
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
-	return tv;
 }
 
 static void
@@ -320,7 +312,7 @@ upstream_try_next(struct upconn *uc)
 			continue;
 		}
 		uc->ev = event_new(base, uc->fd, EV_WRITE, upstream_connect_cb, uc);
-		tv = ms_to_tv(uc->rc->connect_timeout_ms);
+		tv = ms_timeval(uc->rc->connect_timeout_ms);
 		if (uc->ev == NULL || event_add(uc->ev, &tv) == -1) {
 			tb_err_set(&uc->err, CR_INTERNAL, PHASE_CONNECT,
 			    "cannot wait for connect %s", uc->addr);
@@ -412,7 +404,7 @@ upstream_connect(struct worker *w, const struct route_conf *rc,
 	uc->t_start = now_ms();
 	tls_info_init(&uc->tinfo);
 	uc->tinfo.out = &uc->tout;
-	snprintf(uc->addr, sizeof(uc->addr), "%s:%u", dial->host, dial->port);
+	(void)hostport_format(dial, uc->addr, sizeof(uc->addr));
 	snprintf(port, sizeof(port), "%u", dial->port);
 	uc->ev = event_new(w->base, -1, 0, upstream_resolved_cb, uc);
 	if (uc->ev == NULL) {
