@@ -151,14 +151,14 @@ client_ok upload 1000 --plain --port "$P_HASH"
 client_ok download 100000 --plain --port "$P_HASH" --seed 7
 client_ok halfclose 5000 --plain --port "$P_HASH"
 client_ok who --plain --port "$P_HASH"
-assert_eq hash "$(json_get "$CLIENT_OUT" name)" "hash endpoint name"
+assert_eq hash "$(jget "$CLIENT_OUT" name)" "hash endpoint name"
 client_ok upload 100000 --port "$P_HTLS" --sni localhost --tls 1.0 \
     --ciphers 'DEFAULT:@SECLEVEL=0'
-assert_eq TLSv1 "$(json_get "$CLIENT_OUT" tls)" "hash TLS endpoint version"
+assert_eq TLSv1 "$(jget "$CLIENT_OUT" tls)" "hash TLS endpoint version"
 client_fail upload 10 --port "$P_HTLS" --sni localhost
 client_ok halfclose 70000 --port "$P_HTLS" --sni localhost --tls 1.0 \
     --ciphers 'DEFAULT:@SECLEVEL=0'
-assert_eq close_notify "$(json_get "$CLIENT_OUT" end)" "TLS half-close end"
+assert_eq close_notify "$(jget "$CLIENT_OUT" end)" "TLS half-close end"
 # pyserver logs one line per command it completed
 grep -q ": U 1000 " "$(ep_log hash)" || fail "hash endpoint did not log U"
 grep -q ": H EOF after 70000 " "$(ep_log hashtls)" ||

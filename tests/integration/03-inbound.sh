@@ -135,18 +135,18 @@ expect_audit close=ok sni! route=rdef
 # ---- SNI picks the tcp route --------------------------------------------------
 
 client_ok who --port "$BP" --sni a.broker.test
-assert_eq alpha "$(json_get "$CLIENT_OUT" name)" "endpoint behind a.broker.test"
+assert_eq alpha "$(jget "$CLIENT_OUT" name)" "endpoint behind a.broker.test"
 expect_audit close=ok route=ra sni=a.broker.test upstream="127.0.0.1:$P_A" \
     up_tls=plain
 
 # route host names match case-insensitively (host = B.Broker.Test)
 client_ok who --port "$BP" --sni b.broker.test --tls 1.2
-assert_eq beta "$(json_get "$CLIENT_OUT" name)" "endpoint behind b.broker.test"
+assert_eq beta "$(jget "$CLIENT_OUT" name)" "endpoint behind b.broker.test"
 expect_audit close=ok route=rb sni=b.broker.test tls=TLSv1.2 \
     upstream="127.0.0.1:$P_B"
 
 client_ok who --port "$BP" --sni c.broker.test
-assert_eq dflt "$(json_get "$CLIENT_OUT" name)" "endpoint behind c.broker.test"
+assert_eq dflt "$(jget "$CLIENT_OUT" name)" "endpoint behind c.broker.test"
 expect_audit close=ok route=rdef sni=c.broker.test
 
 # no host route matches and there is no default route
@@ -174,7 +174,7 @@ expect_audit close=client_tls_failed listener=mtls upstream!
 assert_eq 0 "$(ep_conns mtls)" "connections behind mTLS without a valid cert"
 
 client_ok who --port "$BP_MTLS" --cert "$PKI/client.pem" --key "$PKI/client.key"
-assert_eq mtls "$(json_get "$CLIENT_OUT" name)" "endpoint behind mTLS"
+assert_eq mtls "$(jget "$CLIENT_OUT" name)" "endpoint behind mTLS"
 expect_audit close=ok route=rmtls listener=mtls
 client_ok who --port "$BP_MTLS" --tls 1.2 --cert "$PKI/client.pem" \
     --key "$PKI/client.key"

@@ -309,17 +309,16 @@ LOAD_RC=$WAIT_RC
 [ -f "$TB_TMP/load.json" ] || fail "load client wrote no summary: $(cat "$TB_TMP/load.log")"
 LOAD=$(cat "$TB_TMP/load.json")
 note "load: $LOAD"
-assert_eq 0 "$(json_get "$LOAD" failed)" "failed requests during the reloads"
+assert_eq 0 "$(jget "$LOAD" failed)" "failed requests during the reloads"
 assert_eq 0 "$LOAD_RC" "load client exit status"
-[ "$(json_get "$LOAD" requests)" -ge 100 ] ||
-    fail "only $(json_get "$LOAD" requests) requests made during 20 reloads"
-assert_eq file "$(json_get "$LOAD" stopped_by)" "how the load ended"
+[ "$(jget "$LOAD" requests)" -ge 100 ] ||
+    fail "only $(jget "$LOAD" requests) requests made during 20 reloads"
+assert_eq file "$(jget "$LOAD" stopped_by)" "how the load ended"
 # both certificates and both /keep/ upstreams served the load
 assert_contains "$LOAD" '"broker.test":' "certificates the load saw"
 assert_contains "$LOAD" '"broker2.test":' "certificates the load saw"
-assert_contains "$(printf '%s' "$LOAD" | "$PYTHON" -c \
-    'import json,sys; print(sorted(json.load(sys.stdin)["names"]["/keep/b"]))')" \
-    "'A', 'B'" "upstreams of /keep/ the load saw"
+assert_contains "$(jget "$LOAD" 'sorted(d["names"]["/keep/b"])')" '"A", "B"' \
+    "upstreams of /keep/ the load saw"
 
 # ---- after the last reload ----------------------------------------------------------
 

@@ -252,7 +252,7 @@ wait_exit "$LOAD_PID" 20 || fail "load did not stop"
 untrack "$LOAD_PID"
 LOAD=$(cat "$TB_TMP/load.json")
 assert_eq 0 "$WAIT_RC" "load client ($LOAD)"
-REQS=$(json_get "$LOAD" requests)
+REQS=$(jget "$LOAD" requests)
 stop_broker
 _n3=$(wc -l <"$TB_TMP/audit.3" | tr -d ' ')
 _n4=$(wc -l <"$AUDIT" | tr -d ' ')

@@ -97,7 +97,7 @@ grep "conn=2 route=bulk client=" "$BROKER_LOG" | grep -q ' close=client_reset ' 
     "conn=2 route=bulk client=" "$BROKER_LOG")"
 assert_no_spin "$BROKER_PID" "after a reset with answers queued"
 _answered=$(audit_count 2 "$(wc -l <"$AUDIT" | tr -d ' ')" conn=2)
-note "pipelined $(json_get "$PIPE" sent) GETs of 16 KiB; $_answered answered"
+note "pipelined $(jget "$PIPE" sent) GETs of 16 KiB; $_answered answered"
 # The sockets hold a few MiB; 2000 answers would be 32 MiB queued in the broker.
 [ "$_answered" -lt 2000 ] ||
     fail "$_answered answers queued for a client that reads nothing"

@@ -73,10 +73,10 @@ grep 'accept: Too many open files' "$BROKER_LOG" | head -n 1 |
     fail "the accept failure's log line: $(grep accept: "$BROKER_LOG" | head -n 1)"
 assert_no_spin "$BROKER_PID" "with accept failing on EMFILE"
 
-assert_eq 200 "$(json_get "$RES" before)" "status before the flood"
-assert_eq 503 "$(json_get "$RES" during)" "status while out of descriptors ($RES)"
-assert_eq broker_fd_limit "$(json_get "$RES" error)" "X-Broker-Error"
-assert_contains "$(json_get "$RES" body)" "LimitNOFILE" "the 503's body"
+assert_eq 200 "$(jget "$RES" before)" "status before the flood"
+assert_eq 503 "$(jget "$RES" during)" "status while out of descriptors ($RES)"
+assert_eq broker_fd_limit "$(jget "$RES" error)" "X-Broker-Error"
+assert_contains "$(jget "$RES" body)" "LimitNOFILE" "the 503's body"
 expect_audit route=web path=/before status=200 close=ok
 expect_audit route=web path=/during status=503 close=broker_fd_limit \
     phase=connect 'hint~LimitNOFILE.*max_connections' \

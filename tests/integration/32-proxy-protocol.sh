@@ -88,8 +88,8 @@ served()
 	shift 2
 	pclient "$BP" "$@"
 	[ "$PC_RC" = 0 ] || fail "proxyclient $*: $PC_OUT"
-	assert_eq 200 "$(json_get "$PC_OUT" status)" "status ($*)"
-	assert_eq "$_xff" "$(json_get "$PC_OUT" xff)" "X-Forwarded-For ($*)"
+	assert_eq 200 "$(jget "$PC_OUT" status)" "status ($*)"
+	assert_eq "$_xff" "$(jget "$PC_OUT" xff)" "X-Forwarded-For ($*)"
 	expect_audit route=web status=200 close=ok "client~^$_cre\$"
 }
 
@@ -141,15 +141,15 @@ expect_audit listener=erp close=client_timeout phase=accept \
 note "optional: no header, and a v2 LOCAL health check"
 pclient "$OP"
 [ "$PC_RC" = 0 ] || fail "optional, no header: $PC_OUT"
-assert_eq 127.0.0.1 "$(json_get "$PC_OUT" xff)" "X-Forwarded-For without a header"
+assert_eq 127.0.0.1 "$(jget "$PC_OUT" xff)" "X-Forwarded-For without a header"
 expect_audit route=web-opt status=200 'client~^127\.0\.0\.1:'
 pclient "$OP" --v2-local
 [ "$PC_RC" = 0 ] || fail "optional, v2 LOCAL: $PC_OUT"
-assert_eq 127.0.0.1 "$(json_get "$PC_OUT" xff)" "X-Forwarded-For after LOCAL"
+assert_eq 127.0.0.1 "$(jget "$PC_OUT" xff)" "X-Forwarded-For after LOCAL"
 expect_audit route=web-opt status=200 'client~^127\.0\.0\.1:'
 pclient "$OP" --v1 203.0.113.20:20
 [ "$PC_RC" = 0 ] || fail "optional, v1: $PC_OUT"
-assert_eq 203.0.113.20 "$(json_get "$PC_OUT" xff)" "X-Forwarded-For, optional v1"
+assert_eq 203.0.113.20 "$(jget "$PC_OUT" xff)" "X-Forwarded-For, optional v1"
 expect_audit route=web-opt status=200 'client=203.0.113.20:20'
 
 note "HAProxy in front: send-proxy (v1) and send-proxy-v2"

@@ -97,7 +97,7 @@ get legacy /b 200
 get down /x 502
 RAW=$(httpc raw --port "$BP" --host web.broker.test --send \
     'GET /nothing/<script>alert(1)</script> HTTP/1.1\r\nHost: nomatch.broker.test\r\nConnection: close\r\n\r\n')
-assert_eq 404 "$(json_get "$RAW" status)" "status of the request for no route"
+assert_eq 404 "$(jget "$RAW" status)" "status of the request for no route"
 wait_audit 7
 assert_audit 6 route=down close=upstream_refused phase=connect
 assert_audit 7 close=no_route 'detail~<script>alert\(1\)</script>'

@@ -137,14 +137,14 @@ wait_audit 45
 # ---- 4. what .NET gets from failing endpoints -------------------------------------
 
 erpc_ok soap "$U/down/soap" --want 502
-assert_eq upstream_refused "$(json_get "$(printf '%s\n' "$ERPC_OUT" | head -n 1)" broker_error)" \
+assert_eq upstream_refused "$(jget "$(printf '%s\n' "$ERPC_OUT" | head -n 1)" broker_error)" \
     "X-Broker-Error read from the WebException's Response (502)"
 assert_contains "$ERPC_OUT" "ProtocolError" "a 502 is a ProtocolError WebException"
 erpc_ok soap "$U/hang" --want 504
-assert_eq upstream_timeout "$(json_get "$(printf '%s\n' "$ERPC_OUT" | head -n 1)" broker_error)" \
+assert_eq upstream_timeout "$(jget "$(printf '%s\n' "$ERPC_OUT" | head -n 1)" broker_error)" \
     "X-Broker-Error read from the WebException's Response (504)"
 erpc_ok httpclient "$U/down/soap" --want 502
-assert_eq upstream_refused "$(json_get "$(printf '%s\n' "$ERPC_OUT" | head -n 1)" broker_error)" \
+assert_eq upstream_refused "$(jget "$(printf '%s\n' "$ERPC_OUT" | head -n 1)" broker_error)" \
     "HttpClient: X-Broker-Error of the 502"
 wait_audit 48
 assert_audit 46 route=down status=502 close=upstream_refused

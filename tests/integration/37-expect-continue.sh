@@ -87,7 +87,7 @@ WAIT="--continue-timeout 20000"	# wait for the 100 as long as it takes
 # fx_line N FIELD: FIELD of ErpClient fx's Nth call (0-based).
 fx_line()
 {
-	json_get "$(printf '%s\n' "$ERPC_OUT" | sed -n "$(($1 + 1))p")" "$2"
+	jget "$(printf '%s\n' "$ERPC_OUT" | sed -n "$(($1 + 1))p")" "$2"
 }
 
 learned()

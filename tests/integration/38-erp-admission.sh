@@ -193,7 +193,7 @@ expect_audit route=sec status=200 close=ok
 erpc_ok soap "https://localhost:$P_ERP/soap" --count 2 --check sha256 \
     --header "X-ERP-Secret: $SECRET_VALUE"
 erpc_ok soap "https://localhost:$P_ERP/soap" --want 401
-assert_eq client_denied "$(json_get "$(printf '%s\n' "$ERPC_OUT" | head -n 1)" broker_error)" \
+assert_eq client_denied "$(jget "$(printf '%s\n' "$ERPC_OUT" | head -n 1)" broker_error)" \
     "Mono reads client_denied from the 401"
 wait_audit $((AUDIT_N + 3))
 AUDIT_N=$((AUDIT_N + 3))

@@ -18,6 +18,7 @@ _ep_run()
 	_ep_pid=$!
 	track "$_ep_pid" "$TB_TMP/ep-$_ep_name.log"
 	eval "EP_PID_$(printf '%s' "$_ep_name" | tr -c 'A-Za-z0-9_' _)=$_ep_pid"
+	eval "EP_PORT_$(printf '%s' "$_ep_name" | tr -c 'A-Za-z0-9_' _)=$_ep_port"
 	wait_for_port "$_ep_port" "$_ep_pid"
 }
 
@@ -25,6 +26,12 @@ _ep_run()
 ep_pid()
 {
 	eval "printf '%s\n' \"\${EP_PID_$(printf '%s' "$1" | tr -c 'A-Za-z0-9_' _)}\""
+}
+
+# ep_port NAME: the port a started endpoint listens on.
+ep_port()
+{
+	eval "printf '%s\n' \"\${EP_PORT_$(printf '%s' "$1" | tr -c 'A-Za-z0-9_' _):-}\""
 }
 
 # ep_log NAME: path of an endpoint's log.
