@@ -20,34 +20,16 @@ start_ep_hash dflt "$P_DEF"
 start_ep_hash denied "$P_DENY"
 start_ep_hash mtls "$P_MTLS"
 
-cat >"$TB_TMP/broker.ini" <<EOF
-[broker]
-workers = 2
-audit_log = $AUDIT
-
-; two certificates, the second chosen by SNI other.test
-[listener erp]
-bind = 127.0.0.1:$BP
-cert = $PKI/broker-full.pem $PKI/other-full.pem
-
-[listener deny]
-bind = 127.0.0.1:$BP_DENY
-cert = $PKI/broker.pem
-key = $PKI/broker.key
-allow = 10.0.0.0/8
-allow = 192.0.2.1, 2001:db8::/32
-
-[listener mtls]
-bind = 127.0.0.1:$BP_MTLS
-cert = $PKI/broker.pem
-key = $PKI/broker.key
-client_ca = $PKI/clientca.pem
-
-; only host routes: an unknown SNI has nowhere to go
-[listener hosts]
-bind = 127.0.0.1:$BP_HOSTS
-cert = $PKI/broker.pem
-key = $PKI/broker.key
+{
+	# erp: two certificates, the second chosen by SNI other.test
+	ini_preamble "$BP" workers=2 \
+	    -- "cert=$PKI/broker-full.pem $PKI/other-full.pem"
+	ini_listener deny "$BP_DENY" allow=10.0.0.0/8 \
+	    "allow=192.0.2.1, 2001:db8::/32"
+	ini_listener mtls "$BP_MTLS" "client_ca=$PKI/clientca.pem"
+	# only host routes: an unknown SNI has nowhere to go
+	ini_listener hosts "$BP_HOSTS"
+	cat <<EOF
 
 [route ra]
 listener = erp
@@ -88,6 +70,7 @@ host = a.broker.test
 upstream = 127.0.0.1:$P_A
 upstream_tls = off
 EOF
+} >"$TB_TMP/broker.ini"
 
 start_broker "$TB_TMP/broker.ini"
 

@@ -22,6 +22,7 @@ closed()
 }
 
 # The keys of a route that verifies the endpoint against the test CA.
+# shellcheck disable=SC2034 # the rows expand it
 CA="upstream_ca=$PKI/ca.pem upstream_sni=localhost"
 
 cat >"$TB_TMP/scenarios" <<'EOF'

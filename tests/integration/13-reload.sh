@@ -47,24 +47,10 @@ write_ini()
 	_key=$PKI/$1.key
 	[ "${6:-}" != broken-cert ] || _cert=$TB_TMP/no-such-cert.pem
 	{
-		cat <<EOF
-[broker]
-workers = 2
-audit_log = $AUDIT
-drain_timeout = 5s
-log_level = info
-
-[listener erp]
-bind = 127.0.0.1:$BP
-cert = $_cert
-key = $_key
-EOF
+		ini_preamble "$BP" workers=2 drain_timeout=5s log_level=info \
+		    -- "cert=$_cert" "key=$_key"
+		[ "$5" = no ] || ini_listener side "$SP"
 		[ "$5" = no ] || cat <<EOF
-
-[listener side]
-bind = 127.0.0.1:$SP
-cert = $PKI/broker.pem
-key = $PKI/broker.key
 
 [route side]
 listener = side
@@ -73,12 +59,8 @@ path = /side/
 upstream = 127.0.0.1:$P_A
 upstream_tls = off
 EOF
+		[ "${6:-}" != taken ] || ini_listener taken "$P_TAKEN"
 		[ "${6:-}" != taken ] || cat <<EOF
-
-[listener taken]
-bind = 127.0.0.1:$P_TAKEN
-cert = $PKI/broker.pem
-key = $PKI/broker.key
 
 [route taken]
 listener = taken

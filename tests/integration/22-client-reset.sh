@@ -32,20 +32,10 @@ _ep_run bulk "$P_BULK" "$PYTHON" "$TB_EP/bulk.py" serve "$P_BULK"
 start_httpd web "$P_WEB"
 start_ep_hash hash "$P_HASH"
 
-cat >"$TB_TMP/broker.ini" <<EOF
-[broker]
-workers = 1
-audit_log = $AUDIT
-
-[listener erp]
-bind = 127.0.0.1:$BP
-cert = $PKI/broker.pem
-key = $PKI/broker.key
-
-[listener raw]
-bind = 127.0.0.1:$TP
-cert = $PKI/broker.pem
-key = $PKI/broker.key
+{
+	ini_preamble "$BP" workers=1
+	ini_listener raw "$TP"
+	cat <<EOF
 
 [route bulk]
 listener = erp
@@ -67,6 +57,7 @@ mode = tcp
 upstream = 127.0.0.1:$P_HASH
 upstream_tls = off
 EOF
+} >"$TB_TMP/broker.ini"
 start_broker "$TB_TMP/broker.ini"
 
 # pipe PORT HOST ARGS...: pipeclient.py; its JSON in PIPE.

@@ -23,17 +23,10 @@ BP=$1 P_WEB=$2
 
 start_httpd web "$P_WEB"
 
-cat >"$TB_TMP/broker.ini" <<EOF
-[broker]
-workers = 1
-audit_log = $AUDIT
-max_connections = 1000
-
-[listener erp]
-bind = 127.0.0.1:$BP
-cert = $PKI/broker.pem
-key = $PKI/broker.key
-handshake_timeout = 60s
+{
+	ini_preamble "$BP" workers=1 max_connections=1000 -- \
+	    handshake_timeout=60s
+	cat <<EOF
 
 ; no pooling: every request needs a new upstream socket
 [route web]
@@ -42,6 +35,7 @@ upstream = 127.0.0.1:$P_WEB
 upstream_tls = off
 pool_max_idle = 0
 EOF
+} >"$TB_TMP/broker.ini"
 
 # The broker under a limit of 64 descriptors, soft and hard.
 cat >"$TB_TMP/lowfd.sh" <<EOF

@@ -33,26 +33,13 @@ BP=$1 OP=$2 P_HTTP=$3 HP1=$4 HP2=$5
 
 start_httpd web "$P_HTTP"
 
-cat >"$TB_TMP/broker.ini" <<EOF
-[broker]
-workers = 2
-audit_log = $AUDIT
-
-[listener erp]
-bind = 127.0.0.1:$BP
-cert = $PKI/broker.pem
-key = $PKI/broker.key
-proxy_protocol = on
-proxy_trusted = 127.0.0.1
-allow = 203.0.113.0/24 2001:db8::/32 127.0.0.2 127.0.0.3
-handshake_timeout = 2s
-
-[listener opt]
-bind = 127.0.0.1:$OP
-cert = $PKI/broker.pem
-key = $PKI/broker.key
-proxy_protocol = optional
-proxy_trusted = 127.0.0.1
+{
+	ini_preamble "$BP" workers=2 -- proxy_protocol=on \
+	    proxy_trusted=127.0.0.1 \
+	    "allow=203.0.113.0/24 2001:db8::/32 127.0.0.2 127.0.0.3" \
+	    handshake_timeout=2s
+	ini_listener opt "$OP" proxy_protocol=optional proxy_trusted=127.0.0.1
+	cat <<EOF
 
 [route web]
 listener = erp
@@ -66,6 +53,7 @@ host = web.broker.test
 upstream = 127.0.0.1:$P_HTTP
 upstream_tls = off
 EOF
+} >"$TB_TMP/broker.ini"
 
 start_broker "$TB_TMP/broker.ini"
 

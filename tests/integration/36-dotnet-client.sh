@@ -35,14 +35,11 @@ start_httpd app "$P_APP"		# HTTP/1.1 keep-alive, ignores Expect
 start_httpd old "$P_OLD" --http10	# closes after every answer
 # P_DOWN: nothing listens there
 
-cat >"$TB_TMP/broker.ini" <<EOF
-[broker]
-audit_log = $AUDIT
-
-[listener erp]
-bind = 127.0.0.1:$BP
-; the first is the default: what a ClientHello without SNI gets
-cert = $PKI/localhost-full.pem $PKI/other-full.pem
+{
+	# the first certificate is the default: what a ClientHello without
+	# SNI gets
+	ini_preamble "$BP" -- "cert=$PKI/localhost-full.pem $PKI/other-full.pem"
+	cat <<EOF
 
 [route ngx]
 host = localhost
@@ -83,6 +80,7 @@ host = 127.0.0.1
 upstream = 127.0.0.1:$P_APP
 upstream_tls = off
 EOF
+} >"$TB_TMP/broker.ini"
 start_broker "$TB_TMP/broker.ini"
 U="https://localhost:$BP"
 

@@ -555,8 +555,9 @@ _sc_read()
 		eval "SC_PORT_$(_sc_var "$NAME")=$PORT"
 	fi
 	eval "set -- $_sc_line"
-	[ $# -ge 5 ] && [ $# -le 6 ] ||
-	    hard_error "scenario row needs 5 or 6 words: $_sc_line"
+	if [ $# -lt 5 ] || [ $# -gt 6 ]; then
+		hard_error "scenario row needs 5 or 6 words: $_sc_line"
+	fi
 	SC_ROUTE=$3
 	SC_CLIENT=$4
 	SC_EXPECT=$5
@@ -641,7 +642,8 @@ _sc_run_row()
 }
 
 # scenario_prepare < TABLE / scenario_run < TABLE (see above).  Both read the
-# same table; scenario_run counts the rows it played in SC_N.
+# same table; scenario_run counts the rows it played in SC_N, so a test can
+# assert that none was skipped.
 scenario_prepare()
 {
 	cat >"$TB_TMP/scenarios.prep"
@@ -650,6 +652,7 @@ scenario_prepare()
 
 scenario_run()
 {
+	SC_N=0
 	cat >"$TB_TMP/scenarios.run"
 	_sc_rows "$TB_TMP/scenarios.run" _sc_run_row
 }
