@@ -4,8 +4,9 @@
 # Upstream failures get their own close code (and phase) in the audit, and
 # the client's connection is closed without any data crossing: refused port,
 # unresolvable name, pin mismatch, weak certificate, no RFC 5746, DH-1024 at
-# the default level, a TLS 1.2+ endpoint behind a TLS 1.0 route, RST after
-# the ClientHello, an endpoint that never answers.  (Connect timeouts are not
+# the default level, a TLS 1.2+ endpoint behind a TLS 1.0 route and a TLS
+# 1.0-only one behind a TLS 1.2 route, RST after the ClientHello, an
+# endpoint that never answers.  (Connect timeouts are not
 # testable on loopback.)  One scenario row a case (see lib.sh, scenarios):
 # a new failure is one more row.
 
@@ -53,6 +54,9 @@ rst       rst        "$CA"                                  closed \
     "close=upstream_reset phase=handshake" \
     'grep -q "RST after ClientHello" "$(ep_log rst)" ||
         fail "the rst endpoint did not see a ClientHello"'
+# a TLS 1.0-only endpoint behind a route that keeps the TLS 1.2 floor
+floor     tls10      "upstream_tls=1.2-1.3 $CA"             closed \
+    "close=upstream_tls_version phase=handshake alert=protocol_version up_tls!"
 bh        blackhole  "$CA handshake_timeout=1s"             "closed 10" \
     "close=upstream_timeout phase=handshake" \
     '[ "$SC_MS" -ge 900 ] ||
@@ -69,7 +73,7 @@ scenario_prepare <"$TB_TMP/scenarios"
 
 start_broker "$TB_TMP/broker.ini"
 scenario_run <"$TB_TMP/scenarios"
-assert_eq 11 "$SC_N" "scenarios played"
+assert_eq 12 "$SC_N" "scenarios played"
 
 stop_broker
 tbutil jsoncheck "$AUDIT" || fail "audit log has lines that are not JSON"
