@@ -15,29 +15,23 @@ void
 sockaddr_format(const struct sockaddr *sa, bool with_port, char *buf,
     size_t cap)
 {
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+	const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
 	char ip[INET6_ADDRSTRLEN];
+	bool v6 = sa->sa_family == AF_INET6;
 	unsigned port;
 
-	if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
-
-		inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
-		port = ntohs(s6->sin6_port);
-		if (with_port)
-			snprintf(buf, cap, "[%s]:%u", ip, port);
-		else
-			snprintf(buf, cap, "%s", ip);
-	} else if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
-
-		inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
-		port = ntohs(s4->sin_port);
-		if (with_port)
-			snprintf(buf, cap, "%s:%u", ip, port);
-		else
-			snprintf(buf, cap, "%s", ip);
-	} else
+	if (!v6 && sa->sa_family != AF_INET) {
 		snprintf(buf, cap, "unknown");
+		return;
+	}
+	inet_ntop(sa->sa_family, v6 ? (const void *)&s6->sin6_addr :
+	    (const void *)&s4->sin_addr, ip, sizeof(ip));
+	port = ntohs(v6 ? s6->sin6_port : s4->sin_port);
+	if (!with_port)
+		snprintf(buf, cap, "%s", ip);
+	else
+		snprintf(buf, cap, v6 ? "[%s]:%u" : "%s:%u", ip, port);
 }
 
 int

@@ -9,32 +9,28 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 
-#include <arpa/inet.h>
 #include <check.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "parse.h"
 #include "sockaddr.h"
 
-/* Formats the literal addr with port into buf. */
+/* Formats the numeric addr with port into buf, as the resolver gives it. */
 static void
 fmt(const char *addr, unsigned port, bool with_port, char *buf, size_t cap)
 {
-	struct sockaddr_storage ss;
-	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	struct addrinfo hints, *ai;
+	char service[8];
 
-	memset(&ss, 0, sizeof(ss));
-	if (inet_pton(AF_INET, addr, &sin->sin_addr) == 1) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)port);
-	} else {
-		ck_assert_int_eq(inet_pton(AF_INET6, addr, &sin6->sin6_addr), 1);
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)port);
-	}
-	sockaddr_format((struct sockaddr *)&ss, with_port, buf, cap);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+	hints.ai_socktype = SOCK_STREAM;
+	snprintf(service, sizeof(service), "%u", port);
+	ck_assert_int_eq(getaddrinfo(addr, service, &hints, &ai), 0);
+	sockaddr_format(ai->ai_addr, with_port, buf, cap);
+	freeaddrinfo(ai);
 }
 
 START_TEST(sockaddr_forms)
