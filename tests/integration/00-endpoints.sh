@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: MIT
 #
 # Self-check of the test endpoints against stock clients (no broker): each
-# legacy endpoint fails with the baseline client exactly as LEGACY-TLS.md says
-# and works with the minimal setting, and the Python endpoints speak their
+# legacy endpoint fails with the baseline client as the comment on its
+# launcher in endpoints/endpoints.sh says and works with the minimal setting, and the Python endpoints speak their
 # protocols.  If this fails, the other integration tests cannot be trusted.
 
 . "$(dirname "$0")/lib.sh"
@@ -186,4 +186,4 @@ for _p in $P_TLS10 $P_TLS11 $P_RSAKX $P_DHE $P_EXP $P_WEAK $P_T12P $P_NR10 \
 	assert_eq 127.0.0.1 "$(tbutil listeners "$_p" | sort -u)" \
 	    "listening addresses of port $_p"
 done
-note "all endpoints behave as LEGACY-TLS.md describes"
+note "all endpoints behave as endpoints.sh describes"

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 #
 # tcp routes from an inbound TLS 1.2/1.3 client to each legacy endpoint type
-# of LEGACY-TLS.md, with the route options that endpoint needs.  Every route
+# of endpoints/endpoints.sh, with the route options that endpoint needs.  Every route
 # is reached through one listener and picked by SNI (ROUTE.broker.test).
 # Clients: curl --tlsv1.2 (max 1.2), curl --tlsv1.3, openssl s_client -tls1_2.
 # Expect: the endpoint's page, and an audit record with close=ok, the

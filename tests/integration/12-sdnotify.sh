@@ -120,7 +120,7 @@ STATUS=$(notify show --field STATUS | head -n 1)
 [ -n "$STATUS" ] || fail "READY=1 came without STATUS="
 assert_contains "$STATUS" "2 listeners" "STATUS= at start"
 assert_contains "$STATUS" "2 routes" "STATUS= at start"
-# issue 5: "STATUS= with the number of routes and connections".
+# STATUS= names the number of routes and connections.
 # Regression: STATUS= once named listeners, routes and workers only.
 case $STATUS in
 *connection*) ;;

@@ -19,8 +19,7 @@
 # new routes, upstream and certificate; at the end openssl s_client must
 # show the new certificate's subject.  Also, a request sent after a reload
 # on a keep-alive connection opened before it must get the new routes (or
-# find that connection closed): issue 5 says new requests use the new
-# generation.  Once the load stops, each worker must have freed the upstream
+# find that connection closed): new requests use the new generation.  Once the load stops, each worker must have freed the upstream
 # pools of all 20 older configurations.
 
 . "$(dirname "$0")/lib.sh"

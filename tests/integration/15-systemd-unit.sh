@@ -7,7 +7,7 @@
 #     (man pages looked up in the source tree's man/, so Documentation= is
 #     checked too);
 #   - `systemd-analyze security --offline=true` rates it 2.0 or lower;
-#   - it has what issue 5 asks for (Type=notify, ExecReload with SIGHUP,
+#   - it has what a systemd service needs (Type=notify, ExecReload with SIGHUP,
 #     WatchdogSec, a dedicated user, CAP_NET_BIND_SERVICE, the hardening
 #     list, LogsDirectory, ConfigurationDirectory, LimitNOFILE) and gives a
 #     stop timeout longer than the default drain_timeout;

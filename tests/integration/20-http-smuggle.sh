@@ -1,8 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 #
-# http mode: the framing an endpoint reads is the broker's (issue 10,
-# findings 1, 8 and the forwarding part of 10), against a recording origin
+# http mode: the framing an endpoint reads is the broker's, and what it
+# forwards about the client, against a recording origin
 # that keeps every byte it got (endpoints/recorder.py), nginx (TLS 1.0)
 # and an HTTP/1.0 server:
 #  - a Connection option naming Content-Length, Transfer-Encoding, Host or

@@ -1,8 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 #
-# http mode: what the broker writes down of a request (issue 10, findings
-# 3 and 4), with log_level = debug and a recording origin behind it:
+# http mode: what the broker writes down of a request, with log_level =
+# debug and a recording origin behind it:
 #  - a Host with bytes such as ! ~ $ * ; or %41 is routed as the parser read
 #    it (no route for "secret.internal!", never the secret.internal route),
 #    and the 404, the audit detail and the log name exactly that host: no

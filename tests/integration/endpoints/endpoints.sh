@@ -4,9 +4,9 @@
 # start_ep_* takes NAME PORT, binds ONLY 127.0.0.1:PORT, runs in the
 # background with its output in $TB_TMP/ep-NAME.log, is tracked for the EXIT
 # trap, and returns once the port listens (bounded poll, no probe
-# connection).  The endpoint types follow /work/shared/LEGACY-TLS.md; the
-# comment on each names the row it imitates and what a stock OpenSSL 3.0
-# client needs to reach it.
+# connection).  The endpoint types are the legacy servers seen behind ERP
+# integrations; the comment on each names its class (a-tls10-cbc, ...), what
+# it does and what a stock OpenSSL 3.0 client needs to reach it.
 
 # _ep_run NAME PORT CMD...: start CMD in the background and wait for PORT.
 _ep_run()
@@ -281,7 +281,7 @@ ep_requests()
 
 # start_nginx NAME PORT KEEPALIVE [EXTRA]: nginx in the foreground
 # (master_process off, daemon off) with a private prefix under
-# $TB_TMP/nginx-NAME, as a g-class endpoint of LEGACY-TLS.md: TLS 1.0 only
+# $TB_TMP/nginx-NAME, as a g-class endpoint: TLS 1.0 only
 # at security level 0 (ssl_ciphers DEFAULT:@SECLEVEL=0; the broker's route
 # needs upstream_tls = 1.0), a shared session cache (resumption), and
 # keepalive_timeout KEEPALIVE.  EXTRA is added to the server block.
