@@ -236,7 +236,7 @@ assert_eq "CN=tlsbroker test erpca" "$(erpc_last issuers)" "the CA list Mono's S
 assert_eq "CN=erp-aos" "$(erpc_last picked)" "the certificate picked from the list"
 expect_audit listener=mtls route=mtls path=/mtls status=200 close=ok
 erpc_ok mtls "127.0.0.1:$P_MTLS" --sni localhost --cert "$PKI/other.pfx" --want 0
-assert_eq None "$(erpc_last picked)" "no certificate from that CA: none sent"
+assert_eq null "$(erpc_last picked)" "no certificate from that CA: none sent"
 expect_audit listener=mtls close=client_tls_failed phase=client_handshake
 # HttpWebRequest.ClientCertificates, as an X++ class loads one from Key Vault
 erpc_ok soap "https://localhost:$P_MTLS/soap" --cert "$PKI/erp.pfx" --check sha256
