@@ -30,6 +30,7 @@
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 
+#include "clock.h"
 #include "gen.h"
 #include "log.h"
 #include "metrics.h"
@@ -372,8 +373,7 @@ admin_start(struct event_base *base, const char *host, unsigned port,
 		return NULL;
 	}
 	a->nworkers = nworkers;
-	tv.tv_sec = STATUS_TICK_S;
-	tv.tv_usec = 0;
+	tv = ms_timeval(STATUS_TICK_S * 1000);
 	if ((a->page = status_new()) == NULL ||
 	    (a->tick_ev = event_new(base, -1, EV_PERSIST, admin_tickcb, a)) == NULL ||
 	    event_add(a->tick_ev, &tv) == -1) {

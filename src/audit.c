@@ -2,15 +2,16 @@
 /*
  * audit: the JSON-lines audit log.  Owns the audit descriptor (a process
  * global set before worker threads start), the record format (fields in
- * the order of notes/daemon-spec.md, absent when unknown) and the write
- * path: a record is formatted into a 4 KiB stack buffer and written with
- * one write() on an O_APPEND descriptor, so records from worker threads
- * never interleave and a crash loses no completed record.  A record never
- * leaves as truncated JSON: on overflow the detail is dropped, then the
- * record shrinks to a minimal one.  SIGUSR1 reopens the file by dup3()ing
- * a new descriptor onto the old number, which is atomic for the writers.
- * It does not own the fields' values (sessions fill struct audit_rec) and
- * never sees bodies or credentials.
+ * the fixed order the AUDIT LOG section of tlsbroker(8) lists, absent when
+ * unknown) and the write path: a record is formatted into a 4 KiB stack
+ * buffer and written with one write() on an O_APPEND descriptor, so
+ * records from worker threads never interleave and a crash loses no
+ * completed record.  A record never leaves as truncated JSON: on overflow
+ * the detail is dropped, then the record shrinks to a minimal one.
+ * SIGUSR1 reopens the file by dup3()ing a new descriptor onto the old
+ * number, which is atomic for the writers.  It does not own the fields'
+ * values (sessions fill struct audit_rec) and never sees bodies or
+ * credentials.
  *
  * A full disk (or a file size limit) can cut a write short.  A record is
  * never continued with a second write: with several writers the rest would

@@ -246,32 +246,3 @@ cidr_list_free(struct cidr_list *list)
 	list->items = NULL;
 	list->count = 0;
 }
-
-void
-sockaddr_format(const struct sockaddr *sa, bool with_port, char *buf,
-    size_t cap)
-{
-	char ip[INET6_ADDRSTRLEN];
-	unsigned port;
-
-	if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
-
-		inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
-		port = ntohs(s6->sin6_port);
-		if (with_port)
-			snprintf(buf, cap, "[%s]:%u", ip, port);
-		else
-			snprintf(buf, cap, "%s", ip);
-	} else if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
-
-		inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
-		port = ntohs(s4->sin_port);
-		if (with_port)
-			snprintf(buf, cap, "%s:%u", ip, port);
-		else
-			snprintf(buf, cap, "%s", ip);
-	} else
-		snprintf(buf, cap, "unknown");
-}

@@ -11,6 +11,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * Transitional: session.c and listener.c still reach sockaddr_format()
+ * through conf.h -> cidr.h; drop this once they include sockaddr.h.
+ */
+#include "sockaddr.h"
+
 struct sockaddr;
 
 struct cidr {
@@ -37,12 +43,5 @@ int cidr_list_append(struct cidr_list *dst, const struct cidr *src, unsigned n);
 /* True if sa is in a network of list, or if list is empty (no allow-list). */
 bool cidr_list_match(const struct cidr_list *list, const struct sockaddr *sa);
 void cidr_list_free(struct cidr_list *list);
-
-/*
- * Formats sa as "ip:port" ("[v6]:port"), or as the bare address when
- * with_port is false; "unknown" for other families.
- */
-void sockaddr_format(const struct sockaddr *sa, bool with_port, char *buf,
-    size_t cap);
 
 #endif

@@ -19,6 +19,7 @@
 
 #include "admin.h"
 #include "audit.h"
+#include "clock.h"
 #include "conf.h"
 #include "conf_check.h"
 #include "gen.h"
@@ -484,8 +485,7 @@ daemon_setup_events(struct daemon *d)
 	    event_add(d->wake_ev, NULL) == -1)
 		return -1;
 	if (getenv("NOTIFY_SOCKET") != NULL) {
-		tv.tv_sec = 5;
-		tv.tv_usec = 0;
+		tv = ms_timeval(5000);
 		d->status_ev = event_new(d->base, -1, EV_PERSIST,
 		    daemon_status_cb, d);
 		if (d->status_ev == NULL || event_add(d->status_ev, &tv) == -1)

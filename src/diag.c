@@ -3,8 +3,8 @@
  * diag: the closed vocabulary of close reasons, phases and TLS alert
  * names, the operator hints, and the classifiers that turn raw signals
  * (errno, OpenSSL error codes, alerts, X509 verify results, pin checks)
- * into a struct tb_err.  The mapping follows what legacy endpoints really
- * do (shared/LEGACY-TLS.md): a GnuTLS endpoint missing a cipher drops TCP
+ * into a struct tb_err.  The mapping follows what legacy endpoints were
+ * seen to do on the wire: a GnuTLS endpoint missing a cipher drops TCP
  * without an alert, a version-intolerant one sends RST, a TLS 1.0 one
  * fails on its MD5+SHA-1 signature rather than on the version.  Pure: no
  * I/O and no mutable global state; safe from any thread.  It does not own
@@ -792,7 +792,10 @@ diag_from_upstream_tls(struct tb_err *err, const struct tls_failure *f)
 		err->cause = DIAG_CAUSE_NOT_TLS;
 		return;
 	case SSL_R_UNEXPECTED_EOF_WHILE_READING:
-		/* OpenSSL 3's report of TCP EOF mid-handshake (GnuTLS, finding 4) */
+		/*
+		 * OpenSSL 3's report of TCP EOF mid-handshake: what GnuTLS sends
+		 * instead of an alert when it does not speak the offered version
+		 */
 		eof = true;
 		break;
 	default:

@@ -28,6 +28,7 @@
 #include <openssl/err.h>
 
 #include "conf.h"
+#include "sockaddr.h"
 #include "tls_client.h"
 #include "upstream_proxy.h"
 
@@ -179,20 +180,6 @@ probe_resolve(const char *host, const char *port, uint64_t deadline,
 
 /* ---- TCP ----------------------------------------------------------------- */
 
-/* "ip:port" of one address, bracketed for IPv6. */
-static void
-probe_addr_str(const struct addrinfo *ai, unsigned port, char *addr,
-    size_t cap)
-{
-	char ip[INET6_ADDRSTRLEN];
-
-	if (getnameinfo(ai->ai_addr, ai->ai_addrlen, ip, sizeof(ip), NULL, 0,
-	    NI_NUMERICHOST) != 0)
-		snprintf(ip, sizeof(ip), "?");
-	snprintf(addr, cap, ai->ai_family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip,
-	    port);
-}
-
 /*
  * Connects to one address (addr names it) before deadline.  Returns the
  * socket; -1 to try the next address, with its errno in *last; or -2 with
@@ -248,11 +235,11 @@ probe_tcp_dial(const struct hostport *hp, uint64_t timeout_ms, char *addr,
 	int fd = -1, last = ECONNREFUSED, one = 1;
 
 	snprintf(port, sizeof(port), "%u", (unsigned)hp->port);
-	snprintf(addr, addrcap, "%s:%u", hp->host, (unsigned)hp->port);
+	(void)hostport_format(hp, addr, addrcap);
 	if ((res = probe_resolve(hp->host, port, deadline, err)) == NULL)
 		return -1;
 	for (ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
-		probe_addr_str(ai, hp->port, addr, addrcap);
+		sockaddr_format(ai->ai_addr, true, addr, addrcap);
 		fd = probe_connect_addr(ai, addr, deadline, timeout_ms, &last, err);
 		if (fd == -2)
 			return -1;
@@ -603,7 +590,7 @@ probe_tunnel(int fd, const struct hostport *target, const char *proxy,
 	size_t have = 0;
 	int n, r, w;
 
-	snprintf(tgt, sizeof(tgt), "%s:%u", target->host, (unsigned)target->port);
+	(void)hostport_format(target, tgt, sizeof(tgt));
 	n = upstream_proxy_request(target, probe_proxy.basic[0] != '\0' ?
 	    probe_proxy.basic : NULL, req, sizeof(req));
 	r = n == -1 ? -1 : probe_send(fd, NULL, req, (size_t)n, deadline);

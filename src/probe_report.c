@@ -21,6 +21,7 @@
 #include "json.h"
 #include "parse.h"
 #include "probe_wire.h"
+#include "sockaddr.h"
 #include "tlsio.h"
 
 /* A text being appended to; truncation is sticky (off > cap). */
@@ -58,16 +59,6 @@ probe_out_init(struct probe_out *o, char *buf, size_t cap)
 	o->off = 0;
 	if (cap > 0)
 		buf[0] = '\0';
-}
-
-/* "host:port", with brackets for IPv6 literals. */
-static void
-probe_hostport_str(const struct hostport *hp, char *buf, size_t cap)
-{
-	if (strchr(hp->host, ':') != NULL)
-		snprintf(buf, cap, "[%s]:%u", hp->host, (unsigned)hp->port);
-	else
-		snprintf(buf, cap, "%s:%u", hp->host, (unsigned)hp->port);
 }
 
 /* What the chain was verified against, for a sentence. */
@@ -133,7 +124,7 @@ probe_block_head(struct probe_out *o, const struct probe_result *r,
 	char hp[300], label[400];
 	unsigned i;
 
-	probe_hostport_str(&r->target, hp, sizeof(hp));
+	(void)hostport_format(&r->target, hp, sizeof(hp));
 	probe_cat(o, "[route %s]\n", r->name);
 	for (i = 0; i < idx; i++) {
 		f = &r->cands[i];
@@ -315,7 +306,7 @@ probe_json_target(struct json_buf *j, const struct probe_result *r)
 	bool any = false;
 	unsigned i;
 
-	probe_hostport_str(&r->target, hp, sizeof(hp));
+	(void)hostport_format(&r->target, hp, sizeof(hp));
 	json_str(j, "target", hp);
 	if (r->sni_off || r->sni[0] != '\0')
 		json_str(j, "sni", r->sni_off ? "off" : r->sni);
@@ -490,7 +481,7 @@ probe_report_target(const struct probe_result *r, FILE *out)
 {
 	char hp[300];
 
-	probe_hostport_str(&r->target, hp, sizeof(hp));
+	(void)hostport_format(&r->target, hp, sizeof(hp));
 	fprintf(out, "probe %s", hp);
 	if (r->sni_off)
 		fprintf(out, " (no SNI)");

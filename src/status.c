@@ -26,6 +26,7 @@
 #include "gen.h"
 #include "metrics.h"
 #include "parse.h"
+#include "sockaddr.h"
 #include "tls_server.h"
 #include "tlsio.h"
 
@@ -325,7 +326,7 @@ page_endpoint(struct page *p, const struct route_conf *rc,
 	unsigned i, shown = 0;
 
 	tls_range_format(&rc->up_tls, tls, sizeof(tls));
-	snprintf(conf, sizeof(conf), "%s:%u", rc->upstream.host, rc->upstream.port);
+	(void)hostport_format(&rc->upstream, conf, sizeof(conf));
 	page_printf(p, "<td>");
 	page_text(p, conf, "?");
 	page_printf(p, " (%s%s)", rc->up_tls.off ? "" : "TLS ",

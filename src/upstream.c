@@ -29,6 +29,7 @@
 #include "relay.h"
 #include "metrics.h"
 #include "pool.h"
+#include "sockaddr.h"
 #include "sockopt.h"
 #include "tls_client.h"
 #include "upstream_proxy.h"
@@ -418,7 +419,7 @@ upstream_connect(struct worker *w, const struct route_conf *rc,
 	uc->t_start = now_ms();
 	tls_info_init(&uc->tinfo);
 	uc->tinfo.out = &uc->tout;
-	snprintf(uc->addr, sizeof(uc->addr), "%s:%u", dial->host, dial->port);
+	(void)hostport_format(dial, uc->addr, sizeof(uc->addr));
 	snprintf(port, sizeof(port), "%u", dial->port);
 	uc->ev = event_new(w->base, -1, 0, upstream_resolved_cb, uc);
 	if (uc->ev == NULL) {

@@ -24,8 +24,10 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "clock.h"
 #include "http1.h"
 #include "parse.h"
+#include "sockaddr.h"
 #include "tlsio.h"
 
 #define PROXY_HINT_DIAL \
@@ -48,17 +50,6 @@ struct proxy_tunnel {
 	struct tb_err err;
 };
 
-/* "host:port", an IPv6 literal in brackets. */
-static int
-proxy_authority(const struct hostport *hp, char *buf, size_t cap)
-{
-	int n;
-
-	n = snprintf(buf, cap, strchr(hp->host, ':') != NULL ? "[%s]:%u" :
-	    "%s:%u", hp->host, (unsigned)hp->port);
-	return n < 0 || (size_t)n >= cap ? -1 : n;
-}
-
 int
 upstream_proxy_request(const struct hostport *target, const char *basic,
     char *buf, size_t cap)
@@ -66,7 +57,7 @@ upstream_proxy_request(const struct hostport *target, const char *basic,
 	char auth[HOSTPORT_HOSTLEN + 16];
 	int n;
 
-	if (proxy_authority(target, auth, sizeof(auth)) == -1)
+	if (hostport_format(target, auth, sizeof(auth)) == -1)
 		return -1;
 	if (basic != NULL)
 		n = snprintf(buf, cap, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n"
@@ -411,7 +402,7 @@ proxy_tunnel_start(struct event_base *base, int fd,
 	t->arg = arg;
 	t->deadline = now_ms() + timeout_ms;
 	snprintf(t->proxy, sizeof(t->proxy), "%s", proxy);
-	(void)proxy_authority(target, t->target, sizeof(t->target));
+	(void)hostport_format(target, t->target, sizeof(t->target));
 	if ((n = upstream_proxy_request(target, basic, t->req,
 	    sizeof(t->req))) == -1)
 		goto fail;

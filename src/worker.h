@@ -62,7 +62,6 @@ struct worker {
 	struct metrics_worker *metrics;	/* not owned: this worker's counters */
 	struct pool *pools;		/* owned: one per route of gen */
 	unsigned npools;
-	struct event *maintain_ev;	/* owned: pool care, once a second */
 	struct session_list sessions;	/* live sessions, not owned by the list */
 	unsigned nsessions;
 	unsigned max_sessions;		/* this worker's share of max_connections */

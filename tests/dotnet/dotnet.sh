@@ -66,7 +66,7 @@ erpc_ok()
 # erpc_last KEY: a field of ErpClient's summary (last) line.
 erpc_last()
 {
-	json_get "$ERPC_OUT" "$1"
+	jget "$ERPC_OUT" "$1"
 }
 
 # make_rsa_pki: next to make_pki's (EC) test CA, RSA ones for the

@@ -17,7 +17,7 @@
  * Beyond what ASan, UBSan and LeakSanitizer report, it aborts when the
  * session is still alive 200 loop turns after both peers reset and every
  * connection to the upstream listener was reset: a session that neither
- * ends nor waits for any byte is stuck or spinning (issue 10, finding 2).
+ * ends nor waits for any byte is stuck or spinning.
  * TLSBROKER_FUZZ_NO_STUCK=1 turns that check off; TLSBROKER_FUZZ_LOG=1
  * shows the broker's log (debug level).
  *

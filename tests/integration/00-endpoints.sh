@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: MIT
 #
 # Self-check of the test endpoints against stock clients (no broker): each
-# legacy endpoint fails with the baseline client exactly as LEGACY-TLS.md says
-# and works with the minimal setting, and the Python endpoints speak their
+# legacy endpoint fails with the baseline client as the comment on its
+# launcher in endpoints/endpoints.sh says and works with the minimal setting, and the Python endpoints speak their
 # protocols.  If this fails, the other integration tests cannot be trusted.
 
 . "$(dirname "$0")/lib.sh"
@@ -151,14 +151,14 @@ client_ok upload 1000 --plain --port "$P_HASH"
 client_ok download 100000 --plain --port "$P_HASH" --seed 7
 client_ok halfclose 5000 --plain --port "$P_HASH"
 client_ok who --plain --port "$P_HASH"
-assert_eq hash "$(json_get "$CLIENT_OUT" name)" "hash endpoint name"
+assert_eq hash "$(jget "$CLIENT_OUT" name)" "hash endpoint name"
 client_ok upload 100000 --port "$P_HTLS" --sni localhost --tls 1.0 \
     --ciphers 'DEFAULT:@SECLEVEL=0'
-assert_eq TLSv1 "$(json_get "$CLIENT_OUT" tls)" "hash TLS endpoint version"
+assert_eq TLSv1 "$(jget "$CLIENT_OUT" tls)" "hash TLS endpoint version"
 client_fail upload 10 --port "$P_HTLS" --sni localhost
 client_ok halfclose 70000 --port "$P_HTLS" --sni localhost --tls 1.0 \
     --ciphers 'DEFAULT:@SECLEVEL=0'
-assert_eq close_notify "$(json_get "$CLIENT_OUT" end)" "TLS half-close end"
+assert_eq close_notify "$(jget "$CLIENT_OUT" end)" "TLS half-close end"
 # pyserver logs one line per command it completed
 grep -q ": U 1000 " "$(ep_log hash)" || fail "hash endpoint did not log U"
 grep -q ": H EOF after 70000 " "$(ep_log hashtls)" ||
@@ -186,4 +186,4 @@ for _p in $P_TLS10 $P_TLS11 $P_RSAKX $P_DHE $P_EXP $P_WEAK $P_T12P $P_NR10 \
 	assert_eq 127.0.0.1 "$(tbutil listeners "$_p" | sort -u)" \
 	    "listening addresses of port $_p"
 done
-note "all endpoints behave as LEGACY-TLS.md describes"
+note "all endpoints behave as endpoints.sh describes"

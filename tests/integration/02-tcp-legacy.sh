@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 #
 # tcp routes from an inbound TLS 1.2/1.3 client to each legacy endpoint type
-# of LEGACY-TLS.md, with the route options that endpoint needs.  Every route
+# of endpoints/endpoints.sh, with the route options that endpoint needs.  Every route
 # is reached through one listener and picked by SNI (ROUTE.broker.test).
 # Clients: curl --tlsv1.2 (max 1.2), curl --tlsv1.3, openssl s_client -tls1_2.
 # Expect: the endpoint's page, and an audit record with close=ok, the
@@ -31,16 +31,9 @@ start_ep_weakcert weak "$P_WEAK"
 start_ep_http http "$P_HTTP"
 start_ep_tls12plus t12p "$P_T12P"
 
-cat >"$TB_TMP/broker.ini" <<EOF
-[broker]
-workers = 2
-audit_log = $AUDIT
-drain_timeout = 2s
-
-[listener erp]
-bind = 127.0.0.1:$BP
-cert = $PKI/broker.pem
-key = $PKI/broker.key
+{
+	ini_preamble "$BP" workers=2 drain_timeout=2s
+	cat <<EOF
 
 ; a-tls10-cbc: the route's floor is 1.0, so security level 0 by default
 [route tls10]
@@ -151,6 +144,7 @@ host = plain.broker.test
 upstream = 127.0.0.1:$P_HTTP
 upstream_tls = off
 EOF
+} >"$TB_TMP/broker.ini"
 
 start_broker "$TB_TMP/broker.ini"
 

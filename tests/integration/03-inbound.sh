@@ -20,34 +20,16 @@ start_ep_hash dflt "$P_DEF"
 start_ep_hash denied "$P_DENY"
 start_ep_hash mtls "$P_MTLS"
 
-cat >"$TB_TMP/broker.ini" <<EOF
-[broker]
-workers = 2
-audit_log = $AUDIT
-
-; two certificates, the second chosen by SNI other.test
-[listener erp]
-bind = 127.0.0.1:$BP
-cert = $PKI/broker-full.pem $PKI/other-full.pem
-
-[listener deny]
-bind = 127.0.0.1:$BP_DENY
-cert = $PKI/broker.pem
-key = $PKI/broker.key
-allow = 10.0.0.0/8
-allow = 192.0.2.1, 2001:db8::/32
-
-[listener mtls]
-bind = 127.0.0.1:$BP_MTLS
-cert = $PKI/broker.pem
-key = $PKI/broker.key
-client_ca = $PKI/clientca.pem
-
-; only host routes: an unknown SNI has nowhere to go
-[listener hosts]
-bind = 127.0.0.1:$BP_HOSTS
-cert = $PKI/broker.pem
-key = $PKI/broker.key
+{
+	# erp: two certificates, the second chosen by SNI other.test
+	ini_preamble "$BP" workers=2 \
+	    -- "cert=$PKI/broker-full.pem $PKI/other-full.pem"
+	ini_listener deny "$BP_DENY" allow=10.0.0.0/8 \
+	    "allow=192.0.2.1, 2001:db8::/32"
+	ini_listener mtls "$BP_MTLS" "client_ca=$PKI/clientca.pem"
+	# only host routes: an unknown SNI has nowhere to go
+	ini_listener hosts "$BP_HOSTS"
+	cat <<EOF
 
 [route ra]
 listener = erp
@@ -88,6 +70,7 @@ host = a.broker.test
 upstream = 127.0.0.1:$P_A
 upstream_tls = off
 EOF
+} >"$TB_TMP/broker.ini"
 
 start_broker "$TB_TMP/broker.ini"
 
@@ -135,18 +118,18 @@ expect_audit close=ok sni! route=rdef
 # ---- SNI picks the tcp route --------------------------------------------------
 
 client_ok who --port "$BP" --sni a.broker.test
-assert_eq alpha "$(json_get "$CLIENT_OUT" name)" "endpoint behind a.broker.test"
+assert_eq alpha "$(jget "$CLIENT_OUT" name)" "endpoint behind a.broker.test"
 expect_audit close=ok route=ra sni=a.broker.test upstream="127.0.0.1:$P_A" \
     up_tls=plain
 
 # route host names match case-insensitively (host = B.Broker.Test)
 client_ok who --port "$BP" --sni b.broker.test --tls 1.2
-assert_eq beta "$(json_get "$CLIENT_OUT" name)" "endpoint behind b.broker.test"
+assert_eq beta "$(jget "$CLIENT_OUT" name)" "endpoint behind b.broker.test"
 expect_audit close=ok route=rb sni=b.broker.test tls=TLSv1.2 \
     upstream="127.0.0.1:$P_B"
 
 client_ok who --port "$BP" --sni c.broker.test
-assert_eq dflt "$(json_get "$CLIENT_OUT" name)" "endpoint behind c.broker.test"
+assert_eq dflt "$(jget "$CLIENT_OUT" name)" "endpoint behind c.broker.test"
 expect_audit close=ok route=rdef sni=c.broker.test
 
 # no host route matches and there is no default route
@@ -174,7 +157,7 @@ expect_audit close=client_tls_failed listener=mtls upstream!
 assert_eq 0 "$(ep_conns mtls)" "connections behind mTLS without a valid cert"
 
 client_ok who --port "$BP_MTLS" --cert "$PKI/client.pem" --key "$PKI/client.key"
-assert_eq mtls "$(json_get "$CLIENT_OUT" name)" "endpoint behind mTLS"
+assert_eq mtls "$(jget "$CLIENT_OUT" name)" "endpoint behind mTLS"
 expect_audit close=ok route=rmtls listener=mtls
 client_ok who --port "$BP_MTLS" --tls 1.2 --cert "$PKI/client.pem" \
     --key "$PKI/client.key"

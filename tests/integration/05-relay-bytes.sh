@@ -19,15 +19,9 @@ BP=$1 P_PLAIN=$2 P_TLS=$3
 start_ep_hash plain "$P_PLAIN"
 start_ep_hash_tls10 tls10 "$P_TLS"
 
-cat >"$TB_TMP/broker.ini" <<EOF
-[broker]
-workers = 2
-audit_log = $AUDIT
-
-[listener erp]
-bind = 127.0.0.1:$BP
-cert = $PKI/broker.pem
-key = $PKI/broker.key
+{
+	ini_preamble "$BP" workers=2
+	cat <<EOF
 
 [route plain]
 mode = tcp
@@ -43,6 +37,7 @@ upstream_tls = 1.0
 upstream_ca = $PKI/ca.pem
 upstream_sni = localhost
 EOF
+} >"$TB_TMP/broker.ini"
 
 start_broker "$TB_TMP/broker.ini"
 

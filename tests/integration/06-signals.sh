@@ -18,22 +18,16 @@ start_ep_hash hash "$P_HASH"
 # write_ini DRAIN_TIMEOUT
 write_ini()
 {
-	cat >"$TB_TMP/broker.ini" <<EOF
-[broker]
-workers = 2
-audit_log = $AUDIT
-drain_timeout = $1
-
-[listener erp]
-bind = 127.0.0.1:$BP
-cert = $PKI/broker.pem
-key = $PKI/broker.key
+	{
+		ini_preamble "$BP" workers=2 "drain_timeout=$1"
+		cat <<EOF
 
 [route relay]
 mode = tcp
 upstream = 127.0.0.1:$P_HASH
 upstream_tls = off
 EOF
+	} >"$TB_TMP/broker.ini"
 }
 
 # ---- SIGTERM, no connections: prompt exit 0 --------------------------------------

@@ -22,16 +22,9 @@ BP=$1 AP=$2 P_HTTP=$3 P_HASH=$4
 start_ep_http web "$P_HTTP"
 start_ep_hash raw "$P_HASH"
 
-cat >"$TB_TMP/broker.ini" <<EOF
-[broker]
-workers = 2
-audit_log = $AUDIT
-admin = 127.0.0.1:$AP
-
-[listener erp]
-bind = 127.0.0.1:$BP
-cert = $PKI/broker.pem
-key = $PKI/broker.key
+{
+	ini_preamble "$BP" workers=2 "admin=127.0.0.1:$AP"
+	cat <<EOF
 
 [route web]
 mode = http
@@ -46,6 +39,7 @@ host = raw.broker.test
 upstream = 127.0.0.1:$P_HASH
 upstream_tls = off
 EOF
+} >"$TB_TMP/broker.ini"
 
 start_broker "$TB_TMP/broker.ini"
 wait_for_port "$AP" "$BROKER_PID"

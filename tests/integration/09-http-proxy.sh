@@ -31,16 +31,9 @@ start_httpd old "$P_OLD" --http10	# HTTP/1.0, close-delimited, no chunked
 start_httpd dflt "$P_DFLT"
 start_nginx ngx "$P_NGX" 60s
 
-cat >"$TB_TMP/broker.ini" <<EOF
-[broker]
-workers = 1
-audit_log = $AUDIT
-drain_timeout = 2s
-
-[listener erp]
-bind = 127.0.0.1:$BP
-cert = $PKI/broker.pem
-key = $PKI/broker.key
+{
+	ini_preamble "$BP" workers=1 drain_timeout=2s
+	cat <<EOF
 
 ; app reads chunked request bodies: they are streamed to it
 [route app]
@@ -95,6 +88,7 @@ forwarded = no
 upstream = 127.0.0.1:$P_DFLT
 upstream_tls = off
 EOF
+} >"$TB_TMP/broker.ini"
 
 start_broker "$TB_TMP/broker.ini"
 

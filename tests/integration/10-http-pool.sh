@@ -24,16 +24,9 @@ start_httpd idle "$P_IDLE" --idle-close 1
 start_httpd drop "$P_DROP" --drop-nth 2
 start_nginx ngx "$P_NGX" 1s
 
-cat >"$TB_TMP/broker.ini" <<EOF
-[broker]
-workers = 1
-audit_log = $AUDIT
-drain_timeout = 2s
-
-[listener erp]
-bind = 127.0.0.1:$BP
-cert = $PKI/broker.pem
-key = $PKI/broker.key
+{
+	ini_preamble "$BP" workers=1 drain_timeout=2s
+	cat <<EOF
 
 [route pool]
 host = pool.broker.test
@@ -58,6 +51,7 @@ upstream_tls = 1.0
 upstream_ca = $PKI/ca.pem
 upstream_sni = localhost
 EOF
+} >"$TB_TMP/broker.ini"
 
 start_broker "$TB_TMP/broker.ini"
 

@@ -40,17 +40,9 @@ start_ep_expired expired "$P_EXP"
 start_ep_synfull full "$P_FULL"
 ! port_listening "$P_DEAD" || hard_error "port $P_DEAD unexpectedly in use"
 
-cat >"$TB_TMP/broker.ini" <<EOF
-[broker]
-workers = 1
-audit_log = $AUDIT
-drain_timeout = 2s
-
-[listener erp]
-bind = 127.0.0.1:$BP
-cert = $PKI/broker.pem
-key = $PKI/broker.key
-request_timeout = 1s
+{
+	ini_preamble "$BP" workers=1 drain_timeout=2s -- request_timeout=1s
+	cat <<EOF
 
 [route rst]
 host = rst.broker.test
@@ -139,6 +131,7 @@ connect_timeout = 1s
 host = dns.broker.test
 upstream = nonexistent.invalid:443
 EOF
+} >"$TB_TMP/broker.ini"
 
 start_broker "$TB_TMP/broker.ini"
 

@@ -36,22 +36,11 @@ write_ini()
 {
 	_key=$PKI/broker.key
 	[ "${1:-}" != broken ] || _key=$TB_TMP/missing.key
-	cat >"$TB_TMP/broker.ini" <<EOF
-[broker]
-workers = 2
-audit_log = $AUDIT
-admin = 127.0.0.1:$AP
-drain_timeout = 2s
-
-[listener erp]
-bind = 127.0.0.1:$BP
-cert = $PKI/broker.pem
-key = $_key
-
-[listener second]
-bind = 127.0.0.1:$BP2
-cert = $PKI/broker.pem
-key = $PKI/broker.key
+	{
+		ini_preamble "$BP" workers=2 "admin=127.0.0.1:$AP" \
+		    drain_timeout=2s -- "cert=$PKI/broker.pem" "key=$_key"
+		ini_listener second "$BP2"
+		cat <<EOF
 
 [route one]
 listener = erp
@@ -66,6 +55,7 @@ mode = tcp
 upstream = 127.0.0.1:$P_HASH
 upstream_tls = off
 EOF
+	} >"$TB_TMP/broker.ini"
 	[ "${1:-}" = "" ] || cat >>"$TB_TMP/broker.ini" <<EOF
 
 [route two]
@@ -130,7 +120,7 @@ STATUS=$(notify show --field STATUS | head -n 1)
 [ -n "$STATUS" ] || fail "READY=1 came without STATUS="
 assert_contains "$STATUS" "2 listeners" "STATUS= at start"
 assert_contains "$STATUS" "2 routes" "STATUS= at start"
-# issue 5: "STATUS= with the number of routes and connections".
+# STATUS= names the number of routes and connections.
 # Regression: STATUS= once named listeners, routes and workers only.
 case $STATUS in
 *connection*) ;;

@@ -19,8 +19,7 @@
 # new routes, upstream and certificate; at the end openssl s_client must
 # show the new certificate's subject.  Also, a request sent after a reload
 # on a keep-alive connection opened before it must get the new routes (or
-# find that connection closed): issue 5 says new requests use the new
-# generation.  Once the load stops, each worker must have freed the upstream
+# find that connection closed): new requests use the new generation.  Once the load stops, each worker must have freed the upstream
 # pools of all 20 older configurations.
 
 . "$(dirname "$0")/lib.sh"
@@ -47,24 +46,10 @@ write_ini()
 	_key=$PKI/$1.key
 	[ "${6:-}" != broken-cert ] || _cert=$TB_TMP/no-such-cert.pem
 	{
-		cat <<EOF
-[broker]
-workers = 2
-audit_log = $AUDIT
-drain_timeout = 5s
-log_level = info
-
-[listener erp]
-bind = 127.0.0.1:$BP
-cert = $_cert
-key = $_key
-EOF
+		ini_preamble "$BP" workers=2 drain_timeout=5s log_level=info \
+		    -- "cert=$_cert" "key=$_key"
+		[ "$5" = no ] || ini_listener side "$SP"
 		[ "$5" = no ] || cat <<EOF
-
-[listener side]
-bind = 127.0.0.1:$SP
-cert = $PKI/broker.pem
-key = $PKI/broker.key
 
 [route side]
 listener = side
@@ -73,12 +58,8 @@ path = /side/
 upstream = 127.0.0.1:$P_A
 upstream_tls = off
 EOF
+		[ "${6:-}" != taken ] || ini_listener taken "$P_TAKEN"
 		[ "${6:-}" != taken ] || cat <<EOF
-
-[listener taken]
-bind = 127.0.0.1:$P_TAKEN
-cert = $PKI/broker.pem
-key = $PKI/broker.key
 
 [route taken]
 listener = taken
@@ -309,17 +290,16 @@ LOAD_RC=$WAIT_RC
 [ -f "$TB_TMP/load.json" ] || fail "load client wrote no summary: $(cat "$TB_TMP/load.log")"
 LOAD=$(cat "$TB_TMP/load.json")
 note "load: $LOAD"
-assert_eq 0 "$(json_get "$LOAD" failed)" "failed requests during the reloads"
+assert_eq 0 "$(jget "$LOAD" failed)" "failed requests during the reloads"
 assert_eq 0 "$LOAD_RC" "load client exit status"
-[ "$(json_get "$LOAD" requests)" -ge 100 ] ||
-    fail "only $(json_get "$LOAD" requests) requests made during 20 reloads"
-assert_eq file "$(json_get "$LOAD" stopped_by)" "how the load ended"
+[ "$(jget "$LOAD" requests)" -ge 100 ] ||
+    fail "only $(jget "$LOAD" requests) requests made during 20 reloads"
+assert_eq file "$(jget "$LOAD" stopped_by)" "how the load ended"
 # both certificates and both /keep/ upstreams served the load
 assert_contains "$LOAD" '"broker.test":' "certificates the load saw"
 assert_contains "$LOAD" '"broker2.test":' "certificates the load saw"
-assert_contains "$(printf '%s' "$LOAD" | "$PYTHON" -c \
-    'import json,sys; print(sorted(json.load(sys.stdin)["names"]["/keep/b"]))')" \
-    "'A', 'B'" "upstreams of /keep/ the load saw"
+assert_contains "$(jget "$LOAD" 'sorted(d["names"]["/keep/b"])')" '"A", "B"' \
+    "upstreams of /keep/ the load saw"
 
 # ---- after the last reload ----------------------------------------------------------
 

@@ -31,16 +31,9 @@ start_ep_hash raw "$P_HASH"
 # write_ini DRAIN_TIMEOUT
 write_ini()
 {
-	cat >"$TB_TMP/broker.ini" <<EOF
-[broker]
-workers = 2
-audit_log = $AUDIT
-drain_timeout = $1
-
-[listener erp]
-bind = 127.0.0.1:$BP
-cert = $PKI/broker.pem
-key = $PKI/broker.key
+	{
+		ini_preamble "$BP" workers=2 "drain_timeout=$1"
+		cat <<EOF
 
 [route web]
 mode = http
@@ -54,6 +47,7 @@ host = raw.broker.test
 upstream = 127.0.0.1:$P_HASH
 upstream_tls = off
 EOF
+	} >"$TB_TMP/broker.ini"
 }
 
 # curl_bg NAME PATH...: curl over one keep-alive connection in the
@@ -252,7 +246,7 @@ wait_exit "$LOAD_PID" 20 || fail "load did not stop"
 untrack "$LOAD_PID"
 LOAD=$(cat "$TB_TMP/load.json")
 assert_eq 0 "$WAIT_RC" "load client ($LOAD)"
-REQS=$(json_get "$LOAD" requests)
+REQS=$(jget "$LOAD" requests)
 stop_broker
 _n3=$(wc -l <"$TB_TMP/audit.3" | tr -d ' ')
 _n4=$(wc -l <"$AUDIT" | tr -d ' ')

@@ -7,7 +7,7 @@
 #     (man pages looked up in the source tree's man/, so Documentation= is
 #     checked too);
 #   - `systemd-analyze security --offline=true` rates it 2.0 or lower;
-#   - it has what issue 5 asks for (Type=notify, ExecReload with SIGHUP,
+#   - it has what a systemd service needs (Type=notify, ExecReload with SIGHUP,
 #     WatchdogSec, a dedicated user, CAP_NET_BIND_SERVICE, the hardening
 #     list, LogsDirectory, ConfigurationDirectory, LimitNOFILE) and gives a
 #     stop timeout longer than the default drain_timeout;
@@ -164,17 +164,9 @@ BP=$1 AP=$2 P_HTTP=$3 P_HASH=$4
 start_ep_http web "$P_HTTP"
 start_ep_hash raw "$P_HASH"
 start_notify_socket "$BP"
-cat >"$TB_TMP/broker.ini" <<EOF
-[broker]
-workers = 2
-audit_log = $AUDIT
-admin = 127.0.0.1:$AP
-drain_timeout = 2s
-
-[listener erp]
-bind = 127.0.0.1:$BP
-cert = $PKI/broker.pem
-key = $PKI/broker.key
+{
+	ini_preamble "$BP" workers=2 "admin=127.0.0.1:$AP" drain_timeout=2s
+	cat <<EOF
 
 [route web]
 mode = http
@@ -188,6 +180,7 @@ host = raw.broker.test
 upstream = 127.0.0.1:$P_HASH
 upstream_tls = off
 EOF
+} >"$TB_TMP/broker.ini"
 
 # ExecStartPre
 _rc=0

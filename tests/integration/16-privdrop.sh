@@ -39,18 +39,10 @@ AUDIT="$TB_TMP/log/audit.jsonl"
 # write_ini USER
 write_ini()
 {
-	cat >"$TB_TMP/broker.ini" <<EOF
-[broker]
-workers = 2
-user = $1
-audit_log = $AUDIT
-admin = 127.0.0.1:$AP
-drain_timeout = 2s
-
-[listener erp]
-bind = 127.0.0.1:$PP
-cert = $PKI/broker.pem
-key = $PKI/broker.key
+	{
+		ini_preamble "$PP" workers=2 "user=$1" "admin=127.0.0.1:$AP" \
+		    drain_timeout=2s
+		cat <<EOF
 
 [route web]
 mode = http
@@ -64,6 +56,7 @@ host = raw.broker.test
 upstream = 127.0.0.1:$P_HASH
 upstream_tls = off
 EOF
+	} >"$TB_TMP/broker.ini"
 }
 
 # ---- user = nobody -------------------------------------------------------------

@@ -29,16 +29,9 @@ start_lighttpd_gnutls rc4 "$P_RC4" \
 
 write_conf()
 {
-	cat >"$1" <<INI
-[broker]
-workers = 1
-audit_log = $AUDIT
-drain_timeout = 2s
-
-[listener erp]
-bind = 127.0.0.1:$2
-cert = $PKI/broker.pem
-key = $PKI/broker.key
+	{
+		ini_preamble "$2" workers=1 drain_timeout=2s
+		cat <<INI
 
 ; 3DES needs explicit suite names: DEFAULT deletes them for good
 [route des3]
@@ -61,6 +54,7 @@ upstream_legacy_provider = yes
 upstream_ca = $PKI/ca.pem
 upstream_sni = localhost
 INI
+	} >"$1"
 }
 
 # The weak build reaches both.

@@ -24,21 +24,16 @@ set -- $(free_ports 2)
 BP=$1 EP=$2
 _ep_run bulk "$EP" "$PYTHON" "$BULK" serve "$EP"
 
-cat >"$TB_TMP/broker.ini" <<EOF
-[broker]
-workers = 1
-audit_log = $AUDIT
-
-[listener erp]
-bind = 127.0.0.1:$BP
-cert = $PKI/broker.pem
-key = $PKI/broker.key
+{
+	ini_preamble "$BP" workers=1
+	cat <<EOF
 
 [route bulk]
 mode = http
 upstream = 127.0.0.1:$EP
 upstream_tls = off
 EOF
+} >"$TB_TMP/broker.ini"
 start_broker "$TB_TMP/broker.ini"
 URL="https://broker.test:$BP"
 CURL_RESOLVE="--resolve broker.test:$BP:127.0.0.1"

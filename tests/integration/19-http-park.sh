@@ -25,24 +25,10 @@ BP=$1 SP=$2 AP=$3 P_WEB=$4
 
 start_httpd web "$P_WEB"
 
-cat >"$TB_TMP/broker.ini" <<EOF
-[broker]
-workers = 1
-audit_log = $AUDIT
-admin = 127.0.0.1:$AP
-drain_timeout = 30s
-
-[listener erp]
-bind = 127.0.0.1:$BP
-cert = $PKI/broker.pem
-key = $PKI/broker.key
-
-[listener short]
-bind = 127.0.0.1:$SP
-cert = $PKI/broker.pem
-key = $PKI/broker.key
-request_timeout = 1s
-keepalive_timeout = 1s
+{
+	ini_preamble "$BP" workers=1 "admin=127.0.0.1:$AP" drain_timeout=30s
+	ini_listener short "$SP" request_timeout=1s keepalive_timeout=1s
+	cat <<EOF
 
 [route web]
 listener = erp
@@ -56,6 +42,7 @@ host = web.broker.test
 upstream = 127.0.0.1:$P_WEB
 upstream_tls = off
 EOF
+} >"$TB_TMP/broker.ini"
 
 start_broker "$TB_TMP/broker.ini"
 wait_for_port "$AP" "$BROKER_PID"

@@ -1,8 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 #
-# http mode: the framing an endpoint reads is the broker's (issue 10,
-# findings 1, 8 and the forwarding part of 10), against a recording origin
+# http mode: the framing an endpoint reads is the broker's, and what it
+# forwards about the client, against a recording origin
 # that keeps every byte it got (endpoints/recorder.py), nginx (TLS 1.0)
 # and an HTTP/1.0 server:
 #  - a Connection option naming Content-Length, Transfer-Encoding, Host or
@@ -31,16 +31,9 @@ start_recorder rec "$P_REC"
 start_httpd old "$P_OLD" --http10
 start_nginx ngx "$P_NGX" 60s
 
-cat >"$TB_TMP/broker.ini" <<EOF
-[broker]
-workers = 1
-audit_log = $AUDIT
-drain_timeout = 2s
-
-[listener erp]
-bind = 127.0.0.1:$BP
-cert = $PKI/broker.pem
-key = $PKI/broker.key
+{
+	ini_preamble "$BP" workers=1 drain_timeout=2s
+	cat <<EOF
 
 [route rec]
 host = rec.broker.test
@@ -78,6 +71,7 @@ upstream_tls = 1.0
 upstream_ca = $PKI/ca.pem
 upstream_sni = localhost
 EOF
+} >"$TB_TMP/broker.ini"
 
 start_broker "$TB_TMP/broker.ini"
 

@@ -1,8 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 #
-# http mode: what the broker writes down of a request (issue 10, findings
-# 3 and 4), with log_level = debug and a recording origin behind it:
+# http mode: what the broker writes down of a request, with log_level =
+# debug and a recording origin behind it:
 #  - a Host with bytes such as ! ~ $ * ; or %41 is routed as the parser read
 #    it (no route for "secret.internal!", never the secret.internal route),
 #    and the 404, the audit detail and the log name exactly that host: no
@@ -23,17 +23,9 @@ BP=$1 P_REC=$2 P_DEAD=$3
 start_recorder rec "$P_REC"
 ! port_listening "$P_DEAD" || hard_error "port $P_DEAD unexpectedly in use"
 
-cat >"$TB_TMP/broker.ini" <<EOF
-[broker]
-workers = 1
-audit_log = $AUDIT
-log_level = debug
-drain_timeout = 2s
-
-[listener erp]
-bind = 127.0.0.1:$BP
-cert = $PKI/broker.pem
-key = $PKI/broker.key
+{
+	ini_preamble "$BP" workers=1 log_level=debug drain_timeout=2s
+	cat <<EOF
 
 [route secret]
 host = secret.internal
@@ -50,6 +42,7 @@ host = dead.broker.test
 upstream = 127.0.0.1:$P_DEAD
 upstream_tls = off
 EOF
+} >"$TB_TMP/broker.ini"
 
 start_broker "$TB_TMP/broker.ini"
 

@@ -34,20 +34,10 @@ _ep_run bulk "$P_BULK" "$PYTHON" "$TB_EP/bulk.py" serve "$P_BULK"
 start_httpd web "$P_WEB"
 start_ep_hash hash "$P_HASH"
 
-cat >"$TB_TMP/broker.ini" <<EOF
-[broker]
-workers = 1
-audit_log = $AUDIT
-
-[listener erp]
-bind = 127.0.0.1:$BP
-cert = $PKI/broker.pem
-key = $PKI/broker.key
-
-[listener raw]
-bind = 127.0.0.1:$TP
-cert = $PKI/broker.pem
-key = $PKI/broker.key
+{
+	ini_preamble "$BP" workers=1
+	ini_listener raw "$TP"
+	cat <<EOF
 
 [route bulk]
 listener = erp
@@ -69,6 +59,7 @@ mode = tcp
 upstream = 127.0.0.1:$P_HASH
 upstream_tls = off
 EOF
+} >"$TB_TMP/broker.ini"
 start_broker "$TB_TMP/broker.ini"
 
 # pipe PORT HOST ARGS...: pipeclient.py; its JSON in PIPE.
@@ -99,7 +90,7 @@ grep "conn=2 route=bulk client=" "$BROKER_LOG" | grep -q ' close=client_reset ' 
     "conn=2 route=bulk client=" "$BROKER_LOG")"
 assert_no_spin "$BROKER_PID" "after a reset with answers queued"
 _answered=$(audit_count 2 "$(wc -l <"$AUDIT" | tr -d ' ')" conn=2)
-note "pipelined $(json_get "$PIPE" sent) GETs of 16 KiB; $_answered answered"
+note "pipelined $(jget "$PIPE" sent) GETs of 16 KiB; $_answered answered"
 # The sockets hold a few MiB; 2000 answers would be 32 MiB queued in the broker.
 [ "$_answered" -lt 2000 ] ||
     fail "$_answered answers queued for a client that reads nothing"

@@ -39,15 +39,9 @@ chmod +x "$TB_TMP/www/cgi-bin/echo" "$TB_TMP/www/cgi-bin/early"
 _ep_run bb "$P_BB" busybox httpd -f -vv -p "127.0.0.1:$P_BB" -h "$TB_TMP/www"
 start_httpd modern "$P_MOD"
 
-cat >"$TB_TMP/broker.ini" <<EOF
-[broker]
-workers = 1
-audit_log = $AUDIT
-
-[listener erp]
-bind = 127.0.0.1:$BP
-cert = $PKI/broker.pem
-key = $PKI/broker.key
+{
+	ini_preamble "$BP" workers=1
+	cat <<EOF
 
 [route bb]
 host = bb.broker.test
@@ -66,6 +60,7 @@ upstream = 127.0.0.1:$P_MOD
 upstream_tls = off
 upstream_chunked = yes
 EOF
+} >"$TB_TMP/broker.ini"
 start_broker "$TB_TMP/broker.ini"
 
 # post ROUTE PATH FILE ARGS...: curl POST of FILE; body in $TB_TMP/got,

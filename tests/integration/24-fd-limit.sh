@@ -23,17 +23,10 @@ BP=$1 P_WEB=$2
 
 start_httpd web "$P_WEB"
 
-cat >"$TB_TMP/broker.ini" <<EOF
-[broker]
-workers = 1
-audit_log = $AUDIT
-max_connections = 1000
-
-[listener erp]
-bind = 127.0.0.1:$BP
-cert = $PKI/broker.pem
-key = $PKI/broker.key
-handshake_timeout = 60s
+{
+	ini_preamble "$BP" workers=1 max_connections=1000 -- \
+	    handshake_timeout=60s
+	cat <<EOF
 
 ; no pooling: every request needs a new upstream socket
 [route web]
@@ -42,6 +35,7 @@ upstream = 127.0.0.1:$P_WEB
 upstream_tls = off
 pool_max_idle = 0
 EOF
+} >"$TB_TMP/broker.ini"
 
 # The broker under a limit of 64 descriptors, soft and hard.
 cat >"$TB_TMP/lowfd.sh" <<EOF
@@ -73,10 +67,10 @@ grep 'accept: Too many open files' "$BROKER_LOG" | head -n 1 |
     fail "the accept failure's log line: $(grep accept: "$BROKER_LOG" | head -n 1)"
 assert_no_spin "$BROKER_PID" "with accept failing on EMFILE"
 
-assert_eq 200 "$(json_get "$RES" before)" "status before the flood"
-assert_eq 503 "$(json_get "$RES" during)" "status while out of descriptors ($RES)"
-assert_eq broker_fd_limit "$(json_get "$RES" error)" "X-Broker-Error"
-assert_contains "$(json_get "$RES" body)" "LimitNOFILE" "the 503's body"
+assert_eq 200 "$(jget "$RES" before)" "status before the flood"
+assert_eq 503 "$(jget "$RES" during)" "status while out of descriptors ($RES)"
+assert_eq broker_fd_limit "$(jget "$RES" error)" "X-Broker-Error"
+assert_contains "$(jget "$RES" body)" "LimitNOFILE" "the 503's body"
 expect_audit route=web path=/before status=200 close=ok
 expect_audit route=web path=/during status=503 close=broker_fd_limit \
     phase=connect 'hint~LimitNOFILE.*max_connections' \

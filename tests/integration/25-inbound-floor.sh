@@ -10,7 +10,7 @@
 # offer only such suites (openssl s_client; RC4 and 3DES from the
 # weak-cipher OpenSSL's s_client when it is there), and serves the others.
 #
-# Regression (issue 10, finding 6): `ciphers = ALL:eNULL:@SECLEVEL=0` passed
+# Regression: `ciphers = ALL:eNULL:@SECLEVEL=0` passed
 # -t and the broker served NULL-SHA256 and anonymous DH.
 
 . "$(dirname "$0")/lib.sh"

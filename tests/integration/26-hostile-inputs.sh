@@ -10,7 +10,7 @@
 # broker keeps serving when a reload names a FIFO, or when SIGUSR1 finds one
 # where its audit log was.
 #
-# Regression (issue 10, finding 7): a FIFO cert hung -t, a FIFO audit_log hung
+# Regression: a FIFO cert hung -t, a FIFO audit_log hung
 # the start with every signal blocked, -c /dev/zero spun, -c /dev/urandom grew
 # without bound, and -t passed an audit_log in a missing directory.
 

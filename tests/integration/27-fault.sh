@@ -29,19 +29,16 @@ backlogs()
 }
 
 BP=$(free_port)
-cat >"$TB_TMP/broker.ini" <<EOF
-[broker]
-workers = 2
-audit_log = $AUDIT
-log_level = notice
-[listener erp]
-bind = 127.0.0.1:$BP
-cert = $PKI/broker-full.pem
+{
+	ini_preamble "$BP" workers=2 log_level=notice -- \
+	    "cert=$PKI/broker-full.pem"
+	cat <<EOF
 [route r]
 mode = tcp
 upstream = 127.0.0.1:9
 upstream_tls = off
 EOF
+} >"$TB_TMP/broker.ini"
 start_broker "$TB_TMP/broker.ini"
 assert_eq "1024 1024 " "$(backlogs "$BP")" "listen backlogs of the two workers"
 kill -HUP "$BROKER_PID"

@@ -140,16 +140,11 @@ serves()
 # write_ini AUDIT_LOG [EXTRA]: the broker's configuration in the container.
 write_ini()
 {
-	cat >"$TB_TMP/tlsbroker.ini" <<EOF
-[broker]
-workers = 2
-audit_log = $1
-drain_timeout = 30s
-
-[listener erp]
-bind = 127.0.0.1:$BP
-cert = /etc/tlsbroker/tls/broker.test.pem
-key = /etc/tlsbroker/tls/broker.test.key
+	{
+		ini_preamble "$BP" workers=2 "audit_log=$1" drain_timeout=30s \
+		    -- cert=/etc/tlsbroker/tls/broker.test.pem \
+		    key=/etc/tlsbroker/tls/broker.test.key
+		cat <<EOF
 
 [route web]
 host = web.broker.test
@@ -162,6 +157,7 @@ host = gate.broker.test
 upstream = 127.0.0.1:$P_GATE
 upstream_tls = off
 EOF
+	} >"$TB_TMP/tlsbroker.ini"
 	printf '%s\n' "${3:-}" >>"$TB_TMP/tlsbroker.ini"
 	ct_put "$TB_TMP/tlsbroker.ini" /etc/tlsbroker/tlsbroker.ini root:root 0644
 }

@@ -33,26 +33,13 @@ BP=$1 OP=$2 P_HTTP=$3 HP1=$4 HP2=$5
 
 start_httpd web "$P_HTTP"
 
-cat >"$TB_TMP/broker.ini" <<EOF
-[broker]
-workers = 2
-audit_log = $AUDIT
-
-[listener erp]
-bind = 127.0.0.1:$BP
-cert = $PKI/broker.pem
-key = $PKI/broker.key
-proxy_protocol = on
-proxy_trusted = 127.0.0.1
-allow = 203.0.113.0/24 2001:db8::/32 127.0.0.2 127.0.0.3
-handshake_timeout = 2s
-
-[listener opt]
-bind = 127.0.0.1:$OP
-cert = $PKI/broker.pem
-key = $PKI/broker.key
-proxy_protocol = optional
-proxy_trusted = 127.0.0.1
+{
+	ini_preamble "$BP" workers=2 -- proxy_protocol=on \
+	    proxy_trusted=127.0.0.1 \
+	    "allow=203.0.113.0/24 2001:db8::/32 127.0.0.2 127.0.0.3" \
+	    handshake_timeout=2s
+	ini_listener opt "$OP" proxy_protocol=optional proxy_trusted=127.0.0.1
+	cat <<EOF
 
 [route web]
 listener = erp
@@ -66,6 +53,7 @@ host = web.broker.test
 upstream = 127.0.0.1:$P_HTTP
 upstream_tls = off
 EOF
+} >"$TB_TMP/broker.ini"
 
 start_broker "$TB_TMP/broker.ini"
 
@@ -88,8 +76,8 @@ served()
 	shift 2
 	pclient "$BP" "$@"
 	[ "$PC_RC" = 0 ] || fail "proxyclient $*: $PC_OUT"
-	assert_eq 200 "$(json_get "$PC_OUT" status)" "status ($*)"
-	assert_eq "$_xff" "$(json_get "$PC_OUT" xff)" "X-Forwarded-For ($*)"
+	assert_eq 200 "$(jget "$PC_OUT" status)" "status ($*)"
+	assert_eq "$_xff" "$(jget "$PC_OUT" xff)" "X-Forwarded-For ($*)"
 	expect_audit route=web status=200 close=ok "client~^$_cre\$"
 }
 
@@ -141,15 +129,15 @@ expect_audit listener=erp close=client_timeout phase=accept \
 note "optional: no header, and a v2 LOCAL health check"
 pclient "$OP"
 [ "$PC_RC" = 0 ] || fail "optional, no header: $PC_OUT"
-assert_eq 127.0.0.1 "$(json_get "$PC_OUT" xff)" "X-Forwarded-For without a header"
+assert_eq 127.0.0.1 "$(jget "$PC_OUT" xff)" "X-Forwarded-For without a header"
 expect_audit route=web-opt status=200 'client~^127\.0\.0\.1:'
 pclient "$OP" --v2-local
 [ "$PC_RC" = 0 ] || fail "optional, v2 LOCAL: $PC_OUT"
-assert_eq 127.0.0.1 "$(json_get "$PC_OUT" xff)" "X-Forwarded-For after LOCAL"
+assert_eq 127.0.0.1 "$(jget "$PC_OUT" xff)" "X-Forwarded-For after LOCAL"
 expect_audit route=web-opt status=200 'client~^127\.0\.0\.1:'
 pclient "$OP" --v1 203.0.113.20:20
 [ "$PC_RC" = 0 ] || fail "optional, v1: $PC_OUT"
-assert_eq 203.0.113.20 "$(json_get "$PC_OUT" xff)" "X-Forwarded-For, optional v1"
+assert_eq 203.0.113.20 "$(jget "$PC_OUT" xff)" "X-Forwarded-For, optional v1"
 expect_audit route=web-opt status=200 'client=203.0.113.20:20'
 
 note "HAProxy in front: send-proxy (v1) and send-proxy-v2"

@@ -26,24 +26,17 @@ start_httpd web "$P_HTTP"
 # write_ini DRAIN_GRACE
 write_ini()
 {
-	cat >"$TB_TMP/broker.ini" <<EOF
-[broker]
-workers = 2
-audit_log = $AUDIT
-admin = 127.0.0.1:$AP
-drain_grace = $1
-drain_timeout = 20s
-
-[listener erp]
-bind = 127.0.0.1:$BP
-cert = $PKI/broker.pem
-key = $PKI/broker.key
+	{
+		ini_preamble "$BP" workers=2 "admin=127.0.0.1:$AP" \
+		    "drain_grace=$1" drain_timeout=20s
+		cat <<EOF
 
 [route web]
 host = web.broker.test
 upstream = 127.0.0.1:$P_HTTP
 upstream_tls = off
 EOF
+	} >"$TB_TMP/broker.ini"
 }
 
 # admin_get PATH: status code in ADMIN_CODE, body in ADMIN_BODY.

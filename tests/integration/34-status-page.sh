@@ -39,16 +39,9 @@ start_nginx legacy "$P_NGX" 60s
 # write_ini [EXTRA_ROUTE_PORT]
 write_ini()
 {
-	cat >"$TB_TMP/broker.ini" <<EOF
-[broker]
-workers = 2
-audit_log = $AUDIT
-admin = 127.0.0.1:$AP
-
-[listener erp]
-bind = 127.0.0.1:$BP
-cert = $PKI/broker.pem
-key = $PKI/broker.key
+	{
+		ini_preamble "$BP" workers=2 "admin=127.0.0.1:$AP"
+		cat <<EOF
 
 [route web]
 host = web.broker.test
@@ -67,6 +60,7 @@ host = down.broker.test
 upstream = 127.0.0.1:$P_DOWN
 upstream_tls = off
 EOF
+	} >"$TB_TMP/broker.ini"
 	[ -z "${1:-}" ] || cat >>"$TB_TMP/broker.ini" <<EOF
 
 [route extra]
@@ -97,7 +91,7 @@ get legacy /b 200
 get down /x 502
 RAW=$(httpc raw --port "$BP" --host web.broker.test --send \
     'GET /nothing/<script>alert(1)</script> HTTP/1.1\r\nHost: nomatch.broker.test\r\nConnection: close\r\n\r\n')
-assert_eq 404 "$(json_get "$RAW" status)" "status of the request for no route"
+assert_eq 404 "$(jget "$RAW" status)" "status of the request for no route"
 wait_audit 7
 assert_audit 6 route=down close=upstream_refused phase=connect
 assert_audit 7 close=no_route 'detail~<script>alert\(1\)</script>'

@@ -86,24 +86,18 @@ node_httpd()
 
 node_broker()
 {
-	cat >"$TB_TMP/broker-$2.ini" <<EOF
-[broker]
-workers = 1
-audit_log = $TB_TMP/audit-$2.jsonl
-admin = 127.0.0.1:9180
-drain_grace = 5s
-drain_timeout = 5s
-
-[listener erp]
-bind = *:8443
-cert = $PKI/broker.pem
-key = $PKI/broker.key
+	{
+		ini_preamble "*:8443" workers=1 \
+		    "audit_log=$TB_TMP/audit-$2.jsonl" admin=127.0.0.1:9180 \
+		    drain_grace=5s drain_timeout=5s
+		cat <<EOF
 
 [route web]
 host = web.broker.test
 upstream = 127.0.0.1:8080
 upstream_tls = off
 EOF
+	} >"$TB_TMP/broker-$2.ini"
 	_log="$TB_TMP/broker-$2.log"
 	: >"$_log"
 	ip netns exec "$1" "$TLSBROKER" -c "$TB_TMP/broker-$2.ini" </dev/null \

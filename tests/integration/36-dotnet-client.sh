@@ -35,14 +35,11 @@ start_httpd app "$P_APP"		# HTTP/1.1 keep-alive, ignores Expect
 start_httpd old "$P_OLD" --http10	# closes after every answer
 # P_DOWN: nothing listens there
 
-cat >"$TB_TMP/broker.ini" <<EOF
-[broker]
-audit_log = $AUDIT
-
-[listener erp]
-bind = 127.0.0.1:$BP
-; the first is the default: what a ClientHello without SNI gets
-cert = $PKI/localhost-full.pem $PKI/other-full.pem
+{
+	# the first certificate is the default: what a ClientHello without
+	# SNI gets
+	ini_preamble "$BP" -- "cert=$PKI/localhost-full.pem $PKI/other-full.pem"
+	cat <<EOF
 
 [route ngx]
 host = localhost
@@ -83,6 +80,7 @@ host = 127.0.0.1
 upstream = 127.0.0.1:$P_APP
 upstream_tls = off
 EOF
+} >"$TB_TMP/broker.ini"
 start_broker "$TB_TMP/broker.ini"
 U="https://localhost:$BP"
 
@@ -137,14 +135,14 @@ wait_audit 45
 # ---- 4. what .NET gets from failing endpoints -------------------------------------
 
 erpc_ok soap "$U/down/soap" --want 502
-assert_eq upstream_refused "$(json_get "$(printf '%s\n' "$ERPC_OUT" | head -n 1)" broker_error)" \
+assert_eq upstream_refused "$(jget "$(printf '%s\n' "$ERPC_OUT" | head -n 1)" broker_error)" \
     "X-Broker-Error read from the WebException's Response (502)"
 assert_contains "$ERPC_OUT" "ProtocolError" "a 502 is a ProtocolError WebException"
 erpc_ok soap "$U/hang" --want 504
-assert_eq upstream_timeout "$(json_get "$(printf '%s\n' "$ERPC_OUT" | head -n 1)" broker_error)" \
+assert_eq upstream_timeout "$(jget "$(printf '%s\n' "$ERPC_OUT" | head -n 1)" broker_error)" \
     "X-Broker-Error read from the WebException's Response (504)"
 erpc_ok httpclient "$U/down/soap" --want 502
-assert_eq upstream_refused "$(json_get "$(printf '%s\n' "$ERPC_OUT" | head -n 1)" broker_error)" \
+assert_eq upstream_refused "$(jget "$(printf '%s\n' "$ERPC_OUT" | head -n 1)" broker_error)" \
     "HttpClient: X-Broker-Error of the 502"
 wait_audit 48
 assert_audit 46 route=down status=502 close=upstream_refused

@@ -43,14 +43,9 @@ start_nginx ngx "$P_NGX" 60s "location = /ngx/echo {
 
 # one worker: one pool per route, so what a route learned applies to the
 # next request whatever connection it comes on
-cat >"$TB_TMP/broker.ini" <<EOF
-[broker]
-workers = 1
-audit_log = $AUDIT
-
-[listener erp]
-bind = 127.0.0.1:$BP
-cert = $PKI/localhost-full.pem
+{
+	ini_preamble "$BP" workers=1 -- "cert=$PKI/localhost-full.pem"
+	cat <<EOF
 
 [route api]
 path = /api/
@@ -80,6 +75,7 @@ upstream = 127.0.0.1:$P_SWAP
 upstream_tls = off
 connect_timeout = 2s
 EOF
+} >"$TB_TMP/broker.ini"
 start_broker "$TB_TMP/broker.ini"
 U="https://localhost:$BP"
 WAIT="--continue-timeout 20000"	# wait for the 100 as long as it takes
@@ -87,7 +83,7 @@ WAIT="--continue-timeout 20000"	# wait for the 100 as long as it takes
 # fx_line N FIELD: FIELD of ErpClient fx's Nth call (0-based).
 fx_line()
 {
-	json_get "$(printf '%s\n' "$ERPC_OUT" | sed -n "$(($1 + 1))p")" "$2"
+	jget "$(printf '%s\n' "$ERPC_OUT" | sed -n "$(($1 + 1))p")" "$2"
 }
 
 learned()

@@ -35,35 +35,20 @@ SECRET_VALUE=5f0c2a6e9b1d4e87a3c6f2b9e0d14a7c
 printf '%s\n' "$SECRET_VALUE" >"$SECRET"
 chmod 600 "$SECRET"
 
-cat >"$TB_TMP/broker.ini" <<EOF
-[broker]
-audit_log = $AUDIT
-
-; the loopback networks stand in for the ERP's region
-[listener tagged]
-bind = 127.0.0.1:$P_TAG
-cert = $PKI/localhost-full.pem
-allow = servicetag:$TAGS:TlsbrokerTest.Loopback
-
-[listener tagged6]
-bind = [::1]:$P_TAG6
-cert = $PKI/localhost-full.pem
-allow = servicetag:$TAGS:TlsbrokerTest.Loopback
-
-; West Europe's (documentation) ranges hold no loopback address
-[listener weu]
-bind = 127.0.0.1:$P_WEU
-cert = $PKI/localhost-full.pem
-allow = servicetag:$TAGS:PowerPlatformPlex.WestEurope
-
-[listener erp]
-bind = 127.0.0.1:$P_ERP
-cert = $PKI/localhost-full.pem
-
-[listener mtls]
-bind = 127.0.0.1:$P_MTLS
-cert = $PKI/localhost-full.pem
-client_ca = $PKI/erpca.pem
+{
+	_lh="cert=$PKI/localhost-full.pem"
+	ini_broker
+	# the loopback networks stand in for the ERP's region
+	ini_listener tagged "$P_TAG" "$_lh" \
+	    "allow=servicetag:$TAGS:TlsbrokerTest.Loopback"
+	ini_listener tagged6 "[::1]:$P_TAG6" "$_lh" \
+	    "allow=servicetag:$TAGS:TlsbrokerTest.Loopback"
+	# West Europe's (documentation) ranges hold no loopback address
+	ini_listener weu "$P_WEU" "$_lh" \
+	    "allow=servicetag:$TAGS:PowerPlatformPlex.WestEurope"
+	ini_listener erp "$P_ERP" "$_lh"
+	ini_listener mtls "$P_MTLS" "$_lh" "client_ca=$PKI/erpca.pem"
+	cat <<EOF
 
 [route tagged]
 listener = tagged
@@ -92,6 +77,7 @@ listener = mtls
 upstream = 127.0.0.1:$P_APP
 upstream_tls = off
 EOF
+} >"$TB_TMP/broker.ini"
 start_broker "$TB_TMP/broker.ini"
 
 RELOADS=0
@@ -193,7 +179,7 @@ expect_audit route=sec status=200 close=ok
 erpc_ok soap "https://localhost:$P_ERP/soap" --count 2 --check sha256 \
     --header "X-ERP-Secret: $SECRET_VALUE"
 erpc_ok soap "https://localhost:$P_ERP/soap" --want 401
-assert_eq client_denied "$(json_get "$(printf '%s\n' "$ERPC_OUT" | head -n 1)" broker_error)" \
+assert_eq client_denied "$(jget "$(printf '%s\n' "$ERPC_OUT" | head -n 1)" broker_error)" \
     "Mono reads client_denied from the 401"
 wait_audit $((AUDIT_N + 3))
 AUDIT_N=$((AUDIT_N + 3))
@@ -250,7 +236,7 @@ assert_eq "CN=tlsbroker test erpca" "$(erpc_last issuers)" "the CA list Mono's S
 assert_eq "CN=erp-aos" "$(erpc_last picked)" "the certificate picked from the list"
 expect_audit listener=mtls route=mtls path=/mtls status=200 close=ok
 erpc_ok mtls "127.0.0.1:$P_MTLS" --sni localhost --cert "$PKI/other.pfx" --want 0
-assert_eq None "$(erpc_last picked)" "no certificate from that CA: none sent"
+assert_eq null "$(erpc_last picked)" "no certificate from that CA: none sent"
 expect_audit listener=mtls close=client_tls_failed phase=client_handshake
 # HttpWebRequest.ClientCertificates, as an X++ class loads one from Key Vault
 erpc_ok soap "https://localhost:$P_MTLS/soap" --cert "$PKI/erp.pfx" --check sha256

@@ -29,17 +29,11 @@ set -- $(free_ports 3)
 P_EC=$1 P_RSA=$2 P_APP=$3
 start_httpd app "$P_APP"
 
-cat >"$TB_TMP/broker.ini" <<EOF
-[broker]
-audit_log = $AUDIT
-
-[listener ec]
-bind = 127.0.0.1:$P_EC
-cert = $PKI/localhost-full.pem
-
-[listener rsa]
-bind = 127.0.0.1:$P_RSA
-cert = $PKI/rsabroker-full.pem
+{
+	ini_broker
+	ini_listener ec "$P_EC" "cert=$PKI/localhost-full.pem"
+	ini_listener rsa "$P_RSA" "cert=$PKI/rsabroker-full.pem"
+	cat <<EOF
 
 [route ec]
 listener = ec
@@ -51,6 +45,7 @@ listener = rsa
 upstream = 127.0.0.1:$P_APP
 upstream_tls = off
 EOF
+} >"$TB_TMP/broker.ini"
 start_broker "$TB_TMP/broker.ini"
 
 # ---- 1. finance and operations' TLS 1.2 suites, served by default ------------------

@@ -40,15 +40,9 @@ printf 'tbuser:s3cr3t-Pa55\n' >"$TB_TMP/good.cred"
 printf 'tbuser:wrong-Pa55\n' >"$TB_TMP/bad.cred"
 chmod 600 "$TB_TMP/good.cred" "$TB_TMP/bad.cred"
 
-cat >"$TB_TMP/broker.ini" <<INIEOF
-[broker]
-workers = 1
-audit_log = $AUDIT
-
-[listener erp]
-bind = 127.0.0.1:$BP
-cert = $PKI/broker.pem
-key = $PKI/broker.key
+{
+	ini_preamble "$BP" workers=1
+	cat <<INIEOF
 
 [route tls10]
 host = tls10.broker.test
@@ -111,6 +105,7 @@ upstream_proxy = http://127.0.0.1:$P_BH
 upstream_proxy_timeout = 1s
 upstream_tls = off
 INIEOF
+} >"$TB_TMP/broker.ini"
 
 broker_check "$TB_TMP/broker.ini"
 assert_eq 0 "$CHECK_RC" "tlsbroker -t: $(cat "$CHECK_ERR")"

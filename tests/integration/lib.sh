@@ -428,6 +428,235 @@ wait_file()
 	done
 }
 
+# ---- configs --------------------------------------------------------------------
+
+# _tb_keys KEY=VALUE... [-- ...]: one "KEY = VALUE" line each, in order, up
+# to a "--" (a VALUE may hold blanks and '=').
+_tb_keys()
+{
+	for _tb_kv in "$@"; do
+		[ "$_tb_kv" != -- ] || break
+		printf '%s = %s\n' "${_tb_kv%%=*}" "${_tb_kv#*=}"
+	done
+}
+
+# ini_broker [KEY=VALUE...] [-- ...]: the [broker] section: audit_log =
+# $AUDIT unless an argument sets audit_log, then every KEY = VALUE (up to a
+# "--").
+ini_broker()
+{
+	printf '[broker]\n'
+	case " $* " in
+	*" audit_log="*) ;;
+	*) printf 'audit_log = %s\n' "$AUDIT" ;;
+	esac
+	_tb_keys "$@"
+}
+
+# ini_listener NAME BIND [KEY=VALUE...]: a [listener NAME] section after a
+# blank line.  BIND is a port on 127.0.0.1 or a whole "ADDR:PORT"; cert and
+# key are the test's broker.test pair unless an argument sets cert (then
+# key comes only from the arguments, as with a "-full.pem").
+ini_listener()
+{
+	case $2 in
+	*:*) printf '\n[listener %s]\nbind = %s\n' "$1" "$2" ;;
+	*) printf '\n[listener %s]\nbind = 127.0.0.1:%s\n' "$1" "$2" ;;
+	esac
+	shift 2
+	case " $* " in
+	*" cert="*) ;;
+	*) printf 'cert = %s\nkey = %s\n' "$PKI/broker.pem" "$PKI/broker.key" ;;
+	esac
+	_tb_keys "$@"
+}
+
+# ini_preamble BIND [BROKER_KEY=VALUE...] [-- LISTENER_KEY=VALUE...]: what
+# almost every test's ini starts with: ini_broker with the first keys, then
+# [listener erp] on BIND (see ini_listener) with the keys after "--".
+# Routes follow; a second listener is one more ini_listener.
+ini_preamble()
+{
+	_tb_bind=$1
+	shift
+	ini_broker "$@"
+	while [ $# -gt 0 ]; do
+		_tb_a=$1
+		shift
+		[ "$_tb_a" != -- ] || break
+	done
+	ini_listener erp "$_tb_bind" "$@"
+}
+
+# ---- scenarios ------------------------------------------------------------------
+#
+# A scenario is one row of a table, the way relayd's regress args-*.pl hold
+# one hash per case: the endpoint, the route to it, what the client does and
+# the fields the record it leaves must have.  A row is six shell words (quote
+# one that holds blanks; double-quoted words are expanded when the row is
+# read, with $NAME the row's name, $HOST "$NAME.broker.test" and $PORT the
+# endpoint's port set; single-quoted ones when they run):
+#
+#   NAME  ENDPOINT  ROUTE  CLIENT  EXPECT  [CHECK]
+#
+#   NAME      the route ([route NAME], matched by SNI or Host $HOST)
+#   ENDPOINT  TYPE: start_ep_TYPE NAME on a fresh port (the test may define
+#             its own start_ep_*); "-": a fresh port nothing listens on;
+#             "=OTHER": the port of the row or endpoint OTHER
+#   ROUTE     the route's keys, KEY=VALUE words without blanks; mode = tcp,
+#             host = $HOST and upstream = 127.0.0.1:$PORT unless given.
+#             "-": no [route] block from the row (the test writes it)
+#   CLIENT    a command, run with the row's variables set; it may leave a
+#             record file in SC_RECORD (a probe's report)
+#   EXPECT    specs (key=value, key~regex, key!: see assert_audit; no
+#             blanks) on SC_RECORD if the client set it, else on the next
+#             audit record (expect_audit), which must also name the route
+#             NAME; "-": no record
+#   CHECK     optional: a command run last, for what no field says (a log
+#             line, a duration: SC_MS is the client's run time in ms)
+#
+# A line that starts with a blank continues the row above; "#" lines and
+# empty lines are skipped.  Tables are read from stdin:
+#   scenario_prepare: starts each row's endpoint and appends its [route]
+#   block to $SC_ROUTES (for the test's ini, after ini_preamble);
+#   scenario_run: plays every row in table order against the running broker.
+SC_ROUTES="$TB_TMP/scenario-routes.ini"
+SC_N=0
+
+# _sc_var NAME: NAME as a shell variable suffix.
+_sc_var()
+{
+	printf '%s' "$1" | tr -c 'A-Za-z0-9_' _
+}
+
+# _sc_read LINE: splits a row into SC_NAME .. SC_CHECK, with NAME, HOST
+# and PORT set for the expansion.
+_sc_read()
+{
+	_sc_line=$1
+	set -f
+	# shellcheck disable=SC2086 # the first two words hold no quotes
+	set -- $1
+	set +f
+	SC_NAME=$1
+	SC_EP=$2
+	NAME=$SC_NAME
+	HOST=$NAME.broker.test
+	eval "PORT=\${SC_PORT_$(_sc_var "$NAME"):-}"
+	if [ -z "$PORT" ]; then
+		case $SC_EP in
+		=*)
+			eval "PORT=\${SC_PORT_$(_sc_var "${SC_EP#=}"):-}"
+			[ -n "$PORT" ] || PORT=$(ep_port "${SC_EP#=}")
+			;;
+		*) PORT=$(free_port) ;;
+		esac
+		[ -n "$PORT" ] || hard_error "scenario $NAME: no port for $SC_EP"
+		eval "SC_PORT_$(_sc_var "$NAME")=$PORT"
+	fi
+	eval "set -- $_sc_line"
+	if [ $# -lt 5 ] || [ $# -gt 6 ]; then
+		hard_error "scenario row needs 5 or 6 words: $_sc_line"
+	fi
+	SC_ROUTE=$3
+	SC_CLIENT=$4
+	SC_EXPECT=$5
+	SC_CHECK=${6:-}
+}
+
+# _sc_rows FILE FUNCTION: FUNCTION once per row of FILE.  A line that
+# starts with a blank continues the row above.  (Stdin stays free for what
+# the row runs.)
+_sc_rows()
+{
+	_sc_row=""
+	while IFS= read -r _sc_l <&3 || [ -n "$_sc_l" ]; do
+		case $_sc_l in
+		'#'*) continue ;;
+		[' 	']*)
+			[ -z "$_sc_row" ] || _sc_row="$_sc_row
+$_sc_l"
+			continue
+			;;
+		esac
+		if [ -n "$_sc_row" ]; then
+			_sc_read "$_sc_row"
+			"$2"
+		fi
+		_sc_row=$_sc_l
+	done 3<"$1"
+	if [ -n "$_sc_row" ]; then
+		_sc_read "$_sc_row"
+		"$2"
+	fi
+}
+
+# _sc_route: the row's [route] block.
+_sc_route()
+{
+	printf '\n[route %s]\n' "$NAME"
+	case " $SC_ROUTE " in *" mode="*) ;; *) printf 'mode = tcp\n' ;; esac
+	case " $SC_ROUTE " in *" host="*) ;; *) printf 'host = %s\n' "$HOST" ;; esac
+	case " $SC_ROUTE " in
+	*" upstream="*) ;;
+	*) printf 'upstream = 127.0.0.1:%s\n' "$PORT" ;;
+	esac
+	set -f
+	# shellcheck disable=SC2086 # KEY=VALUE words
+	_tb_keys $SC_ROUTE
+	set +f
+}
+
+_sc_prepare_row()
+{
+	case $SC_EP in
+	-)
+		! port_listening "$PORT" ||
+		    hard_error "scenario $NAME: port $PORT unexpectedly in use"
+		;;
+	=*) ;;
+	*) "start_ep_$SC_EP" "$NAME" "$PORT" ;;
+	esac
+	[ "$SC_ROUTE" = - ] || _sc_route >>"$SC_ROUTES"
+}
+
+_sc_run_row()
+{
+	SC_RECORD=""
+	_sc_t0=$(now_ms)
+	eval "$SC_CLIENT"
+	SC_MS=$(($(now_ms) - _sc_t0))
+	if [ "$SC_EXPECT" != - ]; then
+		set -f
+		if [ -n "$SC_RECORD" ]; then
+			# shellcheck disable=SC2086 # specs hold no blanks
+			json_expect "$SC_RECORD" $SC_EXPECT
+		else
+			# shellcheck disable=SC2086
+			expect_audit route="$NAME" $SC_EXPECT
+		fi
+		set +f
+	fi
+	[ -z "$SC_CHECK" ] || eval "$SC_CHECK"
+	SC_N=$((SC_N + 1))
+}
+
+# scenario_prepare < TABLE / scenario_run < TABLE (see above).  Both read the
+# same table; scenario_run counts the rows it played in SC_N, so a test can
+# assert that none was skipped.
+scenario_prepare()
+{
+	cat >"$TB_TMP/scenarios.prep"
+	_sc_rows "$TB_TMP/scenarios.prep" _sc_prepare_row
+}
+
+scenario_run()
+{
+	SC_N=0
+	cat >"$TB_TMP/scenarios.run"
+	_sc_rows "$TB_TMP/scenarios.run" _sc_run_row
+}
+
 # ---- audit log ----------------------------------------------------------------
 
 # wait_audit N: until the audit file has at least N complete lines.
@@ -440,7 +669,7 @@ wait_audit()
 # audit_field LINE FIELD: the field's value ("<absent>" if not there).
 audit_field()
 {
-	tbutil jsonfield "$AUDIT" "$1" "$2"
+	jget "$(audit_line "$1")" "$2"
 }
 
 audit_line()
@@ -593,43 +822,11 @@ curl_get()
 	CURL_ERR=$(cat "$TB_TMP/curl.err")
 }
 
-# json_get JSON KEY: a top-level field of a JSON object given as text.
-json_get()
-{
-	printf '%s\n' "$1" | tail -n 1 | "$PYTHON" -c '
-import json, sys
-v = json.loads(sys.stdin.read()).get(sys.argv[1], "<absent>")
-print(v if not isinstance(v, bool) else str(v).lower())' "$2"
-}
-
 # audit_count FIRST LAST SPEC...: how many audit records FIRST..LAST (line
 # numbers) match every SPEC: key=value, key~regex (search), key! (absent).
 audit_count()
 {
-	"$PYTHON" - "$AUDIT" "$@" <<'PYEOF'
-import json, re, sys
-path, first, last = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-specs = [re.match(r"([A-Za-z0-9_]+)([=~!])(.*)$", x, re.S).groups()
-         for x in sys.argv[4:]]
-with open(path, "rb") as f:
-    lines = f.read().split(b"\n")[first - 1:last]
-n = 0
-for ln in lines:
-    o = json.loads(ln)
-    ok = True
-    for k, op, v in specs:
-        got = o.get(k)
-        if isinstance(got, bool):
-            got = "true" if got else "false"
-        if op == "!":
-            ok = ok and k not in o
-        elif op == "=":
-            ok = ok and k in o and str(got) == v
-        else:
-            ok = ok and k in o and re.search(v, str(got)) is not None
-    n += ok
-print(n)
-PYEOF
+	tbutil auditcount "$AUDIT" "$@"
 }
 
 # httpc CMD ARGS...: endpoints/httpclient.py (seq, load, raw) with the test
@@ -642,25 +839,25 @@ httpc()
 	"$PYTHON" "$TB_EP/httpclient.py" "$_tb_cmd" --ca "$PKI/ca.pem" "$@"
 }
 
-# jget JSON EXPR: evaluate the Python expression EXPR on d, the JSON object
-# in the last line of JSON; prints the result (true/false for booleans).
-# Helpers inside EXPR: hdr(NAME[, OBJ]) the values of header NAME in
-# OBJ["headers"] (a list of [name, value]; default d), joined by "|", or
-# "<absent>"; body() the JSON object in d["body"] (an endpoint's echo).
+# jget JSON WHAT: the one JSON getter.  JSON is text: one JSON value (a
+# probe report), or lines whose last non-empty one is the object (a helper's
+# result).  WHAT is a path of keys joined by '/' ("received",
+# "versions/1.0/accepted", "chain/0/subject") or a Python expression on d,
+# with hdr(NAME[, OBJ]) the values of header NAME in OBJ["headers"] (a list
+# of [name, value]; default d) joined by "|", and body() the JSON object in
+# d["body"] (an endpoint's echo).  Prints the value: true/false, null,
+# nested values as JSON, "<absent>" for a missing key.
 jget()
 {
-	printf '%s\n' "$1" | "$PYTHON" -c '
-import json, sys
-lines = [ln for ln in sys.stdin.read().split("\n") if ln.strip()]
-d = json.loads(lines[-1]) if lines else {}
-def hdr(name, obj=None):
-    o = d if obj is None else obj
-    vals = [v for k, v in o.get("headers", []) if k.lower() == name.lower()]
-    return "|".join(vals) if vals else "<absent>"
-def body():
-    return json.loads(d["body"])
-v = eval(sys.argv[1])
-print(("true" if v else "false") if isinstance(v, bool) else v)' "$2"
+	printf '%s\n' "$1" | tbutil jget "$2"
+}
+
+# json_expect FILE SPEC...: the JSON in FILE (as jget reads it) has every
+# SPEC (key=value, key~regex, key! as for assert_audit; a key may be a
+# path); fails with the mismatches otherwise.
+json_expect()
+{
+	_tb_out=$(tbutil expect "$@") || fail "$_tb_out"
 }
 
 # ---- sd_notify --------------------------------------------------------------------

@@ -36,7 +36,7 @@
 # connection would exceed.
 # Found so far: a bad chunk size in a streaming body closed the connection
 # without the 400 (fixed with this tool's first run); the spin client pins
-# a worker at 100 % until restart (issue 10, finding 2).
+# a worker at 100 % until restart.
 
 import argparse
 import collections

@@ -831,7 +831,7 @@ START_TEST(test_concurrent_reopen)
 END_TEST
 
 
-/* ---- a full disk: one record, one write (issue 10) ---- */
+/* ---- a full disk: one record, one write ---- */
 
 /* Lets the file grow to limit bytes; later writes are cut short (EFBIG). */
 static void

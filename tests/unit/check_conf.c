@@ -1152,7 +1152,7 @@ START_TEST(file_load)
 END_TEST
 
 
-/* ---- files that must not hang or spin the loader (issue 10, finding 7) ---- */
+/* ---- files that must not hang or spin the loader ---- */
 
 /* path under tmpdir, in buf */
 static const char *

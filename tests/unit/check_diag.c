@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * check_diag: close-reason strings and hints, and the classifiers fed
- * with the raw signals the legacy endpoints of shared/LEGACY-TLS.md
- * really produce (errno values, OpenSSL reason codes, alerts, verify
- * results, pin mismatch, EOF).
+ * with the raw signals legacy endpoints were seen to produce (errno
+ * values, OpenSSL reason codes, alerts, verify results, pin mismatch,
+ * EOF).
  */
 #include "config.h"
 
@@ -21,7 +21,7 @@
 #define SSLERR(r)	ERR_PACK(ERR_LIB_SSL, 0, (r))
 #define SYSERR(e)	((unsigned long)ERR_SYSTEM_FLAG | (unsigned long)(e))
 
-/* The codes in the order of notes/daemon-spec.md, which is the enum's. */
+/* Every code, in the enum's order. */
 static const char *const spec_codes[] = {
 	"ok", "client_tls_version", "client_tls_failed", "client_denied",
 	"client_proxy", "client_closed", "client_reset", "client_timeout", "bad_request",

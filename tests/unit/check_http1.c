@@ -882,7 +882,7 @@ static const struct icase icases[] = {
 	  HTTP1_E_TARGET_FORM, 4 },
 	{ "absolute_userinfo", REQ, "GET http://u@h/ HTTP/1.1\r\nHost: h\r\n\r\n",
 	  0, HTTP1_E_TARGET, 12 },
-	/* Regression (issue 10, finding 8): any scheme was taken for http. */
+	/* Regression: any scheme was taken for http. */
 	{ "absolute_gopher", REQ, "GET gopher://h/ HTTP/1.1\r\nHost: h\r\n\r\n",
 	  0, HTTP1_E_TARGET_SCHEME, 4 },
 	{ "absolute_file", REQ, "GET file://h/etc/passwd HTTP/1.1\r\nHost: h\r\n\r\n",
@@ -920,7 +920,7 @@ static const struct icase icases[] = {
 	{ "conn_not_token", REQ, RL "Host: a\r\nConnection: close, @\r\n\r\n", 0,
 	  HTTP1_E_CONN_SYNTAX, 44 },
 	/*
-	 * Regression (issue 10, finding 1): a Connection option naming a
+	 * Regression: a Connection option naming a
 	 * field the message is framed or routed by made the broker drop it
 	 * and forward the body as the next request.
 	 */

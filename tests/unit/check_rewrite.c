@@ -5,7 +5,7 @@
  * every field name a Connection option may nominate, in every shape, a
  * head is either refused by the parser or rewritten with exactly the
  * broker's framing, and the rewritten head parsed again frames the body
- * as the original did (issue 10, finding 1).
+ * as the original did.
  */
 #include "config.h"
 
@@ -375,7 +375,7 @@ END_TEST
 
 /* ---- target and Host ---------------------------------------------------- */
 
-/* Regression (finding 8): "GET http://h?q=1" went upstream as "GET ?q=1". */
+/* Regression: "GET http://h?q=1" went upstream as "GET ?q=1". */
 START_TEST(test_absolute_empty_path)
 {
 	struct req_opts opt = { .forwarded = FORWARDED_OFF };
@@ -404,7 +404,7 @@ END_TEST
 	"x-forwarded-for: 7.7.7.7\r\nX-Keep: 1\r\n\r\n"
 
 /*
- * Regression (finding 10): the client's X-Forwarded-For, Forwarded and
+ * Regression: the client's X-Forwarded-For, Forwarded and
  * X-Real-IP reached the endpoint before ours.  replace (the default)
  * drops them.
  */
@@ -525,7 +525,7 @@ END_TEST
 /* ---- the logged path ------------------------------------------------------ */
 
 /*
- * Regression (finding 4): the audit path kept keyless query tokens and
+ * Regression: the audit path kept keyless query tokens and
  * matrix parameters.  No query or matrix part is logged at all.
  */
 START_TEST(test_log_path)

@@ -93,7 +93,7 @@ START_TEST(test_host_normalize)
 END_TEST
 
 /*
- * Regression (issue 10, finding 3): on a byte such as '!' normalisation
+ * Regression: on a byte such as '!' normalisation
  * returned false with out unterminated, the caller ignored it, and stack
  * bytes became the routing key and the 404 text.  Now: one rule with the
  * parser (a name the parser accepts is routed as read, "secret.internal!"
@@ -190,7 +190,7 @@ START_TEST(test_match_http)
 END_TEST
 
 /*
- * Regression (issue 10, finding 8): "GET http://h?q=1" has an empty path;
+ * Regression: "GET http://h?q=1" has an empty path;
  * it goes upstream as "/?q=1" and is routed as that, never as "?q=1".
  */
 START_TEST(test_match_http_empty_path)

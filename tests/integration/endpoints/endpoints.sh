@@ -4,9 +4,9 @@
 # start_ep_* takes NAME PORT, binds ONLY 127.0.0.1:PORT, runs in the
 # background with its output in $TB_TMP/ep-NAME.log, is tracked for the EXIT
 # trap, and returns once the port listens (bounded poll, no probe
-# connection).  The endpoint types follow /work/shared/LEGACY-TLS.md; the
-# comment on each names the row it imitates and what a stock OpenSSL 3.0
-# client needs to reach it.
+# connection).  The endpoint types are the legacy servers seen behind ERP
+# integrations; the comment on each names its class (a-tls10-cbc, ...), what
+# it does and what a stock OpenSSL 3.0 client needs to reach it.
 
 # _ep_run NAME PORT CMD...: start CMD in the background and wait for PORT.
 _ep_run()
@@ -18,6 +18,7 @@ _ep_run()
 	_ep_pid=$!
 	track "$_ep_pid" "$TB_TMP/ep-$_ep_name.log"
 	eval "EP_PID_$(printf '%s' "$_ep_name" | tr -c 'A-Za-z0-9_' _)=$_ep_pid"
+	eval "EP_PORT_$(printf '%s' "$_ep_name" | tr -c 'A-Za-z0-9_' _)=$_ep_port"
 	wait_for_port "$_ep_port" "$_ep_pid"
 }
 
@@ -25,6 +26,12 @@ _ep_run()
 ep_pid()
 {
 	eval "printf '%s\n' \"\${EP_PID_$(printf '%s' "$1" | tr -c 'A-Za-z0-9_' _)}\""
+}
+
+# ep_port NAME: the port a started endpoint listens on.
+ep_port()
+{
+	eval "printf '%s\n' \"\${EP_PORT_$(printf '%s' "$1" | tr -c 'A-Za-z0-9_' _):-}\""
 }
 
 # ep_log NAME: path of an endpoint's log.
@@ -274,7 +281,7 @@ ep_requests()
 
 # start_nginx NAME PORT KEEPALIVE [EXTRA]: nginx in the foreground
 # (master_process off, daemon off) with a private prefix under
-# $TB_TMP/nginx-NAME, as a g-class endpoint of LEGACY-TLS.md: TLS 1.0 only
+# $TB_TMP/nginx-NAME, as a g-class endpoint: TLS 1.0 only
 # at security level 0 (ssl_ciphers DEFAULT:@SECLEVEL=0; the broker's route
 # needs upstream_tls = 1.0), a shared session cache (resumption), and
 # keepalive_timeout KEEPALIVE.  EXTRA is added to the server block.

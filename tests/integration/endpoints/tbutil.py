@@ -3,7 +3,8 @@
 #
 # Small helpers for tests/integration/lib.sh that a POSIX shell cannot do
 # well: free ports (bind to port 0), bounded waits on a listening port or a
-# growing file, JSON field extraction from the audit log, SPKI pins.  Each
+# growing file, JSON values and field checks (audit records, helpers'
+# results, probe reports), SPKI pins.  Each
 # subcommand prints its result on stdout; exit status 0 = ok, 1 = the
 # condition was not met (timeout, absent), 2 = usage error.
 # Not part of the daemon; only 127.0.0.1 is ever touched.
@@ -212,35 +213,121 @@ def cmd_waitgrep(args):
         time.sleep(0.05)
 
 
-def cmd_jsonfield(args):
-    with open(args.file, "rb") as f:
-        lines = f.read().split(b"\n")
-    # Always exit 0: callers compare the printed text and report it.
-    if args.line < 1 or args.line > len(lines) or not lines[args.line - 1]:
-        print("<no line %d>" % args.line)
-        return 0
+# ---- JSON: one getter, one matcher ------------------------------------------
+
+PATH_RE = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
+SPEC_RE = re.compile(r"([A-Za-z0-9_./-]+)([=~!])(.*)$", re.S)
+ABSENT = "<absent>"
+
+
+def load_json_text(text):
+    # The whole text as one JSON value (a pretty-printed report), else its
+    # last non-empty line (a helper's result after progress lines).
     try:
-        obj = json.loads(lines[args.line - 1])
-    except ValueError as e:
-        print("<line %d is not JSON: %s>" % (args.line, e))
-        return 0
-    if args.field not in obj:
-        print("<absent>")
-        return 0
-    v = obj[args.field]
+        return json.loads(text)
+    except ValueError:
+        lines = [ln for ln in text.split("\n") if ln.strip()]
+        return json.loads(lines[-1]) if lines else {}
+
+
+def json_path(obj, path):
+    # Keys joined by '/', a list index as a number: "chain/0/subject".
+    # ABSENT when a step is missing.
+    v = obj
+    for k in path.split("/"):
+        if isinstance(v, list):
+            try:
+                v = v[int(k)]
+            except (ValueError, IndexError):
+                return ABSENT
+        elif isinstance(v, dict) and k in v:
+            v = v[k]
+        else:
+            return ABSENT
+    return v
+
+
+def json_text(v):
+    # How a value prints for the shell: booleans true/false, null, nested
+    # values as JSON, anything else as itself.
     if isinstance(v, bool):
-        print("true" if v else "false")
-    elif isinstance(v, (dict, list)) or v is None:
-        print(json.dumps(v))
-    else:
-        print(v)
+        return "true" if v else "false"
+    if v is None or isinstance(v, (dict, list)):
+        return json.dumps(v)
+    return str(v)
+
+
+def json_value(d, what):
+    # WHAT is a path (see json_path) or a Python expression on d with the
+    # helpers hdr(NAME[, OBJ]) (the values of header NAME in OBJ["headers"],
+    # a list of [name, value], joined by "|", or ABSENT) and body() (the JSON
+    # object in d["body"], an endpoint's echo).
+    if PATH_RE.match(what):
+        return json_path(d, what)
+
+    def hdr(name, obj=None):
+        o = d if obj is None else obj
+        vals = [v for k, v in o.get("headers", []) if k.lower() == name.lower()]
+        return "|".join(vals) if vals else ABSENT
+
+    def body():
+        return json.loads(d["body"])
+    return eval(what, {"hdr": hdr, "body": body, "d": d})  # noqa: S307
+
+
+def cmd_jget(args):
+    text = sys.stdin.read()
+    try:
+        d = load_json_text(text)
+    except ValueError as e:
+        print("not JSON (%s): %r" % (e, text[:300]), file=sys.stderr)
+        return 1
+    print(json_text(json_value(d, args.what)))
+    return 0
+
+
+def spec_mismatches(obj, specs):
+    # specs: key=value (exact), key~regex (re.search), key! (absent); a key
+    # may be a path.  Returns the mismatches as sentences (empty: all hold);
+    # raises ValueError on a spec that is none of these.
+    bad = []
+    for spec in specs:
+        m = SPEC_RE.match(spec)
+        if not m:
+            raise ValueError("bad spec %r" % spec)
+        k, op, v = m.groups()
+        got = json_path(obj, k)
+        if op == "!" and v == "":
+            if got is not ABSENT:
+                bad.append("%s is %s, expected absent" % (k, json.dumps(got)))
+            continue
+        if got is ABSENT:
+            bad.append("%s is absent, expected %s%s" % (k, op, v))
+            continue
+        got = json_text(got)
+        if op == "=" and got != v:
+            bad.append("%s is '%s', expected '%s'" % (k, got, v))
+        elif op == "~" and not re.search(v, got):
+            bad.append("%s is '%s', expected to match /%s/" % (k, got, v))
+    return bad
+
+
+def check_specs(what, obj, raw, specs):
+    try:
+        bad = spec_mismatches(obj, specs)
+    except ValueError as e:
+        print(e)
+        return 2
+    if bad:
+        print("%s: %s; record: %s" % (what, "; ".join(bad), raw))
+        return 1
     return 0
 
 
 def cmd_audit(args):
-    # Wait (bounded) until FILE has LINE complete lines, then check fields of
-    # record LINE against specs: key=value (exact), key~regex (re.search),
-    # key! (absent).  Prints every mismatch and the record; exit 1 if any.
+    # Wait (bounded) until FILE has LINE complete lines, then check record
+    # LINE against the specs.  Prints every mismatch and the record; exit 1
+    # if any.
     rc = cmd_waitlines(argparse.Namespace(file=args.file, n=args.line,
                                           timeout=args.timeout, pid=args.pid))
     if rc:
@@ -252,30 +339,32 @@ def cmd_audit(args):
     except ValueError as e:
         print("audit line %d is not JSON (%s): %r" % (args.line, e, raw[:300]))
         return 1
-    bad = []
-    for spec in args.specs:
-        m = re.match(r"([A-Za-z0-9_]+)([=~!])(.*)$", spec, re.S)
-        if not m:
-            print("bad spec %r" % spec)
-            return 2
-        k, op, v = m.groups()
-        if op == "!" and v == "":
-            if k in obj:
-                bad.append("%s is %s, expected absent" % (k, json.dumps(obj[k])))
-            continue
-        if k not in obj:
-            bad.append("%s is absent, expected %s%s" % (k, op, v))
-            continue
-        got = obj[k]
-        got = ("true" if got else "false") if isinstance(got, bool) else str(got)
-        if op == "=" and got != v:
-            bad.append("%s is '%s', expected '%s'" % (k, got, v))
-        elif op == "~" and not re.search(v, got):
-            bad.append("%s is '%s', expected to match /%s/" % (k, got, v))
-    if bad:
-        print("audit line %d: %s; record: %s" %
-              (args.line, "; ".join(bad), raw.decode("utf-8", "replace")))
+    return check_specs("audit line %d" % args.line, obj, raw.decode(
+        "utf-8", "replace"), args.specs)
+
+
+def cmd_expect(args):
+    # The JSON in FILE (see load_json_text) against the specs, as audit.
+    with open(args.file, encoding="utf-8", errors="replace") as f:
+        text = f.read()
+    try:
+        obj = load_json_text(text)
+    except ValueError as e:
+        print("%s is not JSON (%s): %r" % (args.file, e, text[:300]))
         return 1
+    return check_specs(args.file, obj, text[:2000], args.specs)
+
+
+def cmd_auditcount(args):
+    # How many records FIRST..LAST (line numbers) match every spec.
+    with open(args.file, "rb") as f:
+        lines = f.read().split(b"\n")[args.first - 1:args.last]
+    try:
+        print(sum(not spec_mismatches(json.loads(ln), args.specs)
+                  for ln in lines if ln))
+    except ValueError as e:
+        print(e)
+        return 2
     return 0
 
 
@@ -341,11 +430,19 @@ def main():
     p.add_argument("--timeout", type=float, default=10)
     p.add_argument("--pid", type=int, default=0)
     p.set_defaults(fn=cmd_waitgrep)
-    p = sub.add_parser("jsonfield")
+    p = sub.add_parser("jget")
+    p.add_argument("what")
+    p.set_defaults(fn=cmd_jget)
+    p = sub.add_parser("expect")
     p.add_argument("file")
-    p.add_argument("line", type=int)
-    p.add_argument("field")
-    p.set_defaults(fn=cmd_jsonfield)
+    p.add_argument("specs", nargs="*")
+    p.set_defaults(fn=cmd_expect)
+    p = sub.add_parser("auditcount")
+    p.add_argument("file")
+    p.add_argument("first", type=int)
+    p.add_argument("last", type=int)
+    p.add_argument("specs", nargs="*")
+    p.set_defaults(fn=cmd_auditcount)
     p = sub.add_parser("audit")
     p.add_argument("file")
     p.add_argument("line", type=int)
