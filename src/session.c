@@ -149,6 +149,7 @@ session_conn_rec(const struct session *s, const struct tb_err *err,
 	rec->bytes_out = s->upstream.bytes_read;
 	if (s->uc != NULL && !s->http) {
 		audit_set_upstream(rec, s->uc->addr);
+		rec->up_tries = s->uc->tries;
 		rec->up_reused = s->up_reused;
 		rec->connect_ms = s->up_reused ? 0 : s->uc->connect_ms;
 		rec->handshake_ms = s->up_reused ? 0 : s->uc->handshake_ms;
@@ -540,9 +541,9 @@ session_upstream_cb(struct upconn *uc, const struct tb_err *err, void *arg)
 struct pool *
 session_pool_for(struct session *s, const struct route_conf *rc)
 {
-	if (rc == NULL || s->gen != s->w->gen || rc->index >= s->w->npools)
+	if (rc == NULL || s->gen != s->w->gen || rc->pool_base >= s->w->npools)
 		return NULL;
-	return &s->w->pools[rc->index];
+	return &s->w->pools[rc->pool_base];	/* its first address's */
 }
 
 static bool
@@ -562,6 +563,8 @@ session_route(struct session *s)
 {
 	const struct conf *conf = s->gen->conf;
 	struct tb_err err;
+	struct pool *pool;
+	int addr;
 
 	s->rc = route_match_tcp(conf, s->li, s->sni);
 	if (s->rc == NULL && listener_has_http(conf, s->li)) {
@@ -576,15 +579,17 @@ session_route(struct session *s)
 		return;
 	}
 	session_set_state(s, SESSION_ST_CONNECTING);
+	/* the address first (weights, health), then its warm connection */
+	addr = upstream_pick(s->rc);
+	pool = pool_sibling(session_pool_for(s, s->rc), addr);
 	/* A connection warmed ahead (pool_min_idle) saves the legacy handshake. */
-	if (session_pool_for(s, s->rc) != NULL &&
-	    (s->uc = pool_take(session_pool_for(s, s->rc), true)) != NULL) {
+	if (pool != NULL && (s->uc = pool_take(pool, true)) != NULL) {
 		s->up_reused = true;
 		session_upstream_cb(s->uc, NULL, s);
 		return;
 	}
-	s->uc = upstream_connect(s->w, s->rc, s->gen->clients[s->rc->index],
-	    session_pool_for(s, s->rc), session_upstream_cb, s);
+	s->uc = upstream_connect(s->w, s->rc, addr, UPSTREAM_F_FAILOVER,
+	    s->gen->clients[s->rc->index], pool, session_upstream_cb, s);
 	if (s->uc == NULL) {
 		tb_err_set(&err, CR_INTERNAL, PHASE_CONNECT, "out of memory");
 		session_close(s, &err);
