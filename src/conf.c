@@ -880,7 +880,7 @@ static const struct conf_key conf_route_keys[] = {
 	{ "host", kv_host, R(host), R(host_loc), 0, 0, 0, NULL },
 	{ "path", kv_path, R(path), R(path_loc), 0, 0, 0, NULL },
 	{ "upstream", kv_upstreams, R(upstreams), R(upstream_loc), KEY_REQUIRED, 0, 0,
-	    "host:port of the endpoint (or several: a:443 weight=2, b:443, c:443 backup)" },
+	    "host:port of the endpoint" },
 	{ "upstream_max_fails", kv_uint, R(up_max_fails), CONF_NOLOC, 0, 0, 1000, NULL },
 	{ "upstream_fail_timeout", kv_duration, R(up_fail_timeout_ms), CONF_NOLOC, KEY_NONZERO, 0, 0, NULL },
 	{ "health_check", kv_health_check, R(health_check), R(health_check_loc), 0, 0, 0, NULL },
