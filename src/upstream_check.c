@@ -95,7 +95,8 @@ hcheck_done(struct hcheck *hc, const char *failure)
 	if (failure == NULL)
 		upstream_set_ok(set, hc->addr);
 	else {
-		log_info("route %s: health check of %s failed: %s", hc->rc->name,
+		/* the transition is logged with the reason; each check is noise */
+		log_debug("route %s: health check of %s failed: %s", hc->rc->name,
 		    set->health[hc->addr]->name, failure);
 		upstream_set_failed(set, hc->addr, now_ms(), failure);
 	}
