@@ -98,7 +98,7 @@ hcheck_done(struct hcheck *hc, const char *failure)
 		/* the transition is logged with the reason; each check is noise */
 		log_debug("route %s: health check of %s failed: %s", hc->rc->name,
 		    set->health[hc->addr]->name, failure);
-		upstream_set_failed(set, hc->addr, now_ms(), failure);
+		upstream_set_check_failed(set, hc->addr, now_ms(), failure);
 	}
 	hcheck_free(hc);
 }

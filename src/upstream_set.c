@@ -280,15 +280,16 @@ upstream_set_every_marked_down(const struct upstream_set *set)
 	return true;
 }
 
-void
-upstream_set_failed(struct upstream_set *set, unsigned i, uint64_t now,
-    const char *why)
+/* A failure of address i; max_fails 0 counts it without marking it down. */
+static void
+upstream_set_fail(struct upstream_set *set, unsigned i, uint64_t now,
+    const char *why, unsigned max_fails)
 {
 	struct upstream_health *h = set->health[i];
 	unsigned fails = atomic_fetch_add(&h->fails, 1) + 1;
 
 	atomic_fetch_add(&h->failures, 1);
-	if (set->max_fails == 0 || fails < set->max_fails)
+	if (max_fails == 0 || fails < max_fails)
 		return;
 	/* a trial after the cool-down that fails starts a new one at once */
 	atomic_store(&h->down_until, now + set->fail_timeout_ms);
@@ -303,6 +304,24 @@ upstream_set_failed(struct upstream_set *set, unsigned i, uint64_t now,
 		log_warnx("route %s: every upstream address is down; requests "
 		    "fail fast with upstream_down until one answers again",
 		    set->route);
+}
+
+void
+upstream_set_failed(struct upstream_set *set, unsigned i, uint64_t now,
+    const char *why)
+{
+	/*
+	 * As nginx: a lone address is never marked down by traffic, so each
+	 * request gets the endpoint's own close reason and hint.
+	 */
+	upstream_set_fail(set, i, now, why, set->n > 1 ? set->max_fails : 0);
+}
+
+void
+upstream_set_check_failed(struct upstream_set *set, unsigned i, uint64_t now,
+    const char *why)
+{
+	upstream_set_fail(set, i, now, why, set->max_fails);
 }
 
 void

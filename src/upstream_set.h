@@ -89,10 +89,14 @@ int upstream_set_pick(struct upstream_set *set, uint64_t now, unsigned tried);
  * counts towards max_fails (and marks the address down for fail_timeout
  * when it reaches it, or at once in its trial after a cool-down); a
  * success clears the count and brings it up.  Each transition of the
- * address and of the route's circuit is logged once.
+ * address and of the route's circuit is logged once.  A failure of real
+ * traffic never marks the only address of a set down (as nginx with one
+ * server); a failed active check does (upstream_set_check_failed).
  */
 void upstream_set_failed(struct upstream_set *set, unsigned i, uint64_t now,
     const char *why);
+void upstream_set_check_failed(struct upstream_set *set, unsigned i,
+    uint64_t now, const char *why);
 void upstream_set_ok(struct upstream_set *set, unsigned i);
 
 /* True while every address is down (the circuit is open). */

@@ -5,7 +5,8 @@
 # HA pair whose first side is down (nothing listens) and then comes back,
 # a side that drops a POST it has read, a backup that only serves once every
 # primary is gone, weights, a pair that swallows SYNs (connects time out)
-# and a tcp-mode pair.  Asserted: no client ever sees an error the broker
+# a tcp-mode pair, and a route with one address (which, as in nginx,
+# traffic never marks down).  Asserted: no client ever sees an error the broker
 # could have avoided (a failed connect moves on to the next address), a
 # POST reaches the endpoints exactly once, a route whose every address is
 # down answers 503 upstream_down well within connect_timeout, the audit
@@ -84,6 +85,12 @@ host = flap.broker.test
 upstream = 127.0.0.1:$PY, 127.0.0.1:$PX
 upstream_tls = off
 upstream_fail_timeout = 3s
+
+; one address: never marked down by traffic (as nginx with one server)
+[route lone]
+host = lone.broker.test
+upstream = 127.0.0.1:$PX
+upstream_tls = off
 
 [route tcpha]
 mode = tcp
@@ -261,6 +268,17 @@ assert_eq 1 "$(grep -c 'route flap: every upstream address is down' "$BROKER_LOG
     "log lines for flap going down"
 assert_eq 1 "$(grep -c 'route flap: back up' "$BROKER_LOG")" \
     "log lines for flap coming back"
+
+# A route with one address keeps its endpoint's own close reason: there is
+# nowhere else to go, and the hint of upstream_refused says what to fix.
+for _i in 1 2 3; do
+	get lone "/l$_i"
+	assert_eq 502 "$CODE" "request $_i to the lone refused address"
+	N=$(records $((N + 1)))
+	assert_audit "$N" route=lone close=upstream_refused up_tries=1
+done
+! grep -q "route lone: upstream 127.0.0.1:$PX is down" "$BROKER_LOG" ||
+    fail "the lone address was marked down"
 
 # ---- 7. tcp mode: the same failover -----------------------------------------------
 

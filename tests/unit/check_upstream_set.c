@@ -183,9 +183,28 @@ START_TEST(test_cool_down_and_trial)
 }
 END_TEST
 
+/* As nginx with one server: traffic never marks a lone address down. */
+START_TEST(test_lone_address)
+{
+	struct upstream_set *set = set_of("lone", "a:1", 1, 10000);
+	unsigned i;
+
+	for (i = 0; i < 10; i++)
+		upstream_set_failed(set, 0, 0, "test");
+	ck_assert(upstream_set_usable(set, 0, 0));
+	ck_assert_int_eq(upstream_set_pick(set, 0, 0), 0);
+	ck_assert_uint_eq(atomic_load(&set->health[0]->failures), 10);
+	/* its health check can: the operator asked for it */
+	upstream_set_check_failed(set, 0, 0, "test");
+	ck_assert(!upstream_set_usable(set, 0, 0));
+	ck_assert_int_eq(upstream_set_pick(set, 0, 0), -1);
+	upstream_set_free(set);
+}
+END_TEST
+
 START_TEST(test_never_down_with_max_fails_0)
 {
-	struct upstream_set *set = set_of("z", "a:1", 0, 10000);
+	struct upstream_set *set = set_of("z", "a:1, b:1", 0, 10000);
 	unsigned i;
 
 	for (i = 0; i < 100; i++)
@@ -257,6 +276,7 @@ upstream_set_suite(void)
 	tc = tcase_create("health");
 	tcase_add_test(tc, test_max_fails);
 	tcase_add_test(tc, test_cool_down_and_trial);
+	tcase_add_test(tc, test_lone_address);
 	tcase_add_test(tc, test_never_down_with_max_fails_0);
 	tcase_add_test(tc, test_circuit);
 	tcase_add_test(tc, test_health_shared_over_generations);
