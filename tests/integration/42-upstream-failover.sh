@@ -11,7 +11,8 @@
 # POST reaches the endpoints exactly once, a route whose every address is
 # down answers 503 upstream_down well within connect_timeout, the audit
 # names the address used and how many were tried, and each down/up
-# transition is logged exactly once however many requests see it.
+# transition is logged exactly once however many requests see it.  The
+# status page lists every address of a route with its up/down state.
 
 . "$(dirname "$0")/lib.sh"
 
@@ -19,10 +20,10 @@ need_cmd curl
 make_pki
 
 # shellcheck disable=SC2046 # one port per word
-set -- $(free_ports 14)
+set -- $(free_ports 15)
 BP=$1 PA=$2 PB=$3 PC=$4 PD=$5 PE=$6 PF=$7 PG=$8 PH=$9
 shift 9
-PS1=$1 PS2=$2 PX=$3 PT=$4 PY=$5
+PS1=$1 PS2=$2 PX=$3 PT=$4 PY=$5 AP=$6
 
 for _p in "$PA" "$PX"; do
 	! port_listening "$_p" || hard_error "port $_p unexpectedly in use"
@@ -45,6 +46,7 @@ cat >"$TB_TMP/broker.ini" <<EOF
 workers = 2
 audit_log = $AUDIT
 drain_timeout = 2s
+admin = 127.0.0.1:$AP
 
 [listener erp]
 bind = 127.0.0.1:$BP
@@ -288,5 +290,40 @@ assert_audit "$N" route=tcpha close=ok "upstream=127.0.0.1:$PT" up_tries=2
 client_ok upload 1000 --port "$BP" --sni tcpha.broker.test
 N=$(records $((N + 1)))
 assert_audit "$N" route=tcpha close=ok "upstream=127.0.0.1:$PT" up_tries=1
+
+# ---- 8. the status page shows every address and its state -------------------------
+
+curl -sS --max-time 10 -o "$TB_TMP/page.html" "http://127.0.0.1:$AP/" ||
+    fail "GET / on the admin address failed"
+# row NAME: the route's row of the routes table (one line each)
+row()
+{
+	grep "<tr id=\"route-$1\">" "$TB_TMP/page.html" || fail "no row for route $1"
+}
+# has NAME PATTERN: route NAME's row matches the shell pattern *PATTERN*
+has()
+{
+	# shellcheck disable=SC2254 # a pattern on purpose
+	case $(row "$1") in
+	*$2*) ;;
+	*) fail "route $1's row lacks '$2': $(row "$1")" ;;
+	esac
+}
+has bk "127.0.0.1:$PE: <span class=\"down\">down</span>, next try in"
+has bk "127.0.0.1:$PF backup: <span class=\"up\">up</span>"
+has wt "127.0.0.1:$PG weight=3: <span class=\"up\">up</span>"
+has wt "127.0.0.1:$PH: <span class=\"up\">up</span>"
+has tcpha "127.0.0.1:$PX: <span class=\"down\">down</span>"
+has tcpha "127.0.0.1:$PT: <span class=\"up\">up</span>"
+# failures per address: each of the dead pair timed out once, then the
+# circuit answered without a connect
+for _p in "$PS1" "$PS2"; do
+	has dead "127.0.0.1:$_p: <span class=\"down\">down</span>, next try in [0-9]*s (failures: 1)"
+done
+case $(row lone) in
+*'class="addrs"'*) fail "the lone address (up) is listed as a set: $(row lone)" ;;
+*"127.0.0.1:$PX"*) ;;
+*) fail "the lone route's row lacks its address: $(row lone)" ;;
+esac
 
 stop_broker
