@@ -273,10 +273,8 @@ static int
 worker_pools_init(struct worker *w)
 {
 	const struct conf *conf = w->gen->conf;
-	unsigned i;
-
 	const struct route_conf *rc;
-	unsigned a;
+	unsigned i, a;
 
 	/* one pool per address; pool_sibling() relies on this order */
 	w->pools = calloc(conf->npools + 1, sizeof(*w->pools));
