@@ -167,6 +167,8 @@ audit_format_level(const struct audit_rec *rec, char *buf, size_t cap,
 		    strcmp(rec->up_tls, "plain") != 0;
 		if (rec->upstream[0] != '\0')
 			json_bool(&j, "up_reused", rec->up_reused);
+		if (rec->up_tries != 0)
+			json_uint(&j, "up_tries", rec->up_tries);
 		if (tls_up)
 			json_bool(&j, "up_resumed", rec->up_resumed);
 		if (rec->retries != 0)

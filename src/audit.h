@@ -44,6 +44,7 @@ struct audit_rec {
 	char upstream[80];		/* "ip:port" connected to */
 	const char *up_tls;		/* "TLSv1", "plain" */
 	const char *up_cipher;
+	unsigned up_tries;		/* addresses of the route tried, 0 = none */
 	bool up_reused;
 	bool up_resumed;		/* TLS session resumed */
 	unsigned retries;

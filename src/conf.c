@@ -381,11 +381,19 @@ kv_bool(const struct conf_key *k, const char *value, void *sect,
 	return parse_bool(value, FIELD(sect, k, bool), err);
 }
 
+/* upstream = host:port [weight=N] [backup], ... (upstream_set.c) */
 static int
-kv_hostport(const struct conf_key *k, const char *value, void *sect,
+kv_upstreams(const struct conf_key *k, const char *value, void *sect,
     const struct conf_loc *at, char *err)
 {
-	return parse_hostport(value, -1, FIELD(sect, k, struct hostport), err);
+	struct route_conf *r = sect;
+	int n;
+
+	if ((n = upstream_set_parse(value, r->upstreams, UPSET_MAX_ADDRS, err)) == -1)
+		return -1;
+	r->nupstreams = (unsigned)n;
+	r->upstream = r->upstreams[0].hp;
+	return 0;
 }
 
 /* upstream_proxy = http://HOST:PORT (credentials: upstream_proxy_auth). */
@@ -473,6 +481,21 @@ kv_mode(const struct conf_key *k, const char *value, void *sect,
 	if ((i = conf_lookup(value, names, "http, tcp", err)) < 0)
 		return -1;
 	*FIELD(sect, k, enum route_mode) = i == 0 ? ROUTE_MODE_HTTP : ROUTE_MODE_TCP;
+	return 0;
+}
+
+static int
+kv_health_check(const struct conf_key *k, const char *value, void *sect,
+    const struct conf_loc *at, char *err)
+{
+	static const char *const names[] = { "off", "tls", "http", NULL };
+	static const enum health_check modes[] = { HEALTH_CHECK_OFF,
+	    HEALTH_CHECK_TLS, HEALTH_CHECK_HTTP };
+	int i;
+
+	if ((i = conf_lookup(value, names, "off, tls, http", err)) < 0)
+		return -1;
+	*FIELD(sect, k, enum health_check) = modes[i];
 	return 0;
 }
 
@@ -856,8 +879,16 @@ static const struct conf_key conf_route_keys[] = {
 	{ "mode", kv_mode, R(mode), R(mode_loc), 0, 0, 0, NULL },
 	{ "host", kv_host, R(host), R(host_loc), 0, 0, 0, NULL },
 	{ "path", kv_path, R(path), R(path_loc), 0, 0, 0, NULL },
-	{ "upstream", kv_hostport, R(upstream), R(upstream_loc), KEY_REQUIRED, 0, 0,
+	{ "upstream", kv_upstreams, R(upstreams), R(upstream_loc), KEY_REQUIRED, 0, 0,
 	    "host:port of the endpoint" },
+	{ "upstream_max_fails", kv_uint, R(up_max_fails), CONF_NOLOC, 0, 0, 1000, NULL },
+	{ "upstream_fail_timeout", kv_duration, R(up_fail_timeout_ms), CONF_NOLOC, KEY_NONZERO, 0, 0, NULL },
+	{ "health_check", kv_health_check, R(health_check), R(health_check_loc), 0, 0, 0, NULL },
+	{ "health_check_interval", kv_duration, R(health_check_interval_ms), CONF_NOLOC,
+	    KEY_NONZERO, 0, 0, NULL },
+	{ "health_check_path", kv_path, R(health_check_path), R(health_check_path_loc), 0, 0, 0, NULL },
+	{ "health_check_status", kv_uint, R(health_check_status), R(health_check_status_loc),
+	    0, 100, 599, NULL },
 	{ "upstream_tls", kv_tls_range, R(up_tls), R(up_tls_loc), 0, 0, 0, NULL },
 	{ "upstream_ciphers", kv_str, R(up_ciphers), R(up_ciphers_loc), 0, 0, 0, NULL },
 	{ "upstream_ciphersuites", kv_str, R(up_ciphersuites), R(up_ciphersuites_loc), 0, 0, 0, NULL },
@@ -998,6 +1029,10 @@ conf_route_defaults(struct route_conf *r)
 	r->idle_timeout_ms = 5 * 60 * 1000;
 	r->max_buffered_body = 1024 * 1024;
 	r->up_proxy_timeout_ms = 10 * 1000;
+	/* nginx's max_fails = 1 / fail_timeout = 10s; HAProxy's inter 2s */
+	r->up_max_fails = 1;
+	r->up_fail_timeout_ms = 10 * 1000;
+	r->health_check_interval_ms = 2 * 1000;
 }
 
 /* The struct of the section being read, or NULL. */
@@ -1609,6 +1644,7 @@ conf_free(struct conf *conf)
 		free(r->up_key);
 		free(r->up_alpn);
 		free(r->up_host);
+		free(r->health_check_path);
 		free(r->up_proxy_auth);
 		if (r->up_proxy_basic != NULL)
 			OPENSSL_cleanse(r->up_proxy_basic, strlen(r->up_proxy_basic));

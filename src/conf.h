@@ -16,6 +16,7 @@
 
 #include "cidr.h"
 #include "parse.h"
+#include "upstream_set.h"
 
 #define CONF_MAX_CERTS 16
 #define CONF_MAX_LINE 1024	/* longest accepted line, without newline */
@@ -52,6 +53,13 @@ enum upstream_verify {
 	VERIFY_CA = 0,		/* chain against upstream_ca or the system store, plus host name */
 	VERIFY_PIN,		/* SHA-256 SPKI pin only, whatever the chain says */
 	VERIFY_OFF		/* nothing (warned loudly at start) */
+};
+
+/* The active health check of a route's addresses (upstream_check.c). */
+enum health_check {
+	HEALTH_CHECK_OFF = 0,	/* passive health only: real traffic marks addresses */
+	HEALTH_CHECK_TLS,	/* connect and the route's TLS handshake (connect alone if plain) */
+	HEALTH_CHECK_HTTP	/* that, then GET health_check_path, status expected */
 };
 
 /* What becomes of X-Forwarded-For and its kin (http routes). */
@@ -133,8 +141,19 @@ struct route_conf {
 	struct conf_loc host_loc;
 	char *path;			/* path prefix (http), NULL = any; owned */
 	struct conf_loc path_loc;
-	struct hostport upstream;
+	struct hostport upstream;	/* the first address: TLS name, Host and probe default */
 	struct conf_loc upstream_loc;
+	struct upstream_addr upstreams[UPSET_MAX_ADDRS];	/* every address, in order */
+	unsigned nupstreams;
+	unsigned up_max_fails;		/* failures in a row that mark an address down, 0 = never */
+	uint64_t up_fail_timeout_ms;	/* how long it stays down before a trial */
+	enum health_check health_check;
+	struct conf_loc health_check_loc;
+	uint64_t health_check_interval_ms;
+	char *health_check_path;	/* owned; NULL = "/" */
+	struct conf_loc health_check_path_loc;
+	unsigned health_check_status;	/* 0 = any 2xx or 3xx */
+	struct conf_loc health_check_status_loc;
 	struct tls_range up_tls;	/* default 1.2-1.3 */
 	struct conf_loc up_tls_loc;
 	char *up_ciphers;		/* NULL = library default */
@@ -199,6 +218,8 @@ struct route_conf {
 	struct conf_loc up_chunked_loc;
 	unsigned index;			/* position in conf.routes */
 	int metrics_id;			/* set by gen_build: metrics registry id */
+	struct upstream_set *uset;	/* set by gen_build, owned by the gen: addresses and health */
+	unsigned pool_base;		/* set by gen_build: its first pool in a worker's array */
 	bool bad;			/* a value failed to parse: conf_check skips cross-key checks */
 };
 
@@ -209,6 +230,7 @@ struct conf {
 	unsigned nlisteners;
 	struct route_conf *routes;	/* owned array */
 	unsigned nroutes;
+	unsigned npools;		/* set by gen_build: the addresses of every route */
 };
 
 /*

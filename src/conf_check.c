@@ -326,6 +326,20 @@ check_route_proxy(struct check *ck, struct route_conf *r)
 		    "only with upstream_proxy = http://HOST:PORT");
 }
 
+/* health_check_path and health_check_status say what health_check = http asks. */
+static void
+check_route_health(struct check *ck, struct route_conf *r)
+{
+	if (r->health_check == HEALTH_CHECK_HTTP)
+		return;
+	if (r->health_check_path_loc.line != 0)
+		check_err(ck, &r->health_check_path_loc, "health_check_path",
+		    "only with health_check = http");
+	if (r->health_check_status_loc.line != 0)
+		check_err(ck, &r->health_check_status_loc, "health_check_status",
+		    "only with health_check = http");
+}
+
 /* secret_header and secret_file go together, in http mode; reads the value. */
 static void
 check_route_secret(struct check *ck, struct route_conf *r)
@@ -401,6 +415,7 @@ check_route(struct check *ck, unsigned idx)
 	}
 	check_route_proxy(ck, r);
 	check_route_secret(ck, r);
+	check_route_health(ck, r);
 	if (r->pool_min_idle > r->pool_max_idle)
 		check_err(ck, r->pool_min_idle_loc.line != 0 ? &r->pool_min_idle_loc :
 		    &r->pool_max_idle_loc, "pool_min_idle",

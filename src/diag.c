@@ -60,6 +60,7 @@ static const char *const close_reason_names[CR__COUNT] = {
 	[CR_SHUTDOWN] = "shutdown",
 	[CR_INTERNAL] = "internal",
 	[CR_BROKER_FD_LIMIT] = "broker_fd_limit",
+	[CR_UPSTREAM_DOWN] = "upstream_down",
 };
 
 static const char *const phase_names[PHASE__COUNT] = {
@@ -528,6 +529,13 @@ diag_hint(const struct tb_err *err)
 		    "not the endpoint's: raise LimitNOFILE in its systemd unit "
 		    "(ulimit -n), or lower max_connections in [broker] so that "
 		    "two descriptors per connection fit";
+	case CR_UPSTREAM_DOWN:
+		return "every address in upstream = failed upstream_max_fails "
+		    "times in a row and is resting for upstream_fail_timeout, so "
+		    "the broker answers at once instead of waiting out "
+		    "connect_timeout: bring an endpoint back (the log names each "
+		    "address), list a backup address, or tune "
+		    "upstream_max_fails / upstream_fail_timeout / health_check";
 	case CR__COUNT:
 		break;
 	}
@@ -1002,6 +1010,7 @@ diag_http_status(enum close_reason code)
 	case CR_INTERNAL:
 		return 500;
 	case CR_BROKER_FD_LIMIT:
+	case CR_UPSTREAM_DOWN:
 		return 503;
 	case CR_SHUTDOWN:
 		return 503;

@@ -49,6 +49,7 @@ enum close_reason {
 	CR_SHUTDOWN,			/* broker stopped; drain deadline passed */
 	CR_INTERNAL,			/* resource exhaustion inside the broker */
 	CR_BROKER_FD_LIMIT,		/* the broker is out of file descriptors (EMFILE, ENFILE) */
+	CR_UPSTREAM_DOWN,		/* every address of the route is marked down */
 	CR__COUNT
 };
 

@@ -10,6 +10,7 @@
 #include "metrics.h"
 #include "tls_client.h"
 #include "tls_server.h"
+#include "upstream_set.h"
 
 static atomic_uint_fast64_t gen_next_id = 1;
 
@@ -23,11 +24,40 @@ gen_free(struct gen *g)
 			tls_server_free(g->servers[i]);
 		for (i = 0; g->clients != NULL && i < g->conf->nroutes; i++)
 			tls_client_free(g->clients[i]);
+		for (i = 0; i < g->conf->nroutes; i++)
+			upstream_set_free(g->conf->routes[i].uset);
 	}
 	free(g->servers);
 	free(g->clients);
 	conf_free(g->conf);
 	free(g);
+}
+
+/*
+ * Each route's address set (its health is shared with older generations
+ * through the registry) and where its pools start in a worker's array:
+ * one pool per address, a route's pools side by side.
+ */
+static int
+gen_build_sets(struct conf *conf, struct conf_errors *errs)
+{
+	struct route_conf *r;
+	unsigned i;
+
+	conf->npools = 0;
+	for (i = 0; i < conf->nroutes; i++) {
+		r = &conf->routes[i];
+		r->uset = upstream_set_new(r->name, r->upstreams, r->nupstreams,
+		    r->up_max_fails, r->up_fail_timeout_ms);
+		if (r->uset == NULL) {
+			conf_errors_add(errs, "route %s: out of memory for its "
+			    "upstream addresses", r->name);
+			return -1;
+		}
+		r->pool_base = conf->npools;
+		conf->npools += r->nupstreams;
+	}
+	return 0;
 }
 
 struct gen *
@@ -71,6 +101,10 @@ gen_build(struct conf *conf, struct conf_errors *errs)
 		    metrics_listener_id(conf->listeners[i].name);
 	for (i = 0; i < conf->nroutes; i++)
 		conf->routes[i].metrics_id = metrics_route_id(conf->routes[i].name);
+	if (gen_build_sets(conf, errs) == -1) {
+		gen_free(g);
+		return NULL;
+	}
 	g->id = atomic_fetch_add(&gen_next_id, 1);
 	return g;
 }

@@ -906,6 +906,8 @@ hx_upstream_ready(struct session *s, bool reused)
 	struct upconn *uc = s->uc;
 
 	audit_set_upstream(&ex->rec, uc->addr);
+	ex->rec.up_tries = uc->tries;
+	ex->pool = uc->pool;	/* a failover moved it to another address's pool */
 	ex->rec.up_tls = upconn_tls_str(uc);
 	ex->rec.up_cipher = upconn_cipher(uc);
 	ex->rec.up_reused = reused;
@@ -927,6 +929,7 @@ hx_upstream_cb(struct upconn *uc, const struct tb_err *err, void *arg)
 		return;
 	if (err != NULL) {
 		audit_set_upstream(&ex->rec, uc->addr);
+		ex->rec.up_tries = uc->tries;
 		ex->rec.connect_ms = uc->connect_ms;
 		ex->rec.handshake_ms = uc->handshake_ms;
 		hx_fail(s, err);
@@ -941,15 +944,19 @@ hx_connect(struct session *s, bool fresh)
 {
 	struct http_exchange *ex = s->http->ex;
 	struct tb_err err;
+	int addr;
 
 	ex->state = HX_CONNECTING;
+	/* the address first (weights, health), then an idle connection to it */
+	addr = upstream_pick(ex->rc);
+	ex->pool = pool_sibling(session_pool_for(s, ex->rc), addr);
 	if (!fresh && ex->pool != NULL &&
 	    (s->uc = pool_take(ex->pool, !hx_may_replay(ex))) != NULL) {
 		hx_upstream_ready(s, true);
 		return;
 	}
-	s->uc = upstream_connect(s->w, ex->rc, s->gen->clients[ex->rc->index],
-	    ex->pool, hx_upstream_cb, s);
+	s->uc = upstream_connect(s->w, ex->rc, addr, UPSTREAM_F_FAILOVER,
+	    s->gen->clients[ex->rc->index], ex->pool, hx_upstream_cb, s);
 	if (s->uc == NULL) {
 		tb_err_set(&err, CR_INTERNAL, PHASE_CONNECT, "out of memory");
 		hx_fail(s, &err);

@@ -34,6 +34,7 @@
 #include "conf.h"
 #include "gen.h"
 #include "tls_server.h"
+#include "upstream_set.h"
 
 /* Upper bounds of the latency buckets in ms; the last bucket is +Inf. */
 static const int64_t bucket_ms[METRICS_NBUCKETS - 1] = {
@@ -782,6 +783,47 @@ expo_certs(struct expo *e, const struct gen *gen)
 	}
 }
 
+/* One series per address of each route of gen; value from the shared health. */
+static void
+expo_addresses(struct expo *e, const struct gen *gen, const char *name,
+    bool failures)
+{
+	const struct conf *conf = gen->conf;
+	const struct upstream_set *set;
+	unsigned ri, a;
+
+	for (ri = 0; ri < conf->nroutes; ri++) {
+		if ((set = conf->routes[ri].uset) == NULL)
+			continue;
+		for (a = 0; a < set->n; a++) {
+			expo_printf(e, "%s{route=\"%s\",address=\"", name,
+			    conf->routes[ri].name);
+			expo_label(e, set->health[a]->name);
+			expo_printf(e, "\",role=\"%s\"} %" PRIu64 "\n",
+			    set->addrs[a].backup ? "backup" : "primary", failures ?
+			    (uint64_t)atomic_load(&set->health[a]->failures) :
+			    (uint64_t)!upstream_set_is_down(set, a));
+		}
+	}
+}
+
+/*
+ * tlsbroker_upstream_address_up and ..._failures_total: the health every
+ * worker shares (upstream_set.c), per address of each route.  Route names
+ * are [A-Za-z0-9_.-]: nothing to escape.
+ */
+static void
+expo_upstreams(struct expo *e, const struct gen *gen)
+{
+	expo_family(e, "tlsbroker_upstream_address_up", "gauge",
+	    "1 while the address is up, 0 while marked down (upstream_max_fails "
+	    "failures in a row or a failed health check).");
+	expo_addresses(e, gen, "tlsbroker_upstream_address_up", false);
+	expo_family(e, "tlsbroker_upstream_address_failures_total", "counter",
+	    "Connect, handshake and health-check failures of the address.");
+	expo_addresses(e, gen, "tlsbroker_upstream_address_failures_total", true);
+}
+
 int
 metrics_format(struct evbuffer *out, unsigned nworkers, const struct gen *gen)
 {
@@ -806,8 +848,10 @@ metrics_format(struct evbuffer *out, unsigned nworkers, const struct gen *gen)
 
 	expo_routes(&e, sums);
 	expo_listeners(&e);
-	if (gen != NULL)
+	if (gen != NULL) {
 		expo_certs(&e, gen);
+		expo_upstreams(&e, gen);
+	}
 	free(sums);
 	return e.err ? -1 : 0;
 }

@@ -18,6 +18,7 @@
 #include "metrics.h"
 #include "relay.h"
 #include "upstream.h"
+#include "upstream_set.h"
 #include "worker.h"
 
 static void upconn_mark_closed(struct upconn *uc);
@@ -34,14 +35,24 @@ static void upconn_mark_closed(struct upconn *uc);
 
 void
 pool_init(struct pool *p, struct worker *w, const struct route_conf *rc,
-    struct tls_client *cli)
+    unsigned addr, struct tls_client *cli)
 {
 	memset(p, 0, sizeof(*p));
 	p->w = w;
 	p->rc = rc;
+	p->addr = addr;
 	p->cli = cli;
 	TAILQ_INIT(&p->idle);
 	TAILQ_INIT(&p->warm);
+}
+
+struct pool *
+pool_sibling(struct pool *p, int addr)
+{
+	if (p == NULL || addr < 0)
+		return NULL;
+	/* worker_pools_init() lays a route's pools out in address order */
+	return p - p->addr + addr;
 }
 
 static void
@@ -259,6 +270,7 @@ pool_take(struct pool *p, bool sure)
 			upconn_free(uc, !upconn_closed_by_peer(uc));
 			continue;
 		}
+		uc->tries = 1;	/* this exchange tried one address: this one */
 		return uc;
 	}
 	return NULL;
@@ -325,10 +337,13 @@ pool_maintain(struct pool *p)
 			upconn_free(uc, true);
 		}
 	}
-	if (p->w->draining)
+	/* a down address is left alone until its cool-down ends */
+	if (p->w->draining || (p->rc->uset != NULL &&
+	    !upstream_set_usable(p->rc->uset, p->addr, now)))
 		return;
 	while (p->nidle + p->warming < p->rc->pool_min_idle) {
-		uc = upstream_connect(p->w, p->rc, p->cli, p, pool_warm_cb, p);
+		uc = upstream_connect(p->w, p->rc, (int)p->addr, 0, p->cli, p,
+		    pool_warm_cb, p);
 		if (uc == NULL)
 			break;
 		TAILQ_INSERT_TAIL(&p->warm, uc, pool_link);

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * pool: idle upstream connections per route and per worker (no locks: a
+ * pool: idle upstream connections per route address and per worker (a
+ * route's pools lie side by side in the worker's array, one per address
+ * of its upstream list, so each address has its own connections and TLS
+ * session; no locks: a
  * pool is only touched from its worker's thread).  It enforces
  * pool_max_idle, pool_idle_timeout, pool_max_requests and
  * pool_max_lifetime, keeps pool_min_idle connections opened and
@@ -31,6 +34,7 @@ TAILQ_HEAD(upconn_list, upconn);
 struct pool {
 	struct worker *w;			/* not owned */
 	const struct route_conf *rc;		/* not owned */
+	unsigned addr;				/* index in rc->upstreams */
 	struct tls_client *cli;			/* not owned; NULL for plain routes */
 	struct upconn_list idle;		/* owned connections */
 	unsigned nidle;
@@ -46,7 +50,13 @@ struct pool {
 };
 
 void pool_init(struct pool *p, struct worker *w, const struct route_conf *rc,
-    struct tls_client *cli);
+    unsigned addr, struct tls_client *cli);
+
+/*
+ * The pool of address addr of p's route (p is any of that route's pools),
+ * or NULL when p is NULL or addr is -1 (no usable address).
+ */
+struct pool *pool_sibling(struct pool *p, int addr);
 /* Frees every idle connection and the saved session. */
 void pool_free(struct pool *p);
 

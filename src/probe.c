@@ -156,11 +156,13 @@ probe_usage(FILE *out)
 	    "  --proxy-auth FILE  Basic credentials (user:password) for --proxy\n"
 	    "  --json           print the facts as one JSON object\n"
 	    "  --route NAME     make one connection with the settings of that\n"
-	    "                   route and print the outcome or the close reason\n"
+	    "                   route (one per address when it lists several)\n"
+	    "                   and print the outcome or the close reason\n"
 	    "  -c, --config FILE  configuration for --route (default %s)\n"
 	    "  -h, --help       this help\n"
 	    "\n"
-	    "Exit status: 0 a working route (or --route connected), 1 none,\n"
+	    "Exit status: 0 a working route (or --route connected to every\n"
+	    "address), 1 none,\n"
 	    "2 usage error.\n", PROBE_DEFAULT_CONF);
 }
 

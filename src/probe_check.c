@@ -3,8 +3,9 @@
  * probe_check: one connection with a configured route.  The route's
  * tls_client comes from gen_load(), the daemon's own loader, so a check
  * that passes here uses the very SSL_CTX the broker would, and a failure
- * carries the close reason and hint an audit line would.  See
- * probe_check.h.
+ * carries the close reason and hint an audit line would.  A route with
+ * several addresses gets one connection per address, each reported on its
+ * own.  See probe_check.h.
  */
 #include "config.h"
 
@@ -71,12 +72,57 @@ probe_print_fail(const struct tb_err *err)
 	printf("hint:   %s\n", diag_hint(err));
 }
 
+/*
+ * One connection to address a of rc, as the broker makes it: rc's own
+ * tls_client (its TLS name is the route's, whatever the address) and
+ * deadlines.  Prints OK or FAIL; returns 0 when it connected.
+ */
+static int
+probe_check_address(const struct route_conf *rc, struct tls_client *cli,
+    unsigned a)
+{
+	struct route_conf one = *rc;	/* shallow: read-only, freed with rc */
+	struct probe_conn c;
+	int status;
+
+	if (a < rc->nupstreams)
+		one.upstream = rc->upstreams[a].hp;
+	status = probe_conn_open(&c, &one, cli, NULL, rc->connect_timeout_ms,
+	    rc->handshake_timeout_ms) == 0 ? 0 : 1;
+	if (status == 0)
+		probe_print_ok(rc, &c);
+	else
+		probe_print_fail(&c.err);
+	probe_conn_close(&c, status == 0);
+	return status;
+}
+
+/* Each address of a route that has several, under a line naming it. */
+static int
+probe_check_addresses(const struct route_conf *rc, struct tls_client *cli)
+{
+	const struct upstream_addr *ua;
+	unsigned a, ok = 0;
+
+	for (a = 0; a < rc->nupstreams; a++) {
+		ua = &rc->upstreams[a];
+		printf("%saddress %s%s%s:%u (%s, weight %u)\n", a > 0 ? "\n" : "",
+		    strchr(ua->hp.host, ':') != NULL ? "[" : "", ua->hp.host,
+		    strchr(ua->hp.host, ':') != NULL ? "]" : "", ua->hp.port,
+		    ua->backup ? "backup" : "primary", ua->weight);
+		if (probe_check_address(rc, cli, a) == 0)
+			ok++;
+	}
+	printf("\nroute %s: %u of %u addresses connected\n", rc->name, ok,
+	    rc->nupstreams);
+	return ok == rc->nupstreams ? 0 : 1;
+}
+
 int
 probe_check_route(const char *path, const char *name)
 {
 	struct conf_errors errs = { 0 };
 	const struct route_conf *rc;
-	struct probe_conn c;
 	struct gen *g;
 	unsigned i;
 	int idx, status;
@@ -94,13 +140,10 @@ probe_check_route(const char *path, const char *name)
 		return 2;
 	}
 	rc = &g->conf->routes[idx];
-	status = probe_conn_open(&c, rc, g->clients[idx], NULL,
-	    rc->connect_timeout_ms, rc->handshake_timeout_ms) == 0 ? 0 : 1;
-	if (status == 0)
-		probe_print_ok(rc, &c);
+	if (rc->nupstreams > 1)
+		status = probe_check_addresses(rc, g->clients[idx]);
 	else
-		probe_print_fail(&c.err);
-	probe_conn_close(&c, status == 0);
+		status = probe_check_address(rc, g->clients[idx], 0);
 	gen_unref(g);
 	return status;
 }

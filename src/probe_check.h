@@ -5,7 +5,9 @@
  * route's tls_client), connects once with that route's own tls_client
  * and deadlines, and prints OK with the version, cipher and how the
  * endpoint was verified, or FAIL with the close reason, phase, alert,
- * detail and hint the broker would log.  It owns that output too.  It
+ * detail and hint the broker would log; a route with several addresses
+ * gets that for each address, under a line naming it, and a count.  It
+ * owns that output too.  It
  * discovers nothing (probe_discover.c) and parses no options (probe.c).
  */
 #ifndef TLSBROKER_PROBE_CHECK_H
@@ -13,8 +15,8 @@
 
 /*
  * Checks route name of the configuration at path.  Returns the exit
- * status: 0 connected, 1 failed (or the configuration does not load),
- * 2 no such route.
+ * status: 0 connected (every address of the route), 1 failed (any
+ * address, or the configuration does not load), 2 no such route.
  */
 int probe_check_route(const char *path, const char *name);
 

@@ -421,9 +421,9 @@ session_client_bev(struct session *s)
 struct pool *
 session_pool_for(struct session *s, const struct route_conf *rc)
 {
-	if (rc == NULL || s->gen != s->w->gen || rc->index >= s->w->npools)
+	if (rc == NULL || s->gen != s->w->gen || rc->pool_base >= s->w->npools)
 		return NULL;
-	return &s->w->pools[rc->index];
+	return &s->w->pools[rc->pool_base];	/* its first address's */
 }
 
 static bool

@@ -2,9 +2,10 @@
 /*
  * status: renders the status page from the running generation (routes,
  * listeners, certificates) and metrics.c's sums, failures and endpoint
- * facts.  "The last minutes" is the difference between the close counters
- * now and a snapshot STATUS_WINDOW_S old: status_tick() keeps a ring of
- * snapshots, so the workers count nothing extra for it.  All text goes
+ * facts, with each address of an upstream list and its shared health
+ * (upstream_set.c).  "The last minutes" is the difference between the
+ * close counters now and a snapshot STATUS_WINDOW_S old: status_tick()
+ * keeps a ring of snapshots, so the workers count nothing extra for it.  All text goes
  * through status_html_escape(); the page carries no script, and admin.c
  * sends it with a Content-Security-Policy that would block one anyway.
  */
@@ -21,6 +22,7 @@
 
 #include <event2/buffer.h>
 
+#include "clock.h"
 #include "conf.h"
 #include "diag.h"
 #include "gen.h"
@@ -29,6 +31,7 @@
 #include "sockaddr.h"
 #include "tls_server.h"
 #include "tlsio.h"
+#include "upstream_set.h"
 
 #define STATUS_SNAPS		(STATUS_WINDOW_S / STATUS_TICK_S + 1)
 #define STATUS_FAILURES		50	/* rows of the failures table */
@@ -317,7 +320,48 @@ page_counts(struct page *p, const uint64_t c[CR__COUNT])
 	page_printf(p, "%s</td>", shown == 0 ? "-" : "");
 }
 
-/* The endpoint cell: configured address and TLS, then the addresses seen. */
+/*
+ * Every address of a route's upstream list with its shared health (the
+ * route's state cell speaks for the endpoint as the workers last saw it;
+ * this says which address is resting and for how long).
+ */
+static void
+page_addresses(struct page *p, const struct upstream_set *set)
+{
+	const struct upstream_health *h;
+	uint64_t now = now_ms(), until;
+	unsigned a;
+
+	page_printf(p, "<ul class=\"addrs\">");
+	for (a = 0; a < set->n; a++) {
+		h = set->health[a];
+		page_printf(p, "<li class=\"addr\">");
+		page_text(p, h->name, "?");
+		if (set->addrs[a].weight != 1)
+			page_printf(p, " weight=%u", set->addrs[a].weight);
+		if (set->addrs[a].backup)
+			page_printf(p, " backup");
+		if (!upstream_set_is_down(set, a)) {
+			page_printf(p, ": <span class=\"up\">up</span>");
+		} else {
+			until = atomic_load(&h->down_until);
+			page_printf(p, ": <span class=\"down\">down</span>");
+			if (until > now)
+				page_printf(p, ", next try in %" PRIu64 " s",
+				    (until - now + 999) / 1000);
+			else
+				page_printf(p, ", on trial");
+		}
+		page_printf(p, " (failures: %" PRIu64 ")</li>",
+		    (uint64_t)atomic_load(&h->failures));
+	}
+	page_printf(p, "</ul>");
+}
+
+/*
+ * The endpoint cell: configured address (every one, with its health, for
+ * an upstream list) and TLS, then the addresses seen.
+ */
 static void
 page_endpoint(struct page *p, const struct route_conf *rc,
     const struct metrics_route_view *v)
@@ -328,9 +372,13 @@ page_endpoint(struct page *p, const struct route_conf *rc,
 	tls_range_format(&rc->up_tls, tls, sizeof(tls));
 	(void)hostport_format(&rc->upstream, conf, sizeof(conf));
 	page_printf(p, "<td>");
-	page_text(p, conf, "?");
+	if (rc->uset == NULL || rc->uset->n < 2)
+		page_text(p, conf, "?");
 	page_printf(p, " (%s%s)", rc->up_tls.off ? "" : "TLS ",
 	    rc->up_tls.off ? "plain" : tls);
+	if (rc->uset != NULL && (rc->uset->n > 1 ||
+	    upstream_set_is_down(rc->uset, 0)))
+		page_addresses(p, rc->uset);
 	/* where a name led, as the workers last connected */
 	for (i = 0; i < v->naddrs; i++) {
 		if (strcmp(v->addrs[i], conf) == 0)

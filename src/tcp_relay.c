@@ -208,22 +208,29 @@ tcp_upstream_cb(struct upconn *uc, const struct tb_err *err, void *arg)
 	tcp_start_relay(s);
 }
 
-/* The routed session's upstream: a warmed one from the pool, or a new one. */
+/*
+ * The routed session's upstream: a warmed one from the pool of the address
+ * picked, or a new one that fails over to the route's other addresses.
+ */
 static void
 tcp_start(struct session *s)
 {
-	struct pool *pool = session_pool_for(s, s->rc);
 	struct tb_err err;
+	struct pool *pool;
+	int addr;
 
 	session_set_state(s, SESSION_ST_CONNECTING);
+	/* the address first (weights, health), then its warm connection */
+	addr = upstream_pick(s->rc);
+	pool = pool_sibling(session_pool_for(s, s->rc), addr);
 	/* A connection warmed ahead (pool_min_idle) saves the legacy handshake. */
 	if (pool != NULL && (s->uc = pool_take(pool, true)) != NULL) {
 		s->up_reused = true;
 		tcp_upstream_cb(s->uc, NULL, s);
 		return;
 	}
-	s->uc = upstream_connect(s->w, s->rc, s->gen->clients[s->rc->index],
-	    pool, tcp_upstream_cb, s);
+	s->uc = upstream_connect(s->w, s->rc, addr, UPSTREAM_F_FAILOVER,
+	    s->gen->clients[s->rc->index], pool, tcp_upstream_cb, s);
 	if (s->uc == NULL) {
 		tb_err_set(&err, CR_INTERNAL, PHASE_CONNECT, "out of memory");
 		session_close(s, &err);
@@ -238,6 +245,7 @@ tcp_closing(struct session *s, const struct tb_err *err, struct audit_rec *rec)
 	if (s->uc == NULL)
 		return true;
 	audit_set_upstream(rec, s->uc->addr);
+	rec->up_tries = s->uc->tries;
 	rec->up_reused = s->up_reused;
 	rec->connect_ms = s->up_reused ? 0 : s->uc->connect_ms;
 	rec->handshake_ms = s->up_reused ? 0 : s->uc->handshake_ms;

@@ -33,15 +33,26 @@
 #include "sockopt.h"
 #include "tls_client.h"
 #include "upstream_proxy.h"
+#include "upstream_set.h"
 #include "worker.h"
 
 static void upstream_try_next(struct upconn *uc);
+static int upstream_resolve(struct upconn *uc);
+
+/* The endpoint address this connection is for. */
+static const struct hostport *
+upstream_target(const struct upconn *uc)
+{
+	if (uc->aidx >= 0 && (unsigned)uc->aidx < uc->rc->nupstreams)
+		return &uc->rc->upstreams[uc->aidx].hp;
+	return &uc->rc->upstream;
+}
 
 /* Where the TCP connect goes: the route's proxy, if it has one. */
 static const struct hostport *
-upstream_dial(const struct route_conf *rc)
+upstream_dial(const struct upconn *uc)
 {
-	return rc->up_proxy_set ? &rc->up_proxy : &rc->upstream;
+	return uc->rc->up_proxy_set ? &uc->rc->up_proxy : upstream_target(uc);
 }
 
 struct upconn *
@@ -54,9 +65,98 @@ upconn_from_arg(void *arg)
 	return uc;
 }
 
+/*
+ * Whether a failure is the address's fault: not the broker's (internal)
+ * nor the upstream_proxy's own refusal, which every address would meet.
+ */
+static bool
+upstream_address_failed(const struct tb_err *err)
+{
+	switch (err->code) {
+	case CR_INTERNAL:
+	case CR_PROXY_REFUSED:
+	case CR_PROXY_AUTH:
+	case CR_PROXY_FORBIDDEN:
+		return false;
+	default:
+		return true;
+	}
+}
+
+/* Drops whatever the failed attempt held, so the upconn can start over. */
+static void
+upstream_reset_attempt(struct upconn *uc)
+{
+	tls_hs_cancel(&uc->hs);
+	proxy_tunnel_free(uc->tun);
+	uc->tun = NULL;
+	if (uc->ssl != NULL) {
+		SSL_free(uc->ssl);
+		uc->ssl = NULL;
+	}
+	if (uc->ev != NULL) {
+		event_free(uc->ev);
+		uc->ev = NULL;
+	}
+	if (uc->fd != -1) {
+		close(uc->fd);
+		uc->fd = -1;
+	}
+	if (uc->ai != NULL)
+		evutil_freeaddrinfo(uc->ai);
+	uc->ai = uc->ai_next = NULL;
+	uc->dns_result = 0;
+	uc->last_errno = 0;
+	uc->connect_ms = uc->handshake_ms = -1;
+	uc->t_start = now_ms();
+	tls_info_init(&uc->tinfo);
+	memset(&uc->tout, 0, sizeof(uc->tout));
+	uc->tinfo.out = &uc->tout;
+}
+
+/*
+ * Failover: starts over on the next usable address not tried yet, with
+ * that address's pool.  Returns -1 (and changes nothing) when none is left.
+ */
+static int
+upstream_next_address(struct upconn *uc)
+{
+	int next = upstream_set_pick(uc->rc->uset, now_ms(), uc->tried);
+
+	if (next == -1)
+		return -1;
+	log_info("route %s: %s failed (%s); trying %s:%u", uc->rc->name,
+	    uc->addr, close_reason_str(uc->err.code),
+	    uc->rc->upstreams[next].hp.host, uc->rc->upstreams[next].hp.port);
+	upstream_reset_attempt(uc);
+	if (uc->pool != NULL)
+		uc->pool = pool_sibling(uc->pool, (unsigned)next);
+	uc->aidx = next;
+	uc->tried |= 1u << next;
+	uc->tries++;
+	tb_err_clear(&uc->err);
+	if (upstream_resolve(uc) == -1) {
+		tb_err_set(&uc->err, CR_INTERNAL, PHASE_DNS,
+		    "out of memory for the lookup of %s", uc->addr);
+		return -1;
+	}
+	return 0;
+}
+
+/* Every failure before the connection is ready ends here. */
 static void
 upstream_fail(struct upconn *uc)
 {
+	struct upstream_set *set = uc->rc->uset;
+
+	if (set != NULL && uc->aidx >= 0 && upstream_address_failed(&uc->err)) {
+		if (!(uc->flags & UPSTREAM_F_NO_HEALTH))
+			upstream_set_failed(set, (unsigned)uc->aidx, now_ms(),
+			    close_reason_str(uc->err.code));
+		if ((uc->flags & UPSTREAM_F_FAILOVER) &&
+		    upstream_next_address(uc) == 0)
+			return;
+	}
 	uc->cb(uc, &uc->err, uc->arg);
 }
 
@@ -73,6 +173,9 @@ upstream_ready(struct upconn *uc)
 {
 	struct metrics_route *m = upconn_metrics(uc);
 
+	if (uc->rc->uset != NULL && uc->aidx >= 0 &&
+	    !(uc->flags & UPSTREAM_F_NO_HEALTH))
+		upstream_set_ok(uc->rc->uset, (unsigned)uc->aidx);
 	/* Set once for the connection's life, pooled reuses included. */
 	relay_setup(uc->bev);
 	if (uc->rc->mode == ROUTE_MODE_HTTP)
@@ -263,7 +366,7 @@ upstream_connected(struct upconn *uc)
 		return;
 	}
 	uc->tun = proxy_tunnel_start(event_get_base(uc->ev), uc->fd,
-	    &uc->rc->upstream, uc->rc->up_proxy_basic, uc->addr,
+	    upstream_target(uc), uc->rc->up_proxy_basic, uc->addr,
 	    uc->rc->up_proxy_timeout_ms, upstream_tunnel_cb, uc);
 	if (uc->tun == NULL) {
 		tb_err_set(&uc->err, CR_INTERNAL, PHASE_CONNECT,
@@ -350,7 +453,7 @@ upstream_resolved_cb(evutil_socket_t fd, short what, void *arg)
 	uc->ev = NULL;
 	if (uc->dns_result != 0 || uc->ai == NULL) {
 		tb_err_set(&uc->err, CR_UPSTREAM_DNS, PHASE_DNS,
-		    "cannot resolve %s: %s", upstream_dial(uc->rc)->host,
+		    "cannot resolve %s: %s", upstream_dial(uc)->host,
 		    uc->dns_result != 0 ? evutil_gai_strerror(uc->dns_result) :
 		    "no address");
 		upstream_fail(uc);
@@ -395,14 +498,76 @@ name_is_invalid(const char *host)
 	    (len > 8 && strncasecmp(host + len - 8, ".invalid", 8) == 0);
 }
 
-struct upconn *
-upstream_connect(struct worker *w, const struct route_conf *rc,
-    struct tls_client *cli, struct pool *pool, upconn_cb cb, void *arg)
+/*
+ * Resolves the address (or the proxy) to dial; the answer comes from the
+ * loop.  -1 when out of memory (nothing started).
+ */
+static int
+upstream_resolve(struct upconn *uc)
 {
-	const struct hostport *dial = upstream_dial(rc);
+	const struct hostport *dial = upstream_dial(uc);
 	struct evutil_addrinfo hints;
-	struct upconn *uc;
 	char port[8];
+
+	(void)hostport_format(dial, uc->addr, sizeof(uc->addr));
+	snprintf(port, sizeof(port), "%u", dial->port);
+	uc->ev = event_new(uc->w->base, -1, 0, upstream_resolved_cb, uc);
+	if (uc->ev == NULL)
+		return -1;
+	if (name_is_invalid(dial->host)) {
+		uc->dns_result = EVUTIL_EAI_NONAME;
+		event_active(uc->ev, EV_TIMEOUT, 0);
+		return 0;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_protocol = IPPROTO_TCP;
+	hints.ai_flags = EVUTIL_AI_ADDRCONFIG;
+	uc->dnsreq = evdns_getaddrinfo(uc->w->dns, dial->host, port, &hints,
+	    upstream_dns_cb, uc);
+	return 0;
+}
+
+/* The circuit is open: fail from the loop, without a connect. */
+static void
+upstream_down_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct upconn *uc = upconn_from_arg(arg);
+
+	(void)fd;
+	(void)what;
+	event_free(uc->ev);
+	uc->ev = NULL;
+	uc->cb(uc, &uc->err, uc->arg);
+}
+
+static void
+upstream_set_down_err(struct upconn *uc)
+{
+	const struct upstream_set *set = uc->rc->uset;
+
+	tb_err_set(&uc->err, CR_UPSTREAM_DOWN, PHASE_CONNECT,
+	    "every address of route %s (%u) is marked down after "
+	    "upstream_max_fails failures; the next one is tried in %llu ms",
+	    uc->rc->name, set != NULL ? set->n : 1, set != NULL ?
+	    (unsigned long long)upstream_set_retry_in(set, now_ms()) : 0ULL);
+}
+
+int
+upstream_pick(const struct route_conf *rc)
+{
+	if (rc->uset == NULL)
+		return 0;
+	return upstream_set_pick(rc->uset, now_ms(), 0);
+}
+
+struct upconn *
+upstream_connect(struct worker *w, const struct route_conf *rc, int addr,
+    unsigned flags, struct tls_client *cli, struct pool *pool, upconn_cb cb,
+    void *arg)
+{
+	struct upconn *uc;
 
 	if ((uc = calloc(1, sizeof(*uc))) == NULL)
 		return NULL;
@@ -411,6 +576,8 @@ upstream_connect(struct worker *w, const struct route_conf *rc,
 	uc->rc = rc;
 	uc->cli = cli;
 	uc->pool = pool;
+	uc->aidx = addr;
+	uc->flags = flags;
 	uc->fd = -1;
 	uc->cb = cb;
 	uc->arg = arg;
@@ -419,25 +586,21 @@ upstream_connect(struct worker *w, const struct route_conf *rc,
 	uc->t_start = now_ms();
 	tls_info_init(&uc->tinfo);
 	uc->tinfo.out = &uc->tout;
-	(void)hostport_format(dial, uc->addr, sizeof(uc->addr));
-	snprintf(port, sizeof(port), "%u", dial->port);
-	uc->ev = event_new(w->base, -1, 0, upstream_resolved_cb, uc);
-	if (uc->ev == NULL) {
-		free(uc);
-		return NULL;
-	}
-	if (name_is_invalid(dial->host)) {
-		uc->dns_result = EVUTIL_EAI_NONAME;
+	if (addr < 0) {
+		upstream_set_down_err(uc);
+		if ((uc->ev = event_new(w->base, -1, 0, upstream_down_cb, uc)) == NULL) {
+			free(uc);
+			return NULL;
+		}
 		event_active(uc->ev, EV_TIMEOUT, 0);
 		return uc;
 	}
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_protocol = IPPROTO_TCP;
-	hints.ai_flags = EVUTIL_AI_ADDRCONFIG;
-	uc->dnsreq = evdns_getaddrinfo(w->dns, dial->host, port, &hints,
-	    upstream_dns_cb, uc);
+	uc->tried = 1u << addr;
+	uc->tries = 1;
+	if (upstream_resolve(uc) == -1) {
+		free(uc);
+		return NULL;
+	}
 	return uc;
 }
 

@@ -6,6 +6,11 @@
  * TLS handshake under handshake_timeout (or none for upstream_tls = off).
  * With upstream_proxy it resolves and connects to the proxy instead and
  * opens a CONNECT tunnel (upstream_proxy.c) before that handshake.
+ * A route may list several addresses (upstream_set.c): a connection is made
+ * to the address the caller picked, and with UPSTREAM_F_FAILOVER a connect
+ * or handshake failure moves on to the next usable address (no request
+ * byte has been sent then, so this is safe for any method).  Each result is
+ * reported to the address's shared health.
  * The result is a struct upconn with a ready bufferevent, or a close reason
  * with its phase (dns, connect, handshake) from diag.  Callbacks never run
  * inside upstream_connect().  It does not pool (pool.c) or relay.
@@ -43,7 +48,11 @@ struct upconn {
 	struct worker *w;			/* not owned */
 	const struct route_conf *rc;		/* not owned (held by the session's gen) */
 	struct tls_client *cli;			/* not owned; NULL for plain */
-	struct pool *pool;			/* not owned: its route's pool (sessions, reuse) */
+	struct pool *pool;			/* not owned: its address's pool (sessions, reuse) */
+	int aidx;				/* index of its address in rc->upstreams, -1 = none usable */
+	unsigned flags;				/* UPSTREAM_F_* */
+	unsigned tried;				/* bit i: address i tried for this connection */
+	unsigned tries;				/* addresses tried (1 for a pooled reuse) */
 	int fd;					/* owned until bev exists, then -1 */
 	SSL *ssl;				/* owned until bev exists; then the bev's */
 	struct bufferevent *bev;		/* owned once ready */
@@ -79,9 +88,25 @@ struct upconn {
 /* Casts a callback argument back, checking it is a live upconn (fatal if not). */
 struct upconn *upconn_from_arg(void *arg);
 
-/* Starts a connection; returns NULL only when out of memory. */
+
+#define UPSTREAM_F_FAILOVER	0x1	/* on a connect/handshake failure, try the next address */
+#define UPSTREAM_F_NO_HEALTH	0x2	/* the caller reports health itself (active checks) */
+
+/*
+ * The address a new exchange should use: upstream_set_pick() over rc's
+ * addresses, or -1 when every one is down (the circuit is open).
+ */
+int upstream_pick(const struct route_conf *rc);
+
+/*
+ * Starts a connection to address addr of rc (from upstream_pick(); pool
+ * is that address's pool or NULL).  addr -1 fails with upstream_down, from
+ * the loop like every other failure.  Returns NULL only when out of
+ * memory.
+ */
 struct upconn *upstream_connect(struct worker *w, const struct route_conf *rc,
-    struct tls_client *cli, struct pool *pool, upconn_cb cb, void *arg);
+    int addr, unsigned flags, struct tls_client *cli, struct pool *pool,
+    upconn_cb cb, void *arg);
 
 /*
  * Cancels whatever is in progress and frees uc.  When clean is true and

@@ -20,6 +20,7 @@
 #include "metrics.h"
 #include "pool.h"
 #include "session.h"
+#include "upstream_check.h"
 
 static atomic_uint_fast64_t conn_id_next = 1;
 
@@ -272,14 +273,20 @@ static int
 worker_pools_init(struct worker *w)
 {
 	const struct conf *conf = w->gen->conf;
-	unsigned i;
+	const struct route_conf *rc;
+	unsigned i, a;
 
-	w->pools = calloc(conf->nroutes + 1, sizeof(*w->pools));
+	/* one pool per address; pool_sibling() relies on this order */
+	w->pools = calloc(conf->npools + 1, sizeof(*w->pools));
 	if (w->pools == NULL)
 		return -1;
-	for (i = 0; i < conf->nroutes; i++)
-		pool_init(&w->pools[i], w, &conf->routes[i], w->gen->clients[i]);
-	w->npools = conf->nroutes;
+	for (i = 0; i < conf->nroutes; i++) {
+		rc = &conf->routes[i];
+		for (a = 0; a < rc->nupstreams; a++)
+			pool_init(&w->pools[rc->pool_base + a], w, rc, a,
+			    w->gen->clients[i]);
+	}
+	w->npools = conf->npools;
 	return 0;
 }
 
@@ -323,6 +330,11 @@ worker_init(struct worker *w, unsigned id, struct gen *gen,
 	}
 	if (worker_pools_init(w) == -1) {
 		log_warnx("worker %u: out of memory", id);
+		return -1;
+	}
+	/* health is shared: one worker checks for the whole process */
+	if (id == 0 && (w->checker = upstream_check_new(w)) == NULL) {
+		log_warnx("worker %u: out of memory for the health checks", id);
 		return -1;
 	}
 	if (listener_attach(w, ls) == -1) {
@@ -384,6 +396,8 @@ worker_free(struct worker *w)
 	if (w->gen == NULL)
 		return;
 	listener_detach(w);
+	upstream_check_free(w->checker);	/* its connections may have lookups pending too */
+	w->checker = NULL;
 	/* Pools first: their warming connections may have lookups pending. */
 	for (i = 0; i < w->npools; i++)
 		pool_free(&w->pools[i]);

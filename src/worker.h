@@ -27,6 +27,7 @@ struct gen;
 struct listener_arg;
 struct listener_set;
 struct pool;
+struct upstream_checker;
 struct metrics_worker;
 struct session;
 struct http_exchange;
@@ -82,6 +83,7 @@ struct worker {
 	struct gen *pending_gen;	/* a reference for this worker */
 	const struct listener_set *pending_ls;
 	atomic_uint *ack_counter;	/* not owned: incremented once switched */
+	struct upstream_checker *checker;	/* owned: active health checks (worker 0 only) */
 	struct retired_pools *retired;	/* owned: pools of older generations */
 	unsigned nretired;
 };

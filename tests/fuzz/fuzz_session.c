@@ -206,11 +206,16 @@ make_gen(unsigned port)
 static void
 pools_init(void)
 {
-	unsigned i;
+	const struct route_conf *rc;
+	unsigned i, a;
 
-	for (i = 0; i < w.npools; i++)
-		pool_init(&w.pools[i], &w, &w.gen->conf->routes[i],
-		    w.gen->clients[i]);
+	/* one pool per route address, as worker_pools_init() lays them out */
+	for (i = 0; i < w.gen->conf->nroutes; i++) {
+		rc = &w.gen->conf->routes[i];
+		for (a = 0; a < rc->nupstreams; a++)
+			pool_init(&w.pools[rc->pool_base + a], &w, rc, a,
+			    w.gen->clients[i]);
+	}
 }
 
 /*
@@ -298,7 +303,7 @@ setup(void)
 	    (w.dns = evdns_base_new(w.base, 0)) == NULL)
 		abort();
 	w.gen = make_gen(ntohs(sa.sin_port));
-	w.npools = w.gen->conf->nroutes;
+	w.npools = w.gen->conf->npools;
 	if ((w.pools = calloc(w.npools, sizeof(*w.pools))) == NULL)
 		abort();
 	pools_init();

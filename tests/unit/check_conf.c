@@ -472,6 +472,42 @@ START_TEST(defaults)
 	ck_assert_uint_eq(r->idle_timeout_ms, 300000);
 	ck_assert_uint_eq(r->max_buffered_body, 1048576);
 	ck_assert(!r->up_chunked);
+	/* one address; nginx's max_fails / fail_timeout, HAProxy's inter */
+	ck_assert_uint_eq(r->nupstreams, 1);
+	ck_assert_uint_eq(r->upstreams[0].weight, 1);
+	ck_assert(!r->upstreams[0].backup);
+	ck_assert_uint_eq(r->up_max_fails, 1);
+	ck_assert_uint_eq(r->up_fail_timeout_ms, 10000);
+	ck_assert_int_eq(r->health_check, HEALTH_CHECK_OFF);
+	ck_assert_uint_eq(r->health_check_interval_ms, 2000);
+	ck_assert_ptr_null(r->health_check_path);
+	ck_assert_uint_eq(r->health_check_status, 0);
+	conf_free(c);
+}
+END_TEST
+
+/* upstream = a list: every address, the first one as the route's name */
+START_TEST(upstream_list)
+{
+	struct conf *c = load_ok(BASE "[route ha]\n"
+	    "upstream = erp-a.corp:443 weight=2, erp-b.corp:443, erp-dr.corp:8443 backup\n"
+	    "upstream_max_fails = 3\nupstream_fail_timeout = 30s\n"
+	    "health_check = http\nhealth_check_interval = 5s\n"
+	    "health_check_path = /ping\nhealth_check_status = 204\n");
+	const struct route_conf *r = &c->routes[0];
+
+	ck_assert_uint_eq(r->nupstreams, 3);
+	ck_assert_str_eq(r->upstream.host, "erp-a.corp");
+	ck_assert_uint_eq(r->upstreams[0].weight, 2);
+	ck_assert_str_eq(r->upstreams[2].hp.host, "erp-dr.corp");
+	ck_assert_uint_eq(r->upstreams[2].hp.port, 8443);
+	ck_assert(r->upstreams[2].backup);
+	ck_assert_uint_eq(r->up_max_fails, 3);
+	ck_assert_uint_eq(r->up_fail_timeout_ms, 30000);
+	ck_assert_int_eq(r->health_check, HEALTH_CHECK_HTTP);
+	ck_assert_uint_eq(r->health_check_interval_ms, 5000);
+	ck_assert_str_eq(r->health_check_path, "/ping");
+	ck_assert_uint_eq(r->health_check_status, 204);
 	conf_free(c);
 }
 END_TEST
@@ -583,6 +619,16 @@ static const struct {
 	  { "t.ini:4: [listener erp] min_tls: '1.0' is below 1.2; inbound never accepts less than TLS 1.2 (allowed: 1.2, 1.3)" } },
 	{ BASE "\n[foo]\nx = 1\n",
 	  { "t.ini:5: unknown section [foo]; sections are [broker], [listener NAME], [route NAME]" } },
+	{ BASE "[route x]\nupstream = a:1 weight=0, b:1\n",
+	  { "t.ini:5: [route x] upstream: a: the weight must be a number from 1 to 100" } },
+	{ BASE "[route x]\nupstream = a:1 backup\n",
+	  { "t.ini:5: [route x] upstream: every address is a backup: at least one must be a primary" } },
+	{ BASE "[route x]\nupstream = a:1\nupstream_max_fails = -1\nupstream_fail_timeout = 0\n"
+	  "health_check = ping\nhealth_check_status = 700\n",
+	  { "t.ini:6: [route x] upstream_max_fails: '-1' is not a number from 0 to 1000",
+	    "t.ini:7: [route x] upstream_fail_timeout: '0': must be more than 0",
+	    "t.ini:8: [route x] health_check: 'ping' is not one of off, tls, http",
+	    "t.ini:9: [route x] health_check_status: '700' is not a number from 100 to 599" } },
 	{ BASE "[route x]\nupstream = a:1\ncolour = blue\n",
 	  { "t.ini:6: [route x] colour: unknown key" } },
 	{ BASE "[route x]\nupstream = a:1\n[route x]\nupstream = b:1\ncolour = ignored\n",
@@ -894,6 +940,9 @@ static const struct {
 	    "t.ini:8: [route a] upstream_host: only in mode = http (this route is tcp)",
 	    "t.ini:9: [route a] forwarded: only in mode = http (this route is tcp)",
 	    "t.ini:10: [route a] max_buffered_body: only in mode = http (this route is tcp)" } },
+	{ BASE "[route a]\nupstream = h:1\nhealth_check = tls\nhealth_check_path = /x\nhealth_check_status = 200\n",
+	  { "t.ini:7: [route a] health_check_path: only with health_check = http",
+	    "t.ini:8: [route a] health_check_status: only with health_check = http" } },
 	{ BASE "[route a]\nmode = tcp\nupstream = h:1\nupstream_chunked = no\n",
 	  { "t.ini:7: [route a] upstream_chunked: only in mode = http (this route is tcp)" } },
 	{ BASE "[route a]\nupstream = h:1\nupstream_verify = pin\n",
@@ -1421,6 +1470,7 @@ conf_suite(void)
 	tcase_add_unchecked_fixture(tc, tmp_setup, tmp_teardown);
 	tcase_add_test(tc, full_config);
 	tcase_add_test(tc, defaults);
+	tcase_add_test(tc, upstream_list);
 	tcase_add_test(tc, auto_and_strs);
 	tcase_add_test(tc, forwarded_modes);
 	tcase_add_test(tc, syntax);

@@ -32,7 +32,7 @@ static const char *const spec_codes[] = {
 	"upstream_closed", "upstream_bad_response", "proxy_refused", "proxy_auth",
 	"proxy_forbidden", "proxy_bad_gateway", "proxy_timeout", "proxy_bad_answer",
 	"upstream_body_unread", "idle_timeout", "shutdown",
-	"internal", "broker_fd_limit",
+	"internal", "broker_fd_limit", "upstream_down",
 };
 
 static const char *const spec_phases[] = {

@@ -109,7 +109,8 @@ setup(void)
 {
 	struct sockaddr_in sa;
 	socklen_t len = sizeof(sa);
-	unsigned i;
+	const struct route_conf *rc;
+	unsigned i, a;
 
 	signal(SIGPIPE, SIG_IGN);
 	log_init(LOG_LVL_ERROR);
@@ -132,12 +133,16 @@ setup(void)
 	w.dns = evdns_base_new(w.base, 0);
 	ck_assert_ptr_nonnull(w.dns);
 	w.gen = make_gen(ntohs(sa.sin_port));
-	w.npools = w.gen->conf->nroutes;
+	w.npools = w.gen->conf->npools;
 	w.pools = calloc(w.npools, sizeof(*w.pools));
 	ck_assert_ptr_nonnull(w.pools);
-	for (i = 0; i < w.npools; i++)
-		pool_init(&w.pools[i], &w, &w.gen->conf->routes[i],
-		    w.gen->clients[i]);
+	/* one pool per route address, as worker_pools_init() lays them out */
+	for (i = 0; i < w.gen->conf->nroutes; i++) {
+		rc = &w.gen->conf->routes[i];
+		for (a = 0; a < rc->nupstreams; a++)
+			pool_init(&w.pools[rc->pool_base + a], &w, rc, a,
+			    w.gen->clients[i]);
+	}
 	nup = 0;
 	for (i = 0; i < MAX_UP; i++)
 		up[i] = -1;

@@ -40,7 +40,7 @@ setup(void)
 	rc.pool_idle_timeout_ms = 30000;
 	rc.pool_max_requests = 3;
 	rc.pool_max_lifetime_ms = 600000;
-	pool_init(&pool, &w, &rc, NULL);
+	pool_init(&pool, &w, &rc, 0, NULL);
 }
 
 static void
