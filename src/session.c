@@ -31,6 +31,7 @@
 #include "sockopt.h"
 #include "tls_server.h"
 #include "upstream.h"
+#include "upstream_limit.h"
 #include "worker.h"
 
 static void session_free_cb(evutil_socket_t fd, short what, void *arg);
@@ -157,6 +158,8 @@ session_conn_rec(const struct session *s, const struct tb_err *err,
 			rec->up_cipher = upconn_cipher(s->uc);
 		}
 	}
+	if (!s->http)
+		rec->queue_ms = s->queue_ms;
 	if (err != NULL)
 		rec->err = *err;
 }
@@ -169,6 +172,8 @@ session_close(struct session *s, const struct tb_err *err)
 	if (s->state == SESSION_ST_CLOSED)
 		return;
 	session_set_state(s, SESSION_ST_CLOSED);
+	uplimit_cancel(s->wait);
+	s->wait = NULL;
 	session_conn_rec(s, err, &rec);
 	/*
 	 * http mode audits per request: the connection gets a record of its
@@ -557,6 +562,34 @@ listener_has_http(const struct conf *conf, unsigned li)
 	return false;
 }
 
+/* Opens the upstream connection; the caller holds a slot of its cap. */
+static void
+session_connect_upstream(struct session *s)
+{
+	struct tb_err err;
+
+	s->uc = upstream_connect(s->w, s->rc, s->gen->clients[s->rc->index],
+	    session_pool_for(s, s->rc), session_upstream_cb, s);
+	if (s->uc == NULL) {
+		tb_err_set(&err, CR_INTERNAL, PHASE_CONNECT, "out of memory");
+		session_close(s, &err);
+	}
+}
+
+/* The wait for a slot of upstream_max_connections ended (err: it timed out). */
+static void
+session_slot_cb(void *arg, const struct tb_err *err, uint64_t waited_ms)
+{
+	struct session *s = session_from_arg(arg);
+
+	s->wait = NULL;
+	s->queue_ms = (int64_t)waited_ms;
+	if (err != NULL)
+		session_close(s, err);
+	else
+		session_connect_upstream(s);
+}
+
 static void
 session_route(struct session *s)
 {
@@ -583,12 +616,15 @@ session_route(struct session *s)
 		session_upstream_cb(s->uc, NULL, s);
 		return;
 	}
-	s->uc = upstream_connect(s->w, s->rc, s->gen->clients[s->rc->index],
-	    session_pool_for(s, s->rc), session_upstream_cb, s);
-	if (s->uc == NULL) {
-		tb_err_set(&err, CR_INTERNAL, PHASE_CONNECT, "out of memory");
-		session_close(s, &err);
+	if (!uplimit_take(s->rc->limit)) {
+		/* the whole session waits: it holds its connection for life */
+		s->wait = uplimit_wait(s->rc->limit, s->w->id, s->w->base,
+		    s->rc->name, session_slot_cb, s, &err);
+		if (s->wait == NULL)
+			session_close(s, &err);
+		return;
 	}
+	session_connect_upstream(s);
 }
 
 /* ---- inbound handshake ----------------------------------------------------- */
@@ -752,6 +788,7 @@ session_new(struct worker *w, unsigned li, int fd, const char *client)
 	s->fd = fd;
 	s->id = worker_next_conn_id();
 	s->t_start = now_ms();
+	s->queue_ms = -1;
 	tls_info_init(&s->tinfo);
 	s->ts_ms = wall_ms();
 	snprintf(s->client_addr, sizeof(s->client_addr), "%s", client);

@@ -32,6 +32,7 @@ struct listener_conf;
 struct route_conf;
 struct session;
 struct upconn;
+struct uplimit_wait;
 struct worker;
 
 #define SESSION_MAGIC 0x53455331u	/* "SES1" */
@@ -72,6 +73,8 @@ struct session {
 	struct side client;
 	struct side upstream;
 	struct upconn *uc;		/* owned */
+	struct uplimit_wait *wait;	/* tcp: queued for a slot of upstream_max_connections */
+	int64_t queue_ms;		/* tcp: time it waited for that slot, -1 = did not */
 	/* owned: the one timer (idle, request, keep-alive, linger; in http mode
 	 * also the parked wait for the socket), then the deferred free */
 	struct event *idle_ev;

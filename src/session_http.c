@@ -45,6 +45,7 @@
 #include "route.h"
 #include "secret.h"
 #include "upstream.h"
+#include "upstream_limit.h"
 #include "worker.h"
 
 #define HX_MAX_HEADERS		100
@@ -82,6 +83,7 @@ struct http_exchange {
 	bool resp_sent;			/* a byte of the answer went to the client */
 	bool up_stopped;		/* a write failed: the endpoint takes no more of the request */
 	struct upconn *uc;		/* owned */
+	struct uplimit_wait *wait;	/* queued for a slot of upstream_max_connections */
 	struct event *up_ev;		/* owned: response / 100-continue timer */
 	uint64_t t_start;
 	uint64_t t_sent;
@@ -231,6 +233,8 @@ hx_free(struct session *s, struct http_exchange *ex, bool clean_upstream)
 	if (ex->uc != NULL)
 		upconn_free(ex->uc, clean_upstream);
 	ex->uc = NULL;
+	uplimit_cancel(ex->wait);
+	ex->wait = NULL;
 	event_del(ex->up_ev);
 	if (w->nex_cache < WORKER_EX_CACHE) {
 		evbuffer_drain(ex->head, evbuffer_get_length(ex->head));
@@ -280,6 +284,8 @@ session_http_closing(struct session *s, const struct tb_err *err)
 	if (s->ex == NULL)
 		return false;
 	event_del(s->ex->up_ev);
+	uplimit_cancel(s->ex->wait);
+	s->ex->wait = NULL;
 	if (err == NULL) {
 		tb_err_clear(&ok);
 		err = &ok;
@@ -1051,6 +1057,51 @@ hx_upstream_cb(struct upconn *uc, const struct tb_err *err, void *arg)
 	hx_upstream_ready(s, false);
 }
 
+/*
+ * An endpoint known to ignore Expect must not cost the client its wait;
+ * sent only once a connection or a slot is ours, so a queued client
+ * holds its body until the endpoint can take it.
+ */
+static void
+hx_continue_local(struct session *s)
+{
+	struct http_exchange *ex = s->ex;
+
+	if (ex->expect && !ex->sent_continue && client_is_11(ex) &&
+	    expect_local(ex->pool))
+		hx_send_continue(s);
+}
+
+/* Opens a new connection; the caller holds a slot of the route's cap. */
+static void
+hx_open(struct session *s)
+{
+	struct http_exchange *ex = s->ex;
+	struct tb_err err;
+
+	hx_continue_local(s);
+	ex->uc = upstream_connect(s->w, ex->rc, s->gen->clients[ex->rc->index],
+	    ex->pool, hx_upstream_cb, s);
+	if (ex->uc == NULL) {
+		tb_err_set(&err, CR_INTERNAL, PHASE_CONNECT, "out of memory");
+		hx_fail(s, &err);
+	}
+}
+
+/* The wait for a slot of upstream_max_connections ended (err: it timed out). */
+static void
+hx_slot_cb(void *arg, const struct tb_err *err, uint64_t waited_ms)
+{
+	struct session *s = session_from_arg(arg);
+
+	s->ex->wait = NULL;
+	s->ex->rec.queue_ms = (int64_t)waited_ms;
+	if (err != NULL)
+		hx_fail(s, err);
+	else
+		hx_open(s);
+}
+
 /* Takes a pooled connection, or opens one (always a new one for a retry). */
 static void
 hx_connect(struct session *s, bool fresh)
@@ -1061,15 +1112,18 @@ hx_connect(struct session *s, bool fresh)
 	ex->state = HX_CONNECTING;
 	if (!fresh && ex->pool != NULL &&
 	    (ex->uc = pool_take(ex->pool, !hx_may_replay(ex))) != NULL) {
+		hx_continue_local(s);
 		hx_upstream_ready(s, true);
 		return;
 	}
-	ex->uc = upstream_connect(s->w, ex->rc, s->gen->clients[ex->rc->index],
-	    ex->pool, hx_upstream_cb, s);
-	if (ex->uc == NULL) {
-		tb_err_set(&err, CR_INTERNAL, PHASE_CONNECT, "out of memory");
-		hx_fail(s, &err);
+	if (uplimit_take(ex->rc->limit)) {
+		hx_open(s);
+		return;
 	}
+	ex->wait = uplimit_wait(ex->rc->limit, s->w->id, s->w->base,
+	    ex->rc->name, hx_slot_cb, s, &err);
+	if (ex->wait == NULL)
+		hx_fail(s, &err);
 }
 
 /* ---- the request head ----------------------------------------------------- */
@@ -1268,10 +1322,7 @@ hx_request_head(struct session *s, size_t head_len)
 		return;
 	}
 	http1_body_init(&ex->req_body, m->body, m->content_length, HTTP1_PASS);
-	/* An endpoint known to ignore Expect must not cost the client its wait. */
-	if (ex->expect && client_is_11(ex) && expect_local(ex->pool))
-		hx_send_continue(s);
-	hx_connect(s, false);
+	hx_connect(s, false);	/* with a local 100 Continue if the endpoint needs one */
 }
 
 /* ---- the client side ----------------------------------------------------- */
