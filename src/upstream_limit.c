@@ -63,6 +63,8 @@ struct uplimit {
 	struct uplimit_queue q[UPLIMIT_MAX_WORKERS];
 };
 
+static void uplimit_unlink(struct uplimit_wait *wt);
+
 static struct uplimit *registry[METRICS_MAX_ROUTES];	/* main thread */
 
 /* Set before the workers start, read-only afterwards. */
@@ -87,9 +89,18 @@ uplimit_new(void)
 	return l;
 }
 
+/* Frees l and whatever still waits in it, without callbacks (at exit). */
 void
 uplimit_free(struct uplimit *l)
 {
+	struct uplimit_wait *wt;
+	unsigned i;
+
+	if (l == NULL)
+		return;
+	for (i = 0; i < UPLIMIT_MAX_WORKERS; i++)
+		while ((wt = TAILQ_FIRST(&l->q[i].waiters)) != NULL)
+			uplimit_unlink(wt);
 	free(l);
 }
 
