@@ -442,13 +442,16 @@ upstream_connect(struct worker *w, const struct route_conf *rc,
 void
 upconn_free(struct upconn *uc, bool clean)
 {
+	int linger_fd;
+
 	if (uc == NULL)
 		return;
 	tls_hs_cancel(&uc->hs);
 	proxy_tunnel_free(uc->tun);
 	uc->tun = NULL;
-	uplimit_release(uc->limit);
-	uc->limit = NULL;
+	/* a capped route's slot waits for the endpoint's close (upstream_limit.h) */
+	linger_fd = uc->bev != NULL && uplimit_capped(uc->limit) ?
+	    dup(bufferevent_getfd(uc->bev)) : -1;
 	if (uc->counted && upconn_metrics(uc) != NULL)
 		metrics_add(&upconn_metrics(uc)->up_open, -1);
 	if (uc->bev != NULL) {
@@ -464,6 +467,9 @@ upconn_free(struct upconn *uc, bool clean)
 		uc->ssl = NULL;
 	}
 	upstream_close_fd(uc);
+	if (uc->limit != NULL)
+		uplimit_release_closed(uc->limit, uc->w->id, uc->w->base, linger_fd);
+	uc->limit = NULL;
 	if (uc->ai != NULL)
 		evutil_freeaddrinfo(uc->ai);
 	uc->magic = 0;

@@ -15,11 +15,14 @@
 
 #include "upstream_limit.h"
 
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -297,6 +300,92 @@ uplimit_err_timeout(struct tb_err *err, const char *route,
 	    "route %s: no free upstream connection (upstream_max_connections "
 	    "= %u) within upstream_queue_timeout (waited %llu ms)", route,
 	    atomic_load(&l->max), (unsigned long long)waited_ms);
+}
+
+/* ---- closing ------------------------------------------------------------- */
+
+/* A closed connection's socket, kept until the endpoint closed its side. */
+struct uplimit_closer {
+	TAILQ_ENTRY(uplimit_closer) link;
+	struct uplimit *l;			/* not owned */
+	unsigned wid;
+	int fd;					/* owned */
+	struct event *ev;			/* owned */
+};
+TAILQ_HEAD(uplimit_closers, uplimit_closer);
+
+/* Per worker, touched only by its thread. */
+static struct uplimit_closers closers[UPLIMIT_MAX_WORKERS];	/* set up on first use */
+
+bool
+uplimit_capped(struct uplimit *l)
+{
+	return l != NULL && atomic_load_explicit(&l->max, memory_order_relaxed) != 0;
+}
+
+static void
+uplimit_closer_free(struct uplimit_closer *c)
+{
+	TAILQ_REMOVE(&closers[c->wid], c, link);
+	event_free(c->ev);
+	close(c->fd);
+	uplimit_release(c->l);
+	free(c);
+}
+
+static void
+uplimit_closer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct uplimit_closer *c = arg;
+	char buf[512];
+	ssize_t n;
+
+	if (what & EV_READ) {
+		/* what the endpoint still sends is dropped; its FIN or reset ends the wait */
+		while ((n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+			;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			return;
+	}
+	uplimit_closer_free(c);
+}
+
+void
+uplimit_release_closed(struct uplimit *l, unsigned wid,
+    struct event_base *base, int fd)
+{
+	struct uplimit_closer *c = NULL;
+	struct timeval tv = ms_timeval(UPLIMIT_CLOSE_WAIT_MS);
+
+	if (wid < UPLIMIT_MAX_WORKERS && closers[wid].tqh_last == NULL)
+		TAILQ_INIT(&closers[wid]);
+	if (fd == -1 || wid >= UPLIMIT_MAX_WORKERS || shutdown(fd, SHUT_WR) == -1 || (c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->ev = event_new(base, fd, EV_READ | EV_PERSIST, uplimit_closer_cb,
+	    c)) == NULL || event_add(c->ev, &tv) == -1) {
+		/* not connected (or out of memory): nothing to wait for */
+		if (c != NULL && c->ev != NULL)
+			event_free(c->ev);
+		free(c);
+		if (fd != -1)
+			close(fd);
+		uplimit_release(l);
+		return;
+	}
+	c->l = l;
+	c->wid = wid;
+	c->fd = fd;
+	TAILQ_INSERT_TAIL(&closers[wid], c, link);
+}
+
+void
+uplimit_worker_exit(unsigned wid)
+{
+	struct uplimit_closer *c;
+
+	if (wid >= UPLIMIT_MAX_WORKERS || closers[wid].tqh_last == NULL)
+		return;
+	while ((c = TAILQ_FIRST(&closers[wid])) != NULL)
+		uplimit_closer_free(c);
 }
 
 /* ---- the queue ------------------------------------------------------------- */

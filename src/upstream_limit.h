@@ -84,6 +84,23 @@ void uplimit_set_waker(uplimit_waker fn, void *arg, unsigned nworkers);
 bool uplimit_take(struct uplimit *l);
 /* Gives a slot back; any thread.  Wakes the first waiter's worker. */
 void uplimit_release(struct uplimit *l);
+/* True if l caps its route (l may be NULL: no). */
+bool uplimit_capped(struct uplimit *l);
+
+/*
+ * Gives back the slot of an upstream connection being closed, once the
+ * endpoint has closed its side too: fd (owned; -1 = nothing to wait for)
+ * is a duplicate of the connection's socket.  It sends a FIN and waits on
+ * base for the endpoint's FIN or reset, at most UPLIMIT_CLOSE_WAIT_MS, so
+ * an endpoint that counts its sockets has counted this one off before the
+ * slot lets a new connection in.  Worker wid's thread.
+ */
+#define UPLIMIT_CLOSE_WAIT_MS 2000
+void uplimit_release_closed(struct uplimit *l, unsigned wid,
+    struct event_base *base, int fd);
+/* Worker wid is exiting: closes what still waits for an endpoint's FIN. */
+void uplimit_worker_exit(unsigned wid);
+
 /*
  * True if requests wait for a slot of l: a connection that finished an
  * exchange is then closed rather than pooled, so its slot goes to the

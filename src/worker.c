@@ -435,6 +435,7 @@ worker_free(struct worker *w)
 		event_free(w->heartbeat_ev);
 	if (w->wake_fd != -1)
 		close(w->wake_fd);
+	uplimit_worker_exit(w->id);	/* sockets waiting for an endpoint's FIN */
 	if (w->base != NULL)
 		event_base_free(w->base);
 	gen_unref(w->gen);
