@@ -14,6 +14,8 @@
 #    request queued, the next gets 503 upstream_busy at once (header and
 #    hint naming the keys), the queued one 503 upstream_queue_timeout
 #    after upstream_queue_timeout, never reaching the endpoint;
+#  - across a SIGHUP the old generation's connection still counts: a
+#    request of the new one waits for its slot;
 #  - a tcp route with cap 1: a second session waits for the first to end;
 #  - tlsbroker -t rejects bad values and queue keys without a cap.
 
@@ -243,6 +245,46 @@ assert_eq 1 "$(metric tlsbroker_upstream_queue_full_total tiny)" "tiny: queue fu
 assert_eq 1 "$(sed -n 's/^tlsbroker_closes_total{route="tiny",reason="upstream_busy"} //p' \
     "$TB_TMP/metrics.txt")" "closes by upstream_busy"
 
+# ---- a reload keeps counting the old generation's connections -----------------
+# The slot of tiny is held by a request of the first generation; after the
+# SIGHUP a request of the new one must wait for it, not open a second
+# connection (which the endpoint would reset).
+# shellcheck disable=SC2086
+curl -sS --cacert "$PKI/ca.pem" $RESOLVE -o /dev/null -w '%{http_code}\n' \
+    "$TINY/hold/4000" >"$TB_TMP/hold2.code" 2>&1 &
+HOLD_PID=$!
+track "$HOLD_PID"
+_end=$(($(now_ms) + 10000))
+until [ "$(fstat tiny 's["requests"]')" = 2 ]; do
+	[ "$(now_ms)" -lt "$_end" ] || fail "the second holding request never reached the endpoint"
+	sleep 0.05
+done
+kill -HUP "$BROKER_PID"
+_out=$(tbutil waitgrep "$BROKER_LOG" "reload 1 done" --timeout 10 \
+    --pid "$BROKER_PID") || fail "reload: $_out"
+# shellcheck disable=SC2086
+curl -sS --cacert "$PKI/ca.pem" $RESOLVE -D "$TB_TMP/after.hdr" -o /dev/null \
+    "$TINY/after-reload" 2>&1 &
+AFTER_PID=$!
+track "$AFTER_PID"
+_end=$(($(now_ms) + 10000))
+while :; do
+	scrape
+	[ "$(metric tlsbroker_upstream_queue_length tiny)" = 1 ] && break
+	[ "$(now_ms)" -lt "$_end" ] || fail "after the reload, the request did not wait for the old connection's slot"
+	sleep 0.05
+done
+wait_exit "$AFTER_PID" 10 || fail "the request after the reload did not end"
+untrack "$AFTER_PID"
+grep -qi '^X-Broker-Error: upstream_queue_timeout' "$TB_TMP/after.hdr" ||
+    fail "after the reload: $(cat "$TB_TMP/after.hdr")"
+wait_exit "$HOLD_PID" 15 || fail "the second holding request did not end"
+untrack "$HOLD_PID"
+assert_eq 200 "$(cat "$TB_TMP/hold2.code")" "the old generation's request"
+assert_eq 0 "$(fstat tiny 's["resets"]')" "tiny: connections reset across the reload"
+assert_eq 1 "$(fstat tiny 's["peak"]')" "tiny: most connections at once"
+wait_audit $((BURST + 5))
+
 # ---- tcp mode: a session holds its slot for life ------------------------------
 # The first session stays open (its client sends nothing yet); the second
 # waits until the first ends, then relays.
@@ -279,8 +321,10 @@ wait_exit "$SECOND_PID" 10 || fail "the second tcp session did not end"
 untrack "$SECOND_PID"
 assert_eq raw "$(cat "$TB_TMP/first.out")" "first tcp session's answer"
 assert_eq raw "$(cat "$TB_TMP/second.out")" "second tcp session's answer (after waiting)"
-wait_audit $((BURST + 5))
-assert_eq 1 "$(audit_count $((BURST + 4)) $((BURST + 5)) route=raw close=ok 'queue_ms~^[1-9]')" \
+wait_audit $((BURST + 7))
+assert_eq 2 "$(audit_count $((BURST + 6)) $((BURST + 7)) route=raw close=ok)" \
+    "the tcp sessions' records"
+assert_eq 1 "$(audit_count $((BURST + 6)) $((BURST + 7)) route=raw close=ok 'queue_ms~^[1-9]')" \
     "the tcp session that waited has queue_ms"
 
 stop_broker
