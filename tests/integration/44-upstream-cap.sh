@@ -16,6 +16,8 @@
 #    after upstream_queue_timeout, never reaching the endpoint;
 #  - across a SIGHUP the old generation's connection still counts: a
 #    request of the new one waits for its slot;
+#  - a queued POST with Expect: 100-continue gets no 100 before it has a
+#    connection;
 #  - a tcp route with cap 1: a second session waits for the first to end;
 #  - tlsbroker -t rejects bad values and queue keys without a cap.
 
@@ -285,6 +287,90 @@ assert_eq 0 "$(fstat tiny 's["resets"]')" "tiny: connections reset across the re
 assert_eq 1 "$(fstat tiny 's["peak"]')" "tiny: most connections at once"
 wait_audit $((BURST + 5))
 
+# ---- Expect: 100-continue while queued ----------------------------------------
+# The endpoint never answers 100, so after a first Expect request on a
+# connection the broker knows it ignores Expect and sends its own 100 at
+# once.  With legacy's N slots then held, a second Expect request on that
+# connection (so the same worker) waits: its 100 must not come before it
+# has a connection, i.e. before its head reached the endpoint.
+"$PYTHON" - "$BP" "$PKI/ca.pem" "$TB_TMP/expect.go" >"$TB_TMP/expect.json" <<'PYEOF' &
+import json, os, socket, ssl, sys, time
+port, ca, go = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+ctx = ssl.create_default_context(cafile=ca)
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)),
+                    server_hostname="legacy.broker.test")
+s.settimeout(30)
+def exchange(path):
+    s.sendall(b"POST %s HTTP/1.1\r\nHost: legacy.broker.test\r\n"
+              b"Content-Length: 5\r\nExpect: 100-continue\r\n\r\n" % path)
+    first = s.recv(65536)
+    t_first = time.time()
+    got = first
+    if first.startswith(b"HTTP/1.1 100"):
+        s.sendall(b"hello")
+        got = b""
+    while b"\r\n\r\n" not in got or not got.rstrip().endswith(b"}"):
+        more = s.recv(65536)
+        if not more:
+            break
+        got += more
+    return first.split(b"\r\n")[0].decode(), t_first, got.split(b"\r\n")[0].decode()
+r1 = exchange(b"/expect1")
+print(json.dumps({"learn": r1}), flush=True)
+end = time.time() + 20
+while not os.path.exists(go) and time.time() < end:
+    time.sleep(0.05)
+r2 = exchange(b"/expect2")
+print(json.dumps({"first": r2[0], "t_first": r2[1], "final": r2[2]}), flush=True)
+PYEOF
+EXPECT_PID=$!
+track "$EXPECT_PID"
+_end=$(($(now_ms) + 15000))
+until grep -q learn "$TB_TMP/expect.json"; do
+	[ "$(now_ms)" -lt "$_end" ] || fail "the first Expect request did not end"
+	sleep 0.05
+done
+for i in $(seq 1 "$N"); do
+	curl -sS --cacert "$PKI/ca.pem" --resolve "legacy.broker.test:$BP:127.0.0.1" \
+	    -o /dev/null "https://legacy.broker.test:$BP/hold/2500" 2>&1 &
+	track $!
+	eval "HOLDER_$i=\$!"
+done
+_end=$(($(now_ms) + 10000))
+until [ "$(fstat big 's["requests"]')" = $((BURST + 1 + N)) ]; do
+	[ "$(now_ms)" -lt "$_end" ] || fail "the holders never reached the endpoint"
+	sleep 0.05
+done
+: >"$TB_TMP/expect.go"
+_end=$(($(now_ms) + 10000))
+while :; do
+	scrape
+	[ "$(metric tlsbroker_upstream_queue_length legacy)" = 1 ] && break
+	[ "$(now_ms)" -lt "$_end" ] || fail "the second Expect request never queued"
+	sleep 0.05
+done
+wait_exit "$EXPECT_PID" 20 || fail "the Expect requests did not end"
+untrack "$EXPECT_PID"
+for i in $(seq 1 "$N"); do
+	eval "_p=\$HOLDER_$i"
+	wait_exit "$_p" 10 || fail "holder $i did not end"
+	untrack "$_p"
+done
+note "expect: $(cat "$TB_TMP/expect.json")"
+EXP=$(tail -n 1 "$TB_TMP/expect.json")
+assert_eq "HTTP/1.1 100 Continue" "$(jget "$EXP" 'd["first"]')" \
+    "first answer to the queued Expect request"
+assert_eq "HTTP/1.1 200 OK" "$(jget "$EXP" 'd["final"]')" "the queued Expect request's answer"
+HEAD_AT=$(fstat big 's["heads"]["/expect2"]')
+T_FIRST=$(jget "$EXP" 'd["t_first"]')
+[ "$("$PYTHON" -c "print($T_FIRST >= $HEAD_AT - 0.05)")" = True ] ||
+    fail "100 Continue reached the client at $T_FIRST, before its request reached the endpoint at $HEAD_AT"
+assert_eq 0 "$(fstat big 's["resets"]')" "legacy: resets after the Expect test"
+AUDIT_BASE=$((BURST + 5 + N + 2))
+wait_audit "$AUDIT_BASE"
+assert_eq 1 "$(audit_count $((BURST + 6)) "$AUDIT_BASE" route=legacy path=/expect2 status=200 \
+    'queue_ms~^[1-9]')" "the queued Expect request's record"
+
 # ---- tcp mode: a session holds its slot for life ------------------------------
 # The first session stays open (its client sends nothing yet); the second
 # waits until the first ends, then relays.
@@ -321,10 +407,10 @@ wait_exit "$SECOND_PID" 10 || fail "the second tcp session did not end"
 untrack "$SECOND_PID"
 assert_eq raw "$(cat "$TB_TMP/first.out")" "first tcp session's answer"
 assert_eq raw "$(cat "$TB_TMP/second.out")" "second tcp session's answer (after waiting)"
-wait_audit $((BURST + 7))
-assert_eq 2 "$(audit_count $((BURST + 6)) $((BURST + 7)) route=raw close=ok)" \
+wait_audit $((AUDIT_BASE + 2))
+assert_eq 2 "$(audit_count $((AUDIT_BASE + 1)) $((AUDIT_BASE + 2)) route=raw close=ok)" \
     "the tcp sessions' records"
-assert_eq 1 "$(audit_count $((BURST + 6)) $((BURST + 7)) route=raw close=ok 'queue_ms~^[1-9]')" \
+assert_eq 1 "$(audit_count $((AUDIT_BASE + 1)) $((AUDIT_BASE + 2)) route=raw close=ok 'queue_ms~^[1-9]')" \
     "the tcp session that waited has queue_ms"
 
 stop_broker

@@ -11,7 +11,8 @@
 # "conn"} after --delay seconds, or after MS milliseconds for a path
 # /hold/MS.  It writes its figures to --stats FILE (replaced atomically
 # after every change): {"open", "peak", "accepted", "resets", "requests",
-# "posts": [X-Req-Id of every POST, in arrival order]}, so a test can
+# "posts": [X-Req-Id of every POST, in arrival order], "heads": {path:
+# wall-clock time its request head arrived}}, so a test can
 # assert the peak never passed --max, nothing was reset and no POST came
 # twice.
 
@@ -25,7 +26,7 @@ import time
 
 lock = threading.Lock()
 stats = {"open": 0, "peak": 0, "accepted": 0, "resets": 0, "requests": 0,
-         "posts": []}
+         "posts": [], "heads": {}}
 args = None
 
 
@@ -49,6 +50,9 @@ def read_request(conn, buf):
     for ln in lines[1:]:
         k, _, v = ln.partition(":")
         hdrs[k.strip().lower()] = v.strip()
+    with lock:
+        stats["heads"][path] = time.time()	# before the body: Expect waits
+        save()
     need = int(hdrs.get("content-length", "0"))
     while len(rest) < need:
         data = conn.recv(65536)
