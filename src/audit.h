@@ -51,6 +51,7 @@ struct audit_rec {
 	int64_t handshake_ms;
 	int64_t ttfb_ms;
 	int64_t total_ms;
+	int64_t queue_ms;		/* waited for upstream_max_connections, -1 = did not */
 	struct tb_err err;		/* close reason, phase, alert, detail */
 };
 

@@ -892,6 +892,10 @@ static const struct conf_key conf_route_keys[] = {
 	{ "secret_header", kv_field_name, R(secret_header), R(secret_header_loc), 0, 0, 0, NULL },
 	{ "secret_file", kv_token, R(secret_file), R(secret_file_loc), 0, 0, 0, NULL },
 	{ "upstream_chunked", kv_bool, R(up_chunked), R(up_chunked_loc), 0, 0, 0, NULL },
+	{ "upstream_max_connections", kv_uint, R(up_max_conns), R(up_max_conns_loc), 0, 0, 100000, NULL },
+	{ "upstream_queue_max", kv_uint, R(up_queue_max), R(up_queue_max_loc), 0, 0, 100000, NULL },
+	{ "upstream_queue_timeout", kv_duration, R(up_queue_timeout_ms), R(up_queue_timeout_loc),
+	    KEY_NONZERO, 0, 0, NULL },
 	{ NULL, NULL, 0, 0, 0, 0, 0, NULL }
 };
 
@@ -998,6 +1002,16 @@ conf_route_defaults(struct route_conf *r)
 	r->idle_timeout_ms = 5 * 60 * 1000;
 	r->max_buffered_body = 1024 * 1024;
 	r->up_proxy_timeout_ms = 10 * 1000;
+	/*
+	 * No cap unless asked: only the operator knows what an endpoint
+	 * takes, and any fixed number would queue a healthy endpoint's load.
+	 * The queue absorbs an ERP batch burst of a few hundred calls; its
+	 * timeout ends a wait well before the ERP's own 60 s and 100 s
+	 * timeouts, with a named 503 that says nothing was sent.
+	 */
+	r->up_max_conns = 0;
+	r->up_queue_max = 256;
+	r->up_queue_timeout_ms = 30 * 1000;
 }
 
 /* The struct of the section being read, or NULL. */

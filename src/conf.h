@@ -121,6 +121,8 @@ struct listener_conf {
 	bool bad;			/* a value failed to parse: conf_check skips cross-key checks */
 };
 
+struct uplimit;
+
 struct route_conf {
 	char *name;			/* owned */
 	struct conf_loc loc;		/* the [route NAME] line */
@@ -197,8 +199,15 @@ struct route_conf {
 	size_t secret_len;		/* set by conf_check: the value's length, 0 = not read */
 	bool up_chunked;		/* the endpoint reads chunked request bodies (http) */
 	struct conf_loc up_chunked_loc;
+	unsigned up_max_conns;		/* upstream_max_connections, 0 = unlimited */
+	struct conf_loc up_max_conns_loc;
+	unsigned up_queue_max;		/* upstream_queue_max: requests waiting for one */
+	struct conf_loc up_queue_max_loc;
+	uint64_t up_queue_timeout_ms;	/* upstream_queue_timeout */
+	struct conf_loc up_queue_timeout_loc;
 	unsigned index;			/* position in conf.routes */
 	int metrics_id;			/* set by gen_build: metrics registry id */
+	struct uplimit *limit;		/* set by gen_build: shared by every generation (upstream_limit.h) */
 	bool bad;			/* a value failed to parse: conf_check skips cross-key checks */
 };
 

@@ -60,6 +60,8 @@ static const char *const close_reason_names[CR__COUNT] = {
 	[CR_SHUTDOWN] = "shutdown",
 	[CR_INTERNAL] = "internal",
 	[CR_BROKER_FD_LIMIT] = "broker_fd_limit",
+	[CR_UPSTREAM_BUSY] = "upstream_busy",
+	[CR_UPSTREAM_QUEUE_TIMEOUT] = "upstream_queue_timeout",
 };
 
 static const char *const phase_names[PHASE__COUNT] = {
@@ -528,6 +530,18 @@ diag_hint(const struct tb_err *err)
 		    "not the endpoint's: raise LimitNOFILE in its systemd unit "
 		    "(ulimit -n), or lower max_connections in [broker] so that "
 		    "two descriptors per connection fit";
+	case CR_UPSTREAM_BUSY:
+		return "the route's upstream_max_connections were all in use and "
+		    "upstream_queue_max requests already waited: nothing was "
+		    "sent to the endpoint, so a retry is safe; raise "
+		    "upstream_queue_max for bursts, or upstream_max_connections "
+		    "if the endpoint can take more";
+	case CR_UPSTREAM_QUEUE_TIMEOUT:
+		return "the request waited upstream_queue_timeout for one of the "
+		    "route's upstream_max_connections and was never sent, so a "
+		    "retry is safe: the endpoint is slower than the load; raise "
+		    "upstream_queue_timeout, or upstream_max_connections if the "
+		    "endpoint can take more";
 	case CR__COUNT:
 		break;
 	}
@@ -999,6 +1013,10 @@ diag_http_status(enum close_reason code)
 	case CR_INTERNAL:
 		return 500;
 	case CR_BROKER_FD_LIMIT:
+		return 503;
+	case CR_UPSTREAM_BUSY:
+	case CR_UPSTREAM_QUEUE_TIMEOUT:
+		/* never sent: 503 says "try again", 504 would suggest it ran */
 		return 503;
 	case CR_SHUTDOWN:
 		return 503;

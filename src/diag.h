@@ -49,6 +49,8 @@ enum close_reason {
 	CR_SHUTDOWN,			/* broker stopped; drain deadline passed */
 	CR_INTERNAL,			/* resource exhaustion inside the broker */
 	CR_BROKER_FD_LIMIT,		/* the broker is out of file descriptors (EMFILE, ENFILE) */
+	CR_UPSTREAM_BUSY,		/* upstream_max_connections in use and the queue full */
+	CR_UPSTREAM_QUEUE_TIMEOUT,	/* no upstream connection free within upstream_queue_timeout */
 	CR__COUNT
 };
 

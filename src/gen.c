@@ -10,6 +10,7 @@
 #include "metrics.h"
 #include "tls_client.h"
 #include "tls_server.h"
+#include "upstream_limit.h"
 
 static atomic_uint_fast64_t gen_next_id = 1;
 
@@ -28,6 +29,20 @@ gen_free(struct gen *g)
 	free(g->clients);
 	conf_free(g->conf);
 	free(g);
+}
+
+/*
+ * A route's counters and connection cap are keyed by its name, so they
+ * survive reloads: the cap keeps counting the connections the old
+ * generation still holds.  The newest generation's cap values apply.
+ */
+static void
+gen_route_ids(struct route_conf *rc)
+{
+	rc->metrics_id = metrics_route_id(rc->name);
+	rc->limit = uplimit_for_route(rc->metrics_id);
+	uplimit_configure(rc->limit, rc->up_max_conns, rc->up_queue_max,
+	    rc->up_queue_timeout_ms);
 }
 
 struct gen *
@@ -70,7 +85,7 @@ gen_build(struct conf *conf, struct conf_errors *errs)
 		conf->listeners[i].metrics_id =
 		    metrics_listener_id(conf->listeners[i].name);
 	for (i = 0; i < conf->nroutes; i++)
-		conf->routes[i].metrics_id = metrics_route_id(conf->routes[i].name);
+		gen_route_ids(&conf->routes[i]);
 	g->id = atomic_fetch_add(&gen_next_id, 1);
 	return g;
 }

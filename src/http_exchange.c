@@ -34,6 +34,7 @@
 #include "secret.h"
 #include "session.h"
 #include "upstream.h"
+#include "upstream_limit.h"
 #include "worker.h"
 
 #define HX_MAX_HEADERS		100
@@ -248,6 +249,8 @@ hx_end(struct session *s, const struct tb_err *err, enum hx_ending how)
 	bool keep = false, linger = false;
 
 	event_del(ex->up_ev);
+	uplimit_cancel(s->wait);	/* it ended while queued for a slot */
+	s->wait = NULL;
 	if (err != NULL)
 		ex->rec.err = *err;
 	ex->rec.total_ms = (int64_t)(now_ms() - ex->t_start);
@@ -945,7 +948,57 @@ hx_upstream_cb(struct upconn *uc, const struct tb_err *err, void *arg)
 	hx_upstream_ready(s, false);
 }
 
-/* Takes a pooled connection, or opens one (always a new one for a retry). */
+/*
+ * An endpoint known to ignore Expect must not cost the client its wait;
+ * sent only once a connection or a slot is ours, so a queued client
+ * holds its body until the endpoint can take it.
+ */
+static void
+hx_continue_local(struct session *s)
+{
+	struct http_exchange *ex = s->http->ex;
+
+	if (ex->expect && !ex->sent_continue && client_is_11(ex) &&
+	    expect_local(ex->pool))
+		hx_send_continue(s);
+}
+
+/* Opens a new connection; the caller holds a slot of the route's cap. */
+static void
+hx_open(struct session *s)
+{
+	struct http_exchange *ex = s->http->ex;
+	struct tb_err err;
+
+	hx_continue_local(s);
+	s->uc = upstream_connect(s->w, ex->rc, s->gen->clients[ex->rc->index],
+	    ex->pool, hx_upstream_cb, s);
+	if (s->uc == NULL) {
+		tb_err_set(&err, CR_INTERNAL, PHASE_CONNECT, "out of memory");
+		hx_fail(s, &err);
+	}
+}
+
+/* The wait for a slot of upstream_max_connections ended (err: it timed out). */
+static void
+hx_slot_cb(void *arg, const struct tb_err *err, uint64_t waited_ms)
+{
+	struct session *s = hc_live(arg);
+
+	if (s == NULL || s->http->ex == NULL)
+		return;		/* cannot happen: hx_end() cancels the wait */
+	s->wait = NULL;
+	s->http->ex->rec.queue_ms = (int64_t)waited_ms;
+	if (err != NULL)
+		hx_fail(s, err);
+	else
+		hx_open(s);
+}
+
+/*
+ * Takes a pooled connection, or opens one (always a new one for a retry)
+ * once the route's cap has a slot: until then the exchange queues.
+ */
 static void
 hx_connect(struct session *s, bool fresh)
 {
@@ -955,15 +1008,18 @@ hx_connect(struct session *s, bool fresh)
 	ex->state = HX_CONNECTING;
 	if (!fresh && ex->pool != NULL &&
 	    (s->uc = pool_take(ex->pool, !hx_may_replay(ex))) != NULL) {
+		hx_continue_local(s);
 		hx_upstream_ready(s, true);
 		return;
 	}
-	s->uc = upstream_connect(s->w, ex->rc, s->gen->clients[ex->rc->index],
-	    ex->pool, hx_upstream_cb, s);
-	if (s->uc == NULL) {
-		tb_err_set(&err, CR_INTERNAL, PHASE_CONNECT, "out of memory");
-		hx_fail(s, &err);
+	if (uplimit_take(ex->rc->limit)) {
+		hx_open(s);
+		return;
 	}
+	s->wait = uplimit_wait(ex->rc->limit, s->w->id, s->w->base,
+	    ex->rc->name, hx_slot_cb, s, &err);
+	if (s->wait == NULL)
+		hx_fail(s, &err);
 }
 
 /* ---- the request head ----------------------------------------------------- */
@@ -1102,10 +1158,7 @@ hx_request_head(struct session *s, size_t head_len)
 		return;
 	}
 	http1_body_init(&ex->req_body, m->body, m->content_length, HTTP1_PASS);
-	/* An endpoint known to ignore Expect must not cost the client its wait. */
-	if (ex->expect && client_is_11(ex) && expect_local(ex->pool))
-		hx_send_continue(s);
-	hx_connect(s, false);
+	hx_connect(s, false);	/* with a local 100 Continue if the endpoint needs one */
 }
 
 /* ---- driven by the client connection ---------------------------------------- */

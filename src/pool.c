@@ -18,6 +18,7 @@
 #include "metrics.h"
 #include "relay.h"
 #include "upstream.h"
+#include "upstream_limit.h"
 #include "worker.h"
 
 static void upconn_mark_closed(struct upconn *uc);
@@ -44,9 +45,12 @@ pool_init(struct pool *p, struct worker *w, const struct route_conf *rc,
 	TAILQ_INIT(&p->warm);
 }
 
+/* The idle gauge, and the count the connection cap sheds from (upstream_limit.h). */
 static void
 pool_idle_gauge(struct pool *p, int delta)
 {
+	if (p->w != NULL)
+		uplimit_idle_add(p->rc->limit, p->w->id, delta);
 	if (p->w != NULL && p->w->metrics != NULL && p->rc->metrics_id >= 0)
 		metrics_add(&p->w->metrics->routes[p->rc->metrics_id].up_idle,
 		    delta);
@@ -271,8 +275,9 @@ pool_put(struct pool *p, struct upconn *uc)
 	struct upconn *oldest;
 
 	uc->pool = p;
+	/* Requests wait for a slot: closing this one gives them its slot. */
 	if (p->retired || uc->bev == NULL || p->rc->pool_max_idle == 0 ||
-	    pool_expired(p, uc, now) ||
+	    uplimit_queued(p->rc->limit) || pool_expired(p, uc, now) ||
 	    evbuffer_get_length(bufferevent_get_input(uc->bev)) != 0 ||
 	    relay_tls_pending(uc->bev)) {
 		upconn_free(uc, true);
@@ -327,11 +332,26 @@ pool_maintain(struct pool *p)
 	}
 	if (p->w->draining)
 		return;
-	while (p->nidle + p->warming < p->rc->pool_min_idle) {
+	/* warming never takes a slot a request could use */
+	while (p->nidle + p->warming < p->rc->pool_min_idle &&
+	    uplimit_take(p->rc->limit)) {
 		uc = upstream_connect(p->w, p->rc, p->cli, p, pool_warm_cb, p);
 		if (uc == NULL)
 			break;
 		TAILQ_INSERT_TAIL(&p->warm, uc, pool_link);
 		p->warming++;
 	}
+}
+
+void
+pool_shed(struct pool *p)
+{
+	struct upconn *oldest = TAILQ_FIRST(&p->idle);
+
+	if (oldest == NULL)
+		return;
+	log_debug("route %s: closing an idle connection to %s: requests wait "
+	    "for upstream_max_connections", p->rc->name, oldest->addr);
+	pool_remove(p, oldest);
+	upconn_free(oldest, true);
 }

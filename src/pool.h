@@ -73,6 +73,12 @@ void pool_put(struct pool *p, struct upconn *uc);
  */
 void pool_retire(struct pool *p);
 
+/*
+ * Closes the longest idle connection, if any: requests of another worker
+ * wait for the slot it holds (upstream_max_connections).
+ */
+void pool_shed(struct pool *p);
+
 /* Periodic care: expire idle connections, open warm ones. */
 void pool_maintain(struct pool *p);
 

@@ -29,6 +29,7 @@
 #include "pool.h"
 #include "sockopt.h"
 #include "tls_client.h"
+#include "upstream_limit.h"
 #include "upstream_proxy.h"
 #include "worker.h"
 
@@ -397,9 +398,12 @@ upstream_connect(struct worker *w, const struct route_conf *rc,
 	struct upconn *uc;
 	char port[8];
 
-	if ((uc = calloc(1, sizeof(*uc))) == NULL)
+	if ((uc = calloc(1, sizeof(*uc))) == NULL) {
+		uplimit_release(rc->limit);
 		return NULL;
+	}
 	uc->magic = UPCONN_MAGIC;
+	uc->limit = rc->limit;	/* the caller's slot is the connection's now */
 	uc->w = w;
 	uc->rc = rc;
 	uc->cli = cli;
@@ -416,6 +420,7 @@ upstream_connect(struct worker *w, const struct route_conf *rc,
 	snprintf(port, sizeof(port), "%u", dial->port);
 	uc->ev = event_new(w->base, -1, 0, upstream_resolved_cb, uc);
 	if (uc->ev == NULL) {
+		uplimit_release(uc->limit);
 		free(uc);
 		return NULL;
 	}
@@ -437,11 +442,16 @@ upstream_connect(struct worker *w, const struct route_conf *rc,
 void
 upconn_free(struct upconn *uc, bool clean)
 {
+	int linger_fd;
+
 	if (uc == NULL)
 		return;
 	tls_hs_cancel(&uc->hs);
 	proxy_tunnel_free(uc->tun);
 	uc->tun = NULL;
+	/* a capped route's slot waits for the endpoint's close (upstream_limit.h) */
+	linger_fd = uc->bev != NULL && uplimit_capped(uc->limit) ?
+	    dup(bufferevent_getfd(uc->bev)) : -1;
 	if (uc->counted && upconn_metrics(uc) != NULL)
 		metrics_add(&upconn_metrics(uc)->up_open, -1);
 	if (uc->bev != NULL) {
@@ -457,6 +467,9 @@ upconn_free(struct upconn *uc, bool clean)
 		uc->ssl = NULL;
 	}
 	upstream_close_fd(uc);
+	if (uc->limit != NULL)
+		uplimit_release_closed(uc->limit, uc->w->id, uc->w->base, linger_fd);
+	uc->limit = NULL;
 	if (uc->ai != NULL)
 		evutil_freeaddrinfo(uc->ai);
 	uc->magic = 0;

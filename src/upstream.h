@@ -30,6 +30,7 @@ struct pool;
 struct proxy_tunnel;
 struct route_conf;
 struct tls_client;
+struct uplimit;
 struct upconn;
 struct worker;
 
@@ -44,6 +45,7 @@ struct upconn {
 	const struct route_conf *rc;		/* not owned (held by the session's gen) */
 	struct tls_client *cli;			/* not owned; NULL for plain */
 	struct pool *pool;			/* not owned: its route's pool (sessions, reuse) */
+	struct uplimit *limit;			/* the slot it holds (upstream_limit.h), released when freed */
 	int fd;					/* owned until bev exists, then -1 */
 	SSL *ssl;				/* owned until bev exists; then the bev's */
 	struct bufferevent *bev;		/* owned once ready */
@@ -76,7 +78,12 @@ struct upconn {
 	uint64_t idle_since_ms;			/* monotonic, when it went idle */
 };
 
-/* Starts a connection; returns NULL only when out of memory. */
+/*
+ * Starts a connection; returns NULL only when out of memory.  The caller
+ * holds a slot of rc->limit (uplimit_take() or a granted wait); the
+ * connection owns it from here, NULL or not, and upconn_free() gives it
+ * back.
+ */
 struct upconn *upstream_connect(struct worker *w, const struct route_conf *rc,
     struct tls_client *cli, struct pool *pool, upconn_cb cb, void *arg);
 

@@ -32,7 +32,8 @@ static const char *const spec_codes[] = {
 	"upstream_closed", "upstream_bad_response", "proxy_refused", "proxy_auth",
 	"proxy_forbidden", "proxy_bad_gateway", "proxy_timeout", "proxy_bad_answer",
 	"upstream_body_unread", "idle_timeout", "shutdown",
-	"internal", "broker_fd_limit",
+	"internal", "broker_fd_limit", "upstream_busy",
+	"upstream_queue_timeout",
 };
 
 static const char *const spec_phases[] = {
@@ -556,6 +557,8 @@ START_TEST(test_http_status)
 {
 	ck_assert_int_eq(diag_http_status(CR_UPSTREAM_CONNECT_TIMEOUT), 504);
 	ck_assert_int_eq(diag_http_status(CR_UPSTREAM_TIMEOUT), 504);
+	ck_assert_int_eq(diag_http_status(CR_UPSTREAM_BUSY), 503);
+	ck_assert_int_eq(diag_http_status(CR_UPSTREAM_QUEUE_TIMEOUT), 503);
 	ck_assert_int_eq(diag_http_status(CR_BAD_REQUEST), 400);
 	ck_assert_int_eq(diag_http_status(CR_NO_ROUTE), 404);
 	ck_assert_int_eq(diag_http_status(CR_UPSTREAM_DNS), 502);
