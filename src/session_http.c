@@ -9,8 +9,9 @@
  * connection back to the pool when the exchange
  * was complete and reusable.  Failures of the second hop become real HTTP
  * answers (502/504 with X-Broker-Error) while an answer is still possible.
- * A pooled connection that dies before any response byte is retried once
- * on a fresh connection when replaying cannot duplicate a request.
+ * A pooled connection that dies before any response byte, or acknowledges
+ * no byte of the request in time (upstream_ack.h), is retried once on a
+ * fresh connection when replaying cannot duplicate a request.
  * Chunked request bodies are held and sent with Content-Length unless the
  * route says upstream_chunked; a pipelined request waits until the
  * answers before it went out; a client a write failed to is gone.
@@ -45,6 +46,7 @@
 #include "route.h"
 #include "secret.h"
 #include "upstream.h"
+#include "upstream_ack.h"
 #include "worker.h"
 
 #define HX_MAX_HEADERS		100
@@ -773,36 +775,43 @@ hx_up_writecb(struct bufferevent *bev, void *arg)
 		hx_forward_request_body(s);
 }
 
-/*
- * A pooled connection failed before any byte of the response: the stale
- * keep-alive race.  Retry once on a fresh connection when replaying the
- * request cannot duplicate it: an idempotent method whose whole request
- * we still have (no body, or a held one).  Never for POST with a streamed
- * body.
- */
+/* We still hold the whole request: no body, or a held one. */
+static bool
+hx_request_kept(const struct http_exchange *ex)
+{
+	return ex->req.body == HTTP1_BODY_NONE || ex->dechunk ||
+	    (ex->req.body == HTTP1_BODY_LENGTH && ex->req.content_length == 0);
+}
+
 /* The request could go again on a fresh connection: idempotent, body kept. */
 static bool
 hx_may_replay(const struct http_exchange *ex)
 {
-	bool replayable = ex->req.body == HTTP1_BODY_NONE || ex->dechunk ||
-	    (ex->req.body == HTTP1_BODY_LENGTH && ex->req.content_length == 0);
-
-	return replayable && http1_method_idempotent(ex->req.method);
+	return hx_request_kept(ex) && http1_method_idempotent(ex->req.method);
 }
 
+/*
+ * A pooled connection failed before any byte of the response: the stale
+ * keep-alive race, or a blackhole (upstream_ack.h).  Retry once on a
+ * fresh connection when replaying the request cannot duplicate it: we
+ * still have all of it, and its method is idempotent or the endpoint
+ * acknowledged no byte of it.  Never for a streamed body.
+ */
 static bool
 hx_retry(struct session *s, const struct tb_err *why)
 {
 	struct http_exchange *ex = s->ex;
 
 	if (ex->resp_any || ex->rec.retries > 0 || !ex->rec.up_reused ||
-	    !hx_may_replay(ex))
+	    !hx_request_kept(ex) || (!http1_method_idempotent(ex->req.method) &&
+	    !upack_none_acked(ex->uc)))
 		return false;
 	log_info("conn=%llu req=%u route=%s: pooled connection to %s failed "
 	    "before any response (%s: %s); retrying once on a new connection",
 	    (unsigned long long)s->id, ex->rec.req, ex->rc->name, ex->uc->addr,
 	    close_reason_str(why->code), why->msg);
 	ex->rec.retries++;
+	ex->rec.retry_reason = close_reason_str(why->code);
 	if (session_route_metrics(s, ex->rc) != NULL)
 		metrics_inc(&session_route_metrics(s, ex->rc)->retries);
 	upconn_free(ex->uc, false);
@@ -942,6 +951,35 @@ hx_up_timeoutcb(evutil_socket_t fd, short what, void *arg)
 	hx_fail(s, &err);
 }
 
+/*
+ * The request went out on a reused connection and the endpoint
+ * acknowledged none of it within upstream_reuse_ack_timeout: the
+ * connection was blackholed (upstream_ack.h).  Nothing reached the
+ * endpoint: drop the connection with an RST, so its queued bytes are never
+ * delivered, and resend, or fail with the reason that says so.
+ */
+static void
+hx_up_unacked(void *arg)
+{
+	struct session *s = arg;
+	struct http_exchange *ex = s->ex;
+	struct tb_err err;
+
+	if (s->state == SESSION_ST_CLOSED || ex == NULL || ex->uc == NULL ||
+	    ex->resp_any)
+		return;
+	tb_err_set(&err, CR_UPSTREAM_UNACKED, PHASE_REQUEST, "%s acknowledged "
+	    "no byte of the request within upstream_reuse_ack_timeout (%llu ms) "
+	    "on a connection idle for %llu ms", ex->uc->addr,
+	    (unsigned long long)ex->rc->up_reuse_ack_timeout_ms,
+	    (unsigned long long)ex->uc->ack.idle_ms);
+	pool_learn_blackhole(ex->pool, ex->uc);
+	upack_abandon(ex->uc);
+	if (hx_retry(s, &err))
+		return;
+	hx_fail(s, &err);
+}
+
 /* ---- sending the request ------------------------------------------------- */
 
 /* Moves request body bytes from the client to the upstream. */
@@ -1008,6 +1046,8 @@ hx_send_request(struct session *s)
 	ex->uc->requests++;
 	ex->state = HX_EXCHANGE;
 	ex->t_sent = now_ms();
+	if (ex->rec.up_reused)
+		upack_watch(ex->uc, ex->rc->up_reuse_ack_timeout_ms, hx_up_unacked, s);
 	timer_add_ms(ex->up_ev, ex->expect && !ex->sent_continue ?
 	    EXPECT_WAIT_MS : ex->rc->response_timeout_ms);
 	hx_forward_request_body(s);
