@@ -174,10 +174,18 @@ pool_learn_close(struct pool *p, struct upconn *uc)
 	    "the endpoint closes idle connections");
 }
 
+/*
+ * A path that forgets connections idle for less than this has no idle
+ * timer: it is an outage, which says nothing about idle times, and
+ * learning from it would all but end reuse for POOL_LEARN_FORGET_MS.
+ */
+#define POOL_BLACKHOLE_LEARN_MIN_MS (5 * 1000)
+
 void
 pool_learn_blackhole(struct pool *p, const struct upconn *uc)
 {
-	if (p != NULL && !p->retired)
+	if (p != NULL && !p->retired &&
+	    uc->ack.idle_ms >= POOL_BLACKHOLE_LEARN_MIN_MS)
 		pool_learn_idle(p, uc->ack.idle_ms, "a pooled connection was "
 		    "blackholed (no byte of a request acknowledged)");
 }
