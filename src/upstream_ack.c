@@ -21,6 +21,13 @@
 #include "sockopt.h"
 #include "upstream.h"
 
+/*
+ * A connection that carried an answer this recently is trusted without a
+ * system call, as pool.c trusts it without a peek: back-to-back reuse
+ * (keep-alive under load) pays nothing for the watch.
+ */
+#define UPACK_TRUST_MS 20
+
 /* The kernel's TCP_ESTABLISHED (net/tcp_states.h); linux/tcp.h lacks it. */
 #define UPACK_TCP_ESTABLISHED 1
 
@@ -93,8 +100,10 @@ upack_watch(struct upconn *uc, uint64_t timeout_ms, upack_cb cb, void *arg)
 	    .tv_usec = (suseconds_t)(timeout_ms % 1000) * 1000 };
 
 	upack_stop(uc);
-	a->known = upack_bytes_acked(upack_fd(uc), &a->base);
 	a->idle_ms = now_ms() - uc->idle_since_ms;
+	if (a->idle_ms < UPACK_TRUST_MS)
+		return;
+	a->known = upack_bytes_acked(upack_fd(uc), &a->base);
 	if (timeout_ms == 0 || !a->known || uc->bev == NULL)
 		return;
 	if (a->ev == NULL &&

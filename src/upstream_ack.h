@@ -13,7 +13,8 @@
  *
  * The rule, used by the HTTP exchange and written down in
  * tlsbroker.ini(5):
- *  - every request on a reused connection is watched: after
+ *  - every request on a reused connection idle for more than a few
+ *    milliseconds is watched (one TCP_INFO read when it goes out): after
  *    upstream_reuse_ack_timeout without any response byte, the watch reads
  *    TCP_INFO once; if any byte was acknowledged it does nothing more (the
  *    endpoint has the request: response_timeout and the existing retry
@@ -72,10 +73,11 @@ bool upack_bytes_acked(int fd, uint64_t *acked);
 bool upack_idle_unanswered(int fd);
 
 /*
- * Starts watching the request about to go out on the reused uc: notes the
- * acknowledged count and how long uc was idle, and after timeout_ms calls
- * cb(arg) if, by then, no byte was acknowledged.  timeout_ms 0: only notes
- * (upack_none_acked still answers).  Replaces an earlier watch.
+ * Starts watching the request about to go out on the reused uc: notes how
+ * long uc was idle and, unless that was only a few milliseconds (then
+ * there is no watch), the acknowledged count; after timeout_ms it calls
+ * cb(arg) if, by then, no byte was acknowledged.  timeout_ms 0: only
+ * notes (upack_none_acked still answers).  Replaces an earlier watch.
  */
 void upack_watch(struct upconn *uc, uint64_t timeout_ms, upack_cb cb,
     void *arg);

@@ -3,8 +3,8 @@
  * Unit tests for upstream_ack.c over real TCP connections on 127.0.0.1
  * (the loopback acknowledges at once): the acknowledged byte count, "none
  * acknowledged" before and after the peer's kernel took bytes, the timer
- * calling back only while nothing is acknowledged and never after a stop,
- * the idle check seeing a peer's close, the RST-on-close of an abandoned
+ * calling back only while nothing is acknowledged and never after a stop
+ * or on a connection used a moment ago, the idle check seeing a peer's close, the RST-on-close of an abandoned
  * connection, and the safe answers where TCP_INFO cannot tell (AF_UNIX).
  * The blackhole itself (no ACK at all) needs a namespace: integration
  * test 46.
@@ -175,6 +175,13 @@ START_TEST(test_timer)
 
 	tcp_pair(&a, &b);
 	uc = make_upconn(a, 0);
+	/* used a moment ago: trusted, no watch, no call */
+	upack_watch(uc, 20, count_cb, &calls);
+	ck_assert(!uc->ack.known);
+	run_for(60);
+	ck_assert_int_eq(calls, 0);
+	ck_assert(!upack_none_acked(uc));
+	uc->idle_since_ms = now_ms() - 1000;
 	/* nothing acknowledged when it fires: called back, once */
 	upack_watch(uc, 20, count_cb, &calls);
 	run_for(80);
