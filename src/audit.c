@@ -180,6 +180,7 @@ audit_format_level(const struct audit_rec *rec, char *buf, size_t cap,
 			json_bool(&j, "up_resumed", rec->up_resumed);
 		if (rec->retries != 0)
 			json_uint(&j, "retries", rec->retries);
+		audit_opt_str(&j, "retry_reason", rec->retry_reason);
 		audit_opt_ms(&j, "connect_ms", rec->connect_ms);
 		audit_opt_ms(&j, "handshake_ms", rec->handshake_ms);
 		audit_opt_ms(&j, "ttfb_ms", rec->ttfb_ms);

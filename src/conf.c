@@ -878,11 +878,14 @@ static const struct conf_key conf_route_keys[] = {
 	{ "pool_max_idle", kv_uint, R(pool_max_idle), R(pool_max_idle_loc), 0, 0, 10000, NULL },
 	{ "pool_min_idle", kv_uint, R(pool_min_idle), R(pool_min_idle_loc), 0, 0, 10000, NULL },
 	{ "pool_idle_timeout", kv_duration, R(pool_idle_timeout_ms), CONF_NOLOC, KEY_NONZERO, 0, 0, NULL },
+	{ "pool_idle_check", kv_duration_off, R(pool_idle_check_ms), CONF_NOLOC, 0, 0, 0, NULL },
 	{ "pool_max_requests", kv_uint, R(pool_max_requests), CONF_NOLOC, 0, 1, 10000000, NULL },
 	{ "pool_max_lifetime", kv_duration, R(pool_max_lifetime_ms), CONF_NOLOC, KEY_NONZERO, 0, 0, NULL },
 	{ "connect_timeout", kv_duration, R(connect_timeout_ms), CONF_NOLOC, KEY_NONZERO, 0, 0, NULL },
 	{ "handshake_timeout", kv_duration, R(handshake_timeout_ms), CONF_NOLOC, KEY_NONZERO, 0, 0, NULL },
 	{ "response_timeout", kv_duration, R(response_timeout_ms), CONF_NOLOC, KEY_NONZERO, 0, 0, NULL },
+	{ "upstream_reuse_ack_timeout", kv_duration_off, R(up_reuse_ack_timeout_ms), CONF_NOLOC,
+	    0, 0, 0, NULL },
 	{ "idle_timeout", kv_duration, R(idle_timeout_ms), CONF_NOLOC, KEY_NONZERO, 0, 0, NULL },
 	{ "max_buffered_body", kv_size, R(max_buffered_body), R(max_buffered_body_loc), 0, 0, 0, NULL },
 	{ "upstream_proxy", kv_proxy, R(up_proxy), R(up_proxy_loc), 0, 0, 0, NULL },
@@ -990,6 +993,12 @@ conf_route_defaults(struct route_conf *r)
 	r->pool_max_idle = 16;
 	r->pool_min_idle = 0;
 	r->pool_idle_timeout_ms = 30 * 1000;
+	/*
+	 * Far below the idle timers of firewalls, NATs and balancers (minutes),
+	 * so a forgotten connection is found by a probe long before one of
+	 * them could forget it; one probe per idle connection per 10 s.
+	 */
+	r->pool_idle_check_ms = 10 * 1000;
 	r->pool_max_requests = 1000;
 	r->pool_max_lifetime_ms = 10 * 60 * 1000;
 	r->connect_timeout_ms = 5 * 1000;
@@ -999,6 +1008,13 @@ conf_route_defaults(struct route_conf *r)
 	 * named 504 reaches the client before it gives up on its own.
 	 */
 	r->response_timeout_ms = 50 * 1000;
+	/*
+	 * A live path acknowledges within a round trip plus the delayed-ACK
+	 * time (RFC 1122: at most 500 ms); 2 s also covers two
+	 * retransmissions at the 200 ms minimum RTO, and costs a blackholed
+	 * request 2 s instead of response_timeout.
+	 */
+	r->up_reuse_ack_timeout_ms = 2 * 1000;
 	r->idle_timeout_ms = 5 * 60 * 1000;
 	r->max_buffered_body = 1024 * 1024;
 	r->up_proxy_timeout_ms = 10 * 1000;

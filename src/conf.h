@@ -175,11 +175,13 @@ struct route_conf {
 	unsigned pool_min_idle;
 	struct conf_loc pool_min_idle_loc;
 	uint64_t pool_idle_timeout_ms;
+	uint64_t pool_idle_check_ms;	/* idle this long: keepalive answered before reuse; 0 = off */
 	unsigned pool_max_requests;
 	uint64_t pool_max_lifetime_ms;
 	uint64_t connect_timeout_ms;
 	uint64_t handshake_timeout_ms;
 	uint64_t response_timeout_ms;
+	uint64_t up_reuse_ack_timeout_ms;	/* reused: no byte acknowledged by then = blackholed; 0 = off */
 	uint64_t idle_timeout_ms;
 	uint64_t max_buffered_body;	/* limit of a chunked body held to send with Content-Length */
 	struct conf_loc max_buffered_body_loc;

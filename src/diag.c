@@ -56,6 +56,7 @@ static const char *const close_reason_names[CR__COUNT] = {
 	[CR_PROXY_TIMEOUT] = "proxy_timeout",
 	[CR_PROXY_BAD_ANSWER] = "proxy_bad_answer",
 	[CR_UPSTREAM_BODY_UNREAD] = "upstream_body_unread",
+	[CR_UPSTREAM_UNACKED] = "upstream_unacked",
 	[CR_IDLE_TIMEOUT] = "idle_timeout",
 	[CR_SHUTDOWN] = "shutdown",
 	[CR_INTERNAL] = "internal",
@@ -514,6 +515,14 @@ diag_hint(const struct tb_err *err)
 		    "status says: check the endpoint's logs; one that cannot read "
 		    "chunked request bodies needs upstream_chunked = no (the "
 		    "default: the broker sends them with a Content-Length)";
+	case CR_UPSTREAM_UNACKED:
+		return "a kept-alive connection to the endpoint acknowledged no "
+		    "byte of the request within upstream_reuse_ack_timeout: a "
+		    "firewall or NAT forgot it, or the endpoint's host vanished, "
+		    "without a FIN or RST.  The endpoint never saw the request, so "
+		    "resending it is safe (the broker does so itself when it still "
+		    "holds the whole request); set pool_idle_check below the "
+		    "firewall's idle timer";
 	case CR_IDLE_TIMEOUT:
 		return "no traffic either way for idle_timeout: raise the route's "
 		    "idle_timeout if long-idle connections are expected";
@@ -1009,6 +1018,7 @@ diag_http_status(enum close_reason code)
 	case CR_PROXY_BAD_GATEWAY:
 	case CR_PROXY_BAD_ANSWER:
 	case CR_UPSTREAM_BODY_UNREAD:
+	case CR_UPSTREAM_UNACKED:
 		return 502;
 	case CR_INTERNAL:
 		return 500;

@@ -45,6 +45,7 @@ enum close_reason {
 	CR_PROXY_TIMEOUT,		/* no CONNECT answer within upstream_proxy_timeout */
 	CR_PROXY_BAD_ANSWER,		/* not HTTP, another status, or closed */
 	CR_UPSTREAM_BODY_UNREAD,	/* endpoint answered before it took the whole request body */
+	CR_UPSTREAM_UNACKED,		/* reused connection: no byte of the request acknowledged */
 	CR_IDLE_TIMEOUT,		/* no traffic either way for idle_timeout */
 	CR_SHUTDOWN,			/* broker stopped; drain deadline passed */
 	CR_INTERNAL,			/* resource exhaustion inside the broker */

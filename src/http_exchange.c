@@ -34,6 +34,7 @@
 #include "secret.h"
 #include "session.h"
 #include "upstream.h"
+#include "upstream_ack.h"
 #include "upstream_limit.h"
 #include "worker.h"
 
@@ -680,29 +681,43 @@ hx_up_writecb(struct bufferevent *bev, void *arg)
 		hx_forward_request_body(s);
 }
 
+/* We still hold the whole request: no body, or a held one. */
+static bool
+hx_request_kept(const struct http_exchange *ex)
+{
+	return ex->req.body == HTTP1_BODY_NONE || ex->dechunk ||
+	    (ex->req.body == HTTP1_BODY_LENGTH && ex->req.content_length == 0);
+}
+
 /* The request could go again on a fresh connection: idempotent, body kept. */
 static bool
 hx_may_replay(const struct http_exchange *ex)
 {
-	bool replayable = ex->req.body == HTTP1_BODY_NONE || ex->dechunk ||
-	    (ex->req.body == HTTP1_BODY_LENGTH && ex->req.content_length == 0);
-
-	return replayable && http1_method_idempotent(ex->req.method);
+	return hx_request_kept(ex) && http1_method_idempotent(ex->req.method);
 }
 
+/*
+ * A pooled connection failed before any byte of the response: the stale
+ * keep-alive race, or a blackhole (upstream_ack.h).  Retry once on a
+ * fresh connection when replaying the request cannot duplicate it: we
+ * still have all of it, and its method is idempotent or the endpoint
+ * acknowledged no byte of it.  Never for a streamed body.
+ */
 static bool
 hx_retry(struct session *s, const struct tb_err *why)
 {
 	struct http_exchange *ex = s->http->ex;
 
 	if (ex->resp_any || ex->rec.retries > 0 || !ex->rec.up_reused ||
-	    !hx_may_replay(ex))
+	    !hx_request_kept(ex) || (!http1_method_idempotent(ex->req.method) &&
+	    !upack_none_acked(s->uc)))
 		return false;
 	log_info("conn=%llu req=%u route=%s: pooled connection to %s failed "
 	    "before any response (%s: %s); retrying once on a new connection",
 	    (unsigned long long)s->id, ex->rec.req, ex->rc->name, s->uc->addr,
 	    close_reason_str(why->code), why->msg);
 	ex->rec.retries++;
+	ex->rec.retry_reason = close_reason_str(why->code);
 	if (session_route_metrics(s, ex->rc) != NULL)
 		metrics_inc(&session_route_metrics(s, ex->rc)->retries);
 	upconn_free(s->uc, false);
@@ -843,6 +858,34 @@ hx_up_timeoutcb(evutil_socket_t fd, short what, void *arg)
 	hx_fail(s, &err);
 }
 
+/*
+ * The request went out on a reused connection and the endpoint
+ * acknowledged none of it within upstream_reuse_ack_timeout: the
+ * connection was blackholed (upstream_ack.h).  Nothing reached the
+ * endpoint: drop the connection with an RST, so its queued bytes are never
+ * delivered, and resend, or fail with the reason that says so.
+ */
+static void
+hx_up_unacked(void *arg)
+{
+	struct session *s = hx_live(arg);
+	struct http_exchange *ex;
+	struct tb_err err;
+
+	if (s == NULL || (ex = s->http->ex)->resp_any)
+		return;
+	tb_err_set(&err, CR_UPSTREAM_UNACKED, PHASE_REQUEST, "%s acknowledged "
+	    "no byte of the request within upstream_reuse_ack_timeout (%llu ms) "
+	    "on a connection idle for %llu ms", s->uc->addr,
+	    (unsigned long long)ex->rc->up_reuse_ack_timeout_ms,
+	    (unsigned long long)s->uc->ack.idle_ms);
+	pool_learn_blackhole(ex->pool, s->uc);
+	upack_abandon(s->uc);
+	if (hx_retry(s, &err))
+		return;
+	hx_fail(s, &err);
+}
+
 /* ---- sending the request ------------------------------------------------- */
 
 /* Moves request body bytes from the client to the upstream. */
@@ -905,6 +948,8 @@ hx_send_request(struct session *s)
 	s->uc->requests++;
 	ex->state = HX_EXCHANGE;
 	ex->t_sent = now_ms();
+	if (ex->rec.up_reused)
+		upack_watch(s->uc, ex->rc->up_reuse_ack_timeout_ms, hx_up_unacked, s);
 	hx_timer_add(ex->up_ev, ex->expect && !ex->sent_continue ?
 	    EXPECT_WAIT_MS : ex->rc->response_timeout_ms);
 	hx_forward_request_body(s);

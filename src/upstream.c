@@ -251,11 +251,27 @@ upstream_tunnel_cb(void *arg, const struct tb_err *err)
 	upstream_transport(uc);
 }
 
+/*
+ * tcp_keepalive, or the route's pool_idle_check when that is shorter: the
+ * probe's answer is what pool_take() reads before it trusts a connection
+ * that sat idle (pool.h).  off stays off.
+ */
+static uint64_t
+upstream_keepalive_ms(const struct upconn *uc)
+{
+	uint64_t ka = uc->w->gen->conf->broker.tcp_keepalive_ms;
+
+	if (ka != 0 && uc->rc->pool_idle_check_ms != 0 &&
+	    uc->rc->pool_idle_check_ms < ka)
+		return uc->rc->pool_idle_check_ms;
+	return ka;
+}
+
 static void
 upstream_connected(struct upconn *uc)
 {
 	/* the proxy's socket is the endpoint's: keepalive and NODELAY both ways */
-	sockopt_tcp(uc->fd, uc->w->gen->conf->broker.tcp_keepalive_ms);
+	sockopt_tcp(uc->fd, upstream_keepalive_ms(uc));
 	if (!uc->rc->up_proxy_set) {
 		upstream_transport(uc);
 		return;
@@ -447,6 +463,7 @@ upconn_free(struct upconn *uc, bool clean)
 	if (uc == NULL)
 		return;
 	tls_hs_cancel(&uc->hs);
+	upack_free(uc);
 	proxy_tunnel_free(uc->tun);
 	uc->tun = NULL;
 	/* a capped route's slot waits for the endpoint's close (upstream_limit.h) */

@@ -22,6 +22,7 @@
 
 #include "diag.h"
 #include "tlsio.h"
+#include "upstream_ack.h"
 
 struct bufferevent;
 struct event;
@@ -76,6 +77,7 @@ struct upconn {
 	unsigned requests;			/* requests sent on it */
 	uint64_t created_ms;			/* monotonic, when it became ready */
 	uint64_t idle_since_ms;			/* monotonic, when it went idle */
+	struct upack ack;			/* owned: the request's acknowledgement watch */
 };
 
 /*
