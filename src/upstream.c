@@ -466,9 +466,14 @@ upconn_free(struct upconn *uc, bool clean)
 	upack_free(uc);
 	proxy_tunnel_free(uc->tun);
 	uc->tun = NULL;
-	/* a capped route's slot waits for the endpoint's close (upstream_limit.h) */
-	linger_fd = uc->bev != NULL && uplimit_capped(uc->limit) ?
-	    dup(bufferevent_getfd(uc->bev)) : -1;
+	/*
+	 * A capped route's slot waits for the endpoint's close
+	 * (upstream_limit.h), on a duplicate of the socket; not an abandoned
+	 * one's: the duplicate would keep retransmitting the request the
+	 * RST is to discard, and a blackholed endpoint sends no FIN anyway.
+	 */
+	linger_fd = uc->bev != NULL && uplimit_capped(uc->limit) &&
+	    !uc->ack.abandoned ? dup(bufferevent_getfd(uc->bev)) : -1;
 	if (uc->counted && upconn_metrics(uc) != NULL)
 		metrics_add(&upconn_metrics(uc)->up_open, -1);
 	if (uc->bev != NULL) {

@@ -140,6 +140,7 @@ upack_abandon(struct upconn *uc)
 {
 	int fd = upack_fd(uc);
 
+	uc->ack.abandoned = true;
 	if (fd >= 0)
 		sockopt_reset_on_close(fd);
 }

@@ -55,6 +55,7 @@ struct upack {
 	uint64_t base;		/* tcpi_bytes_acked when the request started */
 	bool known;		/* base was read: TCP_INFO counts bytes here */
 	uint64_t idle_ms;	/* how long the connection had been idle then */
+	bool abandoned;		/* upack_abandon(): the close must be an RST, now */
 	upack_cb cb;
 	void *arg;
 };
@@ -97,7 +98,10 @@ bool upack_none_acked(const struct upconn *uc);
 /*
  * The connection is to be dropped with request bytes still queued: close
  * it with an RST, so the kernel discards them instead of delivering them
- * should the path come back (the request may be resent meanwhile).
+ * should the path come back (the request may be resent meanwhile).  The
+ * close is then immediate: upconn_free() keeps no duplicate of the
+ * socket waiting for the endpoint's FIN (upstream_limit.h), which would
+ * keep the socket, and its queued request, alive.
  */
 void upack_abandon(struct upconn *uc);
 

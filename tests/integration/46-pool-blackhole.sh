@@ -25,6 +25,11 @@
 #     pool_idle_check of silence; a connection with an unanswered probe is
 #     replaced before use, so a POST with a body succeeds with no retry at
 #     all and nginx sees it once.
+#  5. with upstream_max_connections (the cap lets a closed connection's
+#     slot wait for the endpoint's FIN on a duplicate socket), the
+#     abandoned connection is still reset at once: when the path comes back
+#     right after the resend, its queued POST is never delivered, and nginx
+#     sees the POST once.
 
 if [ "${TB_NETNS_INNER:-}" != 1 ]; then
 	# The outer run: make the namespace, run this script inside it, delete it.
@@ -63,14 +68,15 @@ need_cmd curl ss nginx
 make_pki
 
 # shellcheck disable=SC2046
-set -- $(free_ports 3)
-BP=$1 P_W=$2 P_C=$3
+set -- $(free_ports 4)
+BP=$1 P_W=$2 P_C=$3 P_K=$4
 
 # nginx answers "nginx NAME METHOD URI ..." on /, echoes /echo, and holds
 # /hang past the broker's response_timeout (3 s), then answers.
 HANG='location = /hang { echo_sleep 4; echo late; }'
 start_nginx ngw "$P_W" 60s "$HANG"
 start_nginx ngc "$P_C" 60s
+start_nginx ngk "$P_K" 60s
 
 cat >"$TB_TMP/broker.ini" <<EOF
 [broker]
@@ -103,6 +109,17 @@ upstream_ca = $PKI/ca.pem
 upstream_sni = localhost
 pool_idle_check = 1s
 upstream_reuse_ack_timeout = 500ms
+
+; the watch on a capped route
+[route capwatch]
+host = capwatch.broker.test
+upstream = 127.0.0.1:$P_K
+upstream_tls = 1.0
+upstream_ca = $PKI/ca.pem
+upstream_sni = localhost
+pool_idle_check = off
+upstream_reuse_ack_timeout = 500ms
+upstream_max_connections = 4
 EOF
 start_broker "$TB_TMP/broker.ini"
 
@@ -147,6 +164,13 @@ blackhole()
 	    ip rule add pref "$((BH_PREF + 1))" ipproto tcp dport "$1" blackhole ||
 	    hard_error "ip rule blackhole $1"
 	BH_PREF=$((BH_PREF + 2))
+}
+
+# unblackhole: the path of the last blackholed connection comes back.
+unblackhole()
+{
+	ip rule del pref "$((BH_PREF - 2))" && ip rule del pref "$((BH_PREF - 1))" ||
+	    hard_error "ip rule del $((BH_PREF - 2))"
 }
 
 # ---- 1. the watch: GET and a body-less POST are resent ------------------------
@@ -247,6 +271,27 @@ expect_audit route=check method=POST status=200 close=ok up_reused=false \
 assert_eq 1 "$(seen ngc POST /echo)" "nginx ngc saw POST /echo"
 grep -q 'left a keepalive probe unanswered; opening a new one' "$BROKER_LOG" ||
     fail "the broker log does not say why it replaced the connection"
+
+# ---- 5. a capped route resets the abandoned connection at once -----------------
+
+req capwatch GET /warm
+assert_eq 200 "$CODE" "capwatch: GET /warm"
+expect_audit route=capwatch status=200 close=ok up_reused=false
+_pk=$(pooled_port "$P_K")
+blackhole "$_pk"
+req capwatch POST /post5
+assert_eq 200 "$CODE" "capwatch: POST /post5 (no body) into the blackhole"
+expect_audit route=capwatch method=POST status=200 close=ok retries=1 \
+    retry_reason=upstream_unacked
+# The path comes back: a socket still open would deliver the queued POST
+# with its next retransmission (TCP backs off to 1.6 s by now; the cap's
+# wait for a FIN is 2 s).
+unblackhole
+! ss -tnH "( sport = :$_pk )" | grep -q . ||
+    fail "the abandoned connection is still open:" \
+    "$(ss -tnoH "( sport = :$_pk )")"
+sleep 3	# no event to wait for: this checks that nothing more arrives
+assert_eq 1 "$(seen ngk POST /post5)" "nginx ngk saw POST /post5"
 
 stop_broker
 note "blackholed pooled connections: OK"
