@@ -359,7 +359,8 @@ uplimit_release_closed(struct uplimit *l, unsigned wid,
 
 	if (wid < UPLIMIT_MAX_WORKERS && closers[wid].tqh_last == NULL)
 		TAILQ_INIT(&closers[wid]);
-	if (fd == -1 || wid >= UPLIMIT_MAX_WORKERS || shutdown(fd, SHUT_WR) == -1 || (c = calloc(1, sizeof(*c))) == NULL ||
+	if (fd == -1 || wid >= UPLIMIT_MAX_WORKERS ||
+	    shutdown(fd, SHUT_WR) == -1 || (c = calloc(1, sizeof(*c))) == NULL ||
 	    (c->ev = event_new(base, fd, EV_READ | EV_PERSIST, uplimit_closer_cb,
 	    c)) == NULL || event_add(c->ev, &tv) == -1) {
 		/* not connected (or out of memory): nothing to wait for */
