@@ -259,6 +259,8 @@ upconn_alive(struct pool *p, struct upconn *uc, uint64_t now, bool sure)
 		log_info("route %s: a connection to %s idle for %llu ms left a "
 		    "keepalive probe unanswered; opening a new one", p->rc->name,
 		    uc->addr, (unsigned long long)idle);
+		/* its path is dead: no FIN will come to wait for (upstream_limit.h) */
+		upack_abandon(uc);
 		return false;
 	}
 	return true;

@@ -24,7 +24,9 @@
 #  4. pool_idle_check: pooled sockets are probed by TCP keepalive after
 #     pool_idle_check of silence; a connection with an unanswered probe is
 #     replaced before use, so a POST with a body succeeds with no retry at
-#     all and nginx sees it once.
+#     all and nginx sees it once; on a route capped at one connection,
+#     whose slot the dead connection gives back at once (no wait for a FIN
+#     that cannot come), so the POST does not time out in the queue.
 #  5. with upstream_max_connections (the cap lets a closed connection's
 #     slot wait for the endpoint's FIN on a duplicate socket), the
 #     abandoned connection is still reset at once: when the path comes back
@@ -100,7 +102,8 @@ pool_idle_check = off
 upstream_reuse_ack_timeout = 500ms
 response_timeout = 3s
 
-; the keepalive check before reuse
+; the keepalive check before reuse, on a capped route: the dead
+; connection's slot must come free at once for its replacement
 [route check]
 host = check.broker.test
 upstream = 127.0.0.1:$P_C
@@ -109,6 +112,8 @@ upstream_ca = $PKI/ca.pem
 upstream_sni = localhost
 pool_idle_check = 1s
 upstream_reuse_ack_timeout = 500ms
+upstream_max_connections = 1
+upstream_queue_timeout = 1s
 
 ; the watch on a capped route
 [route capwatch]
