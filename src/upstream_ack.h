@@ -99,10 +99,10 @@ bool upack_none_acked(const struct upconn *uc);
  * The connection is to be dropped with request bytes still queued, or its
  * path is dead (pool.c): close it with an RST, so the kernel discards them
  * instead of delivering them should the path come back (the request may be
- * resent meanwhile).  The
- * close is then immediate: upconn_free() keeps no duplicate of the
- * socket waiting for the endpoint's FIN (upstream_limit.h), which would
- * keep the socket, and its queued request, alive.
+ * resent meanwhile).  The close is then immediate: upconn_free() keeps no
+ * duplicate of the socket waiting for the endpoint's FIN
+ * (upstream_limit.h), which would keep the socket, and its queued
+ * request, alive.
  */
 void upack_abandon(struct upconn *uc);
 
