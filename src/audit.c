@@ -83,6 +83,7 @@ audit_rec_init(struct audit_rec *rec)
 	rec->handshake_ms = -1;
 	rec->ttfb_ms = -1;
 	rec->total_ms = -1;
+	rec->queue_ms = -1;
 	tb_err_clear(&rec->err);
 }
 
@@ -173,10 +174,12 @@ audit_format_level(const struct audit_rec *rec, char *buf, size_t cap,
 			json_bool(&j, "up_resumed", rec->up_resumed);
 		if (rec->retries != 0)
 			json_uint(&j, "retries", rec->retries);
+		audit_opt_str(&j, "retry_reason", rec->retry_reason);
 		audit_opt_ms(&j, "connect_ms", rec->connect_ms);
 		audit_opt_ms(&j, "handshake_ms", rec->handshake_ms);
 		audit_opt_ms(&j, "ttfb_ms", rec->ttfb_ms);
 		audit_opt_ms(&j, "total_ms", rec->total_ms);
+		audit_opt_ms(&j, "queue_ms", rec->queue_ms);
 	}
 	json_str(&j, "close", close_reason_str(err->code));
 	if (err->code != CR_OK) {

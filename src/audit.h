@@ -48,10 +48,12 @@ struct audit_rec {
 	bool up_reused;
 	bool up_resumed;		/* TLS session resumed */
 	unsigned retries;
+	const char *retry_reason;	/* static: close reason of the failure retried, or NULL */
 	int64_t connect_ms;		/* -1 = not measured */
 	int64_t handshake_ms;
 	int64_t ttfb_ms;
 	int64_t total_ms;
+	int64_t queue_ms;		/* waited for upstream_max_connections, -1 = did not */
 	struct tb_err err;		/* close reason, phase, alert, detail */
 };
 

@@ -909,11 +909,14 @@ static const struct conf_key conf_route_keys[] = {
 	{ "pool_max_idle", kv_uint, R(pool_max_idle), R(pool_max_idle_loc), 0, 0, 10000, NULL },
 	{ "pool_min_idle", kv_uint, R(pool_min_idle), R(pool_min_idle_loc), 0, 0, 10000, NULL },
 	{ "pool_idle_timeout", kv_duration, R(pool_idle_timeout_ms), CONF_NOLOC, KEY_NONZERO, 0, 0, NULL },
+	{ "pool_idle_check", kv_duration_off, R(pool_idle_check_ms), CONF_NOLOC, 0, 0, 0, NULL },
 	{ "pool_max_requests", kv_uint, R(pool_max_requests), CONF_NOLOC, 0, 1, 10000000, NULL },
 	{ "pool_max_lifetime", kv_duration, R(pool_max_lifetime_ms), CONF_NOLOC, KEY_NONZERO, 0, 0, NULL },
 	{ "connect_timeout", kv_duration, R(connect_timeout_ms), CONF_NOLOC, KEY_NONZERO, 0, 0, NULL },
 	{ "handshake_timeout", kv_duration, R(handshake_timeout_ms), CONF_NOLOC, KEY_NONZERO, 0, 0, NULL },
 	{ "response_timeout", kv_duration, R(response_timeout_ms), CONF_NOLOC, KEY_NONZERO, 0, 0, NULL },
+	{ "upstream_reuse_ack_timeout", kv_duration_off, R(up_reuse_ack_timeout_ms), CONF_NOLOC,
+	    0, 0, 0, NULL },
 	{ "idle_timeout", kv_duration, R(idle_timeout_ms), CONF_NOLOC, KEY_NONZERO, 0, 0, NULL },
 	{ "max_buffered_body", kv_size, R(max_buffered_body), R(max_buffered_body_loc), 0, 0, 0, NULL },
 	{ "upstream_proxy", kv_proxy, R(up_proxy), R(up_proxy_loc), 0, 0, 0, NULL },
@@ -923,6 +926,10 @@ static const struct conf_key conf_route_keys[] = {
 	{ "secret_header", kv_field_name, R(secret_header), R(secret_header_loc), 0, 0, 0, NULL },
 	{ "secret_file", kv_token, R(secret_file), R(secret_file_loc), 0, 0, 0, NULL },
 	{ "upstream_chunked", kv_bool, R(up_chunked), R(up_chunked_loc), 0, 0, 0, NULL },
+	{ "upstream_max_connections", kv_uint, R(up_max_conns), R(up_max_conns_loc), 0, 0, 100000, NULL },
+	{ "upstream_queue_max", kv_uint, R(up_queue_max), R(up_queue_max_loc), 0, 0, 100000, NULL },
+	{ "upstream_queue_timeout", kv_duration, R(up_queue_timeout_ms), R(up_queue_timeout_loc),
+	    KEY_NONZERO, 0, 0, NULL },
 	{ NULL, NULL, 0, 0, 0, 0, 0, NULL }
 };
 
@@ -1017,6 +1024,12 @@ conf_route_defaults(struct route_conf *r)
 	r->pool_max_idle = 16;
 	r->pool_min_idle = 0;
 	r->pool_idle_timeout_ms = 30 * 1000;
+	/*
+	 * Far below the idle timers of firewalls, NATs and balancers (minutes),
+	 * so a forgotten connection is found by a probe long before one of
+	 * them could forget it; one probe per idle connection per 10 s.
+	 */
+	r->pool_idle_check_ms = 10 * 1000;
 	r->pool_max_requests = 1000;
 	r->pool_max_lifetime_ms = 10 * 60 * 1000;
 	r->connect_timeout_ms = 5 * 1000;
@@ -1026,6 +1039,13 @@ conf_route_defaults(struct route_conf *r)
 	 * named 504 reaches the client before it gives up on its own.
 	 */
 	r->response_timeout_ms = 50 * 1000;
+	/*
+	 * A live path acknowledges within a round trip plus the delayed-ACK
+	 * time (RFC 1122: at most 500 ms); 2 s also covers two
+	 * retransmissions at the 200 ms minimum RTO, and costs a blackholed
+	 * request 2 s instead of response_timeout.
+	 */
+	r->up_reuse_ack_timeout_ms = 2 * 1000;
 	r->idle_timeout_ms = 5 * 60 * 1000;
 	r->max_buffered_body = 1024 * 1024;
 	r->up_proxy_timeout_ms = 10 * 1000;
@@ -1033,6 +1053,16 @@ conf_route_defaults(struct route_conf *r)
 	r->up_max_fails = 1;
 	r->up_fail_timeout_ms = 10 * 1000;
 	r->health_check_interval_ms = 2 * 1000;
+	/*
+	 * No cap unless asked: only the operator knows what an endpoint
+	 * takes, and any fixed number would queue a healthy endpoint's load.
+	 * The queue absorbs an ERP batch burst of a few hundred calls; its
+	 * timeout ends a wait well before the ERP's own 60 s and 100 s
+	 * timeouts, with a named 503 that says nothing was sent.
+	 */
+	r->up_max_conns = 0;
+	r->up_queue_max = 256;
+	r->up_queue_timeout_ms = 30 * 1000;
 }
 
 /* The struct of the section being read, or NULL. */

@@ -129,6 +129,8 @@ struct listener_conf {
 	bool bad;			/* a value failed to parse: conf_check skips cross-key checks */
 };
 
+struct uplimit;
+
 struct route_conf {
 	char *name;			/* owned */
 	struct conf_loc loc;		/* the [route NAME] line */
@@ -192,11 +194,13 @@ struct route_conf {
 	unsigned pool_min_idle;
 	struct conf_loc pool_min_idle_loc;
 	uint64_t pool_idle_timeout_ms;
+	uint64_t pool_idle_check_ms;	/* idle this long: keepalive answered before reuse; 0 = off */
 	unsigned pool_max_requests;
 	uint64_t pool_max_lifetime_ms;
 	uint64_t connect_timeout_ms;
 	uint64_t handshake_timeout_ms;
 	uint64_t response_timeout_ms;
+	uint64_t up_reuse_ack_timeout_ms;	/* reused: no byte acknowledged by then = blackholed; 0 = off */
 	uint64_t idle_timeout_ms;
 	uint64_t max_buffered_body;	/* limit of a chunked body held to send with Content-Length */
 	struct conf_loc max_buffered_body_loc;
@@ -216,10 +220,17 @@ struct route_conf {
 	size_t secret_len;		/* set by conf_check: the value's length, 0 = not read */
 	bool up_chunked;		/* the endpoint reads chunked request bodies (http) */
 	struct conf_loc up_chunked_loc;
+	unsigned up_max_conns;		/* upstream_max_connections, 0 = unlimited */
+	struct conf_loc up_max_conns_loc;
+	unsigned up_queue_max;		/* upstream_queue_max: requests waiting for one */
+	struct conf_loc up_queue_max_loc;
+	uint64_t up_queue_timeout_ms;	/* upstream_queue_timeout */
+	struct conf_loc up_queue_timeout_loc;
 	unsigned index;			/* position in conf.routes */
 	int metrics_id;			/* set by gen_build: metrics registry id */
 	struct upstream_set *uset;	/* set by gen_build, owned by the gen: addresses and health */
 	unsigned pool_base;		/* set by gen_build: its first pool in a worker's array */
+	struct uplimit *limit;		/* set by gen_build: shared by every generation (upstream_limit.h) */
 	bool bad;			/* a value failed to parse: conf_check skips cross-key checks */
 };
 

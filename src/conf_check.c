@@ -378,6 +378,30 @@ check_same_str(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
+/*
+ * upstream_max_connections and its queue: queue keys mean nothing without
+ * a cap, and warm connections (pool_min_idle, per worker) must leave room
+ * for requests.
+ */
+static void
+check_route_cap(struct check *ck, const struct route_conf *r)
+{
+	if (r->up_max_conns == 0) {
+		if (r->up_queue_max_loc.line != 0)
+			check_err(ck, &r->up_queue_max_loc, "upstream_queue_max",
+			    "only with upstream_max_connections (this route has no cap)");
+		if (r->up_queue_timeout_loc.line != 0)
+			check_err(ck, &r->up_queue_timeout_loc, "upstream_queue_timeout",
+			    "only with upstream_max_connections (this route has no cap)");
+		return;
+	}
+	if (r->pool_min_idle >= r->up_max_conns)
+		check_err(ck, r->pool_min_idle_loc.line != 0 ? &r->pool_min_idle_loc :
+		    &r->up_max_conns_loc, "pool_min_idle",
+		    "%u warm connections per worker would hold every one of "
+		    "upstream_max_connections (%u)", r->pool_min_idle, r->up_max_conns);
+}
+
 static void
 check_route(struct check *ck, unsigned idx)
 {
@@ -416,6 +440,7 @@ check_route(struct check *ck, unsigned idx)
 	check_route_proxy(ck, r);
 	check_route_secret(ck, r);
 	check_route_health(ck, r);
+	check_route_cap(ck, r);
 	if (r->pool_min_idle > r->pool_max_idle)
 		check_err(ck, r->pool_min_idle_loc.line != 0 ? &r->pool_min_idle_loc :
 		    &r->pool_max_idle_loc, "pool_min_idle",

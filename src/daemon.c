@@ -29,6 +29,7 @@
 #include "sdnotify.h"
 #include "tls_client.h"
 #include "tlsio.h"
+#include "upstream_limit.h"
 #include "worker.h"
 
 struct daemon {
@@ -518,6 +519,7 @@ daemon_start_workers(struct daemon *d, unsigned max_conns)
 		d->workers[i].parent_wake_fd = d->wake_fd;
 		d->workers[i].ack_counter = &d->acks;
 	}
+	uplimit_set_waker(worker_wake_uplimit, d->workers, d->nworkers);
 	/* Workers never take signals: the main loop handles them all. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
@@ -559,6 +561,7 @@ daemon_cleanup(struct daemon *d)
 		event_base_free(d->base);
 	gen_unref(d->gen);
 	metrics_free();
+	uplimit_free_all();
 	audit_close();
 	tls_client_cleanup();
 }

@@ -56,11 +56,14 @@ static const char *const close_reason_names[CR__COUNT] = {
 	[CR_PROXY_TIMEOUT] = "proxy_timeout",
 	[CR_PROXY_BAD_ANSWER] = "proxy_bad_answer",
 	[CR_UPSTREAM_BODY_UNREAD] = "upstream_body_unread",
+	[CR_UPSTREAM_UNACKED] = "upstream_unacked",
 	[CR_IDLE_TIMEOUT] = "idle_timeout",
 	[CR_SHUTDOWN] = "shutdown",
 	[CR_INTERNAL] = "internal",
 	[CR_BROKER_FD_LIMIT] = "broker_fd_limit",
 	[CR_UPSTREAM_DOWN] = "upstream_down",
+	[CR_UPSTREAM_BUSY] = "upstream_busy",
+	[CR_UPSTREAM_QUEUE_TIMEOUT] = "upstream_queue_timeout",
 };
 
 static const char *const phase_names[PHASE__COUNT] = {
@@ -513,6 +516,14 @@ diag_hint(const struct tb_err *err)
 		    "status says: check the endpoint's logs; one that cannot read "
 		    "chunked request bodies needs upstream_chunked = no (the "
 		    "default: the broker sends them with a Content-Length)";
+	case CR_UPSTREAM_UNACKED:
+		return "a kept-alive connection to the endpoint acknowledged no "
+		    "byte of the request within upstream_reuse_ack_timeout: a "
+		    "firewall or NAT forgot it, or the endpoint's host vanished, "
+		    "without a FIN or RST.  The endpoint never saw the request, so "
+		    "resending it is safe (the broker does so itself when it still "
+		    "holds the whole request); set pool_idle_check below the "
+		    "firewall's idle timer";
 	case CR_IDLE_TIMEOUT:
 		return "no traffic either way for idle_timeout: raise the route's "
 		    "idle_timeout if long-idle connections are expected";
@@ -536,6 +547,18 @@ diag_hint(const struct tb_err *err)
 		    "connect_timeout: bring an endpoint back (the log names each "
 		    "address), list a backup address, or tune "
 		    "upstream_max_fails / upstream_fail_timeout / health_check";
+	case CR_UPSTREAM_BUSY:
+		return "the route's upstream_max_connections were all in use and "
+		    "upstream_queue_max requests already waited: nothing was "
+		    "sent to the endpoint, so a retry is safe; raise "
+		    "upstream_queue_max for bursts, or upstream_max_connections "
+		    "if the endpoint can take more";
+	case CR_UPSTREAM_QUEUE_TIMEOUT:
+		return "the request waited upstream_queue_timeout for one of the "
+		    "route's upstream_max_connections and was never sent, so a "
+		    "retry is safe: the endpoint is slower than the load; raise "
+		    "upstream_queue_timeout, or upstream_max_connections if the "
+		    "endpoint can take more";
 	case CR__COUNT:
 		break;
 	}
@@ -1006,11 +1029,16 @@ diag_http_status(enum close_reason code)
 	case CR_PROXY_BAD_GATEWAY:
 	case CR_PROXY_BAD_ANSWER:
 	case CR_UPSTREAM_BODY_UNREAD:
+	case CR_UPSTREAM_UNACKED:
 		return 502;
 	case CR_INTERNAL:
 		return 500;
 	case CR_BROKER_FD_LIMIT:
 	case CR_UPSTREAM_DOWN:
+		return 503;
+	case CR_UPSTREAM_BUSY:
+	case CR_UPSTREAM_QUEUE_TIMEOUT:
+		/* never sent: 503 says "try again", 504 would suggest it ran */
 		return 503;
 	case CR_SHUTDOWN:
 		return 503;

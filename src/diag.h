@@ -45,11 +45,14 @@ enum close_reason {
 	CR_PROXY_TIMEOUT,		/* no CONNECT answer within upstream_proxy_timeout */
 	CR_PROXY_BAD_ANSWER,		/* not HTTP, another status, or closed */
 	CR_UPSTREAM_BODY_UNREAD,	/* endpoint answered before it took the whole request body */
+	CR_UPSTREAM_UNACKED,		/* reused connection: no byte of the request acknowledged */
 	CR_IDLE_TIMEOUT,		/* no traffic either way for idle_timeout */
 	CR_SHUTDOWN,			/* broker stopped; drain deadline passed */
 	CR_INTERNAL,			/* resource exhaustion inside the broker */
 	CR_BROKER_FD_LIMIT,		/* the broker is out of file descriptors (EMFILE, ENFILE) */
 	CR_UPSTREAM_DOWN,		/* every address of the route is marked down */
+	CR_UPSTREAM_BUSY,		/* upstream_max_connections in use and the queue full */
+	CR_UPSTREAM_QUEUE_TIMEOUT,	/* no upstream connection free within upstream_queue_timeout */
 	CR__COUNT
 };
 

@@ -11,6 +11,7 @@
 #include "tls_client.h"
 #include "tls_server.h"
 #include "upstream_set.h"
+#include "upstream_limit.h"
 
 static atomic_uint_fast64_t gen_next_id = 1;
 
@@ -60,6 +61,20 @@ gen_build_sets(struct conf *conf, struct conf_errors *errs)
 	return 0;
 }
 
+/*
+ * A route's counters and connection cap are keyed by its name, so they
+ * survive reloads: the cap keeps counting the connections the old
+ * generation still holds.  The newest generation's cap values apply.
+ */
+static void
+gen_route_ids(struct route_conf *rc)
+{
+	rc->metrics_id = metrics_route_id(rc->name);
+	rc->limit = uplimit_for_route(rc->metrics_id);
+	uplimit_configure(rc->limit, rc->up_max_conns, rc->up_queue_max,
+	    rc->up_queue_timeout_ms);
+}
+
 struct gen *
 gen_build(struct conf *conf, struct conf_errors *errs)
 {
@@ -100,7 +115,7 @@ gen_build(struct conf *conf, struct conf_errors *errs)
 		conf->listeners[i].metrics_id =
 		    metrics_listener_id(conf->listeners[i].name);
 	for (i = 0; i < conf->nroutes; i++)
-		conf->routes[i].metrics_id = metrics_route_id(conf->routes[i].name);
+		gen_route_ids(&conf->routes[i]);
 	if (gen_build_sets(conf, errs) == -1) {
 		gen_free(g);
 		return NULL;

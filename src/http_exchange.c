@@ -34,6 +34,8 @@
 #include "secret.h"
 #include "session.h"
 #include "upstream.h"
+#include "upstream_ack.h"
+#include "upstream_limit.h"
 #include "worker.h"
 
 #define HX_MAX_HEADERS		100
@@ -248,6 +250,8 @@ hx_end(struct session *s, const struct tb_err *err, enum hx_ending how)
 	bool keep = false;
 
 	event_del(ex->up_ev);
+	uplimit_cancel(s->wait);	/* it ended while queued for a slot */
+	s->wait = NULL;
 	if (err != NULL)
 		ex->rec.err = *err;
 	ex->rec.total_ms = (int64_t)(now_ms() - ex->t_start);
@@ -667,29 +671,43 @@ hx_up_writecb(struct bufferevent *bev, void *arg)
 		hx_forward_request_body(s);
 }
 
+/* We still hold the whole request: no body, or a held one. */
+static bool
+hx_request_kept(const struct http_exchange *ex)
+{
+	return ex->req.body == HTTP1_BODY_NONE || ex->dechunk ||
+	    (ex->req.body == HTTP1_BODY_LENGTH && ex->req.content_length == 0);
+}
+
 /* The request could go again on a fresh connection: idempotent, body kept. */
 static bool
 hx_may_replay(const struct http_exchange *ex)
 {
-	bool replayable = ex->req.body == HTTP1_BODY_NONE || ex->dechunk ||
-	    (ex->req.body == HTTP1_BODY_LENGTH && ex->req.content_length == 0);
-
-	return replayable && http1_method_idempotent(ex->req.method);
+	return hx_request_kept(ex) && http1_method_idempotent(ex->req.method);
 }
 
+/*
+ * A pooled connection failed before any byte of the response: the stale
+ * keep-alive race, or a blackhole (upstream_ack.h).  Retry once on a
+ * fresh connection when replaying the request cannot duplicate it: we
+ * still have all of it, and its method is idempotent or the endpoint
+ * acknowledged no byte of it.  Never for a streamed body.
+ */
 static bool
 hx_retry(struct session *s, const struct tb_err *why)
 {
 	struct http_exchange *ex = s->http->ex;
 
 	if (ex->resp_any || ex->rec.retries > 0 || !ex->rec.up_reused ||
-	    !hx_may_replay(ex))
+	    !hx_request_kept(ex) || (!http1_method_idempotent(ex->req.method) &&
+	    !upack_none_acked(s->uc)))
 		return false;
 	log_info("conn=%llu req=%u route=%s: pooled connection to %s failed "
 	    "before any response (%s: %s); retrying once on a new connection",
 	    (unsigned long long)s->id, ex->rec.req, ex->rc->name, s->uc->addr,
 	    close_reason_str(why->code), why->msg);
 	ex->rec.retries++;
+	ex->rec.retry_reason = close_reason_str(why->code);
 	if (session_route_metrics(s, ex->rc) != NULL)
 		metrics_inc(&session_route_metrics(s, ex->rc)->retries);
 	upconn_free(s->uc, false);
@@ -830,6 +848,34 @@ hx_up_timeoutcb(evutil_socket_t fd, short what, void *arg)
 	hx_fail(s, &err);
 }
 
+/*
+ * The request went out on a reused connection and the endpoint
+ * acknowledged none of it within upstream_reuse_ack_timeout: the
+ * connection was blackholed (upstream_ack.h).  Nothing reached the
+ * endpoint: drop the connection with an RST, so its queued bytes are never
+ * delivered, and resend, or fail with the reason that says so.
+ */
+static void
+hx_up_unacked(void *arg)
+{
+	struct session *s = hx_live(arg);
+	struct http_exchange *ex;
+	struct tb_err err;
+
+	if (s == NULL || (ex = s->http->ex)->resp_any)
+		return;
+	tb_err_set(&err, CR_UPSTREAM_UNACKED, PHASE_REQUEST, "%s acknowledged "
+	    "no byte of the request within upstream_reuse_ack_timeout (%llu ms) "
+	    "on a connection idle for %llu ms", s->uc->addr,
+	    (unsigned long long)ex->rc->up_reuse_ack_timeout_ms,
+	    (unsigned long long)s->uc->ack.idle_ms);
+	pool_learn_blackhole(ex->pool, s->uc);
+	upack_abandon(s->uc);
+	if (hx_retry(s, &err))
+		return;
+	hx_fail(s, &err);
+}
+
 /* ---- sending the request ------------------------------------------------- */
 
 /* Moves request body bytes from the client to the upstream. */
@@ -892,6 +938,8 @@ hx_send_request(struct session *s)
 	s->uc->requests++;
 	ex->state = HX_EXCHANGE;
 	ex->t_sent = now_ms();
+	if (ex->rec.up_reused)
+		upack_watch(s->uc, ex->rc->up_reuse_ack_timeout_ms, hx_up_unacked, s);
 	hx_timer_add(ex->up_ev, ex->expect && !ex->sent_continue ?
 	    EXPECT_WAIT_MS : ex->rc->response_timeout_ms);
 	hx_forward_request_body(s);
@@ -938,7 +986,65 @@ hx_upstream_cb(struct upconn *uc, const struct tb_err *err, void *arg)
 	hx_upstream_ready(s, false);
 }
 
-/* Takes a pooled connection, or opens one (always a new one for a retry). */
+/*
+ * An endpoint known to ignore Expect must not cost the client its wait;
+ * sent only once a connection or a slot is ours, so a queued client
+ * holds its body until the endpoint can take it.
+ */
+static void
+hx_continue_local(struct session *s)
+{
+	struct http_exchange *ex = s->http->ex;
+
+	if (ex->expect && !ex->sent_continue && client_is_11(ex) &&
+	    expect_local(ex->pool))
+		hx_send_continue(s);
+}
+
+/*
+ * Opens a new connection to addr (its pool is ex->pool), failing over to
+ * the route's other addresses; the caller holds a slot of the route's cap.
+ */
+static void
+hx_open(struct session *s, int addr)
+{
+	struct http_exchange *ex = s->http->ex;
+	struct tb_err err;
+
+	hx_continue_local(s);
+	s->uc = upstream_connect(s->w, ex->rc, addr, UPSTREAM_F_FAILOVER,
+	    s->gen->clients[ex->rc->index], ex->pool, hx_upstream_cb, s);
+	if (s->uc == NULL) {
+		tb_err_set(&err, CR_INTERNAL, PHASE_CONNECT, "out of memory");
+		hx_fail(s, &err);
+	}
+}
+
+/* The wait for a slot of upstream_max_connections ended (err: it timed out). */
+static void
+hx_slot_cb(void *arg, const struct tb_err *err, uint64_t waited_ms)
+{
+	struct session *s = hc_live(arg);
+	int addr;
+
+	if (s == NULL || s->http->ex == NULL)
+		return;		/* cannot happen: hx_end() cancels the wait */
+	s->wait = NULL;
+	s->http->ex->rec.queue_ms = (int64_t)waited_ms;
+	if (err != NULL) {
+		hx_fail(s, err);
+		return;
+	}
+	/* picked again: the address's health may have changed while queued */
+	addr = upstream_pick(s->http->ex->rc);
+	s->http->ex->pool = pool_sibling(session_pool_for(s, s->http->ex->rc), addr);
+	hx_open(s, addr);
+}
+
+/*
+ * Takes a pooled connection, or opens one (always a new one for a retry)
+ * once the route's cap has a slot: until then the exchange queues.
+ */
 static void
 hx_connect(struct session *s, bool fresh)
 {
@@ -952,15 +1058,18 @@ hx_connect(struct session *s, bool fresh)
 	ex->pool = pool_sibling(session_pool_for(s, ex->rc), addr);
 	if (!fresh && ex->pool != NULL &&
 	    (s->uc = pool_take(ex->pool, !hx_may_replay(ex))) != NULL) {
+		hx_continue_local(s);
 		hx_upstream_ready(s, true);
 		return;
 	}
-	s->uc = upstream_connect(s->w, ex->rc, addr, UPSTREAM_F_FAILOVER,
-	    s->gen->clients[ex->rc->index], ex->pool, hx_upstream_cb, s);
-	if (s->uc == NULL) {
-		tb_err_set(&err, CR_INTERNAL, PHASE_CONNECT, "out of memory");
-		hx_fail(s, &err);
+	if (uplimit_take(ex->rc->limit)) {
+		hx_open(s, addr);
+		return;
 	}
+	s->wait = uplimit_wait(ex->rc->limit, s->w->id, s->w->base,
+	    ex->rc->name, hx_slot_cb, s, &err);
+	if (s->wait == NULL)
+		hx_fail(s, &err);
 }
 
 /* ---- the request head ----------------------------------------------------- */
@@ -1099,10 +1208,7 @@ hx_request_head(struct session *s, size_t head_len)
 		return;
 	}
 	http1_body_init(&ex->req_body, m->body, m->content_length, HTTP1_PASS);
-	/* An endpoint known to ignore Expect must not cost the client its wait. */
-	if (ex->expect && client_is_11(ex) && expect_local(ex->pool))
-		hx_send_continue(s);
-	hx_connect(s, false);
+	hx_connect(s, false);	/* with a local 100 Continue if the endpoint needs one */
 }
 
 /* ---- driven by the client connection ---------------------------------------- */

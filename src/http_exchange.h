@@ -4,9 +4,10 @@
  * the end of the answer.  Per request it reads and checks the head
  * (http1.c), routes by Host (SNI when absent) and path, has the head
  * rewritten (rewrite.c), takes an upstream connection from the route's
- * pool or opens one (s->uc), streams the body both ways with bounded
+ * pool or opens one (s->uc; a capped route's queue first, s->wait), streams the body both ways with bounded
  * buffers, and retries once on a fresh connection when a pooled one dies
- * before any response byte and replaying cannot duplicate the request.
+ * before any response byte, or acknowledges no byte of the request in time
+ * (upstream_ack.h), and replaying cannot duplicate the request.
  * Chunked request bodies are held and sent with Content-Length unless the
  * route says upstream_chunked.  Failures of the second hop become real
  * HTTP answers (502/504 with X-Broker-Error) while an answer is still

@@ -35,6 +35,7 @@
 #include "gen.h"
 #include "tls_server.h"
 #include "upstream_set.h"
+#include "upstream_limit.h"
 
 /* Upper bounds of the latency buckets in ms; the last bucket is +Inf. */
 static const int64_t bucket_ms[METRICS_NBUCKETS - 1] = {
@@ -609,6 +610,62 @@ expo_route_counter(struct expo *e, const struct route_sum *sums,
 		    *(const uint64_t *)(const void *)((const char *)&sums[id] + off));
 }
 
+/* One family of the connection caps: a series per route that has a limit. */
+static void
+expo_cap_family(struct expo *e, const char *name, const char *type,
+    const char *help, size_t off, bool is_signed)
+{
+	struct uplimit_stats st;
+	int id;
+
+	expo_family(e, name, type, help);
+	for (id = 1; id < routes.n; id++) {
+		if (!uplimit_stats(id, &st))
+			continue;
+		if (is_signed)
+			expo_route_i(e, name, id, "", *(const int64_t *)(const void *)
+			    ((const char *)&st + off));
+		else
+			expo_route_u(e, name, id, "", *(const uint64_t *)(const void *)
+			    ((const char *)&st + off));
+	}
+}
+
+/*
+ * upstream_max_connections: the cap, the slots held over all workers and
+ * generations (open upstream connections: connecting, busy or idle), the
+ * queue now and what it did.  Shared atomics, read here without a lock.
+ */
+static void
+expo_caps(struct expo *e)
+{
+	struct uplimit_stats st;
+	int id;
+
+	expo_family(e, "tlsbroker_upstream_max_connections", "gauge",
+	    "upstream_max_connections of the route; 0 = unlimited.");
+	for (id = 1; id < routes.n; id++)
+		if (uplimit_stats(id, &st))
+			expo_route_i(e, "tlsbroker_upstream_max_connections", id, "",
+			    (int64_t)st.max);
+	expo_cap_family(e, "tlsbroker_upstream_slots_in_use", "gauge",
+	    "Upstream connections the cap counts now (connecting, busy or "
+	    "idle, of every configuration generation).",
+	    offsetof(struct uplimit_stats, in_use), true);
+	expo_cap_family(e, "tlsbroker_upstream_queue_length", "gauge",
+	    "Requests waiting now for one of upstream_max_connections.",
+	    offsetof(struct uplimit_stats, queued), true);
+	expo_cap_family(e, "tlsbroker_upstream_queue_waits_total", "counter",
+	    "Requests that waited for one of upstream_max_connections.",
+	    offsetof(struct uplimit_stats, waits), false);
+	expo_cap_family(e, "tlsbroker_upstream_queue_timeouts_total", "counter",
+	    "Waiting requests that gave up after upstream_queue_timeout.",
+	    offsetof(struct uplimit_stats, timeouts), false);
+	expo_cap_family(e, "tlsbroker_upstream_queue_full_total", "counter",
+	    "Requests refused because upstream_queue_max requests already "
+	    "waited.", offsetof(struct uplimit_stats, full), false);
+}
+
 static void
 expo_routes(struct expo *e, const struct route_sum *sums)
 {
@@ -847,6 +904,7 @@ metrics_format(struct evbuffer *out, unsigned nworkers, const struct gen *gen)
 	expo_printf(&e, "tlsbroker_workers %u\n", nworkers);
 
 	expo_routes(&e, sums);
+	expo_caps(&e);
 	expo_listeners(&e);
 	if (gen != NULL) {
 		expo_certs(&e, gen);

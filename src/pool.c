@@ -19,6 +19,8 @@
 #include "relay.h"
 #include "upstream.h"
 #include "upstream_set.h"
+#include "upstream_ack.h"
+#include "upstream_limit.h"
 #include "worker.h"
 
 static void upconn_mark_closed(struct upconn *uc);
@@ -55,9 +57,12 @@ pool_sibling(struct pool *p, int addr)
 	return p - p->addr + addr;
 }
 
+/* The idle gauge, and the count the connection cap sheds from (upstream_limit.h). */
 static void
 pool_idle_gauge(struct pool *p, int delta)
 {
+	if (p->w != NULL)
+		uplimit_idle_add(p->rc->limit, p->w->id, delta);
 	if (p->w != NULL && p->w->metrics != NULL && p->rc->metrics_id >= 0)
 		metrics_add(&p->w->metrics->routes[p->rc->metrics_id].up_idle,
 		    delta);
@@ -153,6 +158,26 @@ pool_expired(struct pool *p, const struct upconn *uc, uint64_t now)
 }
 
 /*
+ * An idle connection was lost after idle ms: the endpoint closed it, or
+ * it was blackholed (upstream_ack.h).  Lowers the learned idle limit, so
+ * later connections are retired before that age.
+ */
+static void
+pool_learn_idle(struct pool *p, uint64_t idle, const char *how)
+{
+	if (idle < 100 || idle >= p->rc->pool_idle_timeout_ms)
+		return;
+	if (p->learned_idle_ms == 0 || idle < p->learned_idle_ms) {
+		p->learned_idle_ms = idle;
+		p->learned_at = now_ms();
+		log_notice("route %s: %s after about %llu ms idle; pooled "
+		    "connections are now retired after %llu ms", p->rc->name, how,
+		    (unsigned long long)idle,
+		    (unsigned long long)pool_idle_limit(p));
+	}
+}
+
+/*
  * The endpoint closed (or sent something on) an idle connection.  It
  * leaves the pool at once; a close also teaches us the endpoint's own
  * idle timeout, so later connections are retired before it.
@@ -160,18 +185,24 @@ pool_expired(struct pool *p, const struct upconn *uc, uint64_t now)
 static void
 pool_learn_close(struct pool *p, struct upconn *uc)
 {
-	uint64_t idle = now_ms() - uc->idle_since_ms;
+	pool_learn_idle(p, now_ms() - uc->idle_since_ms,
+	    "the endpoint closes idle connections");
+}
 
-	if (idle < 100 || idle >= p->rc->pool_idle_timeout_ms)
-		return;
-	if (p->learned_idle_ms == 0 || idle < p->learned_idle_ms) {
-		p->learned_idle_ms = idle;
-		p->learned_at = now_ms();
-		log_notice("route %s: the endpoint closes idle connections after "
-		    "about %llu ms; pooled connections are now retired after %llu ms",
-		    p->rc->name, (unsigned long long)idle,
-		    (unsigned long long)pool_idle_limit(p));
-	}
+/*
+ * A path that forgets connections idle for less than this has no idle
+ * timer: it is an outage, which says nothing about idle times, and
+ * learning from it would all but end reuse for POOL_LEARN_FORGET_MS.
+ */
+#define POOL_BLACKHOLE_LEARN_MIN_MS (5 * 1000)
+
+void
+pool_learn_blackhole(struct pool *p, const struct upconn *uc)
+{
+	if (p != NULL && !p->retired &&
+	    uc->ack.idle_ms >= POOL_BLACKHOLE_LEARN_MIN_MS)
+		pool_learn_idle(p, uc->ack.idle_ms, "a pooled connection was "
+		    "blackholed (no byte of a request acknowledged)");
 }
 
 static void
@@ -209,25 +240,41 @@ pool_idle_readcb(struct bufferevent *bev, void *arg)
  * idle read callback drops a connection the endpoint closes as soon as the
  * loop sees it; the peek covers a close that arrived since the last loop
  * turn, which matters only for connections idle for a while, so
- * back-to-back reuse costs no system call.
+ * back-to-back reuse costs no system call.  A connection idle for
+ * pool_idle_check or longer must also show that TCP got an answer to
+ * everything it sent: its keepalive probe (the socket's keepalive comes
+ * after pool_idle_check of silence, upstream.c), so one a firewall forgot
+ * or whose endpoint vanished is replaced before a request is lost in it.
  */
 #define POOL_PEEK_AFTER_MS 20
 
 static bool
-upconn_alive(struct upconn *uc, uint64_t now, bool sure)
+upconn_alive(struct pool *p, struct upconn *uc, uint64_t now, bool sure)
 {
 	char c;
 	ssize_t n;
 	int fd = bufferevent_getfd(uc->bev);
+	uint64_t idle = now - uc->idle_since_ms;
 
 	if (evbuffer_get_length(bufferevent_get_input(uc->bev)) != 0)
 		return false;
-	if (!sure && uc->pooled && now - uc->idle_since_ms < POOL_PEEK_AFTER_MS)
+	if (!sure && uc->pooled && idle < POOL_PEEK_AFTER_MS)
 		return true;
 	n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
 	if (n == 0)
 		uc->peer_closed = true;
-	return n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK);
+	if (n != -1 || (errno != EAGAIN && errno != EWOULDBLOCK))
+		return false;
+	if (p->rc->pool_idle_check_ms != 0 && idle >= p->rc->pool_idle_check_ms &&
+	    upack_idle_unanswered(fd)) {
+		log_info("route %s: a connection to %s idle for %llu ms left a "
+		    "keepalive probe unanswered; opening a new one", p->rc->name,
+		    uc->addr, (unsigned long long)idle);
+		/* its path is dead: no FIN will come to wait for (upstream_limit.h) */
+		upack_abandon(uc);
+		return false;
+	}
+	return true;
 }
 
 /*
@@ -263,7 +310,8 @@ pool_take(struct pool *p, bool sure)
 	/* Most recently used first: it is the least likely to be closed. */
 	while ((uc = TAILQ_LAST(&p->idle, upconn_list)) != NULL) {
 		/* Judge it while it still counts as idle (pooled), then take it. */
-		bool dead = pool_expired(p, uc, now) || !upconn_alive(uc, now, sure);
+		bool dead = pool_expired(p, uc, now) ||
+		    !upconn_alive(p, uc, now, sure);
 
 		pool_remove(p, uc);
 		if (dead) {
@@ -283,8 +331,10 @@ pool_put(struct pool *p, struct upconn *uc)
 	struct upconn *oldest;
 
 	uc->pool = p;
+	upack_stop(uc);
+	/* Requests wait for a slot: closing this one gives them its slot. */
 	if (p->retired || uc->bev == NULL || p->rc->pool_max_idle == 0 ||
-	    pool_expired(p, uc, now) ||
+	    uplimit_queued(p->rc->limit) || pool_expired(p, uc, now) ||
 	    evbuffer_get_length(bufferevent_get_input(uc->bev)) != 0 ||
 	    relay_tls_pending(uc->bev)) {
 		upconn_free(uc, true);
@@ -341,7 +391,9 @@ pool_maintain(struct pool *p)
 	if (p->w->draining || (p->rc->uset != NULL &&
 	    !upstream_set_usable(p->rc->uset, p->addr, now)))
 		return;
-	while (p->nidle + p->warming < p->rc->pool_min_idle) {
+	/* warming never takes a slot a request could use */
+	while (p->nidle + p->warming < p->rc->pool_min_idle &&
+	    uplimit_take(p->rc->limit)) {
 		uc = upstream_connect(p->w, p->rc, (int)p->addr, 0, p->cli, p,
 		    pool_warm_cb, p);
 		if (uc == NULL)
@@ -349,4 +401,17 @@ pool_maintain(struct pool *p)
 		TAILQ_INSERT_TAIL(&p->warm, uc, pool_link);
 		p->warming++;
 	}
+}
+
+void
+pool_shed(struct pool *p)
+{
+	struct upconn *oldest = TAILQ_FIRST(&p->idle);
+
+	if (oldest == NULL)
+		return;
+	log_debug("route %s: closing an idle connection to %s: requests wait "
+	    "for upstream_max_connections", p->rc->name, oldest->addr);
+	pool_remove(p, oldest);
+	upconn_free(oldest, true);
 }

@@ -11,6 +11,12 @@
  * closes it while idle, and learns each endpoint's own idle-close time from
  * those closes so it retires connections just before the endpoint would.
  * It also keeps the route's last TLS session for resumption.
+ *
+ * Connections a firewall forgot (no FIN, no RST): a connection idle for
+ * pool_idle_check or longer is only handed out if TCP_INFO shows its last
+ * keepalive probe answered (upstream sockets are probed after
+ * pool_idle_check of silence), and a blackhole the request watch found
+ * (upstream_ack.h) lowers the learned idle limit like an endpoint's close.
  */
 #ifndef TLSBROKER_POOL_H
 #define TLSBROKER_POOL_H
@@ -63,12 +69,20 @@ void pool_free(struct pool *p);
 /*
  * Returns a live idle connection (taken out of the pool, its callbacks
  * cleared) or NULL.  Connections found closed, expired or close to the
- * endpoint's learned idle-close time are dropped on the way.  A connection
- * used in the last few milliseconds is trusted without a system call
- * unless sure is set: a request that cannot be retried on a fresh
- * connection (a POST) pays for the check.
+ * endpoint's learned idle-close time are dropped on the way, and so are
+ * ones idle for pool_idle_check with a keepalive probe unanswered.  A
+ * connection used in the last few milliseconds is trusted without a
+ * system call unless sure is set: a request that cannot be retried on a
+ * fresh connection (a POST) pays for the check.
  */
 struct upconn *pool_take(struct pool *p, bool sure);
+
+/*
+ * A request on uc found it blackholed (upstream_ack.h) after it had been
+ * idle for uc->ack.idle_ms: later connections are retired before that age.
+ * p may be NULL (the generation changed).
+ */
+void pool_learn_blackhole(struct pool *p, const struct upconn *uc);
 
 /*
  * Gives a connection back after a complete, reusable exchange.  Takes
@@ -82,6 +96,12 @@ void pool_put(struct pool *p, struct upconn *uc);
  * sessions of the old generation still holding it.
  */
 void pool_retire(struct pool *p);
+
+/*
+ * Closes the longest idle connection, if any: requests of another worker
+ * wait for the slot it holds (upstream_max_connections).
+ */
+void pool_shed(struct pool *p);
 
 /* Periodic care: expire idle connections, open warm ones. */
 void pool_maintain(struct pool *p);

@@ -77,6 +77,7 @@ struct probe_weak {
 	uint16_t suite;		/* the chosen suite */
 	uint16_t version;	/* the ServerHello's version (0x0301 ...) */
 	bool reneg_info;	/* renegotiation_info in that ServerHello */
+	bool handshake;		/* this libssl completed a handshake with it (a weak build) */
 	char detail[128];	/* what the endpoint did instead, or the suite */
 };
 

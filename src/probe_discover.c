@@ -31,6 +31,13 @@
 /* Discovery offers everything this libssl has, at level 0. */
 #define PROBE_ALL_CIPHERS "ALL:@SECLEVEL=0"
 
+/*
+ * The weak suites by name: ALL leaves RC4 out unless the legacy provider
+ * is loaded, and DEFAULT deletes 3DES for good.
+ */
+#define PROBE_DES3_CIPHERS "DES-CBC3-SHA:@SECLEVEL=0"
+#define PROBE_RC4_CIPHERS "RC4-SHA:RC4-MD5:@SECLEVEL=0"
+
 /* Discovery settings as a route, so tls_client builds the SSL_CTX. */
 struct probe_route {
 	struct route_conf rc;
@@ -44,14 +51,14 @@ struct probe_route {
 
 /*
  * Discovery settings: min..max alone, the given suites, security level 0,
- * legacy renegotiation allowed, verification off (probe_cert.c judges the
+ * legacy renegotiation allowed, the legacy provider when asked (RC4), verification off (probe_cert.c judges the
  * chain apart), SNI as the route would send it: as permissive as this
  * libssl allows, so that a refusal is the endpoint's.  pr must not move
  * while pr->cli lives.
  */
 static int
 probe_route_init(struct probe_route *pr, const struct probe_result *r,
-    int min, int max, const char *ciphers, struct tb_err *err)
+    int min, int max, const char *ciphers, bool legacy, struct tb_err *err)
 {
 	struct conf_errors errs = { 0 };
 
@@ -67,6 +74,7 @@ probe_route_init(struct probe_route *pr, const struct probe_result *r,
 	pr->rc.up_ciphers = pr->ciphers;
 	pr->rc.up_security_level = 0;
 	pr->rc.up_legacy_renegotiation = true;
+	pr->rc.up_legacy_provider = legacy;
 	pr->rc.up_verify = VERIFY_OFF;
 	if (r->sni_off)
 		pr->rc.up_sni_off = true;
@@ -93,7 +101,7 @@ probe_attempt(const struct probe_result *r, int min, int max,
 {
 	struct tb_err err;
 
-	if (probe_route_init(pr, r, min, max, ciphers, &err) == -1) {
+	if (probe_route_init(pr, r, min, max, ciphers, false, &err) == -1) {
 		probe_conn_init(c);
 		c->err = err;
 		return -1;
@@ -379,30 +387,70 @@ probe_http_tls(struct probe_result *r, struct probe_route *pr)
 	return sess;
 }
 
-/* HEAD / over the best version, then a connection offering its session. */
+/* HEAD / over pr's settings, then a connection offering its session. */
+static void
+probe_http_resume_over(struct probe_result *r, struct probe_route *pr)
+{
+	struct probe_conn c;
+	SSL_SESSION *sess;
+
+	if ((sess = probe_http_tls(r, pr)) == NULL)
+		return;
+	r->resumption_tried = true;
+	probe_conn_init(&c);
+	if (SSL_SESSION_is_resumable(sess) &&
+	    probe_conn_open(&c, &pr->rc, pr->cli, sess, r->timeout_ms,
+	    r->timeout_ms) == 0)
+		r->resumed = SSL_session_reused(c.ssl) == 1;
+	probe_conn_close(&c, true);
+	SSL_SESSION_free(sess);
+}
+
+/* HEAD / and resumption over the best version. */
 static void
 probe_http_resume(struct probe_result *r, unsigned best)
 {
 	int version = r->v[best].version;
 	struct probe_route pr;
-	struct probe_conn c;
 	struct tb_err err;
-	SSL_SESSION *sess;
 
 	if (probe_route_init(&pr, r, version, version, PROBE_ALL_CIPHERS,
-	    &err) == -1)
+	    false, &err) == -1)
 		return;
-	if ((sess = probe_http_tls(r, &pr)) != NULL) {
-		r->resumption_tried = true;
-		probe_conn_init(&c);
-		if (SSL_SESSION_is_resumable(sess) &&
-		    probe_conn_open(&c, &pr.rc, pr.cli, sess, r->timeout_ms,
-		    r->timeout_ms) == 0)
-			r->resumed = SSL_session_reused(c.ssl) == 1;
-		probe_conn_close(&c, true);
-		SSL_SESSION_free(sess);
-	}
+	probe_http_resume_over(r, &pr);
 	tls_client_free(pr.cli);
+}
+
+/*
+ * The raw ClientHello found that the endpoint takes a 3DES or RC4 suite,
+ * and no version worked with this libssl's other suites.  A libssl built
+ * with enable-weak-ssl-ciphers (plus the legacy provider, for RC4) can
+ * finish that handshake: finishing it gives the chain and pin the
+ * candidates need, and HEAD / and resumption as for any endpoint.
+ * Debian's libssl refuses the cipher string at once, and nothing changes:
+ * the report then names the build to make.  True when a handshake worked.
+ */
+static bool
+probe_weak_handshake(struct probe_result *r, struct probe_weak *w,
+    const char *ciphers, bool legacy)
+{
+	struct probe_route pr;
+	struct probe_conn c;
+	struct tb_err err;
+
+	if (!w->accepted || probe_route_init(&pr, r, w->version, w->version,
+	    ciphers, legacy, &err) == -1)
+		return false;
+	if (probe_conn_open(&c, &pr.rc, pr.cli, NULL, r->timeout_ms,
+	    r->timeout_ms) == 0) {
+		w->handshake = true;
+		probe_collect_chain(r, c.ssl);
+	}
+	probe_conn_close(&c, w->handshake);
+	if (w->handshake)
+		probe_http_resume_over(r, &pr);
+	tls_client_free(pr.cli);
+	return w->handshake;
 }
 
 /* ---- the whole discovery ------------------------------------------------- */
@@ -470,4 +518,6 @@ probe_discover(struct probe_result *r)
 	probe_weak_all(r);
 	if (best >= 0)
 		probe_http_resume(r, (unsigned)best);
+	else if (!probe_weak_handshake(r, &r->des3, PROBE_DES3_CIPHERS, false))
+		(void)probe_weak_handshake(r, &r->rc4, PROBE_RC4_CIPHERS, true);
 }

@@ -163,6 +163,10 @@ probe_set_message(struct probe_result *r)
 		snprintf(r->message, sizeof(r->message), "the endpoint accepts TCP "
 		    "but answers neither a TLS ClientHello nor HTTP within %llu ms",
 		    (unsigned long long)r->timeout_ms);
+	else if (!any && (r->des3.handshake || r->rc4.handshake))
+		snprintf(r->message, sizeof(r->message), "this endpoint only "
+		    "offers 3DES (or RC4) and this OpenSSL completes that "
+		    "handshake, but no complete route setting worked (see tried:)");
 	else if (!any && (r->des3.accepted || r->rc4.accepted))
 		snprintf(r->message, sizeof(r->message), "%s", WEAK_MESSAGE);
 	else if (!any)

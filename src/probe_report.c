@@ -99,7 +99,7 @@ probe_cand_label(const struct probe_candidate *c, char *buf, size_t cap)
 	probe_cat(&o, ", upstream_verify = %s", probe_verify_str(c->verify));
 }
 
-/* "1.0, 1.1" of the accepted versions. */
+/* "1.0, 1.1" of the accepted versions, else "1.0 with RC4 only" or "none". */
 static void
 probe_accepted_str(const struct probe_result *r, char *buf, size_t cap)
 {
@@ -111,6 +111,10 @@ probe_accepted_str(const struct probe_result *r, char *buf, size_t cap)
 		if (r->v[i].accepted)
 			probe_cat(&o, "%s%s", o.off > 0 ? ", " : "",
 			    tls_version_name(r->v[i].version));
+	if (o.off == 0 && r->des3.accepted)
+		probe_cat(&o, "%s with 3DES only", tls_version_name(r->des3.version));
+	else if (o.off == 0 && r->rc4.accepted)
+		probe_cat(&o, "%s with RC4 only", tls_version_name(r->rc4.version));
 	if (o.off == 0)
 		snprintf(buf, cap, "none");
 }
@@ -263,6 +267,7 @@ probe_json_weak(struct json_buf *j, const char *key, const struct probe_weak *w)
 		json_str(j, "suite", probe_suite_name(w->suite));
 		json_str(j, "version", tls_version_str(w->version));
 		json_bool(j, "secure_renegotiation", w->reneg_info);
+		json_bool(j, "handshake", w->handshake);
 	}
 	probe_json_opt(j, "detail", w->detail);
 	json_close(j);
@@ -542,9 +547,10 @@ probe_report_weak(const char *name, const struct probe_weak *w, FILE *out)
 		return;
 	fprintf(out, "  %s:%*s", name, (int)(12 - strlen(name)), "");
 	if (w->accepted)
-		fprintf(out, "ACCEPTED (%s over %s%s)\n",
+		fprintf(out, "ACCEPTED (%s over %s%s)%s\n",
 		    probe_suite_name(w->suite), tls_version_str(w->version),
-		    w->reneg_info ? "" : ", no RFC 5746");
+		    w->reneg_info ? "" : ", no RFC 5746", w->handshake ?
+		    ", handshake completed by this OpenSSL" : "");
 	else
 		fprintf(out, "no (%s)\n", w->detail);
 }

@@ -38,6 +38,7 @@ struct listener_conf;
 struct route_conf;
 struct session;
 struct upconn;
+struct uplimit_wait;
 struct worker;
 
 #define SESSION_MAGIC 0x53455331u	/* "SES1" */
@@ -129,6 +130,13 @@ struct session {
 	 */
 	struct upconn *uc;
 	bool up_reused;			/* uc came warmed from the pool */
+	/*
+	 * queued for a slot of the route's upstream_max_connections, in
+	 * either mode, while uc is NULL (http: the exchange's wait, ended
+	 * by hx_end(); tcp: the session's, ended by its closing)
+	 */
+	struct uplimit_wait *wait;
+	int64_t queue_ms;		/* tcp: time waited for that slot, -1 = did not */
 	/* owned: the one timer event; timer_role says what it does now */
 	struct event *timer;
 	enum session_timer timer_role;

@@ -2,11 +2,12 @@
 /*
  * tcp_relay: the tcp mode of a session (session.h).  A route chosen by
  * SNI gets an upstream connection (warmed from the pool when one waits, to
- * save a legacy handshake, else a new one), then bytes flow both ways with
- * bounded buffers (relay.c), EOFs are passed on as half-closes, and
- * idle_timeout ends a connection with no byte either way.  Its end is
- * session_close(); this file only adds the upstream's facts to the
- * connection's audit record.
+ * save a legacy handshake, else a new one, once the route's
+ * upstream_max_connections has a slot: the session queues for it), then
+ * bytes flow both ways with bounded buffers (relay.c), EOFs are passed on
+ * as half-closes, and idle_timeout ends a connection with no byte either
+ * way.  Its end is session_close(); this file only adds the upstream's
+ * facts (and the time queued) to the connection's audit record.
  */
 #include "config.h"
 
@@ -28,6 +29,8 @@
 #include "relay.h"
 #include "session.h"
 #include "upstream.h"
+#include "upstream_limit.h"
+#include "worker.h"
 
 static bool
 side_output_empty(const struct side *sd)
@@ -208,9 +211,44 @@ tcp_upstream_cb(struct upconn *uc, const struct tb_err *err, void *arg)
 	tcp_start_relay(s);
 }
 
+/* Opens the upstream connection to addr; the caller holds a slot of its cap. */
+static void
+tcp_open(struct session *s, int addr, struct pool *pool)
+{
+	struct tb_err err;
+
+	s->uc = upstream_connect(s->w, s->rc, addr, UPSTREAM_F_FAILOVER,
+	    s->gen->clients[s->rc->index], pool, tcp_upstream_cb, s);
+	if (s->uc == NULL) {
+		tb_err_set(&err, CR_INTERNAL, PHASE_CONNECT, "out of memory");
+		session_close(s, &err);
+	}
+}
+
+/*
+ * The wait for a slot of upstream_max_connections ended (err: it timed
+ * out).  The address is picked again: its health may have changed.
+ */
+static void
+tcp_slot_cb(void *arg, const struct tb_err *err, uint64_t waited_ms)
+{
+	struct session *s = session_from_arg(arg);
+	int addr;
+
+	s->wait = NULL;
+	s->queue_ms = (int64_t)waited_ms;
+	if (err != NULL) {
+		session_close(s, err);
+		return;
+	}
+	addr = upstream_pick(s->rc);
+	tcp_open(s, addr, pool_sibling(session_pool_for(s, s->rc), addr));
+}
+
 /*
  * The routed session's upstream: a warmed one from the pool of the address
- * picked, or a new one that fails over to the route's other addresses.
+ * picked, or, once the route's cap has a slot, a new one that fails over
+ * to the route's other addresses.
  */
 static void
 tcp_start(struct session *s)
@@ -223,18 +261,22 @@ tcp_start(struct session *s)
 	/* the address first (weights, health), then its warm connection */
 	addr = upstream_pick(s->rc);
 	pool = pool_sibling(session_pool_for(s, s->rc), addr);
+	s->queue_ms = -1;
 	/* A connection warmed ahead (pool_min_idle) saves the legacy handshake. */
 	if (pool != NULL && (s->uc = pool_take(pool, true)) != NULL) {
 		s->up_reused = true;
 		tcp_upstream_cb(s->uc, NULL, s);
 		return;
 	}
-	s->uc = upstream_connect(s->w, s->rc, addr, UPSTREAM_F_FAILOVER,
-	    s->gen->clients[s->rc->index], pool, tcp_upstream_cb, s);
-	if (s->uc == NULL) {
-		tb_err_set(&err, CR_INTERNAL, PHASE_CONNECT, "out of memory");
-		session_close(s, &err);
+	if (!uplimit_take(s->rc->limit)) {
+		/* the whole session waits: it holds its connection for life */
+		s->wait = uplimit_wait(s->rc->limit, s->w->id, s->w->base,
+		    s->rc->name, tcp_slot_cb, s, &err);
+		if (s->wait == NULL)
+			session_close(s, &err);
+		return;
 	}
+	tcp_open(s, addr, pool);
 }
 
 /* The connection's record names its upstream: tcp mode audits per connection. */
@@ -242,6 +284,9 @@ static bool
 tcp_closing(struct session *s, const struct tb_err *err, struct audit_rec *rec)
 {
 	(void)err;
+	uplimit_cancel(s->wait);	/* the client left while queued */
+	s->wait = NULL;
+	rec->queue_ms = s->queue_ms;
 	if (s->uc == NULL)
 		return true;
 	audit_set_upstream(rec, s->uc->addr);

@@ -32,6 +32,7 @@
 #include "sockaddr.h"
 #include "sockopt.h"
 #include "tls_client.h"
+#include "upstream_limit.h"
 #include "upstream_proxy.h"
 #include "upstream_set.h"
 #include "worker.h"
@@ -356,11 +357,27 @@ upstream_tunnel_cb(void *arg, const struct tb_err *err)
 	upstream_transport(uc);
 }
 
+/*
+ * tcp_keepalive, or the route's pool_idle_check when that is shorter: the
+ * probe's answer is what pool_take() reads before it trusts a connection
+ * that sat idle (pool.h).  off stays off.
+ */
+static uint64_t
+upstream_keepalive_ms(const struct upconn *uc)
+{
+	uint64_t ka = uc->w->gen->conf->broker.tcp_keepalive_ms;
+
+	if (ka != 0 && uc->rc->pool_idle_check_ms != 0 &&
+	    uc->rc->pool_idle_check_ms < ka)
+		return uc->rc->pool_idle_check_ms;
+	return ka;
+}
+
 static void
 upstream_connected(struct upconn *uc)
 {
 	/* the proxy's socket is the endpoint's: keepalive and NODELAY both ways */
-	sockopt_tcp(uc->fd, uc->w->gen->conf->broker.tcp_keepalive_ms);
+	sockopt_tcp(uc->fd, upstream_keepalive_ms(uc));
 	if (!uc->rc->up_proxy_set) {
 		upstream_transport(uc);
 		return;
@@ -569,9 +586,12 @@ upstream_connect(struct worker *w, const struct route_conf *rc, int addr,
 {
 	struct upconn *uc;
 
-	if ((uc = calloc(1, sizeof(*uc))) == NULL)
+	if ((uc = calloc(1, sizeof(*uc))) == NULL) {
+		uplimit_release(rc->limit);
 		return NULL;
+	}
 	uc->magic = UPCONN_MAGIC;
+	uc->limit = rc->limit;	/* the caller's slot is the connection's now */
 	uc->w = w;
 	uc->rc = rc;
 	uc->cli = cli;
@@ -589,6 +609,7 @@ upstream_connect(struct worker *w, const struct route_conf *rc, int addr,
 	if (addr < 0) {
 		upstream_set_down_err(uc);
 		if ((uc->ev = event_new(w->base, -1, 0, upstream_down_cb, uc)) == NULL) {
+			uplimit_release(uc->limit);
 			free(uc);
 			return NULL;
 		}
@@ -598,6 +619,7 @@ upstream_connect(struct worker *w, const struct route_conf *rc, int addr,
 	uc->tried = 1u << addr;
 	uc->tries = 1;
 	if (upstream_resolve(uc) == -1) {
+		uplimit_release(uc->limit);
 		free(uc);
 		return NULL;
 	}
@@ -607,11 +629,22 @@ upstream_connect(struct worker *w, const struct route_conf *rc, int addr,
 void
 upconn_free(struct upconn *uc, bool clean)
 {
+	int linger_fd;
+
 	if (uc == NULL)
 		return;
 	tls_hs_cancel(&uc->hs);
+	upack_free(uc);
 	proxy_tunnel_free(uc->tun);
 	uc->tun = NULL;
+	/*
+	 * A capped route's slot waits for the endpoint's close
+	 * (upstream_limit.h), on a duplicate of the socket; not an abandoned
+	 * one's: the duplicate would keep retransmitting the request the
+	 * RST is to discard, and a blackholed endpoint sends no FIN anyway.
+	 */
+	linger_fd = uc->bev != NULL && uplimit_capped(uc->limit) &&
+	    !uc->ack.abandoned ? dup(bufferevent_getfd(uc->bev)) : -1;
 	if (uc->counted && upconn_metrics(uc) != NULL)
 		metrics_add(&upconn_metrics(uc)->up_open, -1);
 	if (uc->bev != NULL) {
@@ -627,6 +660,9 @@ upconn_free(struct upconn *uc, bool clean)
 		uc->ssl = NULL;
 	}
 	upstream_close_fd(uc);
+	if (uc->limit != NULL)
+		uplimit_release_closed(uc->limit, uc->w->id, uc->w->base, linger_fd);
+	uc->limit = NULL;
 	if (uc->ai != NULL)
 		evutil_freeaddrinfo(uc->ai);
 	uc->magic = 0;

@@ -27,6 +27,7 @@
 
 #include "diag.h"
 #include "tlsio.h"
+#include "upstream_ack.h"
 
 struct bufferevent;
 struct event;
@@ -35,6 +36,7 @@ struct pool;
 struct proxy_tunnel;
 struct route_conf;
 struct tls_client;
+struct uplimit;
 struct upconn;
 struct worker;
 
@@ -49,6 +51,7 @@ struct upconn {
 	const struct route_conf *rc;		/* not owned (held by the session's gen) */
 	struct tls_client *cli;			/* not owned; NULL for plain */
 	struct pool *pool;			/* not owned: its address's pool (sessions, reuse) */
+	struct uplimit *limit;			/* the slot it holds (upstream_limit.h), released when freed */
 	int aidx;				/* index of its address in rc->upstreams, -1 = none usable */
 	unsigned flags;				/* UPSTREAM_F_* */
 	unsigned tried;				/* bit i: address i tried for this connection */
@@ -83,11 +86,11 @@ struct upconn {
 	unsigned requests;			/* requests sent on it */
 	uint64_t created_ms;			/* monotonic, when it became ready */
 	uint64_t idle_since_ms;			/* monotonic, when it went idle */
+	struct upack ack;			/* owned: the request's acknowledgement watch */
 };
 
 /* Casts a callback argument back, checking it is a live upconn (fatal if not). */
 struct upconn *upconn_from_arg(void *arg);
-
 
 #define UPSTREAM_F_FAILOVER	0x1	/* on a connect/handshake failure, try the next address */
 #define UPSTREAM_F_NO_HEALTH	0x2	/* the caller reports health itself (active checks) */
@@ -102,7 +105,9 @@ int upstream_pick(const struct route_conf *rc);
  * Starts a connection to address addr of rc (from upstream_pick(); pool
  * is that address's pool or NULL).  addr -1 fails with upstream_down, from
  * the loop like every other failure.  Returns NULL only when out of
- * memory.
+ * memory.  The caller holds a slot of rc->limit (uplimit_take() or a
+ * granted wait); the connection owns it from here, NULL or not, and
+ * upconn_free() gives it back.
  */
 struct upconn *upstream_connect(struct worker *w, const struct route_conf *rc,
     int addr, unsigned flags, struct tls_client *cli, struct pool *pool,

@@ -21,6 +21,7 @@
 #include "pool.h"
 #include "session.h"
 #include "upstream_check.h"
+#include "upstream_limit.h"
 
 static atomic_uint_fast64_t conn_id_next = 1;
 
@@ -126,6 +127,32 @@ worker_close_idle(struct worker *w)
 	}
 }
 
+/*
+ * Connection caps (upstream_limit.h): close an idle connection a waiter
+ * elsewhere needs, and hand freed slots to this worker's waiters.  Waiters
+ * of an older generation's route are reached through the retired pools.
+ */
+static void
+worker_run_limits(struct worker *w)
+{
+	unsigned i, r;
+
+	for (i = 0; i < w->npools; i++) {
+		if (uplimit_shed_wanted(w->pools[i].rc->limit, w->id))
+			pool_shed(&w->pools[i]);
+		uplimit_run(w->pools[i].rc->limit, w->id);
+	}
+	for (r = 0; r < w->nretired; r++)
+		for (i = 0; i < w->retired[r].count; i++)
+			uplimit_run(w->retired[r].pools[i].rc->limit, w->id);
+}
+
+void
+worker_wake_uplimit(unsigned wid, void *workers)
+{
+	worker_post(&((struct worker *)workers)[wid], WORKER_CMD_UPLIMIT);
+}
+
 static void
 worker_control_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -148,6 +175,8 @@ worker_control_cb(evutil_socket_t fd, short what, void *arg)
 		worker_switch_gen(w);
 	if (cmd & WORKER_CMD_ABORT)
 		worker_abort_sessions(w);
+	if (cmd & WORKER_CMD_UPLIMIT)
+		worker_run_limits(w);
 }
 
 static void
@@ -420,6 +449,7 @@ worker_free(struct worker *w)
 		event_free(w->heartbeat_ev);
 	if (w->wake_fd != -1)
 		close(w->wake_fd);
+	uplimit_worker_exit(w->id);	/* sockets waiting for an endpoint's FIN */
 	if (w->base != NULL)
 		event_base_free(w->base);
 	gen_unref(w->gen);

@@ -36,6 +36,7 @@ struct http_exchange;
 #define WORKER_CMD_ABORT	0x2	/* close every session now (drain deadline) */
 #define WORKER_CMD_GEN		0x4	/* a new generation is published */
 #define WORKER_CMD_PING		0x8	/* watchdog: answer ping_sent */
+#define WORKER_CMD_UPLIMIT	0x10	/* a slot freed or an idle connection is wanted (upstream_limit.h) */
 
 TAILQ_HEAD(session_list, session);
 
@@ -113,6 +114,9 @@ void wake_fd_drain(int fd);
 
 /* A new event base set up for our I/O pattern; NULL on failure. */
 struct event_base *worker_base_new(void);
+
+/* upstream_limit's waker: arg is the array of workers (any thread). */
+void worker_wake_uplimit(unsigned wid, void *workers);
 
 /* A process-unique connection id. */
 uint64_t worker_next_conn_id(void);

@@ -15,6 +15,9 @@
 # the scale run's idle clients before it ends.
 #
 # TLSBROKER_BIN: the binary (default: the build next to bench/, else PATH).
+# TLSBROKER_CAP: upstream_max_connections of the route (default: none);
+# proxies/tlsbroker-cap.sh sets one that is never reached, to measure what
+# the cap costs per request.
 
 proxy_packages() { :; }   # built from this repository
 proxy_notes() {
@@ -73,6 +76,7 @@ $tls_keys
 pool_max_idle = 128
 pool_idle_timeout = 120s
 idle_timeout = 120s
+${TLSBROKER_CAP:+upstream_max_connections = $TLSBROKER_CAP}
 INI
     "$bin" -t -c "$WORKDIR/tlsbroker.ini" >/dev/null || return 1
     # shellcheck disable=SC2086

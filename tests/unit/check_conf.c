@@ -464,6 +464,8 @@ START_TEST(defaults)
 	ck_assert_uint_eq(r->pool_max_idle, 16);
 	ck_assert_uint_eq(r->pool_min_idle, 0);
 	ck_assert_uint_eq(r->pool_idle_timeout_ms, 30000);
+	ck_assert_uint_eq(r->pool_idle_check_ms, 10000);
+	ck_assert_uint_eq(r->up_reuse_ack_timeout_ms, 2000);
 	ck_assert_uint_eq(r->pool_max_requests, 1000);
 	ck_assert_uint_eq(r->pool_max_lifetime_ms, 600000);
 	ck_assert_uint_eq(r->connect_timeout_ms, 5000);
@@ -527,6 +529,14 @@ START_TEST(auto_and_strs)
 	conf_free(c);
 	c = load_ok("[broker]\ntcp_keepalive = 30s\n" BASE "[route r]\nupstream = h:1\n");
 	ck_assert_uint_eq(c->broker.tcp_keepalive_ms, 30000);
+	conf_free(c);
+	c = load_ok(BASE "[route r]\nupstream = h:1\npool_idle_check = off\n"
+	    "upstream_reuse_ack_timeout = off\n[route s]\nupstream = h:2\nhost = s.example\n"
+	    "pool_idle_check = 3s\nupstream_reuse_ack_timeout = 750ms\n");
+	ck_assert_uint_eq(c->routes[0].pool_idle_check_ms, 0);
+	ck_assert_uint_eq(c->routes[0].up_reuse_ack_timeout_ms, 0);
+	ck_assert_uint_eq(c->routes[1].pool_idle_check_ms, 3000);
+	ck_assert_uint_eq(c->routes[1].up_reuse_ack_timeout_ms, 750);
 	conf_free(c);
 	ck_assert_str_eq(log_level_str(LOG_LVL_ERROR), "error");
 	ck_assert_str_eq(log_level_str(LOG_LVL_WARNING), "warning");
@@ -739,6 +749,10 @@ static const struct {
 	  { "t.ini:6: [route r] upstream_alpn: 'http/1.1,,h2' is not a comma list of protocol names (like http/1.1) or off" } },
 	{ BASE "[route r]\nupstream = h:1\npool_max_idle = 10001\n",
 	  { "t.ini:6: [route r] pool_max_idle: '10001' is not a number from 0 to 10000" } },
+	{ BASE "[route r]\nupstream = h:1\npool_idle_check = soon\n",
+	  { "t.ini:6: [route r] pool_idle_check: 'soon' is not a duration like 250ms, 5s, 2m, 1h (a bare number is seconds)" } },
+	{ BASE "[route r]\nupstream = h:1\nupstream_reuse_ack_timeout = 2x\n",
+	  { "t.ini:6: [route r] upstream_reuse_ack_timeout: '2x' is not a duration like 250ms, 5s, 2m, 1h (a bare number is seconds)" } },
 	{ BASE "[route r]\nupstream = h:1\npool_max_requests = 0\n",
 	  { "t.ini:6: [route r] pool_max_requests: '0' is not a number from 1 to 10000000" } },
 	{ BASE "[route r]\nupstream = h:1\nmax_buffered_body = 1t\n",

@@ -31,8 +31,9 @@ static const char *const spec_codes[] = {
 	"upstream_legacy_renegotiation", "upstream_cert", "upstream_timeout",
 	"upstream_closed", "upstream_bad_response", "proxy_refused", "proxy_auth",
 	"proxy_forbidden", "proxy_bad_gateway", "proxy_timeout", "proxy_bad_answer",
-	"upstream_body_unread", "idle_timeout", "shutdown",
-	"internal", "broker_fd_limit", "upstream_down",
+	"upstream_body_unread", "upstream_unacked", "idle_timeout", "shutdown",
+	"internal", "broker_fd_limit", "upstream_down", "upstream_busy",
+	"upstream_queue_timeout",
 };
 
 static const char *const spec_phases[] = {
@@ -556,6 +557,8 @@ START_TEST(test_http_status)
 {
 	ck_assert_int_eq(diag_http_status(CR_UPSTREAM_CONNECT_TIMEOUT), 504);
 	ck_assert_int_eq(diag_http_status(CR_UPSTREAM_TIMEOUT), 504);
+	ck_assert_int_eq(diag_http_status(CR_UPSTREAM_BUSY), 503);
+	ck_assert_int_eq(diag_http_status(CR_UPSTREAM_QUEUE_TIMEOUT), 503);
 	ck_assert_int_eq(diag_http_status(CR_BAD_REQUEST), 400);
 	ck_assert_int_eq(diag_http_status(CR_NO_ROUTE), 404);
 	ck_assert_int_eq(diag_http_status(CR_UPSTREAM_DNS), 502);
@@ -572,6 +575,7 @@ START_TEST(test_http_status)
 	ck_assert_int_eq(diag_http_status(CR_INTERNAL), 500);
 	ck_assert_int_eq(diag_http_status(CR_BROKER_FD_LIMIT), 503);
 	ck_assert_int_eq(diag_http_status(CR_UPSTREAM_BODY_UNREAD), 502);
+	ck_assert_int_eq(diag_http_status(CR_UPSTREAM_UNACKED), 502);
 	ck_assert_int_eq(diag_http_status(CR_SHUTDOWN), 503);
 	ck_assert_int_eq(diag_http_status(CR_OK), 0);
 	ck_assert_int_eq(diag_http_status(CR_CLIENT_RESET), 0);

@@ -335,6 +335,42 @@ START_TEST(test_cand_weak_build)
 }
 END_TEST
 
+/*
+ * RC4 alone, as a weak build finds it: no version works with any other
+ * suite, and the RC4 handshake gave the pin.  One candidate, TLS 1.0
+ * alone, the RC4 suites at level 0 with the legacy provider, and a block
+ * that says what was accepted rather than "none".
+ */
+START_TEST(test_cand_rc4_only)
+{
+	struct probe_result *r = malloc(sizeof(*r));
+	char block[PROBE_BLOCK_MAX];
+	struct conf *conf;
+
+	fx_base(r);
+	r->rc4.tried = r->rc4.accepted = r->rc4.handshake = true;
+	r->rc4.suite = 0x0005;
+	r->rc4.version = TLS1_VERSION;
+	r->rc4.reneg_info = true;
+	probe_candidates(r);
+	ck_assert_uint_eq(r->ncands, 1);
+	ck_assert_str_eq(r->cands[0].ciphers, "RC4-SHA:RC4-MD5");
+	ck_assert(r->cands[0].legacy_provider);
+	ck_assert_int_eq(r->cands[0].security_level, 0);
+	conf = load_block(r, 0, block, sizeof(block));
+	ck_assert_int_eq(conf->routes[0].up_tls.min, TLS1_VERSION);
+	ck_assert_int_eq(conf->routes[0].up_tls.max, TLS1_VERSION);
+	ck_assert_int_eq(conf->routes[0].up_security_level, 0);
+	ck_assert(conf->routes[0].up_legacy_provider);
+	ck_assert_msg(strstr(block, "; accepted alone: TLS 1.0 with RC4 only\n") != NULL,
+	    "%s", block);
+	ck_assert_msg(strstr(block, "upstream_legacy_provider = yes\n") != NULL,
+	    "%s", block);
+	conf_free(conf);
+	free(r);
+}
+END_TEST
+
 START_TEST(test_block_failures_and_limits)
 {
 	struct probe_result *r = malloc(sizeof(*r));
@@ -381,6 +417,7 @@ probe_cand_suite(void)
 	tcase_add_test(tc, test_cand_plain);
 	tcase_add_test(tc, test_cand_none);
 	tcase_add_test(tc, test_cand_weak_build);
+	tcase_add_test(tc, test_cand_rc4_only);
 	tcase_add_test(tc, test_block_failures_and_limits);
 	suite_add_tcase(s, tc);
 	return s;
