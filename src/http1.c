@@ -234,6 +234,52 @@ span_ieq(const unsigned char *p, size_t len, const char *s)
 	return s[len] == '\0';
 }
 
+/* Indexed by enum http1_field; the lengths let field_id() skip most by one test. */
+static const struct {
+	const char *name;
+	size_t len;
+} field_names[HTTP1_FLD__COUNT] = {
+#define FLD(id, lit)	[id] = { lit, sizeof(lit) - 1 }
+	FLD(HTTP1_FLD_OTHER, ""),
+	FLD(HTTP1_FLD_CONNECTION, "connection"),
+	FLD(HTTP1_FLD_KEEP_ALIVE, "keep-alive"),
+	FLD(HTTP1_FLD_TE, "te"),
+	FLD(HTTP1_FLD_TRAILER, "trailer"),
+	FLD(HTTP1_FLD_UPGRADE, "upgrade"),
+	FLD(HTTP1_FLD_PROXY_CONNECTION, "proxy-connection"),
+	FLD(HTTP1_FLD_PROXY_AUTHENTICATE, "proxy-authenticate"),
+	FLD(HTTP1_FLD_PROXY_AUTHORIZATION, "proxy-authorization"),
+	FLD(HTTP1_FLD_CONTENT_LENGTH, "content-length"),
+	FLD(HTTP1_FLD_TRANSFER_ENCODING, "transfer-encoding"),
+	FLD(HTTP1_FLD_HOST, "host"),
+	FLD(HTTP1_FLD_EXPECT, "expect"),
+	FLD(HTTP1_FLD_X_FORWARDED_FOR, "x-forwarded-for"),
+	FLD(HTTP1_FLD_X_FORWARDED_PROTO, "x-forwarded-proto"),
+	FLD(HTTP1_FLD_FORWARDED, "forwarded"),
+	FLD(HTTP1_FLD_X_REAL_IP, "x-real-ip"),
+	FLD(HTTP1_FLD_X_FORWARDED_HOST, "x-forwarded-host"),
+	FLD(HTTP1_FLD_X_FORWARDED_PORT, "x-forwarded-port"),
+#undef FLD
+};
+
+/* Which known field the name p[0..len) is, any case. */
+static enum http1_field
+field_id(const unsigned char *p, size_t len)
+{
+	unsigned i;
+
+	for (i = HTTP1_FLD_OTHER + 1; i < HTTP1_FLD__COUNT; i++)
+		if (field_names[i].len == len && span_ieq(p, len, field_names[i].name))
+			return (enum http1_field)i;
+	return HTTP1_FLD_OTHER;
+}
+
+const char *
+http1_field_str(enum http1_field id)
+{
+	return (unsigned)id < HTTP1_FLD__COUNT ? field_names[id].name : "";
+}
+
 static int
 head_fail(struct http1_msg *m, enum http1_err err, size_t off)
 {
@@ -613,11 +659,12 @@ static bool
 conn_option_end_to_end(const struct http1_msg *m, const unsigned char *p,
     size_t len)
 {
-	if (span_ieq(p, len, "content-length") ||
-	    span_ieq(p, len, "transfer-encoding"))
+	enum http1_field id = field_id(p, len);
+
+	if (id == HTTP1_FLD_CONTENT_LENGTH || id == HTTP1_FLD_TRANSFER_ENCODING)
 		return true;
 	return m->kind == HTTP1_REQUEST &&
-	    (span_ieq(p, len, "host") || span_ieq(p, len, "expect"));
+	    (id == HTTP1_FLD_HOST || id == HTTP1_FLD_EXPECT);
 }
 
 /* Connection = #connection-option; every option is remembered. */
@@ -685,10 +732,11 @@ parse_field_line(struct http1_msg *m, const unsigned char *p, size_t s,
 	h->name.len = i - s;
 	h->value.off = v0;
 	h->value.len = v1 - v0;
+	h->id = field_id(p + s, i - s);
 
-	switch (h->name.len) {
-	case 4:
-		if (m->kind == HTTP1_REQUEST && span_ieq(p + s, 4, "host")) {
+	switch (h->id) {
+	case HTTP1_FLD_HOST:
+		if (m->kind == HTTP1_REQUEST) {
 			if (m->flags & HTTP1_F_HOST)
 				return head_fail(m, HTTP1_E_HOST_DUP, s);
 			/* empty is allowed: a target without authority (RFC 9112 3.2) */
@@ -698,28 +746,20 @@ parse_field_line(struct http1_msg *m, const unsigned char *p, size_t s,
 			m->host = h->value;
 		}
 		break;
-	case 6:
+	case HTTP1_FLD_EXPECT:
 		if (m->kind == HTTP1_REQUEST && m->version == 11 &&
-		    span_ieq(p + s, 6, "expect") &&
 		    span_ieq(p + v0, v1 - v0, "100-continue"))
 			m->flags |= HTTP1_F_EXPECT_CONTINUE;
 		break;
-	case 7:
-		if (span_ieq(p + s, 7, "upgrade"))
-			m->flags |= HTTP1_F_UPGRADE;
+	case HTTP1_FLD_UPGRADE:
+		m->flags |= HTTP1_F_UPGRADE;
 		break;
-	case 10:
-		if (span_ieq(p + s, 10, "connection"))
-			return field_connection(m, p, v0, v1);
-		break;
-	case 14:
-		if (span_ieq(p + s, 14, "content-length"))
-			return field_content_length(m, p, s, v0, v1);
-		break;
-	case 17:
-		if (span_ieq(p + s, 17, "transfer-encoding"))
-			return field_transfer_encoding(m, p, s, v0, v1);
-		break;
+	case HTTP1_FLD_CONNECTION:
+		return field_connection(m, p, v0, v1);
+	case HTTP1_FLD_CONTENT_LENGTH:
+		return field_content_length(m, p, s, v0, v1);
+	case HTTP1_FLD_TRANSFER_ENCODING:
+		return field_transfer_encoding(m, p, s, v0, v1);
 	default:
 		break;
 	}
