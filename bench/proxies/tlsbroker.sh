@@ -15,6 +15,8 @@
 # the scale run's idle clients before it ends.
 #
 # TLSBROKER_BIN: the binary (default: the build next to bench/, else PATH).
+# TLSBROKER_ETM: upstream_encrypt_then_mac for the tls10 flavour (default:
+# the key's default, yes; "no" measures the stitched AES-CBC-HMAC-SHA1 path).
 
 proxy_packages() { :; }   # built from this repository
 proxy_notes() {
@@ -45,7 +47,9 @@ proxy_start() {
             tls_keys="upstream_ciphers = DEFAULT:@SECLEVEL=0
 upstream_verify = ca
 upstream_ca = $CA
-upstream_sni = $UPSTREAM_NAME" ;;
+upstream_sni = $UPSTREAM_NAME"
+            [ -n "${TLSBROKER_ETM:-}" ] && tls_keys="$tls_keys
+upstream_encrypt_then_mac = $TLSBROKER_ETM" ;;
         plain) upstream_tls=off ;;
         *) echo "unknown UPSTREAM_MODE $UPSTREAM_MODE" >&2; return 1 ;;
     esac

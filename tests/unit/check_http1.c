@@ -11,6 +11,7 @@
 #include "http1.h"
 
 #include <check.h>
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -71,7 +72,8 @@ assert_same_msg(const char *case_name, const struct http1_msg *a,
 		ck_assert_msg(a->hdrs[i].name.off == b->hdrs[i].name.off &&
 		    a->hdrs[i].name.len == b->hdrs[i].name.len &&
 		    a->hdrs[i].value.off == b->hdrs[i].value.off &&
-		    a->hdrs[i].value.len == b->hdrs[i].value.len,
+		    a->hdrs[i].value.len == b->hdrs[i].value.len &&
+		    a->hdrs[i].id == b->hdrs[i].id,
 		    "%s: header %zu differs", case_name, i);
 	}
 	for (i = 0; i < a->nconn; i++) {
@@ -628,6 +630,62 @@ START_TEST(test_header_values)
 	ck_assert(http1_conn_nominates(&m, req, "x-hopX", 5));
 	ck_assert(!http1_conn_nominates(&m, req, "x-ho", 4));
 	ck_assert(!http1_conn_nominates(&m, req, "close", 5));
+}
+END_TEST
+
+/*
+ * Every known name is recognised in any case, and only with its exact
+ * length: a longer or shorter name, or one a byte off, is "other" (the
+ * head builders copy what is "other", so a miss here would drop or keep
+ * the wrong field).
+ */
+START_TEST(test_field_ids)
+{
+	char req[512], name[32];
+	struct http1_header h[MAX_HDRS];
+	struct http1_msg m;
+	unsigned id;
+	size_t i, n;
+	int len;
+
+	for (id = HTTP1_FLD_OTHER + 1; id < HTTP1_FLD__COUNT; id++) {
+		n = strlen(http1_field_str((enum http1_field)id));
+		ck_assert_uint_gt(n, 0);
+		ck_assert_uint_lt(n, sizeof(name) - 2);
+		/* the name in upper case, then one byte longer, shorter, off */
+		for (i = 0; i < n; i++)
+			name[i] = (char)toupper((unsigned char)
+			    http1_field_str((enum http1_field)id)[i]);
+		name[n] = '\0';
+		len = snprintf(req, sizeof(req), "POST / HTTP/1.1\r\n"
+		    "host: a\r\n%s: v\r\n%sX: v\r\n%.*s: v\r\n%.*s_: v\r\n"
+		    "Content-Length: 0\r\n\r\n", id == HTTP1_FLD_HOST ||
+		    id == HTTP1_FLD_CONTENT_LENGTH ||
+		    id == HTTP1_FLD_TRANSFER_ENCODING ? "X-Known" : name, name,
+		    (int)n - 1, name, (int)n - 1, name);
+		ck_assert_int_lt(len, (int)sizeof(req));
+		http1_msg_init(&m, HTTP1_REQUEST, HTTP1_M_OTHER, h, MAX_HDRS,
+		    MAX_HEAD);
+		ck_assert_int_eq(http1_parse_head(&m, req, (size_t)len), len);
+		ck_assert_uint_eq(m.nhdrs, 6);
+		ck_assert_int_eq(h[0].id, HTTP1_FLD_HOST);
+		if (strcmp(req + h[1].name.off, "X-Known") != 0 &&
+		    h[1].name.len == n)
+			ck_assert_msg(h[1].id == id, "%s: id %d, want %u", name,
+			    (int)h[1].id, id);
+		for (i = 2; i < 5; i++)
+			ck_assert_msg(h[i].id == HTTP1_FLD_OTHER,
+			    "%s: field %zu is id %d", name, i, (int)h[i].id);
+		ck_assert_int_eq(h[5].id, HTTP1_FLD_CONTENT_LENGTH);
+	}
+	/* the one known name the loop cannot put in a request as it is */
+	len = snprintf(req, sizeof(req), "HTTP/1.1 200 OK\r\n"
+	    "TRANSFER-ENCODING: chunked\r\n\r\n");
+	http1_msg_init(&m, HTTP1_RESPONSE, HTTP1_M_GET, h, MAX_HDRS, MAX_HEAD);
+	ck_assert_int_eq(http1_parse_head(&m, req, (size_t)len), len);
+	ck_assert_int_eq(h[0].id, HTTP1_FLD_TRANSFER_ENCODING);
+	ck_assert_str_eq(http1_field_str(HTTP1_FLD_OTHER), "");
+	ck_assert_str_eq(http1_field_str(HTTP1_FLD__COUNT), "");
 }
 END_TEST
 
@@ -1550,6 +1608,7 @@ http1_suite(void)
 	tcase_add_loop_test(tc, test_valid, 0,
 	    (int)(sizeof(vcases) / sizeof(vcases[0])));
 	tcase_add_test(tc, test_header_values);
+	tcase_add_test(tc, test_field_ids);
 	tcase_add_test(tc, test_every_byte);
 	tcase_add_test(tc, test_resume_no_rescan);
 	suite_add_tcase(s, tc);
