@@ -144,6 +144,21 @@ is_tchar(unsigned char c)
 	return (head_byte[c] & HB_TCHAR) != 0;
 }
 
+/*
+ * The bytes of a reg-name host that need no second look (is_regname()
+ * less the comma, which folds two Host values into one): the host check
+ * skips a run of them by this table, and looks at the others ('%', ':',
+ * anything refused) one at a time.
+ */
+static const bool host_plain[256] = {
+	['0' ... '9'] = true,
+	['A' ... 'Z'] = true,
+	['a' ... 'z'] = true,
+	['-'] = true, ['.'] = true, ['_'] = true, ['~'] = true,
+	['!'] = true, ['$'] = true, ['&'] = true, ['\''] = true, ['('] = true,
+	[')'] = true, ['*'] = true, ['+'] = true, [';'] = true, ['='] = true,
+};
+
 /* Control bytes never allowed in a head: all but HTAB (CR and LF included). */
 static inline bool
 is_ctl(unsigned char c)
@@ -359,7 +374,12 @@ check_authority(const unsigned char *p, size_t s, size_t e, bool need_port,
 		}
 		i++;
 	} else {
-		for (; i < e && p[i] != ':'; i++) {
+		for (;; i++) {
+			/* a run of plain bytes, the whole name as a rule */
+			while (i < e && i - s < HTTP1_HOST_MAX && host_plain[p[i]])
+				i++;
+			if (i == e || p[i] == ':')
+				break;
 			if (p[i] == '%') {
 				if (e - i < 3 || hex_val(p[i + 1]) < 0 ||
 				    hex_val(p[i + 2]) < 0) {
