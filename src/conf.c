@@ -897,6 +897,7 @@ static const struct conf_key conf_route_keys[] = {
 	    R(up_legacy_renegotiation_loc), 0, 0, 0, NULL },
 	{ "upstream_legacy_provider", kv_bool, R(up_legacy_provider),
 	    R(up_legacy_provider_loc), 0, 0, 0, NULL },
+	{ "upstream_encrypt_then_mac", kv_bool, R(up_etm), R(up_etm_loc), 0, 0, 0, NULL },
 	{ "upstream_sni", kv_sni, R(up_sni), R(up_sni_loc), 0, 0, 0, NULL },
 	{ "upstream_verify", kv_verify, R(up_verify), R(up_verify_loc), 0, 0, 0, NULL },
 	{ "upstream_ca", kv_token, R(up_ca), R(up_ca_loc), 0, 0, 0, NULL },
@@ -1019,6 +1020,7 @@ conf_route_defaults(struct route_conf *r)
 	r->up_tls.min = TLS1_2_VERSION;
 	r->up_tls.max = TLS1_3_VERSION;
 	r->up_security_level = -1;
+	r->up_etm = true;
 	r->up_verify = VERIFY_CA;
 	r->forwarded = FORWARDED_REPLACE;	/* internet-facing: the client's copies lie */
 	r->pool_max_idle = 16;

@@ -168,6 +168,8 @@ struct route_conf {
 	struct conf_loc up_legacy_renegotiation_loc;
 	bool up_legacy_provider;	/* dedicated OSSL_LIB_CTX with legacy + default */
 	struct conf_loc up_legacy_provider_loc;
+	bool up_etm;			/* offer encrypt-then-MAC (RFC 7366); off: SSL_OP_NO_ENCRYPT_THEN_MAC */
+	struct conf_loc up_etm_loc;
 	char *up_sni;			/* NULL = upstream host name (if not an IP) */
 	bool up_sni_off;
 	struct conf_loc up_sni_loc;

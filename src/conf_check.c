@@ -238,6 +238,7 @@ check_route_plain(struct check *ck, struct route_conf *r)
 		{ "upstream_security_level", &r->up_security_level_loc },
 		{ "upstream_legacy_renegotiation", &r->up_legacy_renegotiation_loc },
 		{ "upstream_legacy_provider", &r->up_legacy_provider_loc },
+		{ "upstream_encrypt_then_mac", &r->up_etm_loc },
 		{ "upstream_sni", &r->up_sni_loc },
 		{ "upstream_verify", &r->up_verify_loc },
 		{ "upstream_ca", &r->up_ca_loc },

@@ -131,10 +131,42 @@ struct http1_span {
 	size_t len;
 };
 
+/*
+ * The field names the broker acts on, recognised once by the parser so
+ * that the head builders (rewrite.c) test a number, not a string, for each
+ * of their rules.  HTTP1_FLD_OTHER is every other name.
+ */
+enum http1_field {
+	HTTP1_FLD_OTHER = 0,		/* a name the broker copies as it is */
+	/* hop-by-hop by name (RFC 9110 7.6.1, plus the legacy ones) */
+	HTTP1_FLD_CONNECTION,
+	HTTP1_FLD_KEEP_ALIVE,
+	HTTP1_FLD_TE,
+	HTTP1_FLD_TRAILER,
+	HTTP1_FLD_UPGRADE,
+	HTTP1_FLD_PROXY_CONNECTION,
+	HTTP1_FLD_PROXY_AUTHENTICATE,
+	HTTP1_FLD_PROXY_AUTHORIZATION,
+	/* framing, routing and answering */
+	HTTP1_FLD_CONTENT_LENGTH,
+	HTTP1_FLD_TRANSFER_ENCODING,
+	HTTP1_FLD_HOST,
+	HTTP1_FLD_EXPECT,
+	/* forwarding */
+	HTTP1_FLD_X_FORWARDED_FOR,
+	HTTP1_FLD_X_FORWARDED_PROTO,
+	HTTP1_FLD_FORWARDED,
+	HTTP1_FLD_X_REAL_IP,
+	HTTP1_FLD_X_FORWARDED_HOST,
+	HTTP1_FLD_X_FORWARDED_PORT,
+	HTTP1_FLD__COUNT
+};
+
 /* One field line; value is trimmed of leading and trailing SP/HTAB. */
 struct http1_header {
 	struct http1_span name;
 	struct http1_span value;
+	enum http1_field id;		/* what the name is, whatever its case */
 };
 
 /* Message flags (struct http1_msg.flags). */
@@ -146,6 +178,9 @@ struct http1_header {
 #define HTTP1_F_CONN_CLOSE	0x20	/* Connection names close */
 #define HTTP1_F_TE		0x40	/* a Transfer-Encoding field is present */
 #define HTTP1_F_TE_CODING	0x80	/* responses: a coding other than chunked is applied */
+
+/* The lower-case name of a known field ("" for HTTP1_FLD_OTHER). */
+const char *http1_field_str(enum http1_field id);
 
 /*
  * A message head being parsed.  Set up by http1_msg_init(); the result

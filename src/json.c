@@ -12,8 +12,6 @@
 
 #include "json.h"
 
-#include <inttypes.h>
-#include <stdio.h>
 #include <string.h>
 
 /*
@@ -76,11 +74,20 @@ utf8_valid_len(const unsigned char *s, size_t avail, size_t *bad)
 	return need;
 }
 
-/* True for the bytes JSON takes as they are within plain ASCII. */
+/*
+ * The bytes JSON takes as they are: printable ASCII but the quote and the
+ * backslash.  A table, so the scan for a run costs one load a byte.
+ */
+static const bool json_plain_byte[256] = {
+	[0x20 ... 0x21] = true,		/* the quote is 0x22 */
+	[0x23 ... 0x5b] = true,		/* the backslash is 0x5c */
+	[0x5d ... 0x7f] = true,
+};
+
 static bool
 json_plain(unsigned char c)
 {
-	return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+	return json_plain_byte[c];
 }
 
 /*
@@ -294,20 +301,38 @@ json_raw(struct json_buf *j, const char *key, const char *val, int n)
 	json_put(j, val, (size_t)n);
 }
 
+/* Writes v in decimal ending at end; returns where the digits start. */
+static char *
+json_u64_digits(char *end, uint64_t v)
+{
+	do {
+		*--end = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	return end;
+}
+
+/* Numbers without stdio: a record has a dozen, and snprintf was half its cost. */
 void
 json_int(struct json_buf *j, const char *key, int64_t val)
 {
-	char num[24];
+	char num[24], *end = num + sizeof(num), *p;
+	/* the magnitude, INT64_MIN included, without signed overflow */
+	uint64_t mag = val < 0 ? (uint64_t)0 - (uint64_t)val : (uint64_t)val;
 
-	json_raw(j, key, num, snprintf(num, sizeof(num), "%" PRId64, val));
+	p = json_u64_digits(end, mag);
+	if (val < 0)
+		*--p = '-';
+	json_raw(j, key, p, (int)(end - p));
 }
 
 void
 json_uint(struct json_buf *j, const char *key, uint64_t val)
 {
-	char num[24];
+	char num[24], *end = num + sizeof(num), *p;
 
-	json_raw(j, key, num, snprintf(num, sizeof(num), "%" PRIu64, val));
+	p = json_u64_digits(end, val);
+	json_raw(j, key, p, (int)(end - p));
 }
 
 void

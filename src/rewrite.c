@@ -92,42 +92,33 @@ ho_end(struct head_out *o)
 
 /* ---- which fields go -------------------------------------------------- */
 
-static bool
-is_one_of(const char *buf, const struct http1_header *h,
-    const char *const *names)
-{
-	size_t i;
-
-	for (i = 0; names[i] != NULL; i++)
-		if (http1_hdr_is(buf, h, names[i]))
-			return true;
-	return false;
-}
-
 /* Hop-by-hop fields (RFC 9110 7.6.1), by name or nominated by Connection. */
 static bool
 hop_by_hop(const char *buf, const struct http1_msg *m,
     const struct http1_header *h)
 {
-	static const char *const names[] = {
-		"connection", "keep-alive", "te", "trailer", "upgrade",
-		"proxy-connection", "proxy-authenticate", "proxy-authorization",
-		NULL
-	};
-
-	return is_one_of(buf, h, names) ||
-	    http1_conn_nominates(m, buf, buf + h->name.off, h->name.len);
+	switch (h->id) {
+	case HTTP1_FLD_CONNECTION:
+	case HTTP1_FLD_KEEP_ALIVE:
+	case HTTP1_FLD_TE:
+	case HTTP1_FLD_TRAILER:
+	case HTTP1_FLD_UPGRADE:
+	case HTTP1_FLD_PROXY_CONNECTION:
+	case HTTP1_FLD_PROXY_AUTHENTICATE:
+	case HTTP1_FLD_PROXY_AUTHORIZATION:
+		return true;
+	default:
+		return m->nconn > 0 &&
+		    http1_conn_nominates(m, buf, buf + h->name.off, h->name.len);
+	}
 }
 
 /* The framing fields: the broker writes its own, whatever the peer sent. */
 static bool
-framing_field(const char *buf, const struct http1_header *h)
+framing_field(const struct http1_header *h)
 {
-	static const char *const names[] = {
-		"content-length", "transfer-encoding", NULL
-	};
-
-	return is_one_of(buf, h, names);
+	return h->id == HTTP1_FLD_CONTENT_LENGTH ||
+	    h->id == HTTP1_FLD_TRANSFER_ENCODING;
 }
 
 /*
@@ -138,22 +129,19 @@ framing_field(const char *buf, const struct http1_header *h)
  * the broker knows for this hop; X-Real-IP and the rest pass.
  */
 static bool
-forwarded_own(enum forwarded_mode mode, const char *buf,
-    const struct http1_header *h)
+forwarded_own(enum forwarded_mode mode, const struct http1_header *h)
 {
-	static const char *const replaced[] = {
-		"x-forwarded-for", "x-forwarded-proto", "forwarded",
-		"x-real-ip", "x-forwarded-host", "x-forwarded-port", NULL
-	};
-	static const char *const appended[] = {
-		"x-forwarded-for", "x-forwarded-proto", "forwarded", NULL
-	};
-
 	switch (mode) {
 	case FORWARDED_REPLACE:
-		return is_one_of(buf, h, replaced);
+		return h->id == HTTP1_FLD_X_FORWARDED_FOR ||
+		    h->id == HTTP1_FLD_X_FORWARDED_PROTO ||
+		    h->id == HTTP1_FLD_FORWARDED || h->id == HTTP1_FLD_X_REAL_IP ||
+		    h->id == HTTP1_FLD_X_FORWARDED_HOST ||
+		    h->id == HTTP1_FLD_X_FORWARDED_PORT;
 	case FORWARDED_APPEND:
-		return is_one_of(buf, h, appended);
+		return h->id == HTTP1_FLD_X_FORWARDED_FOR ||
+		    h->id == HTTP1_FLD_X_FORWARDED_PROTO ||
+		    h->id == HTTP1_FLD_FORWARDED;
 	default:
 		return false;
 	}
@@ -163,28 +151,28 @@ forwarded_own(enum forwarded_mode mode, const char *buf,
 
 /* True if a field named name reaches the endpoint from the client's head. */
 static bool
-passes(const char *buf, const struct http1_msg *m, const char *name)
+passes(const char *buf, const struct http1_msg *m, enum http1_field id)
 {
 	size_t i;
 
 	for (i = 0; i < m->nhdrs; i++)
-		if (http1_hdr_is(buf, &m->hdrs[i], name) &&
+		if (m->hdrs[i].id == id &&
 		    !hop_by_hop(buf, m, &m->hdrs[i]))
 			return true;
 	return false;
 }
 
-/* The values of the client's name fields (list elements), each followed by ", ". */
+/* The values of the client's id fields (list elements), each followed by ", ". */
 static void
 ho_client_list(struct head_out *o, const char *buf, const struct http1_msg *m,
-    const char *name)
+    enum http1_field id)
 {
 	const struct http1_header *h;
 	size_t i;
 
 	for (i = 0; i < m->nhdrs; i++) {
 		h = &m->hdrs[i];
-		if (h->value.len == 0 || !http1_hdr_is(buf, h, name) ||
+		if (h->value.len == 0 || h->id != id ||
 		    hop_by_hop(buf, m, h))
 			continue;
 		ho_put(o, buf + h->value.off, h->value.len);
@@ -209,11 +197,11 @@ ho_forwarded(struct head_out *o, const char *buf, const struct http1_msg *m,
 		return;
 	HO_LIT(o, "X-Forwarded-For: ");
 	if (append)
-		ho_client_list(o, buf, m, "x-forwarded-for");
+		ho_client_list(o, buf, m, HTTP1_FLD_X_FORWARDED_FOR);
 	ho_put(o, ip, iplen);
 	HO_LIT(o, "\r\nX-Forwarded-Proto: https\r\nForwarded: ");
 	if (append)
-		ho_client_list(o, buf, m, "forwarded");
+		ho_client_list(o, buf, m, HTTP1_FLD_FORWARDED);
 	HO_LIT(o, "for=");
 	if (v6)
 		HO_LIT(o, "\"");
@@ -222,7 +210,7 @@ ho_forwarded(struct head_out *o, const char *buf, const struct http1_msg *m,
 		HO_LIT(o, "\"");
 	HO_LIT(o, ";proto=https\r\n");
 	/* one address, no list: in append mode the first proxy's stays */
-	if (!append || !passes(buf, m, "x-real-ip")) {
+	if (!append || !passes(buf, m, HTTP1_FLD_X_REAL_IP)) {
 		HO_LIT(o, "X-Real-IP: ");
 		ho_put(o, ip, iplen);
 		HO_LIT(o, "\r\n");
@@ -266,11 +254,11 @@ rewrite_request_head(struct evbuffer *out, const char *buf,
 	for (i = 0; i < m->nhdrs; i++) {
 		const struct http1_header *h = &m->hdrs[i];
 
-		if (hop_by_hop(buf, m, h) || framing_field(buf, h) ||
-		    http1_hdr_is(buf, h, "host") ||
-		    (rq->drop_expect && http1_hdr_is(buf, h, "expect")) ||
+		if (hop_by_hop(buf, m, h) || framing_field(h) ||
+		    h->id == HTTP1_FLD_HOST ||
+		    (rq->drop_expect && h->id == HTTP1_FLD_EXPECT) ||
 		    (rq->drop_field != NULL && http1_hdr_is(buf, h, rq->drop_field)) ||
-		    forwarded_own(rq->forwarded, buf, h))
+		    forwarded_own(rq->forwarded, h))
 			continue;
 		ho_header(&o, buf, h);
 	}
@@ -310,8 +298,8 @@ rewrite_response_head(struct evbuffer *out, const char *buf,
 		if (hop_by_hop(buf, m, h))
 			continue;
 		/* the parser checked it is one number: it frames nothing here */
-		if (framing_field(buf, h) && !(rs->keep_length &&
-		    http1_hdr_is(buf, h, "content-length")))
+		if (framing_field(h) && !(rs->keep_length &&
+		    h->id == HTTP1_FLD_CONTENT_LENGTH))
 			continue;
 		ho_header(&o, buf, h);
 	}

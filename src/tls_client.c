@@ -281,6 +281,21 @@ tls_client_setup_ctx(struct tls_client *cli, struct conf_errors *errs)
 		SSL_CTX_set_options(cli->ctx, SSL_OP_LEGACY_SERVER_CONNECT);
 	else
 		SSL_CTX_clear_options(cli->ctx, SSL_OP_LEGACY_SERVER_CONNECT);
+	/*
+	 * Encrypt-then-MAC is offered unless the route says no: it is what
+	 * keeps a TLS 1.0-1.2 CBC suite out of padding-oracle reach (RFC
+	 * 7366).  Without it OpenSSL uses its stitched AES-CBC-HMAC-SHA1/256
+	 * cipher, one pass over each record instead of a cipher pass plus an
+	 * HMAC whose context it copies per record: about 13% of the
+	 * instructions of a small TLS 1.0 request.  The endpoints that
+	 * never negotiate EtM (Schannel, Java, OpenSSL before 1.1.0) get
+	 * the stitched cipher either way; see upstream_encrypt_then_mac in
+	 * tlsbroker.ini(5).
+	 */
+	if (rc->up_etm)
+		SSL_CTX_clear_options(cli->ctx, SSL_OP_NO_ENCRYPT_THEN_MAC);
+	else
+		SSL_CTX_set_options(cli->ctx, SSL_OP_NO_ENCRYPT_THEN_MAC);
 	SSL_CTX_set_mode(cli->ctx, SSL_MODE_RELEASE_BUFFERS);
 	alpn = rc->up_alpn_off ? NULL : rc->up_alpn != NULL ? rc->up_alpn :
 	    rc->mode == ROUTE_MODE_HTTP ? "http/1.1" : NULL;

@@ -18,6 +18,8 @@
 # TLSBROKER_CAP: upstream_max_connections of the route (default: none);
 # proxies/tlsbroker-cap.sh sets one that is never reached, to measure what
 # the cap costs per request.
+# TLSBROKER_ETM: upstream_encrypt_then_mac for the tls10 flavour (default:
+# the key's default, yes; "no" measures the stitched AES-CBC-HMAC-SHA1 path).
 
 proxy_packages() { :; }   # built from this repository
 proxy_notes() {
@@ -48,7 +50,9 @@ proxy_start() {
             tls_keys="upstream_ciphers = DEFAULT:@SECLEVEL=0
 upstream_verify = ca
 upstream_ca = $CA
-upstream_sni = $UPSTREAM_NAME" ;;
+upstream_sni = $UPSTREAM_NAME"
+            [ -n "${TLSBROKER_ETM:-}" ] && tls_keys="$tls_keys
+upstream_encrypt_then_mac = $TLSBROKER_ETM" ;;
         plain) upstream_tls=off ;;
         *) echo "unknown UPSTREAM_MODE $UPSTREAM_MODE" >&2; return 1 ;;
     esac

@@ -450,6 +450,7 @@ START_TEST(defaults)
 	ck_assert_int_eq(r->up_security_level, -1);
 	ck_assert(!r->up_legacy_renegotiation);
 	ck_assert(!r->up_legacy_provider);
+	ck_assert(r->up_etm);
 	ck_assert_ptr_null(r->up_sni);
 	ck_assert(!r->up_sni_off);
 	ck_assert_int_eq(r->up_verify, VERIFY_CA);
@@ -980,6 +981,10 @@ static const struct {
 	  { "t.ini:8: [route a] upstream_legacy_provider: only with upstream_tls other than off",
 	    "t.ini:7: [route a] upstream_pin: only with upstream_tls other than off",
 	    "t.ini:9: [route a] upstream_key: only with upstream_tls other than off" } },
+	{ BASE "[route a]\nupstream = h:1\nupstream_tls = off\nupstream_encrypt_then_mac = no\n",
+	  { "t.ini:7: [route a] upstream_encrypt_then_mac: only with upstream_tls other than off" } },
+	{ BASE "[route a]\nupstream = h:1\nupstream_encrypt_then_mac = sometimes\n",
+	  { "t.ini:6: [route a] upstream_encrypt_then_mac: 'sometimes' is not one of yes, no, true, false, on, off, 1, 0" } },
 	{ BASE "[route a]\nupstream = h:1\nupstream_key = /dev/null\n",
 	  { "t.ini:6: [route a] upstream_key: needs upstream_cert (the client certificate it belongs to)" } },
 	{ "[listener erp]\nbind = *:443\ncert = /dev/null /dev/null\nkey = /dev/null\n[route a]\nupstream = h:1\n",

@@ -11,6 +11,7 @@
 #include "http1.h"
 
 #include <check.h>
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -71,7 +72,8 @@ assert_same_msg(const char *case_name, const struct http1_msg *a,
 		ck_assert_msg(a->hdrs[i].name.off == b->hdrs[i].name.off &&
 		    a->hdrs[i].name.len == b->hdrs[i].name.len &&
 		    a->hdrs[i].value.off == b->hdrs[i].value.off &&
-		    a->hdrs[i].value.len == b->hdrs[i].value.len,
+		    a->hdrs[i].value.len == b->hdrs[i].value.len &&
+		    a->hdrs[i].id == b->hdrs[i].id,
 		    "%s: header %zu differs", case_name, i);
 	}
 	for (i = 0; i < a->nconn; i++) {
@@ -631,6 +633,62 @@ START_TEST(test_header_values)
 }
 END_TEST
 
+/*
+ * Every known name is recognised in any case, and only with its exact
+ * length: a longer or shorter name, or one a byte off, is "other" (the
+ * head builders copy what is "other", so a miss here would drop or keep
+ * the wrong field).
+ */
+START_TEST(test_field_ids)
+{
+	char req[512], name[32];
+	struct http1_header h[MAX_HDRS];
+	struct http1_msg m;
+	unsigned id;
+	size_t i, n;
+	int len;
+
+	for (id = HTTP1_FLD_OTHER + 1; id < HTTP1_FLD__COUNT; id++) {
+		n = strlen(http1_field_str((enum http1_field)id));
+		ck_assert_uint_gt(n, 0);
+		ck_assert_uint_lt(n, sizeof(name) - 2);
+		/* the name in upper case, then one byte longer, shorter, off */
+		for (i = 0; i < n; i++)
+			name[i] = (char)toupper((unsigned char)
+			    http1_field_str((enum http1_field)id)[i]);
+		name[n] = '\0';
+		len = snprintf(req, sizeof(req), "POST / HTTP/1.1\r\n"
+		    "host: a\r\n%s: v\r\n%sX: v\r\n%.*s: v\r\n%.*s_: v\r\n"
+		    "Content-Length: 0\r\n\r\n", id == HTTP1_FLD_HOST ||
+		    id == HTTP1_FLD_CONTENT_LENGTH ||
+		    id == HTTP1_FLD_TRANSFER_ENCODING ? "X-Known" : name, name,
+		    (int)n - 1, name, (int)n - 1, name);
+		ck_assert_int_lt(len, (int)sizeof(req));
+		http1_msg_init(&m, HTTP1_REQUEST, HTTP1_M_OTHER, h, MAX_HDRS,
+		    MAX_HEAD);
+		ck_assert_int_eq(http1_parse_head(&m, req, (size_t)len), len);
+		ck_assert_uint_eq(m.nhdrs, 6);
+		ck_assert_int_eq(h[0].id, HTTP1_FLD_HOST);
+		if (strcmp(req + h[1].name.off, "X-Known") != 0 &&
+		    h[1].name.len == n)
+			ck_assert_msg(h[1].id == id, "%s: id %d, want %u", name,
+			    (int)h[1].id, id);
+		for (i = 2; i < 5; i++)
+			ck_assert_msg(h[i].id == HTTP1_FLD_OTHER,
+			    "%s: field %zu is id %d", name, i, (int)h[i].id);
+		ck_assert_int_eq(h[5].id, HTTP1_FLD_CONTENT_LENGTH);
+	}
+	/* the one known name the loop cannot put in a request as it is */
+	len = snprintf(req, sizeof(req), "HTTP/1.1 200 OK\r\n"
+	    "TRANSFER-ENCODING: chunked\r\n\r\n");
+	http1_msg_init(&m, HTTP1_RESPONSE, HTTP1_M_GET, h, MAX_HDRS, MAX_HEAD);
+	ck_assert_int_eq(http1_parse_head(&m, req, (size_t)len), len);
+	ck_assert_int_eq(h[0].id, HTTP1_FLD_TRANSFER_ENCODING);
+	ck_assert_str_eq(http1_field_str(HTTP1_FLD_OTHER), "");
+	ck_assert_str_eq(http1_field_str(HTTP1_FLD__COUNT), "");
+}
+END_TEST
+
 /* RFC 9110 5.6.2, written out apart from the parser's table. */
 static bool
 ref_tchar(int c)
@@ -678,6 +736,155 @@ START_TEST(test_every_byte)
 			ck_assert_int_eq(m1.err, c == '\r' ? HTTP1_E_BARE_CR :
 			    c == '\n' ? HTTP1_E_BARE_LF : HTTP1_E_CTL);
 	}
+}
+END_TEST
+
+/* reg-name bytes of a host, RFC 3986 3.2.2: unreserved and sub-delims */
+static bool
+ref_regname(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || (c != 0 && strchr("-._~!$&'()*+,;=", c));
+}
+
+/*
+ * The name and Host scanners take runs of bytes at a time (four name
+ * bytes a step, a host's plain bytes by table): every byte value at every
+ * position of a name and of a Host value must still be taken or refused
+ * as one byte at a time would, with the error at that byte.
+ */
+START_TEST(test_every_byte_every_position)
+{
+	static const char nm[] = "abcdefghi", hv[] = "ghijklmnop";
+	struct http1_header h1[MAX_HDRS], h2[MAX_HDRS];
+	struct http1_msg m1, m2;
+	char buf[96], name[32];
+	size_t k, at;
+	int c, n, r;
+	bool ctl;
+
+	for (c = 0; c < 256; c++) {
+		ctl = (c < 0x20 && c != '\t') || c == 0x7f;
+		for (k = 0; k < sizeof(nm) - 1; k++) {
+			snprintf(name, sizeof(name), "name byte 0x%02x at %zu", c, k);
+			n = snprintf(buf, sizeof(buf), "GET / HTTP/1.1\r\nHost: a\r\n");
+			at = (size_t)n + k;
+			n += snprintf(buf + n, sizeof(buf) - (size_t)n, "%s: v\r\n\r\n", nm);
+			buf[at] = (char)c;
+			r = parse_both(name, HTTP1_REQUEST, HTTP1_M_OTHER, buf,
+			    (size_t)n, MAX_HDRS, MAX_HEAD, &m1, h1, &m2, h2);
+			if (ref_tchar(c) || (c == ':' && k > 0)) {
+				ck_assert_msg(r > 0, "%s: %s", name, http1_err_str(m1.err));
+				ck_assert_uint_eq(h1[1].name.len, c == ':' ? k : 9);
+				continue;
+			}
+			ck_assert_msg(r < 0, "%s: taken", name);
+			if (ctl)
+				continue;	/* the line scanner's errors */
+			ck_assert_msg(m1.err == (c != ' ' && c != '\t' ?
+			    HTTP1_E_HDR_NAME : k == 0 ? HTTP1_E_OBS_FOLD :
+			    HTTP1_E_HDR_NAME_WS) &&
+			    m1.err_off == at, "%s: %s at %zu", name,
+			    http1_err_str(m1.err), m1.err_off);
+		}
+		for (k = 1; k + 1 < sizeof(hv) - 1; k++) {
+			if (c == ':' || c == '%')
+				continue;	/* a port; pct-encoding (below) */
+			snprintf(name, sizeof(name), "host byte 0x%02x at %zu", c, k);
+			n = snprintf(buf, sizeof(buf), "GET / HTTP/1.1\r\nHost: ");
+			at = (size_t)n + k;
+			n += snprintf(buf + n, sizeof(buf) - (size_t)n, "%s\r\n\r\n", hv);
+			buf[at] = (char)c;
+			r = parse_both(name, HTTP1_REQUEST, HTTP1_M_OTHER, buf,
+			    (size_t)n, MAX_HDRS, MAX_HEAD, &m1, h1, &m2, h2);
+			if (ref_regname(c) && c != ',') {
+				ck_assert_msg(r > 0, "%s: %s", name, http1_err_str(m1.err));
+				continue;
+			}
+			ck_assert_msg(r < 0, "%s: taken", name);
+			if (!ctl)
+				ck_assert_msg(m1.err == HTTP1_E_HOST_SYNTAX &&
+				    m1.err_off == at, "%s: %s at %zu", name,
+				    http1_err_str(m1.err), m1.err_off);
+		}
+	}
+}
+END_TEST
+
+/*
+ * The line scanner takes eight bytes, then four, at a time while none of
+ * them stops it: every byte value at every position of a value longer
+ * than two such steps is taken or refused as one byte at a time would,
+ * a refused one with its own error at its own offset.
+ */
+START_TEST(test_every_byte_in_value_every_position)
+{
+	static const char val[] = "abcdefghijklmnopqrstu";
+	struct http1_header h1[MAX_HDRS], h2[MAX_HDRS];
+	struct http1_msg m1, m2;
+	char buf[96], name[40];
+	size_t k, at;
+	int c, n, r;
+	bool ctl;
+
+	for (c = 0; c < 256; c++) {
+		ctl = (c < 0x20 && c != '\t') || c == 0x7f;
+		for (k = 1; k + 1 < sizeof(val) - 1; k++) {
+			snprintf(name, sizeof(name), "value byte 0x%02x at %zu", c, k);
+			n = snprintf(buf, sizeof(buf), "GET / HTTP/1.1\r\nHost: a\r\nX: ");
+			at = (size_t)n + k;
+			n += snprintf(buf + n, sizeof(buf) - (size_t)n, "%s\r\n\r\n", val);
+			buf[at] = (char)c;
+			r = parse_both(name, HTTP1_REQUEST, HTTP1_M_OTHER, buf,
+			    (size_t)n, MAX_HDRS, MAX_HEAD, &m1, h1, &m2, h2);
+			if (!ctl) {
+				ck_assert_msg(r > 0, "%s: %s", name, http1_err_str(m1.err));
+				ck_assert_uint_eq(h1[1].value.len, sizeof(val) - 1);
+				continue;
+			}
+			ck_assert_msg(r < 0 && m1.err == (c == '\r' ? HTTP1_E_BARE_CR :
+			    c == '\n' ? HTTP1_E_BARE_LF : HTTP1_E_CTL) &&
+			    m1.err_off == at, "%s: %d %s at %zu", name, r,
+			    http1_err_str(m1.err), m1.err_off);
+		}
+	}
+}
+END_TEST
+
+/* pct-encoding in a Host, and the length limit where it crosses it. */
+START_TEST(test_host_pct)
+{
+	char head[700], host[300];
+	struct http1_header h[4];
+	struct http1_msg m;
+	int n;
+
+	http1_msg_init(&m, HTTP1_REQUEST, HTTP1_M_OTHER, h, 4, MAX_HEAD);
+	n = snprintf(head, sizeof(head), "GET / HTTP/1.1\r\nHost: a%%41b.c:80\r\n\r\n");
+	ck_assert_int_eq(http1_parse_head(&m, head, (size_t)n), n);
+	http1_msg_init(&m, HTTP1_REQUEST, HTTP1_M_OTHER, h, 4, MAX_HEAD);
+	n = snprintf(head, sizeof(head), "GET / HTTP/1.1\r\nHost: ab%%4g\r\n\r\n");
+	ck_assert_int_eq(http1_parse_head(&m, head, (size_t)n), -1);
+	ck_assert_int_eq(m.err, HTTP1_E_HOST_SYNTAX);
+	ck_assert_uint_eq(m.err_off, 24);
+	/* HTTP1_HOST_MAX - 1 plain bytes, then "%41": one byte too long */
+	memset(host, 'a', sizeof(host));
+	n = snprintf(head, sizeof(head), "GET / HTTP/1.1\r\nHost: %.*s%%41\r\n\r\n",
+	    HTTP1_HOST_MAX - 1, host);
+	http1_msg_init(&m, HTTP1_REQUEST, HTTP1_M_OTHER, h, 4, MAX_HEAD);
+	ck_assert_int_eq(http1_parse_head(&m, head, (size_t)n), -1);
+	ck_assert_int_eq(m.err, HTTP1_E_HOST_SYNTAX);
+	ck_assert_uint_eq(m.err_off, 22 + HTTP1_HOST_MAX + 1);
+	/* one byte over with the "%41" at the end, then exactly the limit */
+	n = snprintf(head, sizeof(head), "GET / HTTP/1.1\r\nHost: %.*s%%41\r\n\r\n",
+	    HTTP1_HOST_MAX - 2, host);
+	http1_msg_init(&m, HTTP1_REQUEST, HTTP1_M_OTHER, h, 4, MAX_HEAD);
+	ck_assert_int_eq(http1_parse_head(&m, head, (size_t)n), -1);
+	ck_assert_uint_eq(m.err_off, 22 + HTTP1_HOST_MAX);
+	n = snprintf(head, sizeof(head), "GET / HTTP/1.1\r\nHost: %.*s%%41\r\n\r\n",
+	    HTTP1_HOST_MAX - 3, host);
+	http1_msg_init(&m, HTTP1_REQUEST, HTTP1_M_OTHER, h, 4, MAX_HEAD);
+	ck_assert_int_eq(http1_parse_head(&m, head, (size_t)n), n);
 }
 END_TEST
 
@@ -1550,7 +1757,11 @@ http1_suite(void)
 	tcase_add_loop_test(tc, test_valid, 0,
 	    (int)(sizeof(vcases) / sizeof(vcases[0])));
 	tcase_add_test(tc, test_header_values);
+	tcase_add_test(tc, test_field_ids);
 	tcase_add_test(tc, test_every_byte);
+	tcase_add_test(tc, test_every_byte_every_position);
+	tcase_add_test(tc, test_host_pct);
+	tcase_add_test(tc, test_every_byte_in_value_every_position);
 	tcase_add_test(tc, test_resume_no_rescan);
 	suite_add_tcase(s, tc);
 

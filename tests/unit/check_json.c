@@ -9,6 +9,7 @@
 
 #include <check.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,6 +65,35 @@ START_TEST(test_escape_table)
 	ck_assert_msg(strcmp(out, esc_cases[_i].out) == 0,
 	    "%s: got '%s', want '%s'", esc_cases[_i].name, out,
 	    esc_cases[_i].out);
+}
+END_TEST
+
+/*
+ * Every ASCII byte alone, against the rule written out here apart from
+ * json.c's table: the quote, the backslash and C0 controls are escaped,
+ * everything else from 0x20 to 0x7f (DEL included) passes.
+ */
+START_TEST(test_escape_every_ascii)
+{
+	char in[1], out[16], want[16];
+	int c;
+
+	for (c = 0; c < 0x80; c++) {
+		in[0] = (char)c;
+		if (c == '"' || c == '\\')
+			snprintf(want, sizeof(want), "\\%c", c);
+		else if (c == '\n' || c == '\r' || c == '\t' || c == '\b' ||
+		    c == '\f')
+			snprintf(want, sizeof(want), "\\%c", c == '\n' ? 'n' :
+			    c == '\r' ? 'r' : c == '\t' ? 't' : c == '\b' ? 'b' : 'f');
+		else if (c < 0x20)
+			snprintf(want, sizeof(want), "\\u%04x", c);
+		else
+			snprintf(want, sizeof(want), "%c", c);
+		ck_assert(json_escape(out, sizeof(out), in, 1));
+		ck_assert_msg(strcmp(out, want) == 0, "0x%02x: got '%s', want '%s'",
+		    c, out, want);
+	}
 }
 END_TEST
 
@@ -463,6 +493,7 @@ json_suite(void)
 	tcase_add_loop_test(tc, test_escape_table, 0,
 	    (int)(sizeof(esc_cases) / sizeof(esc_cases[0])));
 	tcase_add_test(tc, test_escape_truncation);
+	tcase_add_test(tc, test_escape_every_ascii);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("object");

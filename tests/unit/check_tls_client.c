@@ -137,6 +137,84 @@ START_TEST(test_tls10_one_record_per_write)
 }
 END_TEST
 
+/* The legacy server's ClientHello callback: was encrypt_then_mac offered? */
+static int
+etm_offered_cb(SSL *ssl, int *alert, void *arg)
+{
+	const unsigned char *ext;
+	size_t len;
+
+	(void)alert;
+	*(int *)arg = SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_encrypt_then_mac,
+	    &ext, &len);
+	return SSL_CLIENT_HELLO_SUCCESS;
+}
+
+/*
+ * upstream_encrypt_then_mac: by default the client offers EtM and an
+ * endpoint that knows it gets it (the MAC after the CBC ciphertext); with
+ * "no" the extension is not in the ClientHello and the record is
+ * MAC-then-encrypt.  A 1-byte AES128-SHA record shows which: MtE pads
+ * 1 + 20 (MAC) + 1 to 32 bytes, EtM pads 1 + 1 to 16 and appends the MAC.
+ */
+START_TEST(test_tls10_encrypt_then_mac)
+{
+	static const char *const extra[] = { "", "upstream_encrypt_then_mac = no\n" };
+	static const int want_offered[] = { 1, 0 };
+	static const size_t want_body[] = { 16 + 20, 32 };
+	struct conf_errors errs = { 0 };
+	char ini[1024];
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		struct tls_info info = { .alert_recv = -1, .alert_sent = -1 };
+		SSL_CTX *sctx = legacy_server_ctx();
+		BIO *c_in = BIO_new(BIO_s_mem()), *c_out = BIO_new(BIO_s_mem());
+		BIO *s_in = BIO_new(BIO_s_mem()), *s_out = BIO_new(BIO_s_mem());
+		struct tls_client *cli;
+		struct conf *conf;
+		unsigned char wire[256];
+		SSL *c, *s;
+		int offered = -1, round, n;
+
+		snprintf(ini, sizeof(ini), "%s%s", LEGACY_ROUTE, extra[i]);
+		conf = conf_load_string("t.ini", ini, &errs);
+		ck_assert_ptr_nonnull(conf);
+		ck_assert_int_eq(conf->routes[0].up_etm, i == 0);
+		cli = tls_client_new(&conf->routes[0], &errs);
+		ck_assert_ptr_nonnull(cli);
+		SSL_CTX_set_client_hello_cb(sctx, etm_offered_cb, &offered);
+		c = tls_client_ssl_new(cli, &info);
+		s = SSL_new(sctx);
+		ck_assert_ptr_nonnull(c);
+		ck_assert_ptr_nonnull(s);
+		SSL_set_bio(c, c_in, c_out);
+		SSL_set_bio(s, s_in, s_out);
+		SSL_set_accept_state(s);
+		for (round = 0; round < 10; round++) {
+			int cr = SSL_do_handshake(c), sr = SSL_do_handshake(s);
+
+			shuttle(c_out, s_in);
+			shuttle(s_out, c_in);
+			if (cr == 1 && sr == 1)
+				break;
+		}
+		ck_assert_int_lt(round, 10);
+		ck_assert_int_eq(offered, want_offered[i]);
+		ck_assert_int_eq(SSL_write(c, "x", 1), 1);
+		n = BIO_read(c_out, wire, sizeof(wire));
+		ck_assert_int_eq(n, 5 + (int)want_body[i]);
+		ck_assert_int_eq(wire[0], TLS_RECORD_APPLICATION_DATA);
+		SSL_free(c);
+		SSL_free(s);
+		SSL_CTX_free(sctx);
+		tls_client_free(cli);
+		conf_free(conf);
+	}
+	conf_errors_free(&errs);
+}
+END_TEST
+
 static Suite *
 tls_client_suite(void)
 {
@@ -145,6 +223,7 @@ tls_client_suite(void)
 
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_tls10_one_record_per_write);
+	tcase_add_test(tc, test_tls10_encrypt_then_mac);
 	suite_add_tcase(s, tc);
 	return s;
 }
