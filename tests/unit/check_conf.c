@@ -268,7 +268,7 @@ START_TEST(full_config)
 	ck_assert(c->broker.admin_set);
 	ck_assert_str_eq(c->broker.admin.host, "127.0.0.1");
 	ck_assert_uint_eq(c->broker.admin.port, 9180);
-	ck_assert_int_eq(c->broker.admin_loc.line, 8);
+	ck_assert_int_eq(c->broker.at[BROKER_KEY_ADMIN].line, 8);
 	ck_assert_uint_eq(c->broker.drain_timeout_ms, 45000);
 	ck_assert_str_eq(c->broker.user, "nobody");
 	ck_assert_int_eq(c->broker.loc.line, 3);
@@ -282,7 +282,7 @@ START_TEST(full_config)
 	ck_assert_ptr_eq(l->loc.file, c->path);
 	ck_assert_str_eq(l->bind.host, "0.0.0.0");
 	ck_assert_uint_eq(l->bind.port, 8443);
-	ck_assert_int_eq(l->bind_loc.line, 13);
+	ck_assert_int_eq(l->at[LISTENER_KEY_BIND].line, 13);
 	ck_assert_uint_eq(l->ncerts, 3);
 	snprintf(path, sizeof(path), "%s/a.pem", tmpdir);
 	ck_assert_str_eq(l->certs[0], path);
@@ -290,7 +290,7 @@ START_TEST(full_config)
 	ck_assert_str_eq(l->certs[1], path);
 	snprintf(path, sizeof(path), "%s/c.pem", tmpdir);
 	ck_assert_str_eq(l->certs[2], path);
-	ck_assert_int_eq(l->cert_loc.line, 14);
+	ck_assert_int_eq(l->at[LISTENER_KEY_CERT].line, 14);
 	ck_assert_int_eq(l->cert_locs[0].line, 14);
 	ck_assert_int_eq(l->cert_locs[1].line, 14);
 	ck_assert_int_eq(l->cert_locs[2].line, 15);
@@ -298,15 +298,15 @@ START_TEST(full_config)
 	ck_assert_ptr_null(l->key);
 	ck_assert_int_eq(l->min_tls, TLS1_3_VERSION);
 	ck_assert_str_eq(l->ciphers, "ECDHE-RSA-AES128-GCM-SHA256");
-	ck_assert_int_eq(l->ciphers_loc.line, 17);
+	ck_assert_int_eq(l->at[LISTENER_KEY_CIPHERS].line, 17);
 	ck_assert_str_eq(l->ciphersuites, "TLS_AES_128_GCM_SHA256");
-	ck_assert_int_eq(l->ciphersuites_loc.line, 18);
+	ck_assert_int_eq(l->at[LISTENER_KEY_CIPHERSUITES].line, 18);
 	ck_assert_uint_eq(l->allow.count, 3);
 	ck_assert_int_eq(l->allow.items[2].family, AF_INET);
 	ck_assert_uint_eq(l->allow.items[2].prefix, 32);
 	snprintf(path, sizeof(path), "%s/ca.pem", tmpdir);
 	ck_assert_str_eq(l->client_ca, path);
-	ck_assert_int_eq(l->client_ca_loc.line, 21);
+	ck_assert_int_eq(l->at[LISTENER_KEY_CLIENT_CA].line, 21);
 	ck_assert_uint_eq(l->handshake_timeout_ms, 3000);
 
 	l = &c->listeners[1];
@@ -317,7 +317,7 @@ START_TEST(full_config)
 	ck_assert_uint_eq(l->ncerts, 1);
 	snprintf(path, sizeof(path), "%s/key.pem", tmpdir);
 	ck_assert_str_eq(l->key, path);
-	ck_assert_int_eq(l->key_loc.line, 27);
+	ck_assert_int_eq(l->at[LISTENER_KEY_KEY].line, 27);
 	ck_assert_int_eq(l->min_tls, TLS1_2_VERSION);
 	ck_assert_ptr_null(l->ciphers);
 	ck_assert_uint_eq(l->allow.count, 0);
@@ -329,18 +329,18 @@ START_TEST(full_config)
 	ck_assert_int_eq(r->loc.line, 29);
 	ck_assert_str_eq(r->listener, "erp");
 	ck_assert_uint_eq(r->listener_index, 0);
-	ck_assert_int_eq(r->listener_loc.line, 30);
+	ck_assert_int_eq(r->at[ROUTE_KEY_LISTENER].line, 30);
 	ck_assert_int_eq(r->mode, ROUTE_MODE_HTTP);
 	ck_assert_str_eq(r->host, "payroll.broker.example.com");
 	ck_assert_str_eq(r->path, "/soap/");
 	ck_assert_str_eq(r->upstream.host, "payroll.corp.local");
 	ck_assert_uint_eq(r->upstream.port, 443);
-	ck_assert_int_eq(r->upstream_loc.line, 34);
+	ck_assert_int_eq(r->at[ROUTE_KEY_UPSTREAM].line, 34);
 	ck_assert(!r->up_tls.off);
 	ck_assert_int_eq(r->up_tls.min, TLS1_VERSION);
 	ck_assert_int_eq(r->up_tls.max, TLS1_2_VERSION);
 	ck_assert_str_eq(r->up_ciphers, "DEFAULT:@SECLEVEL=0");
-	ck_assert_int_eq(r->up_ciphers_loc.line, 36);
+	ck_assert_int_eq(r->at[ROUTE_KEY_UPSTREAM_CIPHERS].line, 36);
 	ck_assert_str_eq(r->up_ciphersuites, "TLS_AES_256_GCM_SHA384");
 	ck_assert_int_eq(r->up_security_level, 1);	/* explicit beats the 1.0 default */
 	ck_assert(r->up_legacy_renegotiation);
@@ -348,17 +348,17 @@ START_TEST(full_config)
 	ck_assert_str_eq(r->up_sni, "payroll.corp.local");
 	ck_assert(!r->up_sni_off);
 	ck_assert_int_eq(r->up_verify, VERIFY_PIN);
-	ck_assert_int_eq(r->up_verify_loc.line, 42);
+	ck_assert_int_eq(r->at[ROUTE_KEY_UPSTREAM_VERIFY].line, 42);
 	ck_assert(r->up_pin_set);
 	ck_assert_mem_eq(r->up_pin, pin, 32);
-	ck_assert_int_eq(r->up_pin_loc.line, 43);
+	ck_assert_int_eq(r->at[ROUTE_KEY_UPSTREAM_PIN].line, 43);
 	ck_assert_ptr_null(r->up_ca);
 	snprintf(path, sizeof(path), "%s/client.pem", tmpdir);
 	ck_assert_str_eq(r->up_cert, path);
-	ck_assert_int_eq(r->up_cert_loc.line, 44);
+	ck_assert_int_eq(r->at[ROUTE_KEY_UPSTREAM_CERT].line, 44);
 	snprintf(path, sizeof(path), "%s/client.key", tmpdir);
 	ck_assert_str_eq(r->up_key, path);
-	ck_assert_int_eq(r->up_key_loc.line, 45);
+	ck_assert_int_eq(r->at[ROUTE_KEY_UPSTREAM_KEY].line, 45);
 	ck_assert_str_eq(r->up_alpn, "http/1.1,h2");
 	ck_assert(!r->up_alpn_off);
 	ck_assert_str_eq(r->up_host, "payroll.corp.local:443");
@@ -438,7 +438,7 @@ START_TEST(defaults)
 	/* the only listener is the default */
 	ck_assert_str_eq(r->listener, "erp");
 	ck_assert_uint_eq(r->listener_index, 0);
-	ck_assert_int_eq(r->listener_loc.line, 0);
+	ck_assert_int_eq(r->at[ROUTE_KEY_LISTENER].line, 0);
 	ck_assert_int_eq(r->mode, ROUTE_MODE_HTTP);
 	ck_assert_ptr_null(r->host);
 	ck_assert_ptr_null(r->path);
@@ -553,7 +553,7 @@ START_TEST(syntax)
 	ck_assert_str_eq(c->routes[0].name, "r");
 	ck_assert_int_eq(c->routes[0].loc.line, 8);
 	ck_assert_str_eq(c->routes[0].upstream.host, "h");
-	ck_assert_int_eq(c->routes[0].upstream_loc.line, 9);
+	ck_assert_int_eq(c->routes[0].at[ROUTE_KEY_UPSTREAM].line, 9);
 	ck_assert_str_eq(c->routes[0].up_ciphers, "A;B");	/* ';' without a blank before */
 	ck_assert_str_eq(c->routes[0].up_ciphersuites, "X");
 	ck_assert_str_eq(c->routes[0].up_host, "a");
@@ -794,9 +794,9 @@ START_TEST(long_line_ok)
 	c = load_ok(text);
 	ck_assert_uint_eq(strlen(c->routes[0].up_ciphers), 600 - strlen("upstream_ciphers = "));
 	ck_assert_str_eq(c->routes[0].up_ciphers, line + strlen("upstream_ciphers = "));
-	ck_assert_int_eq(c->routes[0].up_ciphers_loc.line, 6);
+	ck_assert_int_eq(c->routes[0].at[ROUTE_KEY_UPSTREAM_CIPHERS].line, 6);
 	ck_assert_int_eq(c->routes[0].mode, ROUTE_MODE_TCP);
-	ck_assert_int_eq(c->routes[0].mode_loc.line, 7);
+	ck_assert_int_eq(c->routes[0].at[ROUTE_KEY_MODE].line, 7);
 	conf_free(c);
 
 	/* the next error still has its own line number */
@@ -999,7 +999,7 @@ START_TEST(check_derived)
 	    "[route e]\nhost = e.example\nmode = tcp\nupstream = h:5\n"
 	    "[route f]\nhost = e.example\nupstream = h:6\n");
 	ck_assert_int_eq(c->routes[0].up_verify, VERIFY_PIN);
-	ck_assert_int_eq(c->routes[0].up_verify_loc.line, 0);
+	ck_assert_int_eq(c->routes[0].at[ROUTE_KEY_UPSTREAM_VERIFY].line, 0);
 	ck_assert_int_eq(c->routes[0].up_security_level, -1);
 	ck_assert_int_eq(c->routes[1].up_security_level, 0);
 	ck_assert_int_eq(c->routes[1].up_verify, VERIFY_CA);
@@ -1119,8 +1119,8 @@ START_TEST(file_load)
 	c = conf_load(path, &errs);
 	ck_assert_ptr_nonnull(c);
 	ck_assert_str_eq(c->path, path);
-	ck_assert_str_eq(c->routes[0].upstream_loc.file, path);
-	ck_assert_int_eq(c->routes[0].upstream_loc.line, 5);
+	ck_assert_str_eq(c->routes[0].at[ROUTE_KEY_UPSTREAM].file, path);
+	ck_assert_int_eq(c->routes[0].at[ROUTE_KEY_UPSTREAM].line, 5);
 	conf_free(c);
 
 	/* errors name the file as given */
