@@ -714,10 +714,15 @@ conf_sect_defaults(const struct conf_sect_desc *d, void *sect, const char *file,
 	const struct conf_loc builtin = { file, 0 };
 	const struct conf_key *k;
 
+	char why[CONF_ERRLEN];
+
 	memset(sect, 0, d->size);
 	for (k = d->keys; k < d->keys + d->nkeys; k++) {
-		if (k->def != NULL && k->parse(k, k->def, sect, &builtin, err) == -1)
+		if (k->def != NULL && k->parse(k, k->def, sect, &builtin, why) == -1) {
+			snprintf(err, CONF_ERRLEN, "the default of %s: %.*s", k->name,
+			    CONF_ERRLEN - 64, why);
 			return -1;
+		}
 	}
 	return 0;
 }

@@ -1411,6 +1411,193 @@ START_TEST(errors_api)
 }
 END_TEST
 
+/* ---- the key table itself ------------------------------------------------ */
+
+static const enum conf_kind table_kinds[] = {
+	CONF_SECT_BROKER, CONF_SECT_LISTENER, CONF_SECT_ROUTE
+};
+
+/* A zeroed section struct large enough for any kind. */
+union any_sect {
+	struct broker_conf b;
+	struct listener_conf l;
+	struct route_conf r;
+};
+
+/* Every row: a name unique in its section, a parser, a scope, its texts. */
+START_TEST(key_table_rows)
+{
+	const struct conf_sect_desc *d = conf_sect_desc(table_kinds[_i]);
+	const struct conf_key *k;
+	unsigned i, j;
+
+	ck_assert_ptr_nonnull(d);
+	ck_assert_uint_gt(d->nkeys, 0);
+	for (i = 0; i < d->nkeys; i++) {
+		k = &d->keys[i];
+		ck_assert_msg(k->name != NULL && k->name[0] != '\0', "%s row %u has no name",
+		    d->header, i);
+		ck_assert_msg(k->parse != NULL, "%s: %s has no parser", d->header, k->name);
+		ck_assert_msg(k->scope != SCOPE_UNSET, "%s: %s has no scope", d->header,
+		    k->name);
+		ck_assert_msg(!(k->flags & KEY_REQUIRED) || k->missing != NULL,
+		    "%s: required %s says not what it wants", d->header, k->name);
+		ck_assert_msg(!(k->flags & KEY_REQUIRED) || k->def == NULL,
+		    "%s: required %s has a default", d->header, k->name);
+		ck_assert_int_eq(conf_key_find(d, k->name), (int)i);
+		for (j = 0; j < i; j++)
+			ck_assert_msg(strcmp(d->keys[j].name, k->name) != 0,
+			    "%s: %s twice", d->header, k->name);
+	}
+	ck_assert_int_eq(conf_key_find(d, "no_such_key"), -1);
+}
+END_TEST
+
+/*
+ * Every default parses with its own parser, alone, and all of them
+ * together leave nothing written in at[] (a default has no line).
+ */
+START_TEST(key_table_defaults)
+{
+	const struct conf_sect_desc *d = conf_sect_desc(table_kinds[_i]);
+	const struct conf_loc builtin = { "t.ini", 0 };
+	const struct conf_key *k;
+	char err[CONF_ERRLEN];
+	union any_sect u;
+	unsigned i;
+
+	ck_assert_uint_le(d->size, sizeof(u));
+	for (i = 0; i < d->nkeys; i++) {
+		k = &d->keys[i];
+		if (k->def == NULL)
+			continue;
+		memset(&u, 0, sizeof(u));
+		err[0] = '\0';
+		ck_assert_msg(k->parse(k, k->def, &u, &builtin, err) == 0,
+		    "%s: %s default '%s': %s", d->header, k->name, k->def, err);
+		conf_sect_release(d, &u);
+	}
+	memset(&u, 0xa5, sizeof(u));
+	ck_assert_int_eq(conf_sect_defaults(d, &u, "t.ini", err), 0);
+	for (i = 0; i < d->nkeys; i++)
+		ck_assert_int_eq(conf_sect_at(d, &u)[i].line, 0);
+	conf_sect_release(d, &u);
+}
+END_TEST
+
+/* A row's default must not be something a file could not write, and vice versa. */
+START_TEST(key_table_choices)
+{
+	const struct conf_sect_desc *d = conf_sect_desc(table_kinds[_i]);
+	const struct conf_loc at = { "t.ini", 1 };
+	const struct conf_choice *c;
+	const struct conf_key *k;
+	char err[CONF_ERRLEN];
+	union any_sect u;
+	unsigned i;
+
+	for (i = 0; i < d->nkeys; i++) {
+		k = &d->keys[i];
+		if (k->choices == NULL)
+			continue;
+		ck_assert_ptr_nonnull(k->choices->list);
+		for (c = k->choices->v; c->name != NULL; c++) {
+			memset(&u, 0, sizeof(u));
+			ck_assert_msg(k->parse(k, c->name, &u, &at, err) == 0, "%s = %s: %s",
+			    k->name, c->name, err);
+			ck_assert_int_eq(*(int *)(void *)((char *)&u + k->off), c->value);
+			ck_assert_str_eq(conf_choice_name(k->choices, c->value), c->name);
+			ck_assert_msg(strstr(k->choices->list, c->name) != NULL,
+			    "%s: '%s' missing from \"%s\"", k->name, c->name, k->choices->list);
+		}
+		ck_assert_int_eq(k->parse(k, "bogus", &u, &at, err), -1);
+		ck_assert_msg(strstr(err, k->choices->list) != NULL, "%s", err);
+	}
+	ck_assert_str_eq(conf_choice_name(&conf_route_modes, 99), "?");
+}
+END_TEST
+
+/* The one word a file may not write: the table's "library" level. */
+START_TEST(key_table_library_level)
+{
+	struct conf_errors errs = { NULL, 0, 0 };
+
+	ck_assert_ptr_null(conf_load_string("t.ini", BASE "[route r]\nupstream = a:443\n"
+	    "upstream_security_level = library\n", &errs));
+	ck_assert_uint_ge(errs.count, 1);
+	ck_assert_msg(strstr(errs.msgs[0], "t.ini:6: [route r] upstream_security_level:") ==
+	    errs.msgs[0], "%s", errs.msgs[0]);
+	conf_errors_free(&errs);
+}
+END_TEST
+
+/* Every key of the table has its entry in man/tlsbroker.ini.5. */
+START_TEST(key_table_documented)
+{
+	const struct conf_sect_desc *d;
+	char *man, pat[3][128];
+	unsigned i, j;
+	size_t n;
+	FILE *fp;
+
+	fp = fopen(TEST_SRCDIR "/man/tlsbroker.ini.5", "r");
+	ck_assert_ptr_nonnull(fp);
+	man = calloc(1, 1 << 20);
+	ck_assert_ptr_nonnull(man);
+	n = fread(man, 1, (1 << 20) - 1, fp);
+	ck_assert_uint_gt(n, 0);
+	fclose(fp);
+	for (j = 0; j < sizeof(table_kinds) / sizeof(table_kinds[0]); j++) {
+		d = conf_sect_desc(table_kinds[j]);
+		for (i = 0; i < d->nkeys; i++) {
+			snprintf(pat[0], sizeof(pat[0]), "\n.TP\n.BI %s ", d->keys[i].name);
+			snprintf(pat[1], sizeof(pat[1]), "\n.TP\n.B %s\n", d->keys[i].name);
+			snprintf(pat[2], sizeof(pat[2]), "\n.TP\n.B %s ", d->keys[i].name);
+			ck_assert_msg(strstr(man, pat[0]) != NULL || strstr(man, pat[1]) != NULL ||
+			    strstr(man, pat[2]) != NULL, "%s %s is not in man/tlsbroker.ini.5",
+			    d->header, d->keys[i].name);
+		}
+	}
+	free(man);
+}
+END_TEST
+
+/*
+ * A key the table scopes to http, TLS upstreams or upstream_proxy is an
+ * error elsewhere, at its own line: every such row, from the table.
+ */
+START_TEST(key_table_scopes)
+{
+	const struct conf_sect_desc *d = conf_sect_desc(CONF_SECT_ROUTE);
+	const struct conf_key *k;
+	const char *value, *only;
+	char text[1024], want[256];
+	unsigned i, checked = 0;
+
+	for (i = 0; i < d->nkeys; i++) {
+		k = &d->keys[i];
+		if (k->scope == SCOPE_ANY || (k->flags & KEY_OWN_SCOPE))
+			continue;
+		/* a value each parser takes: the default, else a plain word */
+		value = k->def != NULL && strcmp(k->def, "library") != 0 ? k->def :
+		    strcmp(k->name, "upstream_pin") == 0 ?
+		    "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=" :
+		    strcmp(k->name, "upstream_security_level") == 0 ? "1" :
+		    strcmp(k->name, "path") == 0 ? "/api" : "x.example";
+		snprintf(text, sizeof(text), BASE "[route r]\nupstream = a:443\n%s\n%s = %s\n",
+		    k->scope == SCOPE_HTTP ? "mode = tcp" : k->scope == SCOPE_TLS ?
+		    "upstream_tls = off" : "; no upstream_proxy", k->name, value);
+		only = k->scope == SCOPE_HTTP ? "only in mode = http (this route is tcp)" :
+		    k->scope == SCOPE_TLS ? "only with upstream_tls other than off" :
+		    "only with upstream_proxy = http://HOST:PORT";
+		snprintf(want, sizeof(want), "t.ini:7: [route r] %s: %s", k->name, only);
+		expect(text, true, (const char *const[]){ want, NULL });
+		checked++;
+	}
+	ck_assert_uint_ge(checked, 19);
+}
+END_TEST
+
 static Suite *
 conf_suite(void)
 {
@@ -1446,6 +1633,14 @@ conf_suite(void)
 	tcase_add_test(tc, warnings);
 	tcase_add_test(tc, errors_api);
 	tcase_add_test(tc, example_config);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("key_table");
+	tcase_add_loop_test(tc, key_table_rows, 0, 3);
+	tcase_add_loop_test(tc, key_table_defaults, 0, 3);
+	tcase_add_loop_test(tc, key_table_choices, 0, 3);
+	tcase_add_test(tc, key_table_library_level);
+	tcase_add_test(tc, key_table_documented);
+	tcase_add_test(tc, key_table_scopes);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("hostile_files");
 	tcase_add_unchecked_fixture(tc, tmp_setup, tmp_teardown);
