@@ -86,6 +86,24 @@ check_file(struct check *ck, const struct conf_loc *loc, const char *key,
 	(void)close(fd);
 }
 
+/* Checks that each KEY_FILE key set in sect names a file we can read. */
+static void
+check_key_files(struct check *ck, enum conf_kind kind, void *sect)
+{
+	const struct conf_sect_desc *d = conf_sect_desc(kind);
+	const struct conf_loc *at = conf_sect_at(d, sect);
+	const char *path;
+	unsigned i;
+
+	for (i = 0; i < d->nkeys; i++) {
+		if (!(d->keys[i].flags & KEY_FILE))
+			continue;
+		path = *(char *const *)(const void *)((const char *)sect + d->keys[i].off);
+		if (path != NULL)
+			check_file(ck, &at[i], d->keys[i].name, path);
+	}
+}
+
 static bool
 check_loopback(const char *host)
 {
@@ -182,10 +200,7 @@ files:
 	check_servicetags(ck, l);
 	for (i = 0; i < l->ncerts; i++)
 		check_file(ck, &l->cert_locs[i], "cert", l->certs[i]);
-	if (l->key != NULL)
-		check_file(ck, &l->at[LISTENER_KEY_KEY], "key", l->key);
-	if (l->client_ca != NULL)
-		check_file(ck, &l->at[LISTENER_KEY_CLIENT_CA], "client_ca", l->client_ca);
+	check_key_files(ck, CONF_SECT_LISTENER, l);
 }
 
 /* Sets r->listener_index; reports a name that names no listener. */
@@ -252,17 +267,6 @@ check_route_tls(struct check *ck, struct route_conf *r)
 	/* OpenSSL 3's default level 1 refuses TLS 1.0/1.1 and SHA-1 outright. */
 	if (r->up_security_level < 0 && r->up_tls.min < TLS1_2_VERSION)
 		r->up_security_level = 0;
-}
-
-static void
-check_route_files(struct check *ck, struct route_conf *r)
-{
-	if (r->up_ca != NULL)
-		check_file(ck, &r->at[ROUTE_KEY_UPSTREAM_CA], "upstream_ca", r->up_ca);
-	if (r->up_cert != NULL)
-		check_file(ck, &r->at[ROUTE_KEY_UPSTREAM_CERT], "upstream_cert", r->up_cert);
-	if (r->up_key != NULL)
-		check_file(ck, &r->at[ROUTE_KEY_UPSTREAM_KEY], "upstream_key", r->up_key);
 }
 
 /*
@@ -344,7 +348,7 @@ check_route(struct check *ck, unsigned idx)
 	check_route_listener(ck, r);
 	if (r->bad) {
 		/* a key failed to parse: its default would mislead the rest */
-		check_route_files(ck, r);
+		check_key_files(ck, CONF_SECT_ROUTE, r);
 		return;
 	}
 	if (r->mode == ROUTE_MODE_TCP)
@@ -353,7 +357,7 @@ check_route(struct check *ck, unsigned idx)
 		check_route_scope(ck, r, SCOPE_TLS, "only with upstream_tls other than off");
 	else {
 		check_route_tls(ck, r);
-		check_route_files(ck, r);
+		check_key_files(ck, CONF_SECT_ROUTE, r);
 	}
 	check_route_proxy(ck, r);
 	check_route_secret(ck, r);

@@ -120,13 +120,11 @@ conf_errors_add_at(struct conf_errors *errs, const struct conf_loc *loc,
 void
 conf_errors_free(struct conf_errors *errs)
 {
-	unsigned i;
-
 	if (errs == NULL)
 		return;
-	for (i = 0; i < errs->count; i++)
-		free(errs->msgs[i]);
+	while (errs->count > 0)
+		free(errs->msgs[--errs->count]);
 	free(errs->msgs);
 	errs->msgs = NULL;
-	errs->count = errs->cap = 0;
+	errs->cap = 0;
 }

@@ -176,16 +176,11 @@ static int
 kv_security_level(const struct conf_key *k, const char *value, void *sect,
     const struct conf_loc *at, char *err)
 {
-	uint64_t v;
-
 	if (at->line == 0 && strcmp(value, "library") == 0) {
 		*FIELD(sect, k, int) = -1;
 		return 0;
 	}
-	if (parse_uint(value, k->min, k->max, &v, err) == -1)
-		return -1;
-	*FIELD(sect, k, int) = (int)v;
-	return 0;
+	return kv_uint(k, value, sect, at, err);
 }
 
 static int
@@ -616,13 +611,12 @@ static void
 rel_certs(const struct conf_key *k, void *sect)
 {
 	struct listener_conf *l = sect;
-	unsigned i;
 
-	for (i = 0; i < l->ncerts; i++) {
-		free(l->certs[i]);
-		l->certs[i] = NULL;
+	while (l->ncerts > 0) {
+		l->ncerts--;
+		free(l->certs[l->ncerts]);
+		l->certs[l->ncerts] = NULL;
 	}
-	l->ncerts = 0;
 }
 
 /* allow fills the networks and the service tags whose networks join them. */

@@ -4,8 +4,9 @@
  * the ini file.  A row says a key's name, its parser, the field it fills,
  * its default (parsed by the same parser when a section starts), its
  * scope (any route, http mode only, TLS upstreams only, upstream_proxy
- * routes only), how what it stored is freed, and whether it is required
- * or may repeat.  Where a key was written is kept in the section's at[]
+ * routes only), how what it stored is freed, whether it names a file
+ * conf_check must be able to read, and whether it is required or may
+ * repeat.  Where a key was written is kept in the section's at[]
  * array, indexed by the row's id, so every check can point at its line.
  * This module owns the rows, the value parsers and the enum choices; it
  * does not read files or report errors (conf.c), nor check keys against
@@ -34,6 +35,7 @@
 #define KEY_AUTO	0x04	/* "auto" = 0 (numbers) */
 #define KEY_NONZERO	0x08	/* 0 is not allowed (durations) */
 #define KEY_OWN_SCOPE	0x10	/* conf_check reports a misplaced key itself, with advice */
+#define KEY_FILE	0x20	/* a string naming a file conf_check must be able to read */
 
 /* Where a key means something; conf_check reports it anywhere else. */
 enum conf_scope {
@@ -79,7 +81,7 @@ enum conf_scope {
 	    .off = L(certs), .flags = KEY_REQUIRED | KEY_REPEAT, \
 	    .missing = "PEM file with the certificate chain and key", .scope = SCOPE_ANY) \
 	X(LISTENER_KEY_KEY, "key", .parse = kv_token, .release = rel_str, .off = L(key), \
-	    .scope = SCOPE_ANY) \
+	    .flags = KEY_FILE, .scope = SCOPE_ANY) \
 	X(LISTENER_KEY_MIN_TLS, "min_tls", .parse = kv_min_tls, .off = L(min_tls), \
 	    .def = "1.2", .scope = SCOPE_ANY) \
 	X(LISTENER_KEY_CIPHERS, "ciphers", .parse = kv_str, .release = rel_str, \
@@ -95,7 +97,7 @@ enum conf_scope {
 	    .release = rel_cidrs, .off = L(proxy_trusted), .flags = KEY_REPEAT, \
 	    .scope = SCOPE_ANY) \
 	X(LISTENER_KEY_CLIENT_CA, "client_ca", .parse = kv_token, .release = rel_str, \
-	    .off = L(client_ca), .scope = SCOPE_ANY) \
+	    .off = L(client_ca), .flags = KEY_FILE, .scope = SCOPE_ANY) \
 	X(LISTENER_KEY_HANDSHAKE_TIMEOUT, "handshake_timeout", .parse = kv_duration, \
 	    .off = L(handshake_timeout_ms), .flags = KEY_NONZERO, .def = "10s", \
 	    .scope = SCOPE_ANY) \
@@ -146,13 +148,13 @@ enum conf_scope {
 	    .off = R(up_verify), .choices = &conf_verify_modes, .def = "ca", \
 	    .scope = SCOPE_TLS) \
 	X(ROUTE_KEY_UPSTREAM_CA, "upstream_ca", .parse = kv_token, .release = rel_str, \
-	    .off = R(up_ca), .scope = SCOPE_TLS) \
+	    .off = R(up_ca), .flags = KEY_FILE, .scope = SCOPE_TLS) \
 	X(ROUTE_KEY_UPSTREAM_PIN, "upstream_pin", .parse = kv_pin, .off = R(up_pin), \
 	    .scope = SCOPE_TLS) \
 	X(ROUTE_KEY_UPSTREAM_CERT, "upstream_cert", .parse = kv_token, .release = rel_str, \
-	    .off = R(up_cert), .scope = SCOPE_TLS) \
+	    .off = R(up_cert), .flags = KEY_FILE, .scope = SCOPE_TLS) \
 	X(ROUTE_KEY_UPSTREAM_KEY, "upstream_key", .parse = kv_token, .release = rel_str, \
-	    .off = R(up_key), .scope = SCOPE_TLS) \
+	    .off = R(up_key), .flags = KEY_FILE, .scope = SCOPE_TLS) \
 	X(ROUTE_KEY_UPSTREAM_ALPN, "upstream_alpn", .parse = kv_alpn, .release = rel_str, \
 	    .off = R(up_alpn), .scope = SCOPE_TLS) \
 	X(ROUTE_KEY_UPSTREAM_HOST, "upstream_host", .parse = kv_token, .release = rel_str, \

@@ -123,9 +123,7 @@ static const struct {
 const char *
 diag_phase_str(enum diag_phase phase)
 {
-	if ((unsigned)phase >= PHASE__COUNT)
-		return "";
-	return phase_names[phase];
+	return (unsigned)phase < PHASE__COUNT ? phase_names[phase] : "";
 }
 
 const char *

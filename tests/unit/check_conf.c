@@ -1444,6 +1444,9 @@ START_TEST(key_table_rows)
 		    "%s: required %s says not what it wants", d->header, k->name);
 		ck_assert_msg(!(k->flags & KEY_REQUIRED) || k->def == NULL,
 		    "%s: required %s has a default", d->header, k->name);
+		ck_assert_msg(!(k->flags & KEY_FILE) || (k->release != NULL && k->def == NULL),
+		    "%s: file key %s must own a string and have no default", d->header,
+		    k->name);
 		ck_assert_int_eq(conf_key_find(d, k->name), (int)i);
 		for (j = 0; j < i; j++)
 			ck_assert_msg(strcmp(d->keys[j].name, k->name) != 0,
