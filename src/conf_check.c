@@ -86,6 +86,24 @@ check_file(struct check *ck, const struct conf_loc *loc, const char *key,
 	(void)close(fd);
 }
 
+/* Checks that each KEY_FILE key set in sect names a file we can read. */
+static void
+check_key_files(struct check *ck, enum conf_kind kind, void *sect)
+{
+	const struct conf_sect_desc *d = conf_sect_desc(kind);
+	const struct conf_loc *at = conf_sect_at(d, sect);
+	const char *path;
+	unsigned i;
+
+	for (i = 0; i < d->nkeys; i++) {
+		if (!(d->keys[i].flags & KEY_FILE))
+			continue;
+		path = *(char *const *)(const void *)((const char *)sect + d->keys[i].off);
+		if (path != NULL)
+			check_file(ck, &at[i], d->keys[i].name, path);
+	}
+}
+
 static bool
 check_loopback(const char *host)
 {
@@ -104,20 +122,6 @@ check_loopback(const char *host)
 	return false;
 }
 
-static const char *
-check_verify_str(enum upstream_verify v)
-{
-	switch (v) {
-	case VERIFY_CA:
-		return "ca";
-	case VERIFY_PIN:
-		return "pin";
-	case VERIFY_OFF:
-		return "off";
-	}
-	return "?";
-}
-
 static void
 check_broker(struct check *ck)
 {
@@ -126,13 +130,13 @@ check_broker(struct check *ck)
 
 	snprintf(ck->label, sizeof(ck->label), "broker");
 	if (audit_check(b->audit_log, why, sizeof(why)) == -1)
-		check_err(ck, &b->audit_log_loc, "audit_log", "%s", why);
+		check_err(ck, &b->at[BROKER_KEY_AUDIT_LOG], "audit_log", "%s", why);
 	if (b->admin_set && !check_loopback(b->admin.host))
-		check_err(ck, &b->admin_loc, "admin",
+		check_err(ck, &b->at[BROKER_KEY_ADMIN], "admin",
 		    "'%s' is not a loopback address; the admin endpoint listens on "
 		    "127.0.0.0/8 or ::1 only", b->admin.host);
 	if (b->user != NULL && getpwnam(b->user) == NULL)
-		check_err(ck, &b->user_loc, "user", "no such user '%s'", b->user);
+		check_err(ck, &b->at[BROKER_KEY_USER], "user", "no such user '%s'", b->user);
 }
 
 /*
@@ -173,21 +177,21 @@ check_listener(struct check *ck, unsigned idx)
 	if (l->bad)
 		goto files;	/* a key failed to parse: its default would mislead */
 	if (l->key != NULL && l->ncerts > 1)
-		check_err(ck, &l->key_loc, "key",
+		check_err(ck, &l->at[LISTENER_KEY_KEY], "key",
 		    "only with exactly one cert (this listener has %u; put each key "
 		    "in its cert file)", l->ncerts);
 	if (l->proxy_protocol != PROXY_MODE_OFF && l->proxy_trusted.count == 0)
-		check_err(ck, &l->proxy_protocol_loc, "proxy_protocol",
+		check_err(ck, &l->at[LISTENER_KEY_PROXY_PROTOCOL], "proxy_protocol",
 		    "needs proxy_trusted = the balancers' addresses (CIDRs): a "
 		    "PROXY header names the caller, so only they may send one");
 	if (l->proxy_protocol == PROXY_MODE_OFF && l->proxy_trusted.count > 0)
-		check_err(ck, &l->proxy_trusted_loc, "proxy_trusted",
+		check_err(ck, &l->at[LISTENER_KEY_PROXY_TRUSTED], "proxy_trusted",
 		    "has no effect with proxy_protocol = off (set it to on or optional)");
 	for (i = 0; i < idx; i++) {
 		o = &ck->conf->listeners[i];
 		if (!o->bad && o->bind.port == l->bind.port &&
 		    strcasecmp(o->bind.host, l->bind.host) == 0) {
-			check_err(ck, &l->bind_loc, "bind",
+			check_err(ck, &l->at[LISTENER_KEY_BIND], "bind",
 			    "same address as [listener %s] (line %d)", o->name, o->loc.line);
 			break;
 		}
@@ -196,10 +200,7 @@ files:
 	check_servicetags(ck, l);
 	for (i = 0; i < l->ncerts; i++)
 		check_file(ck, &l->cert_locs[i], "cert", l->certs[i]);
-	if (l->key != NULL)
-		check_file(ck, &l->key_loc, "key", l->key);
-	if (l->client_ca != NULL)
-		check_file(ck, &l->client_ca_loc, "client_ca", l->client_ca);
+	check_key_files(ck, CONF_SECT_LISTENER, l);
 }
 
 /* Sets r->listener_index; reports a name that names no listener. */
@@ -221,74 +222,51 @@ check_route_listener(struct check *ck, struct route_conf *r)
 	for (i = 0; i < ck->conf->nlisteners && off < sizeof(names); i++)
 		off += (size_t)snprintf(names + off, sizeof(names) - off, "%s%s",
 		    i > 0 ? ", " : "", ck->conf->listeners[i].name);
-	check_err(ck, &r->listener_loc, "listener", "no [listener %s] in this file (listeners: %s)",
+	check_err(ck, &r->at[ROUTE_KEY_LISTENER], "listener", "no [listener %s] in this file (listeners: %s)",
 	    r->listener, ck->conf->nlisteners > 0 ? names : "none");
 }
 
-/* Keys that only mean something with a TLS upstream. */
+/*
+ * Reports each key of scope written in r: a key the table says means
+ * something only in http mode, with a TLS upstream or through an
+ * upstream_proxy, where r is not that.
+ */
 static void
-check_route_plain(struct check *ck, struct route_conf *r)
+check_route_scope(struct check *ck, struct route_conf *r, enum conf_scope scope,
+    const char *only)
 {
-	const struct {
-		const char *key;
-		const struct conf_loc *loc;
-	} tls_only[] = {
-		{ "upstream_ciphers", &r->up_ciphers_loc },
-		{ "upstream_ciphersuites", &r->up_ciphersuites_loc },
-		{ "upstream_security_level", &r->up_security_level_loc },
-		{ "upstream_legacy_renegotiation", &r->up_legacy_renegotiation_loc },
-		{ "upstream_legacy_provider", &r->up_legacy_provider_loc },
-		{ "upstream_encrypt_then_mac", &r->up_etm_loc },
-		{ "upstream_sni", &r->up_sni_loc },
-		{ "upstream_verify", &r->up_verify_loc },
-		{ "upstream_ca", &r->up_ca_loc },
-		{ "upstream_pin", &r->up_pin_loc },
-		{ "upstream_cert", &r->up_cert_loc },
-		{ "upstream_key", &r->up_key_loc },
-		{ "upstream_alpn", &r->up_alpn_loc },
-	};
-	size_t i;
+	const struct conf_sect_desc *d = conf_sect_desc(CONF_SECT_ROUTE);
+	unsigned i;
 
-	for (i = 0; i < sizeof(tls_only) / sizeof(tls_only[0]); i++) {
-		if (tls_only[i].loc->line != 0)
-			check_err(ck, tls_only[i].loc, tls_only[i].key,
-			    "only with upstream_tls other than off");
+	for (i = 0; i < d->nkeys; i++) {
+		if (d->keys[i].scope == scope && !(d->keys[i].flags & KEY_OWN_SCOPE) &&
+		    r->at[i].line != 0)
+			check_err(ck, &r->at[i], d->keys[i].name, "%s", only);
 	}
 }
 
 static void
 check_route_tls(struct check *ck, struct route_conf *r)
 {
-	if (r->up_pin_set && r->up_verify_loc.line == 0)
+	if (r->up_pin_set && r->at[ROUTE_KEY_UPSTREAM_VERIFY].line == 0)
 		r->up_verify = VERIFY_PIN;
 	if (r->up_verify == VERIFY_PIN && !r->up_pin_set)
-		check_err(ck, &r->up_verify_loc, "upstream_verify",
+		check_err(ck, &r->at[ROUTE_KEY_UPSTREAM_VERIFY], "upstream_verify",
 		    "'pin' needs upstream_pin = sha256//BASE64");
 	if (r->up_pin_set && r->up_verify != VERIFY_PIN)
-		check_err(ck, &r->up_pin_loc, "upstream_pin",
+		check_err(ck, &r->at[ROUTE_KEY_UPSTREAM_PIN], "upstream_pin",
 		    "only with upstream_verify = pin (this route has upstream_verify = %s)",
-		    check_verify_str(r->up_verify));
+		    conf_choice_name(&conf_verify_modes, (int)r->up_verify));
 	if (r->up_ca != NULL && r->up_verify != VERIFY_CA)
-		check_err(ck, &r->up_ca_loc, "upstream_ca",
+		check_err(ck, &r->at[ROUTE_KEY_UPSTREAM_CA], "upstream_ca",
 		    "only with upstream_verify = ca (this route has upstream_verify = %s)",
-		    check_verify_str(r->up_verify));
+		    conf_choice_name(&conf_verify_modes, (int)r->up_verify));
 	if (r->up_key != NULL && r->up_cert == NULL)
-		check_err(ck, &r->up_key_loc, "upstream_key",
+		check_err(ck, &r->at[ROUTE_KEY_UPSTREAM_KEY], "upstream_key",
 		    "needs upstream_cert (the client certificate it belongs to)");
 	/* OpenSSL 3's default level 1 refuses TLS 1.0/1.1 and SHA-1 outright. */
 	if (r->up_security_level < 0 && r->up_tls.min < TLS1_2_VERSION)
 		r->up_security_level = 0;
-}
-
-static void
-check_route_files(struct check *ck, struct route_conf *r)
-{
-	if (r->up_ca != NULL)
-		check_file(ck, &r->up_ca_loc, "upstream_ca", r->up_ca);
-	if (r->up_cert != NULL)
-		check_file(ck, &r->up_cert_loc, "upstream_cert", r->up_cert);
-	if (r->up_key != NULL)
-		check_file(ck, &r->up_key_loc, "upstream_key", r->up_key);
 }
 
 /*
@@ -303,10 +281,10 @@ check_route_proxy_auth(struct check *ck, struct route_conf *r)
 
 	if (upstream_proxy_basic_file(r->up_proxy_auth, out, sizeof(out), why,
 	    sizeof(why)) == -1)
-		check_err(ck, &r->up_proxy_auth_loc, "upstream_proxy_auth", "%s",
+		check_err(ck, &r->at[ROUTE_KEY_UPSTREAM_PROXY_AUTH], "upstream_proxy_auth", "%s",
 		    why);
 	else if ((r->up_proxy_basic = strdup(out)) == NULL)
-		check_err(ck, &r->up_proxy_auth_loc, "upstream_proxy_auth",
+		check_err(ck, &r->at[ROUTE_KEY_UPSTREAM_PROXY_AUTH], "upstream_proxy_auth",
 		    "out of memory");
 	OPENSSL_cleanse(out, sizeof(out));
 }
@@ -319,26 +297,7 @@ check_route_proxy(struct check *ck, struct route_conf *r)
 			check_route_proxy_auth(ck, r);
 		return;
 	}
-	if (r->up_proxy_auth_loc.line != 0)
-		check_err(ck, &r->up_proxy_auth_loc, "upstream_proxy_auth",
-		    "only with upstream_proxy = http://HOST:PORT");
-	if (r->up_proxy_timeout_loc.line != 0)
-		check_err(ck, &r->up_proxy_timeout_loc, "upstream_proxy_timeout",
-		    "only with upstream_proxy = http://HOST:PORT");
-}
-
-/* health_check_path and health_check_status say what health_check = http asks. */
-static void
-check_route_health(struct check *ck, struct route_conf *r)
-{
-	if (r->health_check == HEALTH_CHECK_HTTP)
-		return;
-	if (r->health_check_path_loc.line != 0)
-		check_err(ck, &r->health_check_path_loc, "health_check_path",
-		    "only with health_check = http");
-	if (r->health_check_status_loc.line != 0)
-		check_err(ck, &r->health_check_status_loc, "health_check_status",
-		    "only with health_check = http");
+	check_route_scope(ck, r, SCOPE_PROXY, "only with upstream_proxy = http://HOST:PORT");
 }
 
 /* secret_header and secret_file go together, in http mode; reads the value. */
@@ -350,25 +309,39 @@ check_route_secret(struct check *ck, struct route_conf *r)
 	if (r->secret_header == NULL && r->secret_file == NULL)
 		return;
 	if (r->mode == ROUTE_MODE_TCP) {
-		check_err(ck, r->secret_header != NULL ? &r->secret_header_loc :
-		    &r->secret_file_loc, r->secret_header != NULL ? "secret_header" :
+		check_err(ck, r->secret_header != NULL ? &r->at[ROUTE_KEY_SECRET_HEADER] :
+		    &r->at[ROUTE_KEY_SECRET_FILE], r->secret_header != NULL ? "secret_header" :
 		    "secret_file", "only in mode = http (this route is tcp; use "
 		    "client_ca or allow on its listener)");
 		return;
 	}
 	if (r->secret_file == NULL) {
-		check_err(ck, &r->secret_header_loc, "secret_header",
+		check_err(ck, &r->at[ROUTE_KEY_SECRET_HEADER], "secret_header",
 		    "needs secret_file (the file holding the value)");
 		return;
 	}
 	if (r->secret_header == NULL) {
-		check_err(ck, &r->secret_file_loc, "secret_file",
+		check_err(ck, &r->at[ROUTE_KEY_SECRET_FILE], "secret_file",
 		    "needs secret_header (the name of the header that carries it)");
 		return;
 	}
 	if (r->secret_len == 0 && secret_load(r->secret_file, r->secret_sha256,
 	    &r->secret_len, err, sizeof(err)) == -1)
-		check_err(ck, &r->secret_file_loc, "secret_file", "%s", err);
+		check_err(ck, &r->at[ROUTE_KEY_SECRET_FILE], "secret_file", "%s", err);
+}
+
+/* health_check_path and health_check_status say what health_check = http asks. */
+static void
+check_route_health(struct check *ck, struct route_conf *r)
+{
+	if (r->health_check == HEALTH_CHECK_HTTP)
+		return;
+	if (r->at[ROUTE_KEY_HEALTH_CHECK_PATH].line != 0)
+		check_err(ck, &r->at[ROUTE_KEY_HEALTH_CHECK_PATH], "health_check_path",
+		    "only with health_check = http");
+	if (r->at[ROUTE_KEY_HEALTH_CHECK_STATUS].line != 0)
+		check_err(ck, &r->at[ROUTE_KEY_HEALTH_CHECK_STATUS], "health_check_status",
+		    "only with health_check = http");
 }
 
 static bool
@@ -387,18 +360,21 @@ check_same_str(const char *a, const char *b)
 static void
 check_route_cap(struct check *ck, const struct route_conf *r)
 {
+	const struct conf_loc *min_idle = &r->at[ROUTE_KEY_POOL_MIN_IDLE];
+
 	if (r->up_max_conns == 0) {
-		if (r->up_queue_max_loc.line != 0)
-			check_err(ck, &r->up_queue_max_loc, "upstream_queue_max",
+		if (r->at[ROUTE_KEY_UPSTREAM_QUEUE_MAX].line != 0)
+			check_err(ck, &r->at[ROUTE_KEY_UPSTREAM_QUEUE_MAX], "upstream_queue_max",
 			    "only with upstream_max_connections (this route has no cap)");
-		if (r->up_queue_timeout_loc.line != 0)
-			check_err(ck, &r->up_queue_timeout_loc, "upstream_queue_timeout",
+		if (r->at[ROUTE_KEY_UPSTREAM_QUEUE_TIMEOUT].line != 0)
+			check_err(ck, &r->at[ROUTE_KEY_UPSTREAM_QUEUE_TIMEOUT],
+			    "upstream_queue_timeout",
 			    "only with upstream_max_connections (this route has no cap)");
 		return;
 	}
 	if (r->pool_min_idle >= r->up_max_conns)
-		check_err(ck, r->pool_min_idle_loc.line != 0 ? &r->pool_min_idle_loc :
-		    &r->up_max_conns_loc, "pool_min_idle",
+		check_err(ck, min_idle->line != 0 ? min_idle :
+		    &r->at[ROUTE_KEY_UPSTREAM_MAX_CONNECTIONS], "pool_min_idle",
 		    "%u warm connections per worker would hold every one of "
 		    "upstream_max_connections (%u)", r->pool_min_idle, r->up_max_conns);
 }
@@ -413,38 +389,24 @@ check_route(struct check *ck, unsigned idx)
 	check_route_listener(ck, r);
 	if (r->bad) {
 		/* a key failed to parse: its default would mislead the rest */
-		check_route_files(ck, r);
+		check_key_files(ck, CONF_SECT_ROUTE, r);
 		return;
 	}
-	if (r->mode == ROUTE_MODE_TCP) {
-		if (r->path_loc.line != 0)
-			check_err(ck, &r->path_loc, "path", "only in mode = http (this route is tcp)");
-		if (r->up_host_loc.line != 0)
-			check_err(ck, &r->up_host_loc, "upstream_host",
-			    "only in mode = http (this route is tcp)");
-		if (r->forwarded_loc.line != 0)
-			check_err(ck, &r->forwarded_loc, "forwarded",
-			    "only in mode = http (this route is tcp)");
-		if (r->max_buffered_body_loc.line != 0)
-			check_err(ck, &r->max_buffered_body_loc, "max_buffered_body",
-			    "only in mode = http (this route is tcp)");
-		if (r->up_chunked_loc.line != 0)
-			check_err(ck, &r->up_chunked_loc, "upstream_chunked",
-			    "only in mode = http (this route is tcp)");
-	}
+	if (r->mode == ROUTE_MODE_TCP)
+		check_route_scope(ck, r, SCOPE_HTTP, "only in mode = http (this route is tcp)");
 	if (r->up_tls.off)
-		check_route_plain(ck, r);
+		check_route_scope(ck, r, SCOPE_TLS, "only with upstream_tls other than off");
 	else {
 		check_route_tls(ck, r);
-		check_route_files(ck, r);
+		check_key_files(ck, CONF_SECT_ROUTE, r);
 	}
 	check_route_proxy(ck, r);
 	check_route_secret(ck, r);
 	check_route_health(ck, r);
 	check_route_cap(ck, r);
 	if (r->pool_min_idle > r->pool_max_idle)
-		check_err(ck, r->pool_min_idle_loc.line != 0 ? &r->pool_min_idle_loc :
-		    &r->pool_max_idle_loc, "pool_min_idle",
+		check_err(ck, r->at[ROUTE_KEY_POOL_MIN_IDLE].line != 0 ? &r->at[ROUTE_KEY_POOL_MIN_IDLE] :
+		    &r->at[ROUTE_KEY_POOL_MAX_IDLE], "pool_min_idle",
 		    "%u is more than pool_max_idle (%u)", r->pool_min_idle, r->pool_max_idle);
 	if (r->listener == NULL || conf_find_listener(ck->conf, r->listener) == NULL)
 		return;
@@ -522,7 +484,7 @@ warn_open_listener(const struct conf *c, const struct listener_conf *l,
 	}
 	if (n == 0)
 		return;
-	conf_errors_add_at(w, &l->bind_loc, label, "bind",
+	conf_errors_add_at(w, &l->at[LISTENER_KEY_BIND], label, "bind",
 	    "OPEN TO ANY ADDRESS: %s:%u has no allow list and no client_ca, and "
 	    "route%s %s ha%s no secret_header: whoever reaches this port can call "
 	    "them; admit the ERP with allow = servicetag:FILE:TAG, client_ca or "
@@ -731,11 +693,11 @@ warn_secret(const struct route_conf *r, const char *label, struct conf_errors *w
 	if (r->secret_len == 0)
 		return;
 	if (r->secret_len < SECRET_MIN_GOOD)
-		conf_errors_add_at(w, &r->secret_file_loc, label, "secret_file",
+		conf_errors_add_at(w, &r->at[ROUTE_KEY_SECRET_FILE], label, "secret_file",
 		    "the secret has only %zu characters; use at least %d random ones "
 		    "(e.g. openssl rand -hex 32)", r->secret_len, SECRET_MIN_GOOD);
 	if (stat(r->secret_file, &st) == 0 && (st.st_mode & 077) != 0)
-		conf_errors_add_at(w, &r->secret_file_loc, label, "secret_file",
+		conf_errors_add_at(w, &r->at[ROUTE_KEY_SECRET_FILE], label, "secret_file",
 		    "'%s' is readable by group or others (mode %03o): chmod 600 it",
 		    r->secret_file, (unsigned)(st.st_mode & 0777));
 }

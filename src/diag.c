@@ -23,49 +23,6 @@
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 
-/* Indexed by enum close_reason: the audit log's stable strings. */
-static const char *const close_reason_names[CR__COUNT] = {
-	[CR_OK] = "ok",
-	[CR_CLIENT_TLS_VERSION] = "client_tls_version",
-	[CR_CLIENT_TLS_FAILED] = "client_tls_failed",
-	[CR_CLIENT_DENIED] = "client_denied",
-	[CR_CLIENT_PROXY] = "client_proxy",
-	[CR_CLIENT_CLOSED] = "client_closed",
-	[CR_CLIENT_RESET] = "client_reset",
-	[CR_CLIENT_TIMEOUT] = "client_timeout",
-	[CR_BAD_REQUEST] = "bad_request",
-	[CR_NO_ROUTE] = "no_route",
-	[CR_UPSTREAM_DNS] = "upstream_dns",
-	[CR_UPSTREAM_REFUSED] = "upstream_refused",
-	[CR_UPSTREAM_UNREACHABLE] = "upstream_unreachable",
-	[CR_UPSTREAM_CONNECT_TIMEOUT] = "upstream_connect_timeout",
-	[CR_UPSTREAM_RESET] = "upstream_reset",
-	[CR_UPSTREAM_TLS_ALERT] = "upstream_tls_alert",
-	[CR_UPSTREAM_TLS_VERSION] = "upstream_tls_version",
-	[CR_UPSTREAM_TLS_CIPHER] = "upstream_tls_cipher",
-	[CR_UPSTREAM_TLS_FAILED] = "upstream_tls_failed",
-	[CR_UPSTREAM_LEGACY_RENEGOTIATION] = "upstream_legacy_renegotiation",
-	[CR_UPSTREAM_CERT] = "upstream_cert",
-	[CR_UPSTREAM_TIMEOUT] = "upstream_timeout",
-	[CR_UPSTREAM_CLOSED] = "upstream_closed",
-	[CR_UPSTREAM_BAD_RESPONSE] = "upstream_bad_response",
-	[CR_PROXY_REFUSED] = "proxy_refused",
-	[CR_PROXY_AUTH] = "proxy_auth",
-	[CR_PROXY_FORBIDDEN] = "proxy_forbidden",
-	[CR_PROXY_BAD_GATEWAY] = "proxy_bad_gateway",
-	[CR_PROXY_TIMEOUT] = "proxy_timeout",
-	[CR_PROXY_BAD_ANSWER] = "proxy_bad_answer",
-	[CR_UPSTREAM_BODY_UNREAD] = "upstream_body_unread",
-	[CR_UPSTREAM_UNACKED] = "upstream_unacked",
-	[CR_IDLE_TIMEOUT] = "idle_timeout",
-	[CR_SHUTDOWN] = "shutdown",
-	[CR_INTERNAL] = "internal",
-	[CR_BROKER_FD_LIMIT] = "broker_fd_limit",
-	[CR_UPSTREAM_DOWN] = "upstream_down",
-	[CR_UPSTREAM_BUSY] = "upstream_busy",
-	[CR_UPSTREAM_QUEUE_TIMEOUT] = "upstream_queue_timeout",
-};
-
 static const char *const phase_names[PHASE__COUNT] = {
 	[PHASE_NONE] = "",
 	[PHASE_ACCEPT] = "accept",
@@ -164,35 +121,9 @@ static const struct {
 };
 
 const char *
-close_reason_str(enum close_reason code)
-{
-	if ((unsigned)code >= CR__COUNT)
-		return "internal";
-	return close_reason_names[code];
-}
-
-bool
-close_reason_from_str(const char *s, enum close_reason *out)
-{
-	unsigned i;
-
-	if (s == NULL)
-		return false;
-	for (i = 0; i < CR__COUNT; i++) {
-		if (strcmp(s, close_reason_names[i]) == 0) {
-			*out = (enum close_reason)i;
-			return true;
-		}
-	}
-	return false;
-}
-
-const char *
 diag_phase_str(enum diag_phase phase)
 {
-	if ((unsigned)phase >= PHASE__COUNT)
-		return "";
-	return phase_names[phase];
+	return (unsigned)phase < PHASE__COUNT ? phase_names[phase] : "";
 }
 
 const char *
@@ -208,21 +139,21 @@ diag_alert_name(int alert)
 }
 
 static const char *
-alert_hint(const char *name)
+hint_upstream_alert(const struct tb_err *err)
 {
 	size_t i;
 
 	for (i = 0; i < sizeof(alerts) / sizeof(alerts[0]); i++) {
-		if (strcmp(alerts[i].name, name) == 0)
+		if (strcmp(alerts[i].name, err->alert) == 0)
 			return alerts[i].hint;
 	}
 	return HINT_ALERT_GENERIC;
 }
 
 static const char *
-hint_upstream_cert(enum diag_cause cause)
+hint_upstream_cert(const struct tb_err *err)
 {
-	switch (cause) {
+	switch (err->cause) {
 	case DIAG_CAUSE_PIN_MISMATCH:
 		return "the endpoint's key does not match upstream_pin: if its "
 		    "certificate was legitimately renewed with a new key, update "
@@ -252,9 +183,9 @@ hint_upstream_cert(enum diag_cause cause)
 }
 
 static const char *
-hint_upstream_tls_failed(enum diag_cause cause)
+hint_upstream_tls_failed(const struct tb_err *err)
 {
-	switch (cause) {
+	switch (err->cause) {
 	case DIAG_CAUSE_LEGACY_SIGALG:
 		return "the endpoint signs its handshake with MD5+SHA-1 or SHA-1 "
 		    "(TLS 1.0/1.1 style), refused at our security level: set "
@@ -310,13 +241,11 @@ hint_upstream_reset(const struct tb_err *err)
 }
 
 static const char *
-hint_upstream_timeout(enum diag_phase phase)
+hint_upstream_timeout(const struct tb_err *err)
 {
-	switch (phase) {
+	switch (err->phase) {
 	case PHASE_CONNECT:
-		return "the TCP connect got no answer in time: a firewall may drop "
-		    "the traffic or the host is down; check upstream = HOST:PORT, "
-		    "or raise connect_timeout";
+		return HINT_CONNECT_TIMEOUT;
 	case PHASE_HANDSHAKE:
 		return "the endpoint accepted TCP but did not finish the TLS "
 		    "handshake within handshake_timeout: it may not speak TLS on "
@@ -329,39 +258,37 @@ hint_upstream_timeout(enum diag_phase phase)
 }
 
 static const char *
-hint_client(const struct tb_err *err)
+hint_client_closed(const struct tb_err *err)
 {
-	bool hs = err->phase == PHASE_CLIENT_HANDSHAKE;
+	if (err->phase == PHASE_CLIENT_HANDSHAKE)
+		return "the client closed during the TLS handshake: it likely does "
+		    "not trust the listener's certificate (cert =) or rejects its "
+		    "TLS settings";
+	if (err->phase == PHASE_ACCEPT || err->phase == PHASE_REQUEST)
+		return "the client closed before sending a complete request";
+	return "the client closed before the exchange ended: its own timeout "
+	    "may be shorter than the endpoint's response time";
+}
 
-	switch (err->code) {
-	case CR_CLIENT_CLOSED:
-		if (hs)
-			return "the client closed during the TLS handshake: it "
-			    "likely does not trust the listener's certificate "
-			    "(cert =) or rejects its TLS settings";
-		if (err->phase == PHASE_ACCEPT || err->phase == PHASE_REQUEST)
-			return "the client closed before sending a complete "
-			    "request";
-		return "the client closed before the exchange ended: its own "
-		    "timeout may be shorter than the endpoint's response time";
-	case CR_CLIENT_RESET:
-		if (hs)
-			return "the client reset the connection during the TLS "
-			    "handshake: it likely rejects the listener's "
-			    "certificate or TLS settings";
-		return "the client reset the connection: check the client's "
-		    "timeouts and any firewall or load balancer in front of "
-		    "the broker";
-	case CR_CLIENT_TIMEOUT:
-		if (hs)
-			return "the client did not finish the TLS handshake "
-			    "within the listener's handshake_timeout (a port "
-			    "scanner, health check or stalled client)";
-		return "the client did not send a complete request head within "
-		    "the listener's request_timeout (a slow or stalled client)";
-	default:
-		return "";
-	}
+static const char *
+hint_client_reset(const struct tb_err *err)
+{
+	if (err->phase == PHASE_CLIENT_HANDSHAKE)
+		return "the client reset the connection during the TLS handshake: "
+		    "it likely rejects the listener's certificate or TLS settings";
+	return "the client reset the connection: check the client's timeouts "
+	    "and any firewall or load balancer in front of the broker";
+}
+
+static const char *
+hint_client_timeout(const struct tb_err *err)
+{
+	if (err->phase == PHASE_CLIENT_HANDSHAKE)
+		return "the client did not finish the TLS handshake within the "
+		    "listener's handshake_timeout (a port scanner, health check or "
+		    "stalled client)";
+	return "the client did not send a complete request head within the "
+	    "listener's request_timeout (a slow or stalled client)";
 }
 
 static const char *
@@ -393,176 +320,80 @@ hint_client_tls_failed(const struct tb_err *err)
 	    "min_tls";
 }
 
-/* The route's upstream_proxy failed us; each hint names the key to fix. */
-static const char *
-hint_proxy(enum close_reason code)
+/* What the table says of each reason, indexed by enum close_reason. */
+struct close_reason_info {
+	const char *name;		/* stable audit-log string */
+	int status;			/* HTTP status answered, 0 = none */
+	enum log_level level;		/* a tcp session's close line */
+	enum log_level request_level;	/* a failed http request's line */
+	const char *hint;		/* static hint, or NULL for hint_fn */
+	const char *(*hint_fn)(const struct tb_err *err);
+};
+
+#define DIAG_REASON_ROW(id, ...) [id] = { __VA_ARGS__ },
+static const struct close_reason_info close_reasons[CR__COUNT] = {
+	DIAG_REASONS(DIAG_REASON_ROW)
+};
+#undef DIAG_REASON_ROW
+
+/* The row of code; out-of-range codes read as internal. */
+static const struct close_reason_info *
+close_reason_info(enum close_reason code)
 {
-	switch (code) {
-	case CR_PROXY_REFUSED:
-		return "nothing accepts connections at the route's upstream_proxy "
-		    "address: check upstream_proxy = http://HOST:PORT and that "
-		    "the proxy is running";
-	case CR_PROXY_AUTH:
-		return "the proxy wants credentials (407 or 401): set "
-		    "upstream_proxy_auth = FILE holding user:password (Basic), or "
-		    "fix the ones in it; NTLM and Negotiate are not supported "
-		    "(put a local cntlm or a squid parent in between)";
-	case CR_PROXY_FORBIDDEN:
-		return "the proxy refused the tunnel to this destination (403): "
-		    "its rules must allow CONNECT to upstream = HOST:PORT (squid: "
-		    "the CONNECT / SSL_ports ACLs; tinyproxy: ConnectPort)";
-	case CR_PROXY_BAD_GATEWAY:
-		return "the proxy could not reach the endpoint (502/503/504 from "
-		    "the proxy): check upstream = HOST:PORT as the proxy sees it "
-		    "(its DNS, its routes) and the proxy's log";
-	case CR_PROXY_TIMEOUT:
-		return "the proxy accepted TCP but did not answer CONNECT within "
-		    "upstream_proxy_timeout: check that upstream_proxy names an "
-		    "HTTP proxy, or raise upstream_proxy_timeout if it is slow to "
-		    "reach the endpoint";
-	default:
-		return "the proxy's answer to CONNECT was no HTTP or an "
-		    "unexpected status (see detail): check that upstream_proxy "
-		    "names an HTTP forward proxy port (not SOCKS, not TLS)";
+	return &close_reasons[(unsigned)code < CR__COUNT ? code : CR_INTERNAL];
+}
+
+const char *
+close_reason_str(enum close_reason code)
+{
+	return close_reason_info(code)->name;
+}
+
+bool
+close_reason_from_str(const char *s, enum close_reason *out)
+{
+	unsigned i;
+
+	if (s == NULL)
+		return false;
+	for (i = 0; i < CR__COUNT; i++) {
+		if (strcmp(s, close_reasons[i].name) == 0) {
+			*out = (enum close_reason)i;
+			return true;
+		}
 	}
+	return false;
 }
 
 const char *
 diag_hint(const struct tb_err *err)
 {
+	const struct close_reason_info *ri;
+
 	if (err->hint != NULL)
 		return err->hint;
-	switch (err->code) {
-	case CR_OK:
+	if ((unsigned)err->code >= CR__COUNT)
 		return "";
-	case CR_CLIENT_TLS_VERSION:
-		return "the client offered only TLS versions below 1.2; this "
-		    "listener requires TLS 1.2 or later: enable TLS 1.2 on the "
-		    "client";
-	case CR_CLIENT_TLS_FAILED:
-		return hint_client_tls_failed(err);
-	case CR_CLIENT_DENIED:
-		return "the client address is not in the listener's allow list: "
-		    "add its network to allow = in the [listener] section";
-	case CR_CLIENT_PROXY:
-		return "the PROXY protocol header was missing, malformed or sent "
-		    "by a source not in proxy_trusted (see detail): list the "
-		    "balancers in proxy_trusted and have them send PROXY v1 or "
-		    "v2 (HAProxy: send-proxy-v2), or set proxy_protocol = "
-		    "optional";
-	case CR_CLIENT_CLOSED:
-	case CR_CLIENT_RESET:
-	case CR_CLIENT_TIMEOUT:
-		return hint_client(err);
-	case CR_BAD_REQUEST:
-		return "the client sent a request the broker will not forward "
-		    "(see detail): ambiguous framing is refused to prevent "
-		    "request smuggling";
-	case CR_NO_ROUTE:
-		return "no route matches this Host/SNI and path: add a [route] "
-		    "with matching host = / path =, or check the client's URL";
-	case CR_UPSTREAM_DNS:
-		return "the upstream host name did not resolve: check upstream = "
-		    "HOST:PORT and the broker's resolver (/etc/resolv.conf)";
-	case CR_UPSTREAM_REFUSED:
-		return "nothing accepts connections at the upstream address: "
-		    "check upstream = HOST:PORT and that the endpoint is running";
-	case CR_UPSTREAM_UNREACHABLE:
-		return "the upstream address cannot be reached: check upstream = "
-		    "HOST:PORT, routing and firewalls between broker and endpoint";
-	case CR_UPSTREAM_CONNECT_TIMEOUT:
-		return hint_upstream_timeout(PHASE_CONNECT);
-	case CR_UPSTREAM_RESET:
-		return hint_upstream_reset(err);
-	case CR_UPSTREAM_TLS_ALERT:
-		return alert_hint(err->alert);
-	case CR_UPSTREAM_TLS_VERSION:
-		return "no TLS version in common with the endpoint: set "
-		    "upstream_tls to a range it supports (e.g. 1.0-1.3), or run "
-		    "tlsbroker probe HOST:PORT";
-	case CR_UPSTREAM_TLS_CIPHER:
-		return "no cipher in common with the endpoint: allow its ciphers "
-		    "in upstream_ciphers (e.g. DEFAULT:@SECLEVEL=0); 3DES/RC4-only "
-		    "endpoints need an OpenSSL built with enable-weak-ssl-ciphers";
-	case CR_UPSTREAM_TLS_FAILED:
-		return hint_upstream_tls_failed(err->cause);
-	case CR_UPSTREAM_LEGACY_RENEGOTIATION:
-		return "the endpoint lacks RFC 5746 secure renegotiation; set "
-		    "upstream_legacy_renegotiation = yes (a TLS 1.0 endpoint "
-		    "often also needs upstream_security_level = 0)";
-	case CR_UPSTREAM_CERT:
-		return hint_upstream_cert(err->cause);
-	case CR_UPSTREAM_TIMEOUT:
-		return hint_upstream_timeout(err->phase);
-	case CR_UPSTREAM_CLOSED:
-		return "the endpoint closed before a full response: often a "
-		    "keep-alive connection it had closed while idle (set "
-		    "pool_idle_timeout below its keep-alive timeout), or it "
-		    "failed on the request";
-	case CR_UPSTREAM_BAD_RESPONSE:
-		return "the endpoint sent invalid HTTP (see detail): check that "
-		    "upstream_tls matches the port (TLS or plain) and the "
-		    "endpoint's logs";
-	case CR_PROXY_REFUSED:
-	case CR_PROXY_AUTH:
-	case CR_PROXY_FORBIDDEN:
-	case CR_PROXY_BAD_GATEWAY:
-	case CR_PROXY_TIMEOUT:
-	case CR_PROXY_BAD_ANSWER:
-		return hint_proxy(err->code);
-	case CR_UPSTREAM_BODY_UNREAD:
-		return "the endpoint answered before it took the whole request "
-		    "body, so the call most likely failed there whatever the "
-		    "status says: check the endpoint's logs; one that cannot read "
-		    "chunked request bodies needs upstream_chunked = no (the "
-		    "default: the broker sends them with a Content-Length)";
-	case CR_UPSTREAM_UNACKED:
-		return "a kept-alive connection to the endpoint acknowledged no "
-		    "byte of the request within upstream_reuse_ack_timeout: a "
-		    "firewall or NAT forgot it, or the endpoint's host vanished, "
-		    "without a FIN or RST.  The endpoint never saw the request, so "
-		    "resending it is safe (the broker does so itself when it still "
-		    "holds the whole request); set pool_idle_check below the "
-		    "firewall's idle timer";
-	case CR_IDLE_TIMEOUT:
-		return "no traffic either way for idle_timeout: raise the route's "
-		    "idle_timeout if long-idle connections are expected";
-	case CR_SHUTDOWN:
-		return "the broker was stopping and the connection outlived "
-		    "drain_timeout: raise drain_timeout in [broker] for long "
-		    "exchanges";
-	case CR_INTERNAL:
-		return "the broker ran out of a resource (memory, descriptors, "
-		    "max_connections): see the operational log and raise the "
-		    "limits (LimitNOFILE, max_connections)";
-	case CR_BROKER_FD_LIMIT:
-		return "the broker ran out of file descriptors, its own limit and "
-		    "not the endpoint's: raise LimitNOFILE in its systemd unit "
-		    "(ulimit -n), or lower max_connections in [broker] so that "
-		    "two descriptors per connection fit";
-	case CR_UPSTREAM_DOWN:
-		return "every address in upstream = failed upstream_max_fails "
-		    "times in a row and is resting for upstream_fail_timeout, so "
-		    "the broker answers at once instead of waiting out "
-		    "connect_timeout: bring an endpoint back (the log names each "
-		    "address), list a backup address, or tune "
-		    "upstream_max_fails / upstream_fail_timeout / health_check";
-	case CR_UPSTREAM_BUSY:
-		return "the route's upstream_max_connections were all in use and "
-		    "upstream_queue_max requests already waited: nothing was "
-		    "sent to the endpoint, so a retry is safe; raise "
-		    "upstream_queue_max for bursts, or upstream_max_connections "
-		    "if the endpoint can take more";
-	case CR_UPSTREAM_QUEUE_TIMEOUT:
-		return "the request waited upstream_queue_timeout for one of the "
-		    "route's upstream_max_connections and was never sent, so a "
-		    "retry is safe: the endpoint is slower than the load; raise "
-		    "upstream_queue_timeout, or upstream_max_connections if the "
-		    "endpoint can take more";
-	case CR__COUNT:
-		break;
-	}
-	return "";
+	ri = close_reason_info(err->code);
+	return ri->hint_fn != NULL ? ri->hint_fn(err) : ri->hint;
+}
+
+int
+diag_http_status(enum close_reason code)
+{
+	return (unsigned)code < CR__COUNT ? close_reasons[code].status : 0;
+}
+
+enum log_level
+diag_close_level(enum close_reason code)
+{
+	return close_reason_info(code)->level;
+}
+
+enum log_level
+diag_request_level(enum close_reason code)
+{
+	return close_reason_info(code)->request_level;
 }
 
 void
@@ -997,53 +828,4 @@ diag_from_client_tls(struct tb_err *err, const struct tls_failure *f)
 	}
 	tb_err_set(err, CR_CLIENT_TLS_FAILED, PHASE_CLIENT_HANDSHAKE,
 	    "TLS handshake failed: %s", rs != NULL ? rs : "no error reported");
-}
-
-int
-diag_http_status(enum close_reason code)
-{
-	switch (code) {
-	case CR_UPSTREAM_CONNECT_TIMEOUT:
-	case CR_UPSTREAM_TIMEOUT:
-	case CR_PROXY_TIMEOUT:
-		return 504;
-	case CR_BAD_REQUEST:
-		return 400;
-	case CR_NO_ROUTE:
-		return 404;
-	case CR_UPSTREAM_DNS:
-	case CR_UPSTREAM_REFUSED:
-	case CR_UPSTREAM_UNREACHABLE:
-	case CR_UPSTREAM_RESET:
-	case CR_UPSTREAM_TLS_ALERT:
-	case CR_UPSTREAM_TLS_VERSION:
-	case CR_UPSTREAM_TLS_CIPHER:
-	case CR_UPSTREAM_TLS_FAILED:
-	case CR_UPSTREAM_LEGACY_RENEGOTIATION:
-	case CR_UPSTREAM_CERT:
-	case CR_UPSTREAM_CLOSED:
-	case CR_UPSTREAM_BAD_RESPONSE:
-	case CR_PROXY_REFUSED:
-	case CR_PROXY_AUTH:
-	case CR_PROXY_FORBIDDEN:
-	case CR_PROXY_BAD_GATEWAY:
-	case CR_PROXY_BAD_ANSWER:
-	case CR_UPSTREAM_BODY_UNREAD:
-	case CR_UPSTREAM_UNACKED:
-		return 502;
-	case CR_INTERNAL:
-		return 500;
-	case CR_BROKER_FD_LIMIT:
-	case CR_UPSTREAM_DOWN:
-		return 503;
-	case CR_UPSTREAM_BUSY:
-	case CR_UPSTREAM_QUEUE_TIMEOUT:
-		/* never sent: 503 says "try again", 504 would suggest it ran */
-		return 503;
-	case CR_SHUTDOWN:
-		return 503;
-	default:
-		/* ok and client-side reasons: no answer to send */
-		return 0;
-	}
 }

@@ -12,49 +12,19 @@
 
 #include <stdbool.h>
 
-/* Stable codes: the string of each is part of the audit log's interface. */
+#include "diag_reasons.h"
+#include "log.h"
+
+/*
+ * Stable codes: the string of each is part of the audit log's interface.
+ * One row each in diag_reasons.h, which says what each means.
+ */
+#define DIAG_REASON_ID(id, ...) id,
 enum close_reason {
-	CR_OK = 0,			/* exchange completed normally */
-	CR_CLIENT_TLS_VERSION,		/* client offered only < TLS 1.2 */
-	CR_CLIENT_TLS_FAILED,		/* other inbound handshake failure */
-	CR_CLIENT_DENIED,		/* source address not in allow list */
-	CR_CLIENT_PROXY,		/* PROXY header missing, malformed or untrusted */
-	CR_CLIENT_CLOSED,		/* client closed before the exchange ended */
-	CR_CLIENT_RESET,		/* client sent RST */
-	CR_CLIENT_TIMEOUT,		/* client handshake / head timeout */
-	CR_BAD_REQUEST,			/* HTTP parse error */
-	CR_NO_ROUTE,			/* no route matches SNI / Host / path */
-	CR_UPSTREAM_DNS,		/* upstream name did not resolve */
-	CR_UPSTREAM_REFUSED,		/* ECONNREFUSED */
-	CR_UPSTREAM_UNREACHABLE,	/* EHOSTUNREACH / ENETUNREACH */
-	CR_UPSTREAM_CONNECT_TIMEOUT,	/* TCP connect timed out */
-	CR_UPSTREAM_RESET,		/* ECONNRESET or EOF from the endpoint */
-	CR_UPSTREAM_TLS_ALERT,		/* endpoint sent a fatal alert */
-	CR_UPSTREAM_TLS_VERSION,	/* no protocol version in common */
-	CR_UPSTREAM_TLS_CIPHER,		/* no cipher in common */
-	CR_UPSTREAM_TLS_FAILED,		/* other outbound handshake failure */
-	CR_UPSTREAM_LEGACY_RENEGOTIATION, /* endpoint lacks RFC 5746 */
-	CR_UPSTREAM_CERT,		/* verification or pin failed */
-	CR_UPSTREAM_TIMEOUT,		/* handshake or response timed out */
-	CR_UPSTREAM_CLOSED,		/* endpoint closed before a full response */
-	CR_UPSTREAM_BAD_RESPONSE,	/* endpoint sent invalid HTTP */
-	CR_PROXY_REFUSED,		/* upstream_proxy: TCP connect refused */
-	CR_PROXY_AUTH,			/* upstream_proxy answered 407 */
-	CR_PROXY_FORBIDDEN,		/* upstream_proxy answered 403 */
-	CR_PROXY_BAD_GATEWAY,		/* upstream_proxy answered 502, 503 or 504 */
-	CR_PROXY_TIMEOUT,		/* no CONNECT answer within upstream_proxy_timeout */
-	CR_PROXY_BAD_ANSWER,		/* not HTTP, another status, or closed */
-	CR_UPSTREAM_BODY_UNREAD,	/* endpoint answered before it took the whole request body */
-	CR_UPSTREAM_UNACKED,		/* reused connection: no byte of the request acknowledged */
-	CR_IDLE_TIMEOUT,		/* no traffic either way for idle_timeout */
-	CR_SHUTDOWN,			/* broker stopped; drain deadline passed */
-	CR_INTERNAL,			/* resource exhaustion inside the broker */
-	CR_BROKER_FD_LIMIT,		/* the broker is out of file descriptors (EMFILE, ENFILE) */
-	CR_UPSTREAM_DOWN,		/* every address of the route is marked down */
-	CR_UPSTREAM_BUSY,		/* upstream_max_connections in use and the queue full */
-	CR_UPSTREAM_QUEUE_TIMEOUT,	/* no upstream connection free within upstream_queue_timeout */
+	DIAG_REASONS(DIAG_REASON_ID)
 	CR__COUNT
 };
+#undef DIAG_REASON_ID
 
 /* Where in the exchange a failure happened. */
 enum diag_phase {
@@ -149,7 +119,14 @@ void diag_from_client_tls(struct tb_err *err, const struct tls_failure *f);
 /* client_tls_version with the hint "the client offered only <offered>; ..." */
 void diag_client_tls_version(struct tb_err *err, const char *offered);
 
-/* HTTP status the broker answers for a reason: 502, 504, 400, 404... */
+/* HTTP status the broker answers for a reason: 502, 504, 400, 404...; 0 = none. */
 int diag_http_status(enum close_reason code);
+/*
+ * The level of a tcp session's close line for a reason: INFO when a peer
+ * went away (routine), WARNING for what an operator looks for.
+ */
+enum log_level diag_close_level(enum close_reason code);
+/* The level of the log line of an http request that failed for a reason. */
+enum log_level diag_request_level(enum close_reason code);
 
 #endif

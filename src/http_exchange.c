@@ -321,8 +321,7 @@ hx_fail_status(struct session *s, const struct tb_err *err, int status)
 	reply_error(hc_client_out(s), status, ex->rec.route, err, false,
 	    ex->req.method == HTTP1_M_HEAD);
 	ex->resp_sent = true;
-	lvl = err->code == CR_BAD_REQUEST || err->code == CR_NO_ROUTE ||
-	    err->code == CR_CLIENT_TIMEOUT ? LOG_LVL_INFO : LOG_LVL_WARNING;
+	lvl = diag_request_level(err->code);
 	if (log_enabled(lvl) && (lvl != LOG_LVL_WARNING ||
 	    session_log_allowed(s, ex->rc)))
 		log_at(lvl, "conn=%llu req=%u route=%s client=%s status=%d close=%s phase=%s: %s",

@@ -50,7 +50,7 @@ bind_one(const struct listener_conf *lc, struct conf_errors *errs)
 	if (host[0] == '\0' || strcmp(host, "*") == 0)
 		host = NULL;
 	if ((r = getaddrinfo(host, port, &hints, &res)) != 0) {
-		conf_errors_add_at(errs, &lc->bind_loc, section, "bind",
+		conf_errors_add_at(errs, &lc->at[LISTENER_KEY_BIND], section, "bind",
 		    "cannot resolve '%s': %s", lc->bind.host, gai_strerror(r));
 		return -1;
 	}
@@ -68,7 +68,7 @@ bind_one(const struct listener_conf *lc, struct conf_errors *errs)
 	freeaddrinfo(res);
 	return fd;
 err:
-	conf_errors_add_at(errs, &lc->bind_loc, section, "bind",
+	conf_errors_add_at(errs, &lc->at[LISTENER_KEY_BIND], section, "bind",
 	    "cannot listen on %s:%u: %s", lc->bind.host, lc->bind.port,
 	    strerror(errno));
 	if (fd != -1)

@@ -42,6 +42,14 @@ static const struct {
 	[LOG_LVL_DEBUG] = { "debug", 7 },
 };
 
+const char *
+log_level_str(enum log_level lvl)
+{
+	if ((unsigned)lvl >= sizeof(log_levels) / sizeof(log_levels[0]))
+		return "?";
+	return log_levels[lvl].name;
+}
+
 /*
  * systemd sets JOURNAL_STREAM to "DEV:INODE" of the stream it connected to
  * stderr.  Comparing it with fstat(2) (as systemd.exec(5) advises) instead

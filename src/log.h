@@ -13,8 +13,16 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "conf.h"
+enum log_level {
+	LOG_LVL_ERROR = 0,
+	LOG_LVL_WARNING,
+	LOG_LVL_NOTICE,
+	LOG_LVL_INFO,
+	LOG_LVL_DEBUG
+};
 
+/* "error", "warning"...; "?" for a value out of range. */
+const char *log_level_str(enum log_level lvl);
 void log_init(enum log_level level);
 /* True when stderr is journald's stream (lines then carry "<N>" priorities). */
 bool log_to_journal(void);

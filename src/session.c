@@ -172,21 +172,14 @@ session_log_summary(struct session *s, const struct audit_rec *r)
 {
 	enum log_level lvl;
 
-	/* A peer going away is routine; a failed second hop is what operators look for. */
-	switch (r->err.code) {
-	case CR_OK:
-	case CR_CLIENT_CLOSED:
-	case CR_CLIENT_RESET:
-	case CR_CLIENT_TIMEOUT:
-	case CR_IDLE_TIMEOUT:
+	/*
+	 * A peer going away is routine, a failed second hop is what operators
+	 * look for (the reason's row says which); a mode that logs each
+	 * failure (http: per request) did so already.
+	 */
+	lvl = diag_close_level(r->err.code);
+	if (s->mode != NULL && s->mode->logs_failures)
 		lvl = LOG_LVL_INFO;
-		break;
-	default:
-		/* a mode that logs each failure (http: per request) did already */
-		lvl = s->mode != NULL && s->mode->logs_failures ? LOG_LVL_INFO :
-		    LOG_LVL_WARNING;
-		break;
-	}
 	if (!log_enabled(lvl))
 		return;
 	if (lvl == LOG_LVL_WARNING && !session_log_allowed(s, s->rc))

@@ -204,12 +204,12 @@ tls_client_setup_verify(struct tls_client *cli, struct conf_errors *errs)
 	}
 	if (rc->up_ca != NULL) {
 		if (SSL_CTX_load_verify_locations(cli->ctx, rc->up_ca, NULL) != 1) {
-			add_ssl_error(errs, rc, &rc->up_ca_loc, "upstream_ca",
+			add_ssl_error(errs, rc, &rc->at[ROUTE_KEY_UPSTREAM_CA], "upstream_ca",
 			    rc->up_ca);
 			return -1;
 		}
 	} else if (SSL_CTX_set_default_verify_paths(cli->ctx) != 1) {
-		add_ssl_error(errs, rc, &rc->up_verify_loc, "upstream_verify",
+		add_ssl_error(errs, rc, &rc->at[ROUTE_KEY_UPSTREAM_VERIFY], "upstream_verify",
 		    "cannot load the system CA store");
 		return -1;
 	}
@@ -256,13 +256,13 @@ tls_client_setup_ctx(struct tls_client *cli, struct conf_errors *errs)
 		SSL_CTX_set_security_level(cli->ctx, level);
 	if (rc->up_ciphers != NULL &&
 	    SSL_CTX_set_cipher_list(cli->ctx, rc->up_ciphers) != 1) {
-		add_ssl_error(errs, rc, &rc->up_ciphers_loc, "upstream_ciphers",
+		add_ssl_error(errs, rc, &rc->at[ROUTE_KEY_UPSTREAM_CIPHERS], "upstream_ciphers",
 		    "OpenSSL rejects this cipher list");
 		return -1;
 	}
 	if (rc->up_ciphersuites != NULL &&
 	    SSL_CTX_set_ciphersuites(cli->ctx, rc->up_ciphersuites) != 1) {
-		add_ssl_error(errs, rc, &rc->up_ciphersuites_loc,
+		add_ssl_error(errs, rc, &rc->at[ROUTE_KEY_UPSTREAM_CIPHERSUITES],
 		    "upstream_ciphersuites", "OpenSSL rejects these TLS 1.3 suites");
 		return -1;
 	}
@@ -305,15 +305,15 @@ tls_client_setup_ctx(struct tls_client *cli, struct conf_errors *errs)
 			char section[300];
 
 			snprintf(section, sizeof(section), "route %s", rc->name);
-			conf_errors_add_at(errs, rc->up_alpn_loc.line != 0 ?
-			    &rc->up_alpn_loc : &rc->loc, section, "upstream_alpn",
+			conf_errors_add_at(errs, rc->at[ROUTE_KEY_UPSTREAM_ALPN].line != 0 ?
+			    &rc->at[ROUTE_KEY_UPSTREAM_ALPN] : &rc->loc, section, "upstream_alpn",
 			    "'%s' is not a comma-separated list of protocol names", alpn);
 			return -1;
 		}
 	}
 	if (rc->up_cert != NULL) {
 		if (SSL_CTX_use_certificate_chain_file(cli->ctx, rc->up_cert) != 1) {
-			add_ssl_error(errs, rc, &rc->up_cert_loc, "upstream_cert",
+			add_ssl_error(errs, rc, &rc->at[ROUTE_KEY_UPSTREAM_CERT], "upstream_cert",
 			    rc->up_cert);
 			return -1;
 		}
@@ -321,7 +321,7 @@ tls_client_setup_ctx(struct tls_client *cli, struct conf_errors *errs)
 		    rc->up_key : rc->up_cert, SSL_FILETYPE_PEM) != 1 ||
 		    SSL_CTX_check_private_key(cli->ctx) != 1) {
 			add_ssl_error(errs, rc, rc->up_key != NULL ?
-			    &rc->up_key_loc : &rc->up_cert_loc, rc->up_key != NULL ?
+			    &rc->at[ROUTE_KEY_UPSTREAM_KEY] : &rc->at[ROUTE_KEY_UPSTREAM_CERT], rc->up_key != NULL ?
 			    "upstream_key" : "upstream_cert",
 			    "key missing or not matching the certificate");
 			return -1;

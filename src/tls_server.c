@@ -229,7 +229,7 @@ tls_server_check_floor(SSL_CTX *ctx, const struct listener_conf *lc,
 	int level = SSL_CTX_get_security_level(ctx), i, r = 0;
 
 	if (level < INBOUND_SECLEVEL) {
-		conf_errors_add_at(errs, &lc->ciphers_loc, section, "ciphers",
+		conf_errors_add_at(errs, &lc->at[LISTENER_KEY_CIPHERS], section, "ciphers",
 		    "'%s' sets security level %d; inbound needs at least %d "
 		    "(leave @SECLEVEL out or raise it)", lc->ciphers != NULL ?
 		    lc->ciphers : "", level, INBOUND_SECLEVEL);
@@ -247,10 +247,10 @@ tls_server_check_floor(SSL_CTX *ctx, const struct listener_conf *lc,
 		weak[k]++;
 	}
 	if (weak[0] > 0)
-		tls_server_weak_error(errs, &lc->ciphers_loc, section, "ciphers",
+		tls_server_weak_error(errs, &lc->at[LISTENER_KEY_CIPHERS], section, "ciphers",
 		    lc->ciphers, &found[0]);
 	if (weak[1] > 0)
-		tls_server_weak_error(errs, &lc->ciphersuites_loc, section,
+		tls_server_weak_error(errs, &lc->at[LISTENER_KEY_CIPHERSUITES], section,
 		    "ciphersuites", lc->ciphersuites, &found[1]);
 	if (weak[0] > 0 || weak[1] > 0)
 		r = -1;
@@ -285,13 +285,13 @@ tls_server_ctx_new(struct tls_server *srv, const struct listener_conf *lc,
 	SSL_CTX_set_dh_auto(ctx, 1);
 	if (SSL_CTX_set_cipher_list(ctx, lc->ciphers != NULL ? lc->ciphers :
 	    INTERMEDIATE_CIPHERS) != 1) {
-		add_ssl_error(errs, &lc->ciphers_loc, section, "ciphers",
+		add_ssl_error(errs, &lc->at[LISTENER_KEY_CIPHERS], section, "ciphers",
 		    "OpenSSL rejects this cipher list");
 		goto err;
 	}
 	if (lc->ciphersuites != NULL &&
 	    SSL_CTX_set_ciphersuites(ctx, lc->ciphersuites) != 1) {
-		add_ssl_error(errs, &lc->ciphersuites_loc, section,
+		add_ssl_error(errs, &lc->at[LISTENER_KEY_CIPHERSUITES], section,
 		    "ciphersuites", "OpenSSL rejects these TLS 1.3 suites");
 		goto err;
 	}
@@ -299,16 +299,16 @@ tls_server_ctx_new(struct tls_server *srv, const struct listener_conf *lc,
 		goto err;
 	SSL_CTX_set1_groups_list(ctx, INTERMEDIATE_GROUPS);
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
-		add_ssl_error(errs, &lc->cert_loc, section, "cert", cert);
+		add_ssl_error(errs, &lc->at[LISTENER_KEY_CERT], section, "cert", cert);
 		goto err;
 	}
 	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
-		add_ssl_error(errs, key == cert ? &lc->cert_loc : &lc->key_loc,
+		add_ssl_error(errs, key == cert ? &lc->at[LISTENER_KEY_CERT] : &lc->at[LISTENER_KEY_KEY],
 		    section, key == cert ? "cert" : "key", key);
 		goto err;
 	}
 	if (SSL_CTX_check_private_key(ctx) != 1) {
-		add_ssl_error(errs, key == cert ? &lc->cert_loc : &lc->key_loc,
+		add_ssl_error(errs, key == cert ? &lc->at[LISTENER_KEY_CERT] : &lc->at[LISTENER_KEY_KEY],
 		    section, key == cert ? "cert" : "key",
 		    "the key does not match the certificate");
 		goto err;
@@ -316,7 +316,7 @@ tls_server_ctx_new(struct tls_server *srv, const struct listener_conf *lc,
 	if (lc->client_ca != NULL) {
 		if (SSL_CTX_load_verify_locations(ctx, lc->client_ca, NULL) != 1 ||
 		    (names = SSL_load_client_CA_file(lc->client_ca)) == NULL) {
-			add_ssl_error(errs, &lc->client_ca_loc, section,
+			add_ssl_error(errs, &lc->at[LISTENER_KEY_CLIENT_CA], section,
 			    "client_ca", lc->client_ca);
 			goto err;
 		}

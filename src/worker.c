@@ -13,6 +13,7 @@
 #include <event2/dns.h>
 #include <event2/event.h>
 
+#include "conf.h"
 #include "diag.h"
 #include "gen.h"
 #include "listener.h"

@@ -268,7 +268,7 @@ START_TEST(full_config)
 	ck_assert(c->broker.admin_set);
 	ck_assert_str_eq(c->broker.admin.host, "127.0.0.1");
 	ck_assert_uint_eq(c->broker.admin.port, 9180);
-	ck_assert_int_eq(c->broker.admin_loc.line, 8);
+	ck_assert_int_eq(c->broker.at[BROKER_KEY_ADMIN].line, 8);
 	ck_assert_uint_eq(c->broker.drain_timeout_ms, 45000);
 	ck_assert_str_eq(c->broker.user, "nobody");
 	ck_assert_int_eq(c->broker.loc.line, 3);
@@ -282,7 +282,7 @@ START_TEST(full_config)
 	ck_assert_ptr_eq(l->loc.file, c->path);
 	ck_assert_str_eq(l->bind.host, "0.0.0.0");
 	ck_assert_uint_eq(l->bind.port, 8443);
-	ck_assert_int_eq(l->bind_loc.line, 13);
+	ck_assert_int_eq(l->at[LISTENER_KEY_BIND].line, 13);
 	ck_assert_uint_eq(l->ncerts, 3);
 	snprintf(path, sizeof(path), "%s/a.pem", tmpdir);
 	ck_assert_str_eq(l->certs[0], path);
@@ -290,7 +290,7 @@ START_TEST(full_config)
 	ck_assert_str_eq(l->certs[1], path);
 	snprintf(path, sizeof(path), "%s/c.pem", tmpdir);
 	ck_assert_str_eq(l->certs[2], path);
-	ck_assert_int_eq(l->cert_loc.line, 14);
+	ck_assert_int_eq(l->at[LISTENER_KEY_CERT].line, 14);
 	ck_assert_int_eq(l->cert_locs[0].line, 14);
 	ck_assert_int_eq(l->cert_locs[1].line, 14);
 	ck_assert_int_eq(l->cert_locs[2].line, 15);
@@ -298,15 +298,15 @@ START_TEST(full_config)
 	ck_assert_ptr_null(l->key);
 	ck_assert_int_eq(l->min_tls, TLS1_3_VERSION);
 	ck_assert_str_eq(l->ciphers, "ECDHE-RSA-AES128-GCM-SHA256");
-	ck_assert_int_eq(l->ciphers_loc.line, 17);
+	ck_assert_int_eq(l->at[LISTENER_KEY_CIPHERS].line, 17);
 	ck_assert_str_eq(l->ciphersuites, "TLS_AES_128_GCM_SHA256");
-	ck_assert_int_eq(l->ciphersuites_loc.line, 18);
+	ck_assert_int_eq(l->at[LISTENER_KEY_CIPHERSUITES].line, 18);
 	ck_assert_uint_eq(l->allow.count, 3);
 	ck_assert_int_eq(l->allow.items[2].family, AF_INET);
 	ck_assert_uint_eq(l->allow.items[2].prefix, 32);
 	snprintf(path, sizeof(path), "%s/ca.pem", tmpdir);
 	ck_assert_str_eq(l->client_ca, path);
-	ck_assert_int_eq(l->client_ca_loc.line, 21);
+	ck_assert_int_eq(l->at[LISTENER_KEY_CLIENT_CA].line, 21);
 	ck_assert_uint_eq(l->handshake_timeout_ms, 3000);
 
 	l = &c->listeners[1];
@@ -317,7 +317,7 @@ START_TEST(full_config)
 	ck_assert_uint_eq(l->ncerts, 1);
 	snprintf(path, sizeof(path), "%s/key.pem", tmpdir);
 	ck_assert_str_eq(l->key, path);
-	ck_assert_int_eq(l->key_loc.line, 27);
+	ck_assert_int_eq(l->at[LISTENER_KEY_KEY].line, 27);
 	ck_assert_int_eq(l->min_tls, TLS1_2_VERSION);
 	ck_assert_ptr_null(l->ciphers);
 	ck_assert_uint_eq(l->allow.count, 0);
@@ -329,18 +329,18 @@ START_TEST(full_config)
 	ck_assert_int_eq(r->loc.line, 29);
 	ck_assert_str_eq(r->listener, "erp");
 	ck_assert_uint_eq(r->listener_index, 0);
-	ck_assert_int_eq(r->listener_loc.line, 30);
+	ck_assert_int_eq(r->at[ROUTE_KEY_LISTENER].line, 30);
 	ck_assert_int_eq(r->mode, ROUTE_MODE_HTTP);
 	ck_assert_str_eq(r->host, "payroll.broker.example.com");
 	ck_assert_str_eq(r->path, "/soap/");
 	ck_assert_str_eq(r->upstream.host, "payroll.corp.local");
 	ck_assert_uint_eq(r->upstream.port, 443);
-	ck_assert_int_eq(r->upstream_loc.line, 34);
+	ck_assert_int_eq(r->at[ROUTE_KEY_UPSTREAM].line, 34);
 	ck_assert(!r->up_tls.off);
 	ck_assert_int_eq(r->up_tls.min, TLS1_VERSION);
 	ck_assert_int_eq(r->up_tls.max, TLS1_2_VERSION);
 	ck_assert_str_eq(r->up_ciphers, "DEFAULT:@SECLEVEL=0");
-	ck_assert_int_eq(r->up_ciphers_loc.line, 36);
+	ck_assert_int_eq(r->at[ROUTE_KEY_UPSTREAM_CIPHERS].line, 36);
 	ck_assert_str_eq(r->up_ciphersuites, "TLS_AES_256_GCM_SHA384");
 	ck_assert_int_eq(r->up_security_level, 1);	/* explicit beats the 1.0 default */
 	ck_assert(r->up_legacy_renegotiation);
@@ -348,17 +348,17 @@ START_TEST(full_config)
 	ck_assert_str_eq(r->up_sni, "payroll.corp.local");
 	ck_assert(!r->up_sni_off);
 	ck_assert_int_eq(r->up_verify, VERIFY_PIN);
-	ck_assert_int_eq(r->up_verify_loc.line, 42);
+	ck_assert_int_eq(r->at[ROUTE_KEY_UPSTREAM_VERIFY].line, 42);
 	ck_assert(r->up_pin_set);
 	ck_assert_mem_eq(r->up_pin, pin, 32);
-	ck_assert_int_eq(r->up_pin_loc.line, 43);
+	ck_assert_int_eq(r->at[ROUTE_KEY_UPSTREAM_PIN].line, 43);
 	ck_assert_ptr_null(r->up_ca);
 	snprintf(path, sizeof(path), "%s/client.pem", tmpdir);
 	ck_assert_str_eq(r->up_cert, path);
-	ck_assert_int_eq(r->up_cert_loc.line, 44);
+	ck_assert_int_eq(r->at[ROUTE_KEY_UPSTREAM_CERT].line, 44);
 	snprintf(path, sizeof(path), "%s/client.key", tmpdir);
 	ck_assert_str_eq(r->up_key, path);
-	ck_assert_int_eq(r->up_key_loc.line, 45);
+	ck_assert_int_eq(r->at[ROUTE_KEY_UPSTREAM_KEY].line, 45);
 	ck_assert_str_eq(r->up_alpn, "http/1.1,h2");
 	ck_assert(!r->up_alpn_off);
 	ck_assert_str_eq(r->up_host, "payroll.corp.local:443");
@@ -438,7 +438,7 @@ START_TEST(defaults)
 	/* the only listener is the default */
 	ck_assert_str_eq(r->listener, "erp");
 	ck_assert_uint_eq(r->listener_index, 0);
-	ck_assert_int_eq(r->listener_loc.line, 0);
+	ck_assert_int_eq(r->at[ROUTE_KEY_LISTENER].line, 0);
 	ck_assert_int_eq(r->mode, ROUTE_MODE_HTTP);
 	ck_assert_ptr_null(r->host);
 	ck_assert_ptr_null(r->path);
@@ -600,7 +600,7 @@ START_TEST(syntax)
 	ck_assert_str_eq(c->routes[0].name, "r");
 	ck_assert_int_eq(c->routes[0].loc.line, 8);
 	ck_assert_str_eq(c->routes[0].upstream.host, "h");
-	ck_assert_int_eq(c->routes[0].upstream_loc.line, 9);
+	ck_assert_int_eq(c->routes[0].at[ROUTE_KEY_UPSTREAM].line, 9);
 	ck_assert_str_eq(c->routes[0].up_ciphers, "A;B");	/* ';' without a blank before */
 	ck_assert_str_eq(c->routes[0].up_ciphersuites, "X");
 	ck_assert_str_eq(c->routes[0].up_host, "a");
@@ -855,9 +855,9 @@ START_TEST(long_line_ok)
 	c = load_ok(text);
 	ck_assert_uint_eq(strlen(c->routes[0].up_ciphers), 600 - strlen("upstream_ciphers = "));
 	ck_assert_str_eq(c->routes[0].up_ciphers, line + strlen("upstream_ciphers = "));
-	ck_assert_int_eq(c->routes[0].up_ciphers_loc.line, 6);
+	ck_assert_int_eq(c->routes[0].at[ROUTE_KEY_UPSTREAM_CIPHERS].line, 6);
 	ck_assert_int_eq(c->routes[0].mode, ROUTE_MODE_TCP);
-	ck_assert_int_eq(c->routes[0].mode_loc.line, 7);
+	ck_assert_int_eq(c->routes[0].at[ROUTE_KEY_MODE].line, 7);
 	conf_free(c);
 
 	/* the next error still has its own line number */
@@ -1067,7 +1067,7 @@ START_TEST(check_derived)
 	    "[route e]\nhost = e.example\nmode = tcp\nupstream = h:5\n"
 	    "[route f]\nhost = e.example\nupstream = h:6\n");
 	ck_assert_int_eq(c->routes[0].up_verify, VERIFY_PIN);
-	ck_assert_int_eq(c->routes[0].up_verify_loc.line, 0);
+	ck_assert_int_eq(c->routes[0].at[ROUTE_KEY_UPSTREAM_VERIFY].line, 0);
 	ck_assert_int_eq(c->routes[0].up_security_level, -1);
 	ck_assert_int_eq(c->routes[1].up_security_level, 0);
 	ck_assert_int_eq(c->routes[1].up_verify, VERIFY_CA);
@@ -1187,8 +1187,8 @@ START_TEST(file_load)
 	c = conf_load(path, &errs);
 	ck_assert_ptr_nonnull(c);
 	ck_assert_str_eq(c->path, path);
-	ck_assert_str_eq(c->routes[0].upstream_loc.file, path);
-	ck_assert_int_eq(c->routes[0].upstream_loc.line, 5);
+	ck_assert_str_eq(c->routes[0].at[ROUTE_KEY_UPSTREAM].file, path);
+	ck_assert_int_eq(c->routes[0].at[ROUTE_KEY_UPSTREAM].line, 5);
 	conf_free(c);
 
 	/* errors name the file as given */
@@ -1479,6 +1479,196 @@ START_TEST(errors_api)
 }
 END_TEST
 
+/* ---- the key table itself ------------------------------------------------ */
+
+static const enum conf_kind table_kinds[] = {
+	CONF_SECT_BROKER, CONF_SECT_LISTENER, CONF_SECT_ROUTE
+};
+
+/* A zeroed section struct large enough for any kind. */
+union any_sect {
+	struct broker_conf b;
+	struct listener_conf l;
+	struct route_conf r;
+};
+
+/* Every row: a name unique in its section, a parser, a scope, its texts. */
+START_TEST(key_table_rows)
+{
+	const struct conf_sect_desc *d = conf_sect_desc(table_kinds[_i]);
+	const struct conf_key *k;
+	unsigned i, j;
+
+	ck_assert_ptr_nonnull(d);
+	ck_assert_uint_gt(d->nkeys, 0);
+	for (i = 0; i < d->nkeys; i++) {
+		k = &d->keys[i];
+		ck_assert_msg(k->name != NULL && k->name[0] != '\0', "%s row %u has no name",
+		    d->header, i);
+		ck_assert_msg(k->parse != NULL, "%s: %s has no parser", d->header, k->name);
+		ck_assert_msg(k->scope != SCOPE_UNSET, "%s: %s has no scope", d->header,
+		    k->name);
+		ck_assert_msg(!(k->flags & KEY_REQUIRED) || k->missing != NULL,
+		    "%s: required %s says not what it wants", d->header, k->name);
+		ck_assert_msg(!(k->flags & KEY_REQUIRED) || k->def == NULL,
+		    "%s: required %s has a default", d->header, k->name);
+		ck_assert_msg(!(k->flags & KEY_FILE) || (k->release != NULL && k->def == NULL),
+		    "%s: file key %s must own a string and have no default", d->header,
+		    k->name);
+		ck_assert_int_eq(conf_key_find(d, k->name), (int)i);
+		for (j = 0; j < i; j++)
+			ck_assert_msg(strcmp(d->keys[j].name, k->name) != 0,
+			    "%s: %s twice", d->header, k->name);
+	}
+	ck_assert_int_eq(conf_key_find(d, "no_such_key"), -1);
+}
+END_TEST
+
+/*
+ * Every default parses with its own parser, alone, and all of them
+ * together leave nothing written in at[] (a default has no line).
+ */
+START_TEST(key_table_defaults)
+{
+	const struct conf_sect_desc *d = conf_sect_desc(table_kinds[_i]);
+	const struct conf_loc builtin = { "t.ini", 0 };
+	const struct conf_key *k;
+	char err[CONF_ERRLEN];
+	union any_sect u;
+	unsigned i;
+
+	ck_assert_uint_le(d->size, sizeof(u));
+	for (i = 0; i < d->nkeys; i++) {
+		k = &d->keys[i];
+		if (k->def == NULL)
+			continue;
+		memset(&u, 0, sizeof(u));
+		err[0] = '\0';
+		ck_assert_msg(k->parse(k, k->def, &u, &builtin, err) == 0,
+		    "%s: %s default '%s': %s", d->header, k->name, k->def, err);
+		conf_sect_release(d, &u);
+	}
+	memset(&u, 0xa5, sizeof(u));
+	ck_assert_int_eq(conf_sect_defaults(d, &u, "t.ini", err), 0);
+	for (i = 0; i < d->nkeys; i++)
+		ck_assert_int_eq(conf_sect_at(d, &u)[i].line, 0);
+	conf_sect_release(d, &u);
+}
+END_TEST
+
+/* A row's default must not be something a file could not write, and vice versa. */
+START_TEST(key_table_choices)
+{
+	const struct conf_sect_desc *d = conf_sect_desc(table_kinds[_i]);
+	const struct conf_loc at = { "t.ini", 1 };
+	const struct conf_choice *c;
+	const struct conf_key *k;
+	char err[CONF_ERRLEN];
+	union any_sect u;
+	unsigned i;
+
+	for (i = 0; i < d->nkeys; i++) {
+		k = &d->keys[i];
+		if (k->choices == NULL)
+			continue;
+		ck_assert_ptr_nonnull(k->choices->list);
+		for (c = k->choices->v; c->name != NULL; c++) {
+			memset(&u, 0, sizeof(u));
+			ck_assert_msg(k->parse(k, c->name, &u, &at, err) == 0, "%s = %s: %s",
+			    k->name, c->name, err);
+			ck_assert_int_eq(*(int *)(void *)((char *)&u + k->off), c->value);
+			ck_assert_str_eq(conf_choice_name(k->choices, c->value), c->name);
+			ck_assert_msg(strstr(k->choices->list, c->name) != NULL,
+			    "%s: '%s' missing from \"%s\"", k->name, c->name, k->choices->list);
+		}
+		ck_assert_int_eq(k->parse(k, "bogus", &u, &at, err), -1);
+		ck_assert_msg(strstr(err, k->choices->list) != NULL, "%s", err);
+	}
+	ck_assert_str_eq(conf_choice_name(&conf_route_modes, 99), "?");
+}
+END_TEST
+
+/* The one word a file may not write: the table's "library" level. */
+START_TEST(key_table_library_level)
+{
+	struct conf_errors errs = { NULL, 0, 0 };
+
+	ck_assert_ptr_null(conf_load_string("t.ini", BASE "[route r]\nupstream = a:443\n"
+	    "upstream_security_level = library\n", &errs));
+	ck_assert_uint_ge(errs.count, 1);
+	ck_assert_msg(strstr(errs.msgs[0], "t.ini:6: [route r] upstream_security_level:") ==
+	    errs.msgs[0], "%s", errs.msgs[0]);
+	conf_errors_free(&errs);
+}
+END_TEST
+
+/* Every key of the table has its entry in man/tlsbroker.ini.5. */
+START_TEST(key_table_documented)
+{
+	const struct conf_sect_desc *d;
+	char *man, pat[3][128];
+	unsigned i, j;
+	size_t n;
+	FILE *fp;
+
+	fp = fopen(TEST_SRCDIR "/man/tlsbroker.ini.5", "r");
+	ck_assert_ptr_nonnull(fp);
+	man = calloc(1, 1 << 20);
+	ck_assert_ptr_nonnull(man);
+	n = fread(man, 1, (1 << 20) - 1, fp);
+	ck_assert_uint_gt(n, 0);
+	fclose(fp);
+	for (j = 0; j < sizeof(table_kinds) / sizeof(table_kinds[0]); j++) {
+		d = conf_sect_desc(table_kinds[j]);
+		for (i = 0; i < d->nkeys; i++) {
+			snprintf(pat[0], sizeof(pat[0]), "\n.TP\n.BI %s ", d->keys[i].name);
+			snprintf(pat[1], sizeof(pat[1]), "\n.TP\n.B %s\n", d->keys[i].name);
+			snprintf(pat[2], sizeof(pat[2]), "\n.TP\n.B %s ", d->keys[i].name);
+			ck_assert_msg(strstr(man, pat[0]) != NULL || strstr(man, pat[1]) != NULL ||
+			    strstr(man, pat[2]) != NULL, "%s %s is not in man/tlsbroker.ini.5",
+			    d->header, d->keys[i].name);
+		}
+	}
+	free(man);
+}
+END_TEST
+
+/*
+ * A key the table scopes to http, TLS upstreams or upstream_proxy is an
+ * error elsewhere, at its own line: every such row, from the table.
+ */
+START_TEST(key_table_scopes)
+{
+	const struct conf_sect_desc *d = conf_sect_desc(CONF_SECT_ROUTE);
+	const struct conf_key *k;
+	const char *value, *only;
+	char text[1024], want[256];
+	unsigned i, checked = 0;
+
+	for (i = 0; i < d->nkeys; i++) {
+		k = &d->keys[i];
+		if (k->scope == SCOPE_ANY || (k->flags & KEY_OWN_SCOPE))
+			continue;
+		/* a value each parser takes: the default, else a plain word */
+		value = k->def != NULL && strcmp(k->def, "library") != 0 ? k->def :
+		    strcmp(k->name, "upstream_pin") == 0 ?
+		    "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=" :
+		    strcmp(k->name, "upstream_security_level") == 0 ? "1" :
+		    strcmp(k->name, "path") == 0 ? "/api" : "x.example";
+		snprintf(text, sizeof(text), BASE "[route r]\nupstream = a:443\n%s\n%s = %s\n",
+		    k->scope == SCOPE_HTTP ? "mode = tcp" : k->scope == SCOPE_TLS ?
+		    "upstream_tls = off" : "; no upstream_proxy", k->name, value);
+		only = k->scope == SCOPE_HTTP ? "only in mode = http (this route is tcp)" :
+		    k->scope == SCOPE_TLS ? "only with upstream_tls other than off" :
+		    "only with upstream_proxy = http://HOST:PORT";
+		snprintf(want, sizeof(want), "t.ini:7: [route r] %s: %s", k->name, only);
+		expect(text, true, (const char *const[]){ want, NULL });
+		checked++;
+	}
+	ck_assert_uint_ge(checked, 19);
+}
+END_TEST
+
 static Suite *
 conf_suite(void)
 {
@@ -1515,6 +1705,14 @@ conf_suite(void)
 	tcase_add_test(tc, warnings);
 	tcase_add_test(tc, errors_api);
 	tcase_add_test(tc, example_config);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("key_table");
+	tcase_add_loop_test(tc, key_table_rows, 0, 3);
+	tcase_add_loop_test(tc, key_table_defaults, 0, 3);
+	tcase_add_loop_test(tc, key_table_choices, 0, 3);
+	tcase_add_test(tc, key_table_library_level);
+	tcase_add_test(tc, key_table_documented);
+	tcase_add_test(tc, key_table_scopes);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("hostile_files");
 	tcase_add_unchecked_fixture(tc, tmp_setup, tmp_teardown);

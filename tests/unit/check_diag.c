@@ -553,6 +553,58 @@ START_TEST(test_alert_names)
 }
 END_TEST
 
+/*
+ * The reason table itself: every row a unique name that reads back, a
+ * status of 0 (no answer) or 4xx/5xx that answers only upstream and
+ * broker failures, and the levels as the session code logs them.
+ */
+START_TEST(test_reason_table)
+{
+	/* routine ends of a session: its close line is info, not a warning */
+	static const enum close_reason quiet_close[] = {
+		CR_OK, CR_CLIENT_CLOSED, CR_CLIENT_RESET, CR_CLIENT_TIMEOUT, CR_IDLE_TIMEOUT
+	};
+	/* the client's own fault: a failed request's line is info */
+	static const enum close_reason quiet_request[] = {
+		CR_BAD_REQUEST, CR_NO_ROUTE, CR_CLIENT_TIMEOUT
+	};
+	enum close_reason back;
+	unsigned c, o, i;
+	bool quiet;
+	int st;
+
+	for (c = 0; c < CR__COUNT; c++) {
+		ck_assert_msg(close_reason_str(c) != NULL && close_reason_str(c)[0] != '\0',
+		    "reason %u has no name", c);
+		for (o = 0; o < c; o++)
+			ck_assert_msg(strcmp(close_reason_str(o), close_reason_str(c)) != 0,
+			    "%s twice", close_reason_str(c));
+		ck_assert(close_reason_from_str(close_reason_str(c), &back));
+		ck_assert_uint_eq(back, c);
+		st = diag_http_status(c);
+		ck_assert_msg(st == 0 || (st >= 400 && st <= 599), "%s: status %d",
+		    close_reason_str(c), st);
+		/* a client that left or failed inbound gets no answer */
+		if (strncmp(close_reason_str(c), "client_", 7) == 0 || c == CR_OK)
+			ck_assert_int_eq(st, 0);
+		for (quiet = false, i = 0; i < sizeof(quiet_close) / sizeof(quiet_close[0]); i++)
+			quiet |= quiet_close[i] == c;
+		ck_assert_msg(diag_close_level(c) == (quiet ? LOG_LVL_INFO : LOG_LVL_WARNING),
+		    "%s: close level %d", close_reason_str(c), diag_close_level(c));
+		/* ok, client_closed and client_reset never log a failed request */
+		if (c == CR_OK || c == CR_CLIENT_CLOSED || c == CR_CLIENT_RESET)
+			continue;
+		for (quiet = false, i = 0; i < sizeof(quiet_request) / sizeof(quiet_request[0]); i++)
+			quiet |= quiet_request[i] == c;
+		ck_assert_msg(diag_request_level(c) == (quiet ? LOG_LVL_INFO : LOG_LVL_WARNING),
+		    "%s: request level %d", close_reason_str(c), diag_request_level(c));
+	}
+	ck_assert_str_eq(close_reason_str(CR__COUNT), "internal");
+	ck_assert_int_eq(diag_http_status(CR__COUNT), 0);
+	ck_assert(!close_reason_from_str("no_such_reason", &back));
+}
+END_TEST
+
 START_TEST(test_http_status)
 {
 	ck_assert_int_eq(diag_http_status(CR_UPSTREAM_CONNECT_TIMEOUT), 504);
@@ -595,6 +647,7 @@ diag_suite(void)
 	tcase_add_test(tc, test_phase_strings);
 	tcase_add_test(tc, test_alert_names);
 	tcase_add_test(tc, test_http_status);
+	tcase_add_test(tc, test_reason_table);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("hints");
