@@ -4,6 +4,9 @@
  * section kind, expanded from the rows in conf_keys.h; the defaults a
  * section starts with and the release of what its keys own.  Pure: no
  * I/O; errors are phrases for conf.c to place at a line.
+ *
+ * A new key = one row in conf_keys.h (+ its field in conf.h and its man
+ * page entry); a parser here only when no existing kv_* reads its value.
  */
 #include "config.h"
 

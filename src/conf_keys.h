@@ -12,8 +12,8 @@
  * does not read files or report errors (conf.c), nor check keys against
  * each other (conf_check.c).
  *
- * Adding a key is one row in the list of its section below (plus the
- * field it fills in conf.h and its line in man/tlsbroker.ini.5): the row
+ * A new key = one row here, in the list of its section below (+ the
+ * field it fills in conf.h and its entry in man/tlsbroker.ini.5): the row
  * gives the enum id, its name and designated initializers of struct
  * conf_key.  The id is the key's name in capitals after the section's
  * prefix.  check_conf tests that every row parses its default, has a

@@ -328,6 +328,10 @@ struct close_reason_info {
 	enum log_level request_level;	/* a failed http request's line */
 	const char *hint;		/* static hint, or NULL for hint_fn */
 	const char *(*hint_fn)(const struct tb_err *err);
+	bool routine;			/* a normal end, not a failure */
+	bool client_gone;		/* nobody to answer */
+	bool not_address;		/* every address would meet it */
+	bool unreached;			/* before the endpoint answered: down */
 };
 
 #define DIAG_REASON_ROW(id, ...) [id] = { __VA_ARGS__ },
@@ -394,6 +398,32 @@ enum log_level
 diag_request_level(enum close_reason code)
 {
 	return close_reason_info(code)->request_level;
+}
+
+bool
+diag_is_failure(enum close_reason code)
+{
+	return !close_reason_info(code)->routine;
+}
+
+bool
+diag_client_gone(enum close_reason code)
+{
+	return close_reason_info(code)->client_gone;
+}
+
+bool
+diag_address_failed(enum close_reason code)
+{
+	return !close_reason_info(code)->not_address;
+}
+
+bool
+diag_unreached(const struct tb_err *err)
+{
+	return close_reason_info(err->code)->unreached &&
+	    (err->phase == PHASE_DNS || err->phase == PHASE_CONNECT ||
+	    err->phase == PHASE_HANDSHAKE);
 }
 
 void

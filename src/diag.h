@@ -128,5 +128,20 @@ int diag_http_status(enum close_reason code);
 enum log_level diag_close_level(enum close_reason code);
 /* The level of the log line of an http request that failed for a reason. */
 enum log_level diag_request_level(enum close_reason code);
+/* False for a normal end (ok, client_closed, idle_timeout): no failure line. */
+bool diag_is_failure(enum close_reason code);
+/* True when the client left (closed, reset): nobody to answer, only to close. */
+bool diag_client_gone(enum close_reason code);
+/*
+ * Whether an upstream failure is the address's fault, so its health may
+ * mark it down: not the broker's own (internal) nor the upstream_proxy's
+ * refusal, which every address would meet.
+ */
+bool diag_address_failed(enum close_reason code);
+/*
+ * The endpoint could not be reached at all (as opposed to answering
+ * badly): a connect or TLS reason in the dns, connect or handshake phase.
+ */
+bool diag_unreached(const struct tb_err *err);
 
 #endif

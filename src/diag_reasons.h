@@ -14,6 +14,13 @@
  *   .hint           the operator hint, or
  *   .hint_fn        a function choosing it by phase, cause or alert
  *                   (the phase rules: diag.c's hint_* functions)
+ *   .routine        a normal end: not counted among the failures
+ *   .client_gone    the client left: nobody to answer, only to close
+ *   .not_address    not the upstream address's fault (the broker's or
+ *                   the upstream_proxy's own refusal, which every address
+ *                   would meet): health marks no address down for it
+ *   .unreached      in the dns, connect or handshake phase: the
+ *                   endpoint was not reached at all (status page "down")
  *
  * A new reason = one row here (nothing else in diag.c or the session
  * code names it), at the end of its group (plus its line
@@ -32,7 +39,7 @@
 
 #define DIAG_REASONS(X) \
 	/* exchange completed normally */ \
-	X(CR_OK, .name = "ok", .status = 0, .level = LOG_LVL_INFO, \
+	X(CR_OK, .name = "ok", .routine = true, .status = 0, .level = LOG_LVL_INFO, \
 	    .request_level = LOG_LVL_INFO, .hint = "") \
 	/* client offered only < TLS 1.2 */ \
 	X(CR_CLIENT_TLS_VERSION, .name = "client_tls_version", .status = 0, \
@@ -56,11 +63,11 @@
 	    "balancers in proxy_trusted and have them send PROXY v1 or " \
 	    "v2 (HAProxy: send-proxy-v2), or set proxy_protocol = optional") \
 	/* client closed before the exchange ended */ \
-	X(CR_CLIENT_CLOSED, .name = "client_closed", .status = 0, \
+	X(CR_CLIENT_CLOSED, .name = "client_closed", .client_gone = true, .routine = true, .status = 0, \
 	    .level = LOG_LVL_INFO, .request_level = LOG_LVL_WARNING, \
 	    .hint_fn = hint_client_closed) \
 	/* client sent RST */ \
-	X(CR_CLIENT_RESET, .name = "client_reset", .status = 0, \
+	X(CR_CLIENT_RESET, .name = "client_reset", .client_gone = true, .status = 0, \
 	    .level = LOG_LVL_INFO, .request_level = LOG_LVL_WARNING, \
 	    .hint_fn = hint_client_reset) \
 	/* client handshake / head timeout */ \
@@ -79,61 +86,61 @@
 	    .hint = "no route matches this Host/SNI and path: add a [route] " \
 	    "with matching host = / path =, or check the client's URL") \
 	/* upstream name did not resolve */ \
-	X(CR_UPSTREAM_DNS, .name = "upstream_dns", .status = 502, \
+	X(CR_UPSTREAM_DNS, .name = "upstream_dns", .unreached = true, .status = 502, \
 	    .level = LOG_LVL_WARNING, .request_level = LOG_LVL_WARNING, \
 	    .hint = "the upstream host name did not resolve: check upstream = " \
 	    "HOST:PORT and the broker's resolver (/etc/resolv.conf)") \
 	/* ECONNREFUSED */ \
-	X(CR_UPSTREAM_REFUSED, .name = "upstream_refused", .status = 502, \
+	X(CR_UPSTREAM_REFUSED, .name = "upstream_refused", .unreached = true, .status = 502, \
 	    .level = LOG_LVL_WARNING, .request_level = LOG_LVL_WARNING, \
 	    .hint = "nothing accepts connections at the upstream address: " \
 	    "check upstream = HOST:PORT and that the endpoint is running") \
 	/* EHOSTUNREACH / ENETUNREACH */ \
-	X(CR_UPSTREAM_UNREACHABLE, .name = "upstream_unreachable", .status = 502, \
+	X(CR_UPSTREAM_UNREACHABLE, .name = "upstream_unreachable", .unreached = true, .status = 502, \
 	    .level = LOG_LVL_WARNING, .request_level = LOG_LVL_WARNING, \
 	    .hint = "the upstream address cannot be reached: check upstream = " \
 	    "HOST:PORT, routing and firewalls between broker and endpoint") \
 	/* TCP connect timed out */ \
-	X(CR_UPSTREAM_CONNECT_TIMEOUT, .name = "upstream_connect_timeout", \
+	X(CR_UPSTREAM_CONNECT_TIMEOUT, .name = "upstream_connect_timeout", .unreached = true, \
 	    .status = 504, .level = LOG_LVL_WARNING, \
 	    .request_level = LOG_LVL_WARNING, .hint = HINT_CONNECT_TIMEOUT) \
 	/* ECONNRESET or EOF from the endpoint */ \
-	X(CR_UPSTREAM_RESET, .name = "upstream_reset", .status = 502, \
+	X(CR_UPSTREAM_RESET, .name = "upstream_reset", .unreached = true, .status = 502, \
 	    .level = LOG_LVL_WARNING, .request_level = LOG_LVL_WARNING, \
 	    .hint_fn = hint_upstream_reset) \
 	/* endpoint sent a fatal alert */ \
-	X(CR_UPSTREAM_TLS_ALERT, .name = "upstream_tls_alert", .status = 502, \
+	X(CR_UPSTREAM_TLS_ALERT, .name = "upstream_tls_alert", .unreached = true, .status = 502, \
 	    .level = LOG_LVL_WARNING, .request_level = LOG_LVL_WARNING, \
 	    .hint_fn = hint_upstream_alert) \
 	/* no protocol version in common */ \
-	X(CR_UPSTREAM_TLS_VERSION, .name = "upstream_tls_version", .status = 502, \
+	X(CR_UPSTREAM_TLS_VERSION, .name = "upstream_tls_version", .unreached = true, .status = 502, \
 	    .level = LOG_LVL_WARNING, .request_level = LOG_LVL_WARNING, \
 	    .hint = "no TLS version in common with the endpoint: set " \
 	    "upstream_tls to a range it supports (e.g. 1.0-1.3), or run " \
 	    "tlsbroker probe HOST:PORT") \
 	/* no cipher in common */ \
-	X(CR_UPSTREAM_TLS_CIPHER, .name = "upstream_tls_cipher", .status = 502, \
+	X(CR_UPSTREAM_TLS_CIPHER, .name = "upstream_tls_cipher", .unreached = true, .status = 502, \
 	    .level = LOG_LVL_WARNING, .request_level = LOG_LVL_WARNING, \
 	    .hint = "no cipher in common with the endpoint: allow its ciphers " \
 	    "in upstream_ciphers (e.g. DEFAULT:@SECLEVEL=0); 3DES/RC4-only " \
 	    "endpoints need an OpenSSL built with enable-weak-ssl-ciphers") \
 	/* other outbound handshake failure */ \
-	X(CR_UPSTREAM_TLS_FAILED, .name = "upstream_tls_failed", .status = 502, \
+	X(CR_UPSTREAM_TLS_FAILED, .name = "upstream_tls_failed", .unreached = true, .status = 502, \
 	    .level = LOG_LVL_WARNING, .request_level = LOG_LVL_WARNING, \
 	    .hint_fn = hint_upstream_tls_failed) \
 	/* endpoint lacks RFC 5746 */ \
-	X(CR_UPSTREAM_LEGACY_RENEGOTIATION, .name = "upstream_legacy_renegotiation", \
+	X(CR_UPSTREAM_LEGACY_RENEGOTIATION, .name = "upstream_legacy_renegotiation", .unreached = true, \
 	    .status = 502, .level = LOG_LVL_WARNING, \
 	    .request_level = LOG_LVL_WARNING, \
 	    .hint = "the endpoint lacks RFC 5746 secure renegotiation; set " \
 	    "upstream_legacy_renegotiation = yes (a TLS 1.0 endpoint often " \
 	    "also needs upstream_security_level = 0)") \
 	/* verification or pin failed */ \
-	X(CR_UPSTREAM_CERT, .name = "upstream_cert", .status = 502, \
+	X(CR_UPSTREAM_CERT, .name = "upstream_cert", .unreached = true, .status = 502, \
 	    .level = LOG_LVL_WARNING, .request_level = LOG_LVL_WARNING, \
 	    .hint_fn = hint_upstream_cert) \
 	/* handshake or response timed out */ \
-	X(CR_UPSTREAM_TIMEOUT, .name = "upstream_timeout", .status = 504, \
+	X(CR_UPSTREAM_TIMEOUT, .name = "upstream_timeout", .unreached = true, .status = 504, \
 	    .level = LOG_LVL_WARNING, .request_level = LOG_LVL_WARNING, \
 	    .hint_fn = hint_upstream_timeout) \
 	/* endpoint closed before a full response */ \
@@ -150,20 +157,20 @@
 	    "upstream_tls matches the port (TLS or plain) and the endpoint's " \
 	    "logs") \
 	/* upstream_proxy: TCP connect refused */ \
-	X(CR_PROXY_REFUSED, .name = "proxy_refused", .status = 502, \
+	X(CR_PROXY_REFUSED, .name = "proxy_refused", .not_address = true, .status = 502, \
 	    .level = LOG_LVL_WARNING, .request_level = LOG_LVL_WARNING, \
 	    .hint = "nothing accepts connections at the route's upstream_proxy " \
 	    "address: check upstream_proxy = http://HOST:PORT and that the " \
 	    "proxy is running") \
 	/* upstream_proxy answered 407 */ \
-	X(CR_PROXY_AUTH, .name = "proxy_auth", .status = 502, \
+	X(CR_PROXY_AUTH, .name = "proxy_auth", .not_address = true, .status = 502, \
 	    .level = LOG_LVL_WARNING, .request_level = LOG_LVL_WARNING, \
 	    .hint = "the proxy wants credentials (407 or 401): set " \
 	    "upstream_proxy_auth = FILE holding user:password (Basic), or fix " \
 	    "the ones in it; NTLM and Negotiate are not supported (put a " \
 	    "local cntlm or a squid parent in between)") \
 	/* upstream_proxy answered 403 */ \
-	X(CR_PROXY_FORBIDDEN, .name = "proxy_forbidden", .status = 502, \
+	X(CR_PROXY_FORBIDDEN, .name = "proxy_forbidden", .not_address = true, .status = 502, \
 	    .level = LOG_LVL_WARNING, .request_level = LOG_LVL_WARNING, \
 	    .hint = "the proxy refused the tunnel to this destination (403): " \
 	    "its rules must allow CONNECT to upstream = HOST:PORT (squid: the " \
@@ -206,7 +213,7 @@
 	    "holds the whole request); set pool_idle_check below the " \
 	    "firewall's idle timer") \
 	/* no traffic either way for idle_timeout */ \
-	X(CR_IDLE_TIMEOUT, .name = "idle_timeout", .status = 0, \
+	X(CR_IDLE_TIMEOUT, .name = "idle_timeout", .routine = true, .status = 0, \
 	    .level = LOG_LVL_INFO, .request_level = LOG_LVL_WARNING, \
 	    .hint = "no traffic either way for idle_timeout: raise the route's " \
 	    "idle_timeout if long-idle connections are expected") \
@@ -216,7 +223,7 @@
 	    .hint = "the broker was stopping and the connection outlived " \
 	    "drain_timeout: raise drain_timeout in [broker] for long exchanges") \
 	/* resource exhaustion inside the broker */ \
-	X(CR_INTERNAL, .name = "internal", .status = 500, \
+	X(CR_INTERNAL, .name = "internal", .not_address = true, .status = 500, \
 	    .level = LOG_LVL_WARNING, .request_level = LOG_LVL_WARNING, \
 	    .hint = "the broker ran out of a resource (memory, descriptors, " \
 	    "max_connections): see the operational log and raise the limits " \

@@ -308,8 +308,7 @@ hx_fail_status(struct session *s, const struct tb_err *err, int status)
 	struct http_exchange *ex = s->http->ex;
 	enum log_level lvl;
 
-	if (ex->resp_sent || err->code == CR_CLIENT_CLOSED ||
-	    err->code == CR_CLIENT_RESET) {
+	if (ex->resp_sent || diag_client_gone(err->code)) {
 		/* Part of an answer is out: all we can do is close. */
 		session_close(s, err);
 		return;

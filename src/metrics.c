@@ -234,22 +234,6 @@ copy_str(char *dst, size_t cap, const char *src)
 	snprintf(dst, cap, "%s", src != NULL ? src : "");
 }
 
-/* A normal end, not worth a line among the failures. */
-static bool
-is_failure(enum close_reason code)
-{
-	return code != CR_OK && code != CR_CLIENT_CLOSED && code != CR_IDLE_TIMEOUT;
-}
-
-/* The endpoint could not be reached at all (as opposed to answering badly). */
-static bool
-is_down(const struct tb_err *err)
-{
-	return err->code >= CR_UPSTREAM_DNS && err->code <= CR_UPSTREAM_TIMEOUT &&
-	    (err->phase == PHASE_DNS || err->phase == PHASE_CONNECT ||
-	    err->phase == PHASE_HANDSHAKE);
-}
-
 static void
 failure_fill(struct metrics_failure *f, const struct audit_rec *rec)
 {
@@ -277,13 +261,13 @@ metrics_exchange(struct metrics_worker *m, int route,
 	if (m == NULL)
 		return;
 	metrics_request(m, route, rec->status, rec->err.code, rec->total_ms);
-	if (!is_failure(rec->err.code))
+	if (!diag_is_failure(rec->err.code))
 		return;
 	pthread_mutex_lock(&m->lock);
 	m->nfailures++;
 	failure_fill(&m->failures[(m->nfailures - 1) % METRICS_FAILURES], rec);
 	m->failures[(m->nfailures - 1) % METRICS_FAILURES].seq = m->nfailures;
-	if (route >= 0 && route < METRICS_MAX_ROUTES && is_down(&rec->err)) {
+	if (route >= 0 && route < METRICS_MAX_ROUTES && diag_unreached(&rec->err)) {
 		ep = &m->endpoints[route];
 		ep->down_ms = rec->ts_ms + (uint64_t)(rec->total_ms > 0 ?
 		    rec->total_ms : 0);

@@ -66,24 +66,6 @@ upconn_from_arg(void *arg)
 	return uc;
 }
 
-/*
- * Whether a failure is the address's fault: not the broker's (internal)
- * nor the upstream_proxy's own refusal, which every address would meet.
- */
-static bool
-upstream_address_failed(const struct tb_err *err)
-{
-	switch (err->code) {
-	case CR_INTERNAL:
-	case CR_PROXY_REFUSED:
-	case CR_PROXY_AUTH:
-	case CR_PROXY_FORBIDDEN:
-		return false;
-	default:
-		return true;
-	}
-}
-
 /* Drops whatever the failed attempt held, so the upconn can start over. */
 static void
 upstream_reset_attempt(struct upconn *uc)
@@ -150,7 +132,7 @@ upstream_fail(struct upconn *uc)
 {
 	struct upstream_set *set = uc->rc->uset;
 
-	if (set != NULL && uc->aidx >= 0 && upstream_address_failed(&uc->err)) {
+	if (set != NULL && uc->aidx >= 0 && diag_address_failed(uc->err.code)) {
 		if (!(uc->flags & UPSTREAM_F_NO_HEALTH))
 			upstream_set_failed(set, (unsigned)uc->aidx, now_ms(),
 			    close_reason_str(uc->err.code));

@@ -605,6 +605,50 @@ START_TEST(test_reason_table)
 }
 END_TEST
 
+/*
+ * The other columns of the reason table, against the lists the session,
+ * metrics and upstream code kept before the table said it: which ends
+ * are routine, when the client is gone, which failures are not the
+ * address's, and which reasons in which phases mean "not reached".
+ */
+START_TEST(test_reason_rules)
+{
+	static const enum diag_phase down_phases[] = {
+		PHASE_DNS, PHASE_CONNECT, PHASE_HANDSHAKE
+	};
+	struct tb_err e;
+	unsigned c, p, i;
+	bool in_phase;
+
+	for (c = 0; c < CR__COUNT; c++) {
+		ck_assert_msg(diag_is_failure(c) ==
+		    (c != CR_OK && c != CR_CLIENT_CLOSED && c != CR_IDLE_TIMEOUT),
+		    "%s: routine", close_reason_str(c));
+		ck_assert_msg(diag_client_gone(c) ==
+		    (c == CR_CLIENT_CLOSED || c == CR_CLIENT_RESET),
+		    "%s: client gone", close_reason_str(c));
+		ck_assert_msg(diag_address_failed(c) == (c != CR_INTERNAL &&
+		    c != CR_PROXY_REFUSED && c != CR_PROXY_AUTH && c != CR_PROXY_FORBIDDEN),
+		    "%s: address failed", close_reason_str(c));
+		for (p = 0; p < PHASE__COUNT; p++) {
+			tb_err_set(&e, c, p, NULL);
+			for (in_phase = false, i = 0; i < 3; i++)
+				in_phase |= down_phases[i] == p;
+			ck_assert_msg(diag_unreached(&e) == (in_phase &&
+			    c >= CR_UPSTREAM_DNS && c <= CR_UPSTREAM_TIMEOUT),
+			    "%s in %s: unreached", close_reason_str(c), diag_phase_str(p));
+		}
+	}
+	/* a connect refused is "down"; the same endpoint answering badly is not */
+	tb_err_set(&e, CR_UPSTREAM_REFUSED, PHASE_CONNECT, NULL);
+	ck_assert(diag_unreached(&e));
+	tb_err_set(&e, CR_UPSTREAM_BAD_RESPONSE, PHASE_RESPONSE, NULL);
+	ck_assert(!diag_unreached(&e));
+	ck_assert(!diag_address_failed(CR_PROXY_AUTH));
+	ck_assert(diag_address_failed(CR_UPSTREAM_UNACKED));
+}
+END_TEST
+
 START_TEST(test_http_status)
 {
 	ck_assert_int_eq(diag_http_status(CR_UPSTREAM_CONNECT_TIMEOUT), 504);
@@ -648,6 +692,7 @@ diag_suite(void)
 	tcase_add_test(tc, test_alert_names);
 	tcase_add_test(tc, test_http_status);
 	tcase_add_test(tc, test_reason_table);
+	tcase_add_test(tc, test_reason_rules);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("hints");
