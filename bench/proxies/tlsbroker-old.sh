@@ -10,3 +10,9 @@ TLSBROKER_BIN=${TLSBROKER_OLD_BIN:-/work/wt/old/build/src/tlsbroker}
 unset TLSBROKER_CAP TLSBROKER_ETM
 # shellcheck source=tlsbroker.sh
 . "$(dirname "${BASH_SOURCE[0]}")/tlsbroker.sh"
+# without that binary the target is left out with a message saying so
+# (a plain bench/run picks up every plug-in in proxies/)
+if [ ! -x "$TLSBROKER_BIN" ]; then
+    proxy_start() { echo "no tlsbroker binary at $TLSBROKER_BIN (set TLSBROKER_OLD_BIN)" >&2; return 1; }
+    proxy_version() { echo "not built: $TLSBROKER_BIN"; }
+fi
