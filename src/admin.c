@@ -361,7 +361,6 @@ admin_start(struct event_base *base, const char *host, unsigned port,
 {
 	struct admin *a;
 	struct evconnlistener *lev;
-	struct timeval tv;
 	int fd;
 
 	if (port > 65535) {
@@ -373,10 +372,9 @@ admin_start(struct event_base *base, const char *host, unsigned port,
 		return NULL;
 	}
 	a->nworkers = nworkers;
-	tv = ms_timeval(STATUS_TICK_S * 1000);
 	if ((a->page = status_new()) == NULL ||
 	    (a->tick_ev = event_new(base, -1, EV_PERSIST, admin_tickcb, a)) == NULL ||
-	    event_add(a->tick_ev, &tv) == -1) {
+	    event_add_ms(a->tick_ev, STATUS_TICK_S * 1000) == -1) {
 		snprintf(err, errlen, "admin: out of memory");
 		goto err_free;
 	}

@@ -5,6 +5,8 @@
 
 #include <time.h>
 
+#include <event2/event.h>
+
 /* Milliseconds on clock id; both clocks the project reads cannot fail on Linux. */
 static uint64_t
 clock_read_ms(clockid_t id)
@@ -35,4 +37,12 @@ ms_timeval(uint64_t ms)
 	tv.tv_sec = (time_t)(ms / 1000);
 	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
 	return tv;
+}
+
+int
+event_add_ms(struct event *ev, uint64_t ms)
+{
+	struct timeval tv = ms_timeval(ms);
+
+	return event_add(ev, &tv);
 }

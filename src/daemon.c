@@ -218,7 +218,6 @@ static void
 daemon_close_listeners(struct daemon *d)
 {
 	const struct broker_conf *bc = &d->gen->conf->broker;
-	struct timeval tv = ms_timeval(bc->drain_timeout_ms);
 	unsigned i;
 
 	log_notice("stopping: no new connections; draining open ones for up to %llu ms",
@@ -226,7 +225,7 @@ daemon_close_listeners(struct daemon *d)
 	for (i = 0; i < d->nworkers; i++)
 		worker_post(&d->workers[i], WORKER_CMD_DRAIN);
 	listener_set_stop(&d->ls);
-	event_add(d->drain_ev, &tv);
+	event_add_ms(d->drain_ev, bc->drain_timeout_ms);
 }
 
 static void
@@ -246,7 +245,6 @@ static void
 daemon_drain(struct daemon *d)
 {
 	const struct broker_conf *bc = &d->gen->conf->broker;
-	struct timeval tv = ms_timeval(bc->drain_grace_ms);
 	unsigned i;
 
 	if (d->draining) {
@@ -270,7 +268,7 @@ daemon_drain(struct daemon *d)
 	}
 	log_notice("stopping: /readyz answers 503; listeners close in %llu ms "
 	    "(drain_grace)", (unsigned long long)bc->drain_grace_ms);
-	event_add(d->grace_ev, &tv);
+	event_add_ms(d->grace_ev, bc->drain_grace_ms);
 }
 
 static void
@@ -465,7 +463,6 @@ static int
 daemon_setup_events(struct daemon *d)
 {
 	static const int sigs[4] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
-	struct timeval tv;
 	uint64_t wd;
 	unsigned i;
 
@@ -486,19 +483,17 @@ daemon_setup_events(struct daemon *d)
 	    event_add(d->wake_ev, NULL) == -1)
 		return -1;
 	if (getenv("NOTIFY_SOCKET") != NULL) {
-		tv = ms_timeval(5000);
 		d->status_ev = event_new(d->base, -1, EV_PERSIST,
 		    daemon_status_cb, d);
-		if (d->status_ev == NULL || event_add(d->status_ev, &tv) == -1)
+		if (d->status_ev == NULL || event_add_ms(d->status_ev, 5000) == -1)
 			return -1;
 	}
 	if ((wd = sdnotify_watchdog_ms()) > 0) {
 		/* Ping at a third of the interval: two misses are still in time. */
 		wd /= 3;
-		tv = ms_timeval(wd);
 		d->watchdog_ev = event_new(d->base, -1, EV_PERSIST,
 		    daemon_watchdog_cb, d);
-		if (d->watchdog_ev == NULL || event_add(d->watchdog_ev, &tv) == -1)
+		if (d->watchdog_ev == NULL || event_add_ms(d->watchdog_ev, wd) == -1)
 			return -1;
 	}
 	return 0;

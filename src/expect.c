@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * expect: what a route's endpoint does with Expect: 100-continue, learned
- * per pool (route and worker, like the pool's HTTP version), from the
+ * per pool (route address and worker, like the pool's HTTP version), from the
  * exchanges themselves.  The broker keeps forwarding Expect when it
  * answers 100 itself, so an endpoint that starts sending 100 is noticed
  * at its next request and waited for again; one that stops is noticed by

@@ -3,12 +3,12 @@
  * expect: Expect: 100-continue without added latency.  The ERP's .NET
  * client sends Expect on every POST and waits 350 ms for a 100 before it
  * sends the body anyway, so an endpoint that ignores Expect would cost
- * every call that long.  Each pool (a route on a worker) learns from the
- * exchanges that carry Expect whether its endpoint answers 100: once it is
- * known to ignore Expect (or to speak HTTP/1.0), the broker answers 100
- * itself the moment the head is read; an endpoint that answers 100 (and
- * may refuse the body with 401 or 413 before it comes) is still asked and
- * waited for.  Owns that knowledge and its transitions; http_exchange.c
+ * every call that long.  Each pool (a route address on a worker) learns
+ * from the exchanges that carry Expect whether its endpoint answers 100:
+ * once it is known to ignore Expect (or to speak HTTP/1.0), the broker
+ * answers 100 itself the moment the head is read; an endpoint that answers
+ * 100 (and may refuse the body with 401 or 413 before it comes) is still
+ * asked and waited for.  Owns that knowledge and its transitions; http_exchange.c
  * owns the exchange and calls in.
  */
 #ifndef TLSBROKER_EXPECT_H

@@ -9,8 +9,9 @@
  * or LF, a Connection option naming Content-Length, ...) is refused with
  * its own error code; the proxy answers 400 with close reason bad_request
  * (or upstream_bad_response for responses).
- * It does not own routing, header rewriting or the connection: the session
- * decides what to forward, using the spans and flags reported here.
+ * It does not own routing, header rewriting or the connection: the
+ * exchange (http_exchange.c, rewrite.c) decides what to forward, using the
+ * spans and flags reported here.
  *
  * Return conventions (HAProxy style): the incremental functions return <0
  * for an error (code and offset in the struct, text by http1_err_str()),

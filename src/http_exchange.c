@@ -93,14 +93,6 @@ static void hx_up_timeoutcb(evutil_socket_t fd, short what, void *arg);
 static void hx_end(struct session *s, const struct tb_err *err,
     enum hx_ending how);
 
-static void
-hx_timer_add(struct event *ev, uint64_t ms)
-{
-	struct timeval tv = ms_timeval(ms);
-
-	event_add(ev, &tv);
-}
-
 /*
  * The session of an upstream callback's arg (checked by hc_live()), NULL
  * unless it is open with an exchange on an upstream connection.
@@ -610,7 +602,7 @@ hx_up_readcb(struct bufferevent *bev, void *arg)
 		return;
 	ex->resp_any = true;
 	s->last_active = now_ms();
-	hx_timer_add(ex->up_ev, ex->rc->response_timeout_ms);
+	event_add_ms(ex->up_ev, ex->rc->response_timeout_ms);
 	if (ex->resp_head_done)
 		relay_read_more(s->uc->bev);	/* bulk bodies: more than libevent's 4 KiB */
 	if (!ex->resp_head_done && hx_read_response_head(s) == -1)
@@ -824,7 +816,7 @@ hx_up_timeoutcb(evutil_socket_t fd, short what, void *arg)
 	    waited < ex->rc->response_timeout_ms) {
 		/* The endpoint ignores Expect: let the client send its body anyway. */
 		hx_send_continue(s);
-		hx_timer_add(ex->up_ev, ex->rc->response_timeout_ms - waited);
+		event_add_ms(ex->up_ev, ex->rc->response_timeout_ms - waited);
 		return;
 	}
 	/*
@@ -897,7 +889,7 @@ hx_forward_request_body(struct session *s)
 		hx_count_in(s, (size_t)n);
 		/* A long upload is activity: response_timeout counts from the last byte. */
 		if (!ex->expect || ex->sent_continue || ex->resp_any)
-			hx_timer_add(ex->up_ev, ex->rc->response_timeout_ms);
+			event_add_ms(ex->up_ev, ex->rc->response_timeout_ms);
 	}
 	if (n < 0) {
 		hx_fail_bad_body(s);
@@ -938,7 +930,7 @@ hx_send_request(struct session *s)
 	ex->t_sent = now_ms();
 	if (ex->rec.up_reused)
 		upack_watch(s->uc, ex->rc->up_reuse_ack_timeout_ms, hx_up_unacked, s);
-	hx_timer_add(ex->up_ev, ex->expect && !ex->sent_continue ?
+	event_add_ms(ex->up_ev, ex->expect && !ex->sent_continue ?
 	    EXPECT_WAIT_MS : ex->rc->response_timeout_ms);
 	hx_forward_request_body(s);
 	if (s->http->ex == ex)

@@ -3,8 +3,8 @@
  * json: the project's one JSON writer and a strict reader.  The writer
  * writes one object, with nested objects and arrays, into a caller's fixed
  * buffer, with RFC 8259 string escaping (control characters as \u00XX,
- * invalid UTF-8 bytes replaced by U+FFFD); used by audit (flat records),
- * metrics and probe (its --json report).  Overflow is sticky: json_finish()
+ * invalid UTF-8 bytes replaced by U+FFFD); used by audit (flat records)
+ * and probe (its --json report).  Overflow is sticky: json_finish()
  * then reports it instead of emitting a truncated object.  Misuse (a close
  * without an open, nesting deeper than JSON_MAX_DEPTH, a level left open)
  * is reported the same way.  The strict pull reader (json_rd_*) reads JSON

@@ -10,7 +10,7 @@
  * handshaken ahead of need, drops a connection the moment the endpoint
  * closes it while idle, and learns each endpoint's own idle-close time from
  * those closes so it retires connections just before the endpoint would.
- * It also keeps the route's last TLS session for resumption.
+ * It also keeps its address's last TLS session for resumption.
  *
  * Connections a firewall forgot (no FIN, no RST): a connection idle for
  * pool_idle_check or longer is only handed out if TCP_INFO shows its last
@@ -106,7 +106,7 @@ void pool_shed(struct pool *p);
 /* Periodic care: expire idle connections, open warm ones. */
 void pool_maintain(struct pool *p);
 
-/* Remembers a TLS session for the next connection of this route. */
+/* Remembers a TLS session for the next connection to this pool's address. */
 void pool_save_session(struct pool *p, SSL_SESSION *sess);
 
 #endif

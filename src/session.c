@@ -99,9 +99,7 @@ session_timer_set(struct session *s, enum session_timer role, int fd,
 void
 session_timer_add(struct session *s, uint64_t ms)
 {
-	struct timeval tv = ms_timeval(ms);
-
-	event_add(s->timer, &tv);
+	event_add_ms(s->timer, ms);
 }
 
 struct session *

@@ -102,7 +102,6 @@ static void
 tls_hs_step(struct tls_hs *hs)
 {
 	struct tls_hs_result res;
-	struct timeval tv;
 	uint64_t now;
 	int r, e;
 	short want;
@@ -125,11 +124,10 @@ tls_hs_step(struct tls_hs *hs)
 			tls_hs_finish(hs, &res);
 			return;
 		}
-		tv = ms_timeval(hs->deadline_ms - now);
 		event_del(hs->ev);
 		event_assign(hs->ev, event_get_base(hs->ev), hs->fd, want,
 		    tls_hs_eventcb, hs);
-		event_add(hs->ev, &tv);
+		event_add_ms(hs->ev, hs->deadline_ms - now);
 		return;
 	}
 	res.ssl_error = e;

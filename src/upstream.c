@@ -407,7 +407,6 @@ upstream_try_next(struct upconn *uc)
 {
 	struct evutil_addrinfo *ai;
 	struct event_base *base = uc->w->base;
-	struct timeval tv;
 
 	while ((ai = uc->ai_next) != NULL) {
 		uc->ai_next = ai->ai_next;
@@ -425,8 +424,8 @@ upstream_try_next(struct upconn *uc)
 			continue;
 		}
 		uc->ev = event_new(base, uc->fd, EV_WRITE, upstream_connect_cb, uc);
-		tv = ms_timeval(uc->rc->connect_timeout_ms);
-		if (uc->ev == NULL || event_add(uc->ev, &tv) == -1) {
+		if (uc->ev == NULL ||
+		    event_add_ms(uc->ev, uc->rc->connect_timeout_ms) == -1) {
 			tb_err_set(&uc->err, CR_INTERNAL, PHASE_CONNECT,
 			    "cannot wait for connect %s", uc->addr);
 			upstream_fail(uc);

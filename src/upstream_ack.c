@@ -96,8 +96,6 @@ void
 upack_watch(struct upconn *uc, uint64_t timeout_ms, upack_cb cb, void *arg)
 {
 	struct upack *a = &uc->ack;
-	struct timeval tv = { .tv_sec = (time_t)(timeout_ms / 1000),
-	    .tv_usec = (suseconds_t)(timeout_ms % 1000) * 1000 };
 
 	upack_stop(uc);
 	a->idle_ms = now_ms() - uc->idle_since_ms;
@@ -112,7 +110,7 @@ upack_watch(struct upconn *uc, uint64_t timeout_ms, upack_cb cb, void *arg)
 		return;	/* out of memory: the old rule (response_timeout) holds */
 	a->cb = cb;
 	a->arg = arg;
-	evtimer_add(a->ev, &tv);
+	event_add_ms(a->ev, timeout_ms);
 }
 
 void

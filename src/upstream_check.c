@@ -174,12 +174,10 @@ hcheck_send_request(struct hcheck *hc)
 {
 	const struct route_conf *rc = hc->rc;
 	struct bufferevent *bev = hc->uc->bev;
-	struct timeval tv;
 
 	hc->timer = event_new(hc->c->w->base, -1, 0, hcheck_timeoutcb, hc);
-	tv.tv_sec = (time_t)(rc->response_timeout_ms / 1000);
-	tv.tv_usec = (suseconds_t)(rc->response_timeout_ms % 1000) * 1000;
-	if (hc->timer == NULL || event_add(hc->timer, &tv) == -1 ||
+	if (hc->timer == NULL ||
+	    event_add_ms(hc->timer, rc->response_timeout_ms) == -1 ||
 	    evbuffer_add_printf(bufferevent_get_output(bev),
 	    "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: tlsbroker-health-check\r\n"
 	    "Connection: close\r\n\r\n",
@@ -265,14 +263,13 @@ struct upstream_checker *
 upstream_check_new(struct worker *w)
 {
 	struct upstream_checker *c;
-	struct timeval tv = { 0, CHECK_TICK_MS * 1000 };
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
 	c->w = w;
 	LIST_INIT(&c->inflight);
 	c->tick = event_new(w->base, -1, EV_PERSIST, check_tickcb, c);
-	if (c->tick == NULL || event_add(c->tick, &tv) == -1) {
+	if (c->tick == NULL || event_add_ms(c->tick, CHECK_TICK_MS) == -1) {
 		upstream_check_free(c);
 		return NULL;
 	}

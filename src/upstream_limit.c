@@ -355,14 +355,13 @@ uplimit_release_closed(struct uplimit *l, unsigned wid,
     struct event_base *base, int fd)
 {
 	struct uplimit_closer *c = NULL;
-	struct timeval tv = ms_timeval(UPLIMIT_CLOSE_WAIT_MS);
 
 	if (wid < UPLIMIT_MAX_WORKERS && closers[wid].tqh_last == NULL)
 		TAILQ_INIT(&closers[wid]);
 	if (fd == -1 || wid >= UPLIMIT_MAX_WORKERS ||
 	    shutdown(fd, SHUT_WR) == -1 || (c = calloc(1, sizeof(*c))) == NULL ||
 	    (c->ev = event_new(base, fd, EV_READ | EV_PERSIST, uplimit_closer_cb,
-	    c)) == NULL || event_add(c->ev, &tv) == -1) {
+	    c)) == NULL || event_add_ms(c->ev, UPLIMIT_CLOSE_WAIT_MS) == -1) {
 		/* not connected (or out of memory): nothing to wait for */
 		if (c != NULL && c->ev != NULL)
 			event_free(c->ev);
@@ -438,7 +437,6 @@ uplimit_wait(struct uplimit *l, unsigned wid, struct event_base *base,
 {
 	struct uplimit_queue *q;
 	struct uplimit_wait *wt;
-	struct timeval tv;
 
 	if ((unsigned)atomic_fetch_add(&l->waiting, 1) >= atomic_load(&l->queue_max) ||
 	    wid >= UPLIMIT_MAX_WORKERS) {
@@ -467,8 +465,7 @@ uplimit_wait(struct uplimit *l, unsigned wid, struct event_base *base,
 	TAILQ_INSERT_TAIL(&q->waiters, wt, link);
 	if (TAILQ_FIRST(&q->waiters) == wt)
 		uplimit_publish_head(q);
-	tv = ms_timeval(atomic_load(&l->queue_timeout_ms));
-	evtimer_add(wt->timer, &tv);
+	event_add_ms(wt->timer, atomic_load(&l->queue_timeout_ms));
 	atomic_fetch_add(&l->waits, 1);
 	/* A slot may have freed since uplimit_take() failed. */
 	uplimit_kick(l);

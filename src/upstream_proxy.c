@@ -283,13 +283,11 @@ proxy_tunnel_wait(struct proxy_tunnel *t, short what)
 {
 	struct event_base *base = event_get_base(t->ev);
 	uint64_t now = now_ms(), left;
-	struct timeval tv;
 
 	left = t->deadline > now ? t->deadline - now : 0;
-	tv = ms_timeval(left);
 	event_free(t->ev);
 	t->ev = event_new(base, t->fd, what, proxy_tunnel_cb_ev, t);
-	return t->ev == NULL || event_add(t->ev, &tv) == -1 ? -1 : 0;
+	return t->ev == NULL || event_add_ms(t->ev, left) == -1 ? -1 : 0;
 }
 
 /* 1: all sent, 0: wait for writable, -1: failed (t->err). */

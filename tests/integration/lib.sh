@@ -657,6 +657,14 @@ scenario_run()
 	_sc_rows "$TB_TMP/scenarios.run" _sc_run_row
 }
 
+# scenario_count FILE: the rows of a table counted apart from the reader
+# (a row starts at column 0; comments and continuations do not), for a
+# test to check scenario_run played every row without a number to keep.
+scenario_count()
+{
+	grep -c '^[^#[:space:]]' "$1"
+}
+
 # ---- audit log ----------------------------------------------------------------
 
 # wait_audit N: until the audit file has at least N complete lines.

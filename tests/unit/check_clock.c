@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include <event2/event.h>
+
 #include "clock.h"
 
 START_TEST(test_timeval_split)
@@ -31,6 +33,34 @@ START_TEST(test_timeval_split)
 		ck_assert_int_eq(tv.tv_sec, cases[i].sec);
 		ck_assert_int_eq(tv.tv_usec, cases[i].usec);
 	}
+}
+END_TEST
+
+/*
+ * event_add_ms() arms the timeout it is given: the event's deadline, as
+ * libevent reports it, is ms after the loop's cached time (1.5 s here, so
+ * a conversion that drops the seconds or the milliseconds shows).
+ */
+START_TEST(test_event_add_ms_deadline)
+{
+	struct event_base *base = event_base_new();
+	struct event *ev;
+	struct timeval now, when;
+	int64_t left_ms;
+
+	ck_assert_ptr_nonnull(base);
+	ev = event_new(base, -1, 0, NULL, NULL);
+	ck_assert_ptr_nonnull(ev);
+	ck_assert_int_eq(event_base_gettimeofday_cached(base, &now), 0);
+	ck_assert_int_eq(event_add_ms(ev, 1500), 0);
+	ck_assert(event_pending(ev, EV_TIMEOUT, &when));
+	left_ms = ((int64_t)when.tv_sec - now.tv_sec) * 1000 +
+	    ((int64_t)when.tv_usec - now.tv_usec) / 1000;
+	/* the same clock read twice: a few ms apart at most */
+	ck_assert_int_ge(left_ms, 1490);
+	ck_assert_int_le(left_ms, 1600);
+	event_free(ev);
+	event_base_free(base);
 }
 END_TEST
 
@@ -67,6 +97,7 @@ main(void)
 	int failed;
 
 	tcase_add_test(tc, test_timeval_split);
+	tcase_add_test(tc, test_event_add_ms_deadline);
 	tcase_add_test(tc, test_monotonic_never_back);
 	tcase_add_test(tc, test_wall_is_epoch_ms);
 	suite_add_tcase(s, tc);
