@@ -27,8 +27,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import oracle  # noqa: E402
+import streamend  # noqa: E402
 
-TCP_CLOSE_WAIT = 8
 WAIT_LIMIT = 10.0	# seconds an end may take to arrive on 127.0.0.1
 
 
@@ -48,9 +48,9 @@ def serve(ls, sctx, end, done):
 def wait_state(ss, states):
     """Waits until the client socket's TCP state is one of states."""
     limit = time.monotonic() + WAIT_LIMIT
-    while oracle._tcp_state(ss) not in states:
+    while streamend.tcp_state(ss) not in states:
         if time.monotonic() > limit:
-            raise RuntimeError("TCP state stays %d" % oracle._tcp_state(ss))
+            raise RuntimeError("TCP state stays %d" % streamend.tcp_state(ss))
         time.sleep(0.005)	# polling a state, not waiting out a race
 
 
@@ -65,7 +65,7 @@ def one(end, cert, key):
     th.start()
     raw = socket.create_connection(ls.getsockname(), timeout=WAIT_LIMIT)
     ss = oracle.CTX.wrap_socket(raw)
-    wait_state(ss, (oracle.TCP_CLOSE, TCP_CLOSE_WAIT))
+    wait_state(ss, (streamend.TCP_CLOSE, streamend.TCP_CLOSE_WAIT))
     if end == "reset-consumed":
         ss.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
     ss.setblocking(False)

@@ -54,6 +54,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "integration", "endpoints"))
 import brokerproc  # noqa: E402
 import h1  # noqa: E402
 import shapes  # noqa: E402
+import streamend  # noqa: E402
 import upstreams  # noqa: E402
 
 CASE_DEADLINE = 10.0	# seconds a case may take before it counts as stalled
@@ -157,12 +158,7 @@ class Result:
 CTX = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 CTX.check_hostname = False
 CTX.verify_mode = ssl.CERT_NONE
-# An EOF without close_notify reads as b'' and sends no alert: an alert to
-# a socket the broker closed would draw a reset and make a FIN look like
-# one (see _stream_end()).
-CTX.options |= getattr(ssl, "OP_IGNORE_UNEXPECTED_EOF", 0)
-
-TCP_CLOSE = 7	# tcpi_state after a reset; a FIN leaves CLOSE_WAIT (8)
+streamend.quiet_eof(CTX)	# a FIN must not draw our alert, nor its reset
 
 
 def _connect(port, sni):
@@ -187,21 +183,14 @@ def _was_reset(ss):
     return False
 
 
-def _tcp_state(ss):
-    try:
-        return socket.socket.getsockopt(ss, socket.IPPROTO_TCP, socket.TCP_INFO, 8)[0]
-    except OSError:
-        return -1
-
-
 def _stream_end(ss, res):
     """Records the end of the broker's stream: a reset, or a FIN or
     close_notify.  The peek in _was_reset() sees a reset only when it
     wins the race with SSL_read(): a reset that arrives between the two
     is consumed by SSL_read(), which Python reports as b'' like a FIN.
-    The socket's TCP state still tells them apart."""
+    The socket's TCP state still tells them apart (streamend.py)."""
     res.eof = True
-    if _tcp_state(ss) == TCP_CLOSE:
+    if streamend.ended_by_reset(ss):
         res.reset = True
 
 
