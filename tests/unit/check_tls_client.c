@@ -77,6 +77,27 @@ count_records(const unsigned char *wire, size_t len, int type)
 	return n;
 }
 
+
+/* Client c and server s over memory BIOs (they take the BIOs): the handshake, done. */
+static void
+handshake_in_memory(SSL *c, SSL *s, BIO *c_in, BIO *c_out, BIO *s_in,
+    BIO *s_out)
+{
+	int round;
+
+	SSL_set_bio(c, c_in, c_out);
+	SSL_set_bio(s, s_in, s_out);
+	SSL_set_accept_state(s);
+	for (round = 0; round < 10; round++) {
+		int cr = SSL_do_handshake(c), sr = SSL_do_handshake(s);
+
+		shuttle(c_out, s_in);
+		shuttle(s_out, c_in);
+		if (cr == 1 && sr == 1)
+			break;
+	}
+	ck_assert_int_lt(round, 10);
+}
 START_TEST(test_tls10_one_record_per_write)
 {
 	struct conf_errors errs = { 0 };
@@ -91,7 +112,7 @@ START_TEST(test_tls10_one_record_per_write)
 	    "Content-Length: 5\r\n\r\nhello";
 	unsigned char wire[4096];
 	char got[sizeof(req)];
-	int n, round;
+	int n;
 
 	ck_assert_ptr_nonnull(conf);
 	cli = tls_client_new(&conf->routes[0], &errs);
@@ -100,18 +121,7 @@ START_TEST(test_tls10_one_record_per_write)
 	s = SSL_new(sctx);
 	ck_assert_ptr_nonnull(c);
 	ck_assert_ptr_nonnull(s);
-	SSL_set_bio(c, c_in, c_out);
-	SSL_set_bio(s, s_in, s_out);
-	SSL_set_accept_state(s);
-	for (round = 0; round < 10; round++) {
-		int cr = SSL_do_handshake(c), sr = SSL_do_handshake(s);
-
-		shuttle(c_out, s_in);
-		shuttle(s_out, c_in);
-		if (cr == 1 && sr == 1)
-			break;
-	}
-	ck_assert_int_lt(round, 10);
+	handshake_in_memory(c, s, c_in, c_out, s_in, s_out);
 	ck_assert_int_eq(SSL_version(c), TLS1_VERSION);
 	ck_assert_ptr_nonnull(strstr(SSL_get_cipher_name(c), "SHA"));
 
@@ -175,7 +185,7 @@ START_TEST(test_tls10_encrypt_then_mac)
 		struct conf *conf;
 		unsigned char wire[256];
 		SSL *c, *s;
-		int offered = -1, round, n;
+		int offered = -1, n;
 
 		snprintf(ini, sizeof(ini), "%s%s", LEGACY_ROUTE, extra[i]);
 		conf = conf_load_string("t.ini", ini, &errs);
@@ -188,18 +198,7 @@ START_TEST(test_tls10_encrypt_then_mac)
 		s = SSL_new(sctx);
 		ck_assert_ptr_nonnull(c);
 		ck_assert_ptr_nonnull(s);
-		SSL_set_bio(c, c_in, c_out);
-		SSL_set_bio(s, s_in, s_out);
-		SSL_set_accept_state(s);
-		for (round = 0; round < 10; round++) {
-			int cr = SSL_do_handshake(c), sr = SSL_do_handshake(s);
-
-			shuttle(c_out, s_in);
-			shuttle(s_out, c_in);
-			if (cr == 1 && sr == 1)
-				break;
-		}
-		ck_assert_int_lt(round, 10);
+		handshake_in_memory(c, s, c_in, c_out, s_in, s_out);
 		ck_assert_int_eq(offered, want_offered[i]);
 		ck_assert_int_eq(SSL_write(c, "x", 1), 1);
 		n = BIO_read(c_out, wire, sizeof(wire));
