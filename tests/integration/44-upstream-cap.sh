@@ -47,6 +47,12 @@ s = json.load(open(sys.argv[1]))
 print(eval(sys.argv[2]))' "$TB_TMP/$1.json" "$2"
 }
 
+# requests_of NAME: the requests the fragile endpoint NAME has taken
+requests_of()
+{
+	fstat "$1" 's["requests"]'
+}
+
 # Each fragile endpoint holds one connection more than its cap allows, so
 # a reset can only come from the broker opening one too many.
 start_fragile big "$P_BIG" "$N" 0.5
@@ -176,6 +182,11 @@ metric()
 {
 	sed -n "s/^$1{route=\"$2\"} //p" "$TB_TMP/metrics.txt"
 }
+# wait_metric SECONDS NAME ROUTE VALUE WHAT: until /metrics shows VALUE.
+wait_metric()
+{
+	wait_until "$1" "$5" "scrape; [ \"\$(metric $2 $3)\" = $4 ]"
+}
 scrape
 assert_eq "$N" "$(metric tlsbroker_upstream_max_connections legacy)" "max_connections gauge"
 assert_eq 0 "$(metric tlsbroker_upstream_queue_length legacy)" "queue length after the burst"
@@ -197,24 +208,15 @@ curl -sS --cacert "$PKI/ca.pem" $RESOLVE -o "$TB_TMP/hold.out" \
     -w '%{http_code}\n' "$TINY/hold/4000" >"$TB_TMP/hold.code" 2>&1 &
 HOLD_PID=$!
 track "$HOLD_PID"
-_end=$(($(now_ms) + 10000))
-until [ "$(fstat tiny 's["requests"]')" = 1 ]; do
-	[ "$(now_ms)" -lt "$_end" ] || fail "the holding request never reached the endpoint"
-	sleep 0.05
-done
+wait_until 10 "the holding request never reached the endpoint" \
+    '[ "$(requests_of tiny)" = 1 ]'
 # shellcheck disable=SC2086
 curl -sS --cacert "$PKI/ca.pem" $RESOLVE -D "$TB_TMP/queued.hdr" \
     -o "$TB_TMP/queued.out" -H 'X-Req-Id: queued' -d 'must not arrive' \
     "$TINY/queued" 2>&1 &
 QUEUED_PID=$!
 track "$QUEUED_PID"
-_end=$(($(now_ms) + 10000))
-while :; do
-	scrape
-	[ "$(metric tlsbroker_upstream_queue_length tiny)" = 1 ] && break
-	[ "$(now_ms)" -lt "$_end" ] || fail "the second request never queued"
-	sleep 0.05
-done
+wait_metric 10 tlsbroker_upstream_queue_length tiny 1 "the second request never queued"
 curl_get "$TINY/third" $RESOLVE -D "$TB_TMP/busy.hdr" -o "$TB_TMP/busy.out"
 grep -q '^HTTP/1.1 503' "$TB_TMP/busy.hdr" || fail "queue full: $(head -n 1 "$TB_TMP/busy.hdr")"
 grep -qi '^X-Broker-Error: upstream_busy' "$TB_TMP/busy.hdr" ||
@@ -256,11 +258,8 @@ curl -sS --cacert "$PKI/ca.pem" $RESOLVE -o /dev/null -w '%{http_code}\n' \
     "$TINY/hold/4000" >"$TB_TMP/hold2.code" 2>&1 &
 HOLD_PID=$!
 track "$HOLD_PID"
-_end=$(($(now_ms) + 10000))
-until [ "$(fstat tiny 's["requests"]')" = 2 ]; do
-	[ "$(now_ms)" -lt "$_end" ] || fail "the second holding request never reached the endpoint"
-	sleep 0.05
-done
+wait_until 10 "the second holding request never reached the endpoint" \
+    '[ "$(requests_of tiny)" = 2 ]'
 kill -HUP "$BROKER_PID"
 _out=$(tbutil waitgrep "$BROKER_LOG" "reload 1 done" --timeout 10 \
     --pid "$BROKER_PID") || fail "reload: $_out"
@@ -269,13 +268,8 @@ curl -sS --cacert "$PKI/ca.pem" $RESOLVE -D "$TB_TMP/after.hdr" -o /dev/null \
     "$TINY/after-reload" 2>&1 &
 AFTER_PID=$!
 track "$AFTER_PID"
-_end=$(($(now_ms) + 10000))
-while :; do
-	scrape
-	[ "$(metric tlsbroker_upstream_queue_length tiny)" = 1 ] && break
-	[ "$(now_ms)" -lt "$_end" ] || fail "after the reload, the request did not wait for the old connection's slot"
-	sleep 0.05
-done
+wait_metric 10 tlsbroker_upstream_queue_length tiny 1 \
+    "after the reload, the request did not wait for the old connection's slot"
 wait_exit "$AFTER_PID" 10 || fail "the request after the reload did not end"
 untrack "$AFTER_PID"
 grep -qi '^X-Broker-Error: upstream_queue_timeout' "$TB_TMP/after.hdr" ||
@@ -325,30 +319,19 @@ print(json.dumps({"first": r2[0], "t_first": r2[1], "final": r2[2]}), flush=True
 PYEOF
 EXPECT_PID=$!
 track "$EXPECT_PID"
-_end=$(($(now_ms) + 15000))
-until grep -q learn "$TB_TMP/expect.json"; do
-	[ "$(now_ms)" -lt "$_end" ] || fail "the first Expect request did not end"
-	sleep 0.05
-done
+wait_until 15 "the first Expect request did not end" \
+    'grep -q learn "$TB_TMP/expect.json"'
 for i in $(seq 1 "$N"); do
 	curl -sS --cacert "$PKI/ca.pem" --resolve "legacy.broker.test:$BP:127.0.0.1" \
 	    -o /dev/null "https://legacy.broker.test:$BP/hold/2500" 2>&1 &
 	track $!
 	eval "HOLDER_$i=\$!"
 done
-_end=$(($(now_ms) + 10000))
-until [ "$(fstat big 's["requests"]')" = $((BURST + 1 + N)) ]; do
-	[ "$(now_ms)" -lt "$_end" ] || fail "the holders never reached the endpoint"
-	sleep 0.05
-done
+wait_until 10 "the holders never reached the endpoint" \
+    '[ "$(requests_of big)" = $((BURST + 1 + N)) ]'
 : >"$TB_TMP/expect.go"
-_end=$(($(now_ms) + 10000))
-while :; do
-	scrape
-	[ "$(metric tlsbroker_upstream_queue_length legacy)" = 1 ] && break
-	[ "$(now_ms)" -lt "$_end" ] || fail "the second Expect request never queued"
-	sleep 0.05
-done
+wait_metric 10 tlsbroker_upstream_queue_length legacy 1 \
+    "the second Expect request never queued"
 wait_exit "$EXPECT_PID" 20 || fail "the Expect requests did not end"
 untrack "$EXPECT_PID"
 for i in $(seq 1 "$N"); do
@@ -380,25 +363,13 @@ openssl s_client -quiet -connect "127.0.0.1:$BP" -servername raw.broker.test \
 FIRST_PID=$!
 track "$FIRST_PID"
 exec 3>"$TB_TMP/first.in"
-_end=$(($(now_ms) + 10000))
-while :; do
-	scrape
-	[ "$(metric tlsbroker_upstream_slots_in_use raw)" = 1 ] && break
-	[ "$(now_ms)" -lt "$_end" ] || fail "the first tcp session never took its slot"
-	sleep 0.05
-done
+wait_metric 10 tlsbroker_upstream_slots_in_use raw 1 "the first tcp session never took its slot"
 printf 'W' | openssl s_client -quiet -connect "127.0.0.1:$BP" \
     -servername raw.broker.test -CAfile "$PKI/ca.pem" \
     >"$TB_TMP/second.out" 2>/dev/null &
 SECOND_PID=$!
 track "$SECOND_PID"
-_end=$(($(now_ms) + 10000))
-while :; do
-	scrape
-	[ "$(metric tlsbroker_upstream_queue_length raw)" = 1 ] && break
-	[ "$(now_ms)" -lt "$_end" ] || fail "the second tcp session never queued"
-	sleep 0.05
-done
+wait_metric 10 tlsbroker_upstream_queue_length raw 1 "the second tcp session never queued"
 printf 'W' >&3
 exec 3>&-
 wait_exit "$FIRST_PID" 10 || fail "the first tcp session did not end"

@@ -417,6 +417,18 @@ broker_check()
 	TB_LOGS="$TB_LOGS $CHECK_OUT $CHECK_ERR"
 }
 
+# wait_until SECONDS WHAT CONDITION: until the shell CONDITION (eval'd,
+# asked every 50 ms) is true; fails "WHAT" after SECONDS.  A readiness
+# wait: it asks the thing waited for, it does not sleep out a guess.
+wait_until()
+{
+	_tb_until=$(($(now_ms) + $1 * 1000))
+	until eval "$3"; do
+		[ "$(now_ms)" -lt "$_tb_until" ] || fail "$2"
+		sleep 0.05
+	done
+}
+
 # wait_file PATH [SECONDS]: until PATH exists.
 wait_file()
 {
