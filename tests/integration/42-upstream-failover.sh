@@ -117,20 +117,8 @@ acount()
 	audit_count 1 "$(records)" "$@"
 }
 
-# get HOST PATH [CURL ARGS]: one request on a new connection; sets
-# CODE, HDR (the response head file) besides curl_get's CURL_*.
-get()
-{
-	_h=$1
-	_path=$2
-	shift 2
-	curl_get "https://$_h.broker.test:$BP$_path" \
-	    --resolve "$_h.broker.test:$BP:127.0.0.1" -D "$TB_TMP/get.hdr" \
-	    -w '\n@@ %{http_code}' "$@"
-	[ "$CURL_RC" = 0 ] || fail "curl $_h$_path: $CURL_ERR"
-	CODE=${CURL_OUT##*@@ }
-	HDR="$TB_TMP/get.hdr"
-}
+# get HOST PATH [CURL ARGS]: route_get (lib.sh)
+get() { route_get "$@"; }
 
 # ---- 1. an HA pair with its first side down ---------------------------------
 

@@ -92,17 +92,8 @@ records()
 	if [ -e "$AUDIT" ]; then wc -l <"$AUDIT"; else echo 0; fi
 }
 
-get()
-{
-	_h=$1
-	_path=$2
-	shift 2
-	curl_get "https://$_h.broker.test:$BP$_path" \
-	    --resolve "$_h.broker.test:$BP:127.0.0.1" -D "$TB_TMP/get.hdr" \
-	    -w '\n@@ %{http_code}' "$@"
-	[ "$CURL_RC" = 0 ] || fail "curl $_h$_path: $CURL_ERR"
-	CODE=${CURL_OUT##*@@ }
-}
+# get HOST PATH [CURL ARGS]: route_get (lib.sh)
+get() { route_get "$@"; }
 
 # ---- 1. checks find failures before clients do ----------------------------------
 

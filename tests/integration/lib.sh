@@ -842,6 +842,23 @@ curl_get()
 	CURL_ERR=$(cat "$TB_TMP/curl.err")
 }
 
+# route_get ROUTE PATH [CURL ARGS]: one request to https://ROUTE.broker.test
+# on the broker's port $BP, on a new connection; fails if curl does; sets
+# CODE (the status) and HDR (the response head file) besides curl_get's
+# CURL_*.
+route_get()
+{
+	_tb_h=$1
+	_tb_path=$2
+	shift 2
+	curl_get "https://$_tb_h.broker.test:$BP$_tb_path" \
+	    --resolve "$_tb_h.broker.test:$BP:127.0.0.1" -D "$TB_TMP/get.hdr" \
+	    -w '\n@@ %{http_code}' "$@"
+	[ "$CURL_RC" = 0 ] || fail "curl $_tb_h$_tb_path: $CURL_ERR"
+	CODE=${CURL_OUT##*@@ }
+	HDR="$TB_TMP/get.hdr"
+}
+
 # audit_count FIRST LAST SPEC...: how many audit records FIRST..LAST (line
 # numbers) match every SPEC: key=value, key~regex (search), key! (absent).
 audit_count()
