@@ -41,17 +41,9 @@ start_ep_hash t "$PT"
 printf 'a posted body\n' >"$TB_TMP/post.bin"
 
 # Two workers: the health one connection learns is every worker's.
-cat >"$TB_TMP/broker.ini" <<EOF
-[broker]
-workers = 2
-audit_log = $AUDIT
-drain_timeout = 2s
-admin = 127.0.0.1:$AP
-
-[listener erp]
-bind = 127.0.0.1:$BP
-cert = $PKI/broker.pem
-key = $PKI/broker.key
+{
+	ini_preamble "$BP" workers=2 drain_timeout=2s admin=127.0.0.1:$AP
+	cat <<EOF
 
 [route ha]
 host = ha.broker.test
@@ -101,6 +93,7 @@ upstream = 127.0.0.1:$PX, 127.0.0.1:$PT
 upstream_tls = off
 upstream_fail_timeout = 60s
 EOF
+} >"$TB_TMP/broker.ini"
 
 start_broker "$TB_TMP/broker.ini"
 

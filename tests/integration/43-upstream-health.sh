@@ -25,17 +25,9 @@ start_httpd b "$PB"
 start_httpd c "$PC"
 start_sserver s "$PS" -cert "$PKI/legacy.pem" -key "$PKI/legacy.key"
 
-cat >"$TB_TMP/broker.ini" <<EOF
-[broker]
-workers = 2
-audit_log = $AUDIT
-admin = 127.0.0.1:$AP
-drain_timeout = 2s
-
-[listener erp]
-bind = 127.0.0.1:$BP
-cert = $PKI/broker.pem
-key = $PKI/broker.key
+{
+	ini_preamble "$BP" workers=2 admin=127.0.0.1:$AP drain_timeout=2s
+	cat <<EOF
 
 ; the passive cool-down is long: only a check can bring b back in time
 [route hc]
@@ -76,6 +68,7 @@ upstream_fail_timeout = 60s
 health_check = tls
 health_check_interval = 300ms
 EOF
+} >"$TB_TMP/broker.ini"
 
 start_broker "$TB_TMP/broker.ini"
 

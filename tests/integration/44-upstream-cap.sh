@@ -59,16 +59,9 @@ start_fragile big "$P_BIG" "$N" 0.5
 start_fragile tiny "$P_TINY" 1 0
 start_ep_hash raw "$P_HASH"
 
-cat >"$TB_TMP/broker.ini" <<EOF
-[broker]
-workers = 2
-audit_log = $AUDIT
-admin = 127.0.0.1:$AP
-
-[listener erp]
-bind = 127.0.0.1:$BP
-cert = $PKI/broker.pem
-key = $PKI/broker.key
+{
+	ini_preamble "$BP" workers=2 admin=127.0.0.1:$AP
+	cat <<EOF
 
 [route legacy]
 mode = http
@@ -95,6 +88,7 @@ upstream = 127.0.0.1:$P_HASH
 upstream_tls = off
 upstream_max_connections = 1
 EOF
+} >"$TB_TMP/broker.ini"
 
 # ---- tlsbroker -t -------------------------------------------------------------
 cp "$TB_TMP/broker.ini" "$TB_TMP/bad.ini"

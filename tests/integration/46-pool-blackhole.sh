@@ -80,16 +80,9 @@ start_nginx ngw "$P_W" 60s "$HANG"
 start_nginx ngc "$P_C" 60s
 start_nginx ngk "$P_K" 60s
 
-cat >"$TB_TMP/broker.ini" <<EOF
-[broker]
-workers = 1
-audit_log = $AUDIT
-drain_timeout = 2s
-
-[listener erp]
-bind = 127.0.0.1:$BP
-cert = $PKI/broker.pem
-key = $PKI/broker.key
+{
+	ini_preamble "$BP" workers=1 drain_timeout=2s
+	cat <<EOF
 
 ; only the acknowledgement watch: no keepalive check before reuse
 [route watch]
@@ -126,6 +119,7 @@ pool_idle_check = off
 upstream_reuse_ack_timeout = 500ms
 upstream_max_connections = 4
 EOF
+} >"$TB_TMP/broker.ini"
 start_broker "$TB_TMP/broker.ini"
 
 head -c 20000 /dev/urandom >"$TB_TMP/body.bin"

@@ -107,18 +107,8 @@ done
 # ---- the block as printed, in a running weak-build broker ------------------------
 
 {
-	cat <<EOF
-[broker]
-workers = 1
-audit_log = $AUDIT
-drain_timeout = 2s
-
-[listener erp]
-bind = 127.0.0.1:$BP
-cert = $PKI/broker.pem
-key = $PKI/broker.key
-
-EOF
+	ini_preamble "$BP" workers=1 drain_timeout=2s
+	echo
 	sed 's/^\[route rc4\]$/[route rc4]\nhost = rc4.broker.test/' "$TB_TMP/rc4.block"
 } >"$TB_TMP/broker.ini"
 TB_LOGS="$TB_LOGS $TB_TMP/broker.ini"
