@@ -52,15 +52,13 @@ static void
 check_err(struct check *ck, const struct conf_loc *loc, const char *key,
     const char *fmt, ...)
 {
-	char msg[CONF_MAX_LINE * 2];
 	va_list ap;
 
 	ck->nerrors++;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	conf_errors_vadd_at(ck->errs, loc, ck->label[0] != '\0' ? ck->label : NULL,
+	    key, fmt, ap);
 	va_end(ap);
-	conf_errors_add_at(ck->errs, loc, ck->label[0] != '\0' ? ck->label : NULL,
-	    key, "%s", msg);
 }
 
 /*

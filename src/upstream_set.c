@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "sockaddr.h"
 
 /* ---- parsing --------------------------------------------------------------- */
 
@@ -168,8 +169,7 @@ upstream_set_new(const char *route, const struct upstream_addr *addrs,
 		goto fail;
 	for (i = 0; i < n; i++) {
 		set->addrs[i] = addrs[i];
-		snprintf(name, sizeof(name), strchr(addrs[i].hp.host, ':') != NULL ?
-		    "[%s]:%u" : "%s:%u", addrs[i].hp.host, addrs[i].hp.port);
+		(void)hostport_format(&addrs[i].hp, name, sizeof(name));
 		if ((set->health[i] = registry_slot(route, name)) == NULL)
 			goto fail;
 	}
