@@ -765,7 +765,7 @@ hx_up_eventcb(struct bufferevent *bev, short what, void *arg)
 		/* A closed connection never goes back to the pool. */
 		ex->resp.flags |= HTTP1_F_CLOSE;
 		/* Drain what is still buffered, then see if the body may end here. */
-		if (hx_forward_response_body(s) != 0 || s->http->ex != ex) {
+		if (hx_forward_response_body(s) != 0) {
 			hc_client_flush(s);
 			return;
 		}
