@@ -271,12 +271,12 @@ hc_client_writecb(struct bufferevent *bev, void *arg)
 	struct session *s = hc_live(arg);
 
 	(void)bev;
-	if (s != NULL && s->http->ex != NULL) {
+	if (s == NULL)
+		return;
+	if (s->http->ex != NULL) {
 		hx_client_drained(s);
 		return;
 	}
-	if (s == NULL)
-		return;
 	if (hc_closing(s->http) && s->http->state != HC_ST_LINGERING &&
 	    evbuffer_get_length(hc_client_out(s)) == 0) {
 		hc_close_flushed(s);

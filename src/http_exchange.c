@@ -765,7 +765,7 @@ hx_up_eventcb(struct bufferevent *bev, short what, void *arg)
 		/* A closed connection never goes back to the pool. */
 		ex->resp.flags |= HTTP1_F_CLOSE;
 		/* Drain what is still buffered, then see if the body may end here. */
-		if (hx_forward_response_body(s) != 0 || s->http->ex != ex) {
+		if (hx_forward_response_body(s) != 0) {
 			hc_client_flush(s);
 			return;
 		}
@@ -875,6 +875,7 @@ hx_forward_request_body(struct session *s)
 	struct http_exchange *ex = s->http->ex;
 	struct evbuffer *in = hc_client_in(s), *out;
 	struct http1_span data;
+	bool moved = false;
 	ssize_t n;
 	char *p;
 
@@ -887,14 +888,18 @@ hx_forward_request_body(struct session *s)
 			ex->body_unasked = true;
 		evbuffer_remove_buffer(in, out, (size_t)n);
 		hx_count_in(s, (size_t)n);
-		/* A long upload is activity: response_timeout counts from the last byte. */
-		if (!ex->expect || ex->sent_continue || ex->resp_any)
-			event_add_ms(ex->up_ev, ex->rc->response_timeout_ms);
+		moved = true;
 	}
 	if (n < 0) {
 		hx_fail_bad_body(s);
 		return;
 	}
+	/*
+	 * A long upload is activity: response_timeout counts from the last
+	 * byte.  Once per call, not per buffer chain: the time is the same.
+	 */
+	if (moved && (!ex->expect || ex->sent_continue || ex->resp_any))
+		event_add_ms(ex->up_ev, ex->rc->response_timeout_ms);
 	hx_up_flush(s);
 	relay_pause_if_full(s->client.bev, out, &s->client.paused);
 	/*

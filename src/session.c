@@ -519,12 +519,8 @@ session_client_hs_done(void *arg, const struct tls_hs_result *res)
 		return;
 	}
 	s->tls = tls_version_str(SSL_version(s->ssl));
-	if ((ml = session_listener_metrics(s)) != NULL) {
-		int v = SSL_version(s->ssl);
-
-		metrics_inc(&ml->tls[v == TLS1_VERSION ? 0 : v == TLS1_1_VERSION ? 1 :
-		    v == TLS1_2_VERSION ? 2 : v == TLS1_3_VERSION ? 3 : 4]);
-	}
+	if ((ml = session_listener_metrics(s)) != NULL)
+		metrics_inc(&ml->tls[metrics_tls_slot(SSL_version(s->ssl))]);
 	s->cipher = SSL_get_cipher_name(s->ssl);
 	if ((sni = SSL_get_servername(s->ssl, TLSEXT_NAMETYPE_host_name)) != NULL &&
 	    route_host_normalize(sni, strlen(sni), name, sizeof(name)))

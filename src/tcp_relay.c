@@ -159,8 +159,6 @@ tcp_idle_timeoutcb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (s->state != SESSION_ST_RELAY)
-		return;
 	if (now - s->last_active >= idle) {
 		tb_err_set(&err, CR_IDLE_TIMEOUT, PHASE_EXCHANGE,
 		    "no data either way for idle_timeout (%llu ms)",
@@ -172,24 +170,21 @@ tcp_idle_timeoutcb(evutil_socket_t fd, short what, void *arg)
 	session_timer_add(s, idle - (now - s->last_active));
 }
 
+/* sd's sess and peer were set by session_client_bev(). */
 static void
-side_init(struct side *sd, struct session *s, struct side *peer,
-    struct bufferevent *bev)
+side_init(struct side *sd, struct bufferevent *bev)
 {
-	sd->sess = s;
-	sd->peer = peer;
 	sd->bev = bev;
 	bufferevent_setcb(bev, side_readcb, side_writecb, side_eventcb, sd);
 }
-
 
 static void
 tcp_start_relay(struct session *s)
 {
 	if (session_client_bev(s) == -1)
 		return;
-	side_init(&s->client, s, &s->upstream, s->client.bev);
-	side_init(&s->upstream, s, &s->client, s->uc->bev);
+	side_init(&s->client, s->client.bev);
+	side_init(&s->upstream, s->uc->bev);
 	session_set_state(s, SESSION_ST_RELAY);
 	s->last_active = now_ms();
 	bufferevent_enable(s->client.bev, EV_READ | EV_WRITE);
