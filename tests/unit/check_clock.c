@@ -77,14 +77,29 @@ START_TEST(test_monotonic_never_back)
 }
 END_TEST
 
+/*
+ * Epoch milliseconds of the precise clock.  Not time(): it reads the
+ * coarse clock, up to a tick behind, so a read at a second's turn failed.
+ */
+static uint64_t
+realtime_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 START_TEST(test_wall_is_epoch_ms)
 {
-	time_t before = time(NULL);
+	uint64_t before = realtime_ms();
 	uint64_t ms = wall_ms();
-	time_t after = time(NULL);
+	uint64_t after = realtime_ms();
 
-	ck_assert_uint_ge(ms / 1000, (uint64_t)before);
-	ck_assert_uint_le(ms / 1000, (uint64_t)after);
+	ck_assert_uint_ge(ms, before);
+	ck_assert_uint_le(ms, after);
+	/* epoch milliseconds, not seconds or the monotonic clock: after 2020 */
+	ck_assert_uint_gt(ms, (uint64_t)1577836800 * 1000);
 }
 END_TEST
 
