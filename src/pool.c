@@ -408,7 +408,8 @@ pool_shed(struct pool *p)
 {
 	struct upconn *oldest = TAILQ_FIRST(&p->idle);
 
-	if (oldest == NULL)
+	/* the request is the worker's, not this address's: only an idle one may take it */
+	if (oldest == NULL || !uplimit_shed_wanted(p->rc->limit, p->w->id))
 		return;
 	log_debug("route %s: closing an idle connection to %s: requests wait "
 	    "for upstream_max_connections", p->rc->name, oldest->addr);

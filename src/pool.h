@@ -98,8 +98,10 @@ void pool_put(struct pool *p, struct upconn *uc);
 void pool_retire(struct pool *p);
 
 /*
- * Closes the longest idle connection, if any: requests of another worker
- * wait for the slot it holds (upstream_max_connections).
+ * If the route's cap asked this worker to shed (uplimit_shed_wanted()),
+ * closes p's longest idle connection: requests of another worker wait for
+ * the slot it holds (upstream_max_connections).  A pool with nothing idle
+ * leaves the request to the route's other pools (its other addresses).
  */
 void pool_shed(struct pool *p);
 

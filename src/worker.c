@@ -139,8 +139,7 @@ worker_run_limits(struct worker *w)
 	unsigned i, r;
 
 	for (i = 0; i < w->npools; i++) {
-		if (uplimit_shed_wanted(w->pools[i].rc->limit, w->id))
-			pool_shed(&w->pools[i]);
+		pool_shed(&w->pools[i]);
 		uplimit_run(w->pools[i].rc->limit, w->id);
 	}
 	for (r = 0; r < w->nretired; r++)

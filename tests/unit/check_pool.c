@@ -21,6 +21,7 @@
 #include "pool.h"
 #include "tlsio.h"
 #include "upstream.h"
+#include "upstream_limit.h"
 #include "worker.h"
 
 static struct worker w;
@@ -290,6 +291,52 @@ START_TEST(test_retired_keeps_nothing)
 }
 END_TEST
 
+static void
+slot_cb(void *arg, const struct tb_err *err, uint64_t waited_ms)
+{
+	(void)arg;
+	(void)err;
+	(void)waited_ms;
+}
+
+/*
+ * A capped route full of idle connections asks the worker to shed one.
+ * The worker offers the request to each of the route's pools (one per
+ * address); a pool with nothing idle must leave it to the one that has.
+ */
+START_TEST(test_shed_reaches_the_pool_with_idle)
+{
+	struct uplimit *l = uplimit_new();
+	struct pool other;
+	struct uplimit_wait *wt;
+	struct tb_err err;
+	int p1;
+
+	ck_assert_ptr_nonnull(l);
+	uplimit_configure(l, 1, 4, 30000);
+	rc.limit = l;
+	pool_init(&other, &w, &rc, 1, NULL);
+	ck_assert(uplimit_take(l));		/* the idle connection's slot */
+	pool_put(&other, make_upconn(&p1));
+	ck_assert_uint_eq(other.nidle, 1);
+	/* nothing else idle: shedding one before anything is asked is wrong */
+	pool_shed(&other);
+	ck_assert_uint_eq(other.nidle, 1);
+	wt = uplimit_wait(l, 0, w.base, "r", slot_cb, NULL, &err);
+	ck_assert_ptr_nonnull(wt);
+	pool_shed(&pool);			/* address 0: nothing idle */
+	pool_shed(&other);			/* address 1: closes its idle one */
+	ck_assert_uint_eq(other.nidle, 0);
+	uplimit_cancel(wt);
+	pool_free(&other);
+	rc.limit = NULL;
+	uplimit_release(l);
+	uplimit_worker_exit(0);
+	uplimit_free(l);
+	close(p1);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -310,6 +357,7 @@ main(void)
 	tcase_add_test(tc, test_stale_dropped_at_checkout);
 	tcase_add_test(tc, test_unsolicited_bytes_drop);
 	tcase_add_test(tc, test_retired_keeps_nothing);
+	tcase_add_test(tc, test_shed_reaches_the_pool_with_idle);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
