@@ -445,8 +445,12 @@ uplimit_wait(struct uplimit *l, unsigned wid, struct event_base *base,
 		uplimit_err_busy(err, route, l);
 		return NULL;
 	}
+	/* the wait is bounded from the start, or it does not begin */
 	if ((wt = calloc(1, sizeof(*wt))) == NULL ||
-	    (wt->timer = evtimer_new(base, uplimit_timeoutcb, wt)) == NULL) {
+	    (wt->timer = evtimer_new(base, uplimit_timeoutcb, wt)) == NULL ||
+	    event_add_ms(wt->timer, atomic_load(&l->queue_timeout_ms)) == -1) {
+		if (wt != NULL && wt->timer != NULL)
+			event_free(wt->timer);
 		free(wt);
 		atomic_fetch_sub(&l->waiting, 1);
 		uplimit_err_busy(err, route, l);
@@ -465,7 +469,6 @@ uplimit_wait(struct uplimit *l, unsigned wid, struct event_base *base,
 	TAILQ_INSERT_TAIL(&q->waiters, wt, link);
 	if (TAILQ_FIRST(&q->waiters) == wt)
 		uplimit_publish_head(q);
-	event_add_ms(wt->timer, atomic_load(&l->queue_timeout_ms));
 	atomic_fetch_add(&l->waits, 1);
 	/* A slot may have freed since uplimit_take() failed. */
 	uplimit_kick(l);

@@ -138,13 +138,16 @@ worker_run_limits(struct worker *w)
 {
 	unsigned i, r;
 
+	/* a route's pools (one per address) share its cap: run it once */
 	for (i = 0; i < w->npools; i++) {
 		pool_shed(&w->pools[i]);
-		uplimit_run(w->pools[i].rc->limit, w->id);
+		if (w->pools[i].addr == 0)
+			uplimit_run(w->pools[i].rc->limit, w->id);
 	}
 	for (r = 0; r < w->nretired; r++)
 		for (i = 0; i < w->retired[r].count; i++)
-			uplimit_run(w->retired[r].pools[i].rc->limit, w->id);
+			if (w->retired[r].pools[i].addr == 0)
+				uplimit_run(w->retired[r].pools[i].rc->limit, w->id);
 }
 
 void
