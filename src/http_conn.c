@@ -12,7 +12,6 @@
 #include <string.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "clock.h"
@@ -23,6 +22,7 @@
 #include "metrics.h"
 #include "relay.h"
 #include "session.h"
+#include "sockio.h"
 #include "upstream.h"
 #include "worker.h"
 
@@ -73,22 +73,6 @@ hc_close_after_flush(struct session *s)
 		hc_set_state(s, HC_ST_CLOSE_AFTER_FLUSH);
 }
 
-/*
- * Records OpenSSL read ahead may wait in the SSL of either side, with no
- * epoll event to come (relay.h): read them.  Called after anything that
- * consumed input, once the exchange may have moved on.
- */
-void
-hc_kick_reads(struct session *s)
-{
-	if (s->state == SESSION_ST_CLOSED)
-		return;
-	if (s->client.bev != NULL)
-		relay_kick_read(s->client.bev);
-	if (s->http->ex != NULL && s->uc != NULL && s->uc->bev != NULL)
-		relay_kick_read(s->uc->bev);
-}
-
 const struct listener_conf *
 hc_listener(const struct session *s)
 {
@@ -98,20 +82,20 @@ hc_listener(const struct session *s)
 struct evbuffer *
 hc_client_out(struct session *s)
 {
-	return bufferevent_get_output(s->client.bev);
+	return sockio_get_output(s->client.io);
 }
 
 struct evbuffer *
 hc_client_in(struct session *s)
 {
-	return bufferevent_get_input(s->client.bev);
+	return sockio_get_input(s->client.io);
 }
 
 /* Bytes still to go out to the client (none while parked). */
 static size_t
 hc_client_out_len(struct session *s)
 {
-	return s->client.bev != NULL ? evbuffer_get_length(hc_client_out(s)) : 0;
+	return s->client.io != NULL ? evbuffer_get_length(hc_client_out(s)) : 0;
 }
 
 struct session *
@@ -143,12 +127,12 @@ hc_close_flushed(struct session *s)
 	hc_set_state(s, HC_ST_LINGERING);
 	side_shutdown_write(&s->client);
 	evbuffer_drain(hc_client_in(s), evbuffer_get_length(hc_client_in(s)));
-	relay_enable_read(s->client.bev);
+	sockio_enable(s->client.io, EV_READ);
 	session_timer_add(s, HC_LINGER_MS);
 }
 
 /*
- * Writes what is queued for the client at once (see relay_ssl_flush()),
+ * Writes what is queued for the client at once (see sockio_flush()),
  * then does what the write callback would have: finish a close that waited
  * for the flush, or resume an upstream paused for backpressure.
  */
@@ -160,7 +144,7 @@ hc_client_flush(struct session *s)
 	if (s->state == SESSION_ST_CLOSED || s->http->state == HC_ST_LINGERING)
 		return;
 	if (evbuffer_get_length(hc_client_out(s)) > 0) {
-		relay_ssl_flush(s->client.bev);
+		sockio_flush(s->client.io);
 		if (evbuffer_get_length(hc_client_out(s)) != 0) {
 			/* the write callback carries on, unless the client stops reading */
 			if (hc_closing(s->http) && ex == NULL)
@@ -173,8 +157,8 @@ hc_client_flush(struct session *s)
 		return;
 	}
 	/* the output is empty here: room for the upstream again */
-	if (ex != NULL && s->uc != NULL && s->uc->bev != NULL)
-		(void)relay_resume(s->uc->bev, s->client.bev, &s->upstream.paused);
+	if (ex != NULL && s->uc != NULL && s->uc->io != NULL)
+		(void)relay_resume(s->uc->io, s->client.io, &s->upstream.paused);
 }
 
 /* ---- the client side ----------------------------------------------------- */
@@ -204,7 +188,7 @@ hc_exchange_ended(struct session *s, bool keep)
 	/* Keep-alive: wait for the next request, parked once idle a while. */
 	s->last_active = now_ms();
 	hc_arm_park_check(s, hc_wait_left(s));
-	relay_enable_read(s->client.bev);
+	sockio_enable(s->client.io, EV_READ);
 	hc_client_flush(s);	/* what the client does not take now bounds what comes next */
 	if (evbuffer_get_length(hc_client_in(s)) > 0)
 		hc_client_progress(s);
@@ -266,11 +250,11 @@ hc_client_progress(struct session *s)
 }
 
 static void
-hc_client_writecb(struct bufferevent *bev, void *arg)
+hc_client_writecb(struct sockio *io, void *arg)
 {
 	struct session *s = hc_live(arg);
 
-	(void)bev;
+	(void)io;
 	if (s == NULL)
 		return;
 	if (s->http->ex != NULL) {
@@ -283,10 +267,8 @@ hc_client_writecb(struct bufferevent *bev, void *arg)
 		return;
 	}
 	/* Room again for the answers to pipelined requests. */
-	if (evbuffer_get_length(hc_client_in(s)) > 0) {
+	if (evbuffer_get_length(hc_client_in(s)) > 0)
 		hc_client_progress(s);
-		hc_kick_reads(s);
-	}
 }
 
 /*
@@ -302,10 +284,10 @@ hc_client_owed(struct session *s)
 }
 
 static void
-hc_client_readcb(struct bufferevent *bev, void *arg)
+hc_client_readcb(struct sockio *io, void *arg)
 {
 	struct session *s = hc_live(arg);
-	struct evbuffer *in = bufferevent_get_input(bev);
+	struct evbuffer *in = sockio_get_input(io);
 
 	if (s == NULL)
 		return;
@@ -315,11 +297,10 @@ hc_client_readcb(struct bufferevent *bev, void *arg)
 		s->last_active = now_ms();
 		hc_client_progress(s);
 	}
-	hc_kick_reads(s);
 }
 
 static void
-hc_client_eventcb(struct bufferevent *bev, short what, void *arg)
+hc_client_eventcb(struct sockio *io, short what, void *arg)
 {
 	int sys_errno = EVUTIL_SOCKET_ERROR();	/* before anything can clobber it */
 	struct session *s = hc_live(arg);
@@ -327,15 +308,6 @@ hc_client_eventcb(struct bufferevent *bev, short what, void *arg)
 
 	if (s == NULL)
 		return;
-	if (relay_event_defer(bev, &what, sys_errno)) {
-		/*
-		 * The end comes back on the next loop turn through this
-		 * bufferevent: parking now would free it, and the socket,
-		 * its close_notify already read, might never wake the park.
-		 */
-		s->http->end_pending = true;
-		return;
-	}
 	if (s->http->state == HC_ST_LINGERING) {
 		session_close(s, NULL);	/* the client is done too */
 		return;
@@ -346,9 +318,9 @@ hc_client_eventcb(struct bufferevent *bev, short what, void *arg)
 	 * nothing more: kicking a write towards it would fail again at once,
 	 * for ever.
 	 */
-	if (relay_peer_half_closed(bev, what) && hc_client_owed(s)) {
+	if (relay_peer_half_closed(io, what) && hc_client_owed(s)) {
 		hc_close_after_flush(s);
-		relay_rekick_write(s->client.bev);
+		relay_rekick_write(s->client.io);
 		if (s->http->ex == NULL)
 			session_timer_add(s, hc_listener(s)->keepalive_timeout_ms);
 		return;
@@ -368,13 +340,13 @@ hc_client_eventcb(struct bufferevent *bev, short what, void *arg)
 /* ---- parking an idle connection --------------------------------------------- */
 
 /*
- * A client connection with nothing in flight is parked: its bufferevent
+ * A client connection with nothing in flight is parked: its sockio
  * (about 1 KiB with its two evbuffers) is freed and the session's timer
  * event waits for the socket to become readable instead, so an idle
  * connection holds little more than its TLS state.  A new connection
  * starts parked; after a response it parks once keep-alive idle for
  * HC_PARK_MS, so a busy keep-alive connection does not rebuild its
- * bufferevent for every request.  Bytes left in the buffers (a pipelined
+ * sockio for every request.  Bytes left in the buffers (a pipelined
  * request, an answer still going out, a partial TLS record) keep it
  * unparked.
  */
@@ -400,8 +372,8 @@ hc_arm_park_check(struct session *s, uint64_t left)
 static bool
 hc_parkable(struct session *s)
 {
-	return s->client.bev == NULL ||
-	    (!s->http->end_pending && evbuffer_get_length(hc_client_in(s)) == 0 &&
+	return s->client.io == NULL ||
+	    (evbuffer_get_length(hc_client_in(s)) == 0 &&
 	    evbuffer_get_length(hc_client_out(s)) == 0 &&
 	    (s->ssl == NULL || !SSL_has_pending(s->ssl)));
 }
@@ -418,7 +390,7 @@ hc_set_parked(struct session *s, bool parked)
 		metrics_add(&ml->parked, parked ? 1 : -1);
 }
 
-/* Waits for the next request parked when possible, else with the bufferevent. */
+/* Waits for the next request parked when possible, else with the sockio. */
 static void
 hc_park(struct session *s)
 {
@@ -430,9 +402,9 @@ hc_park(struct session *s)
 		hc_arm_park_check(s, left);
 		return;
 	}
-	if (s->client.bev != NULL) {
-		bufferevent_free(s->client.bev);
-		s->client.bev = NULL;
+	if (s->client.io != NULL) {
+		sockio_free(s->client.io);
+		s->client.io = NULL;
 	}
 	hc_set_parked(s, true);
 	session_timer_set(s, SESSION_TIMER_HTTP_PARKED, s->fd, EV_READ,
@@ -453,13 +425,13 @@ hc_parked_cb(evutil_socket_t fd, short what, void *arg)
 		hc_client_timeoutcb(-1, EV_TIMEOUT, s);
 		return;
 	}
-	if (session_client_bev(s) == -1)
+	if (session_client_io(s) == -1)
 		return;
-	relay_read_ahead(s->client.bev);
-	bufferevent_setcb(s->client.bev, hc_client_readcb, hc_client_writecb,
+	relay_read_ahead(s->client.io);
+	sockio_setcb(s->client.io, hc_client_readcb, hc_client_writecb,
 	    hc_client_eventcb, s);
-	bufferevent_enable(s->client.bev, EV_READ | EV_WRITE);
-	/* The bufferevent reads on the next turn; park again if nothing comes. */
+	sockio_enable(s->client.io, EV_READ | EV_WRITE);
+	/* The sockio reads on the next turn; park again if nothing comes. */
 	hc_arm_park_check(s, hc_wait_left(s));
 }
 
@@ -509,8 +481,8 @@ static bool
 hc_idle(const struct session *s)
 {
 	return s->state == SESSION_ST_HTTP && s->http->ex == NULL &&
-	    !hc_closing(s->http) && (s->client.bev == NULL ||
-	    evbuffer_get_length(bufferevent_get_output(s->client.bev)) == 0);
+	    !hc_closing(s->http) && (s->client.io == NULL ||
+	    evbuffer_get_length(sockio_get_output(s->client.io)) == 0);
 }
 
 static void
@@ -526,7 +498,7 @@ hc_start(struct session *s)
 	s->http->magic = HTTP_CONN_MAGIC;
 	session_set_state(s, SESSION_ST_HTTP);
 	s->last_active = now_ms();
-	hc_park(s);	/* the bufferevent comes with the first request byte */
+	hc_park(s);	/* the sockio comes with the first request byte */
 }
 
 static const char *

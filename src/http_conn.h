@@ -2,7 +2,7 @@
 /*
  * http_conn: the http mode of a session (http_mode): the client connection
  * between and around exchanges.  It starts a connection parked (no
- * bufferevent until the first byte), begins an exchange per request
+ * sockio until the first byte), begins an exchange per request
  * (http_exchange.c) when the input holds one and the output has room,
  * keeps the connection alive after a complete answer and parks it once
  * idle for a while, closes it after the last answer is written (lingering
@@ -30,7 +30,7 @@ struct session_mode;
 /* What the client connection does between and around exchanges. */
 enum http_conn_state {
 	HC_ST_OPEN = 0,			/* requests may come; an exchange may be in flight */
-	HC_ST_PARKED,			/* idle, client bufferevent freed: the timer waits for the socket */
+	HC_ST_PARKED,			/* idle, client sockio freed: the timer waits for the socket */
 	HC_ST_CLOSE_AFTER_FLUSH,	/* no more requests: linger once the answer is written */
 	HC_ST_LINGERING			/* half-closed, discarding what the client still sends */
 };
@@ -41,7 +41,6 @@ struct http_conn {
 	enum http_conn_state state;
 	struct http_exchange *ex;	/* owned: the request in progress, NULL between */
 	unsigned nreq;			/* requests started on this connection */
-	bool end_pending;		/* the client's end event was deferred (relay_event_defer) */
 	/* the last failed request's reason, for the connection's summary line */
 	enum close_reason last_fail;
 	enum diag_phase last_fail_phase;
@@ -68,13 +67,11 @@ bool hc_closing(const struct http_conn *hc);
 void hc_close_after_flush(struct session *s);
 
 /*
- * Writes what is queued for the client at once (see relay_ssl_flush()),
+ * Writes what is queued for the client at once (see sockio_flush()),
  * then does what the write callback would have: finish a close that waited
  * for the flush, or resume an upstream paused for backpressure.
  */
 void hc_client_flush(struct session *s);
-/* Reads what OpenSSL read ahead holds on either side (relay.h). */
-void hc_kick_reads(struct session *s);
 /* Arms (on) or stops the client timer for request_timeout. */
 void hc_request_timer(struct session *s, bool on);
 /* The exchange ended (hx_end()): keep-alive, or close (lingering) once flushed. */

@@ -14,7 +14,6 @@
 #include <string.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "audit.h"
@@ -33,6 +32,7 @@
 #include "route.h"
 #include "secret.h"
 #include "session.h"
+#include "sockio.h"
 #include "upstream.h"
 #include "upstream_ack.h"
 #include "upstream_limit.h"
@@ -207,7 +207,7 @@ hx_upstream_reusable(const struct session *s)
 {
 	const struct http_exchange *ex = s->http->ex;
 
-	return s->uc != NULL && s->uc->bev != NULL && !s->uc->peer_closed &&
+	return s->uc != NULL && s->uc->io != NULL && !s->uc->peer_closed &&
 	    ex->pool != NULL && ex->req_body.done && ex->resp_body.done &&
 	    (ex->resp.flags & HTTP1_F_CLOSE) == 0;
 }
@@ -221,7 +221,7 @@ hx_upstream_release(struct session *s, enum hx_ending how)
 	if (s->uc == NULL)
 		return;
 	if (how == HX_END_ANSWERED && hx_upstream_reusable(s)) {
-		bufferevent_setcb(s->uc->bev, NULL, NULL, NULL, NULL);
+		sockio_setcb(s->uc->io, NULL, NULL, NULL, NULL);
 		pool_put(ex->pool, s->uc);
 	} else	/* close_notify only after a complete answer */
 		upconn_free(s->uc, how == HX_END_ANSWERED);
@@ -394,9 +394,9 @@ hx_exchange_done(struct session *s)
 	struct http_exchange *ex = s->http->ex;
 	struct tb_err err;
 
-	if (s->uc != NULL && s->uc->bev != NULL && (!ex->req_body.done ||
+	if (s->uc != NULL && s->uc->io != NULL && (!ex->req_body.done ||
 	    ex->up_stopped ||
-	    evbuffer_get_length(bufferevent_get_output(s->uc->bev)) > 0)) {
+	    evbuffer_get_length(sockio_get_output(s->uc->io)) > 0)) {
 		hx_body_unread(s, &err);
 		hx_end(s, &err, HX_END_ANSWERED);
 	} else
@@ -472,7 +472,7 @@ static int
 hx_forward_response_body(struct session *s)
 {
 	struct http_exchange *ex = s->http->ex;
-	struct evbuffer *in = bufferevent_get_input(s->uc->bev);
+	struct evbuffer *in = sockio_get_input(s->uc->io);
 	struct evbuffer *out = hc_client_out(s);
 	struct http1_span data;
 	ssize_t n;
@@ -498,7 +498,7 @@ hx_forward_response_body(struct session *s)
 		hx_bad_response_body(s);
 		return -1;
 	}
-	relay_pause_if_full(s->uc->bev, out, &s->upstream.paused);
+	relay_pause_if_full(s->uc->io, out, &s->upstream.paused);
 	if (ex->resp_body.done) {
 		if (ex->rechunk)
 			evbuffer_add(out, "0\r\n\r\n", 5);
@@ -520,7 +520,7 @@ static int
 hx_read_response_head(struct session *s)
 {
 	struct http_exchange *ex = s->http->ex;
-	struct evbuffer *in = bufferevent_get_input(s->uc->bev);
+	struct evbuffer *in = sockio_get_input(s->uc->io);
 	struct tb_err err;
 	size_t len;
 	char *p;
@@ -592,72 +592,45 @@ hx_read_response_head(struct session *s)
 }
 
 static void
-hx_up_readcb(struct bufferevent *bev, void *arg)
+hx_up_readcb(struct sockio *io, void *arg)
 {
 	struct session *s = hx_live(arg);
 	struct http_exchange *ex = s != NULL ? s->http->ex : NULL;
 
-	(void)bev;
+	(void)io;
 	if (ex == NULL)
 		return;
 	ex->resp_any = true;
 	s->last_active = now_ms();
 	event_add_ms(ex->up_ev, ex->rc->response_timeout_ms);
-	if (ex->resp_head_done)
-		relay_read_more(s->uc->bev);	/* bulk bodies: more than libevent's 4 KiB */
 	if (!ex->resp_head_done && hx_read_response_head(s) == -1)
 		return;
 	if (ex->resp_head_done)
 		hx_forward_response_body(s);
 	hc_client_flush(s);
-	hc_kick_reads(s);
 }
 
 /*
- * Plain upstreams: write at once, as HAProxy's speculative I/O does,
- * instead of registering for EPOLLOUT and writing on the next loop turn
- * (two epoll_ctl calls and a wake-up per request).  Only what the socket
- * does not take right away waits for the write event.  A write error is
- * left to that event, which reports it through the event callback.
- * TLS upstreams go through relay_ssl_flush(), which does the same with
- * SSL_write().
+ * Writes the request at once, as HAProxy's speculative I/O does, instead
+ * of later in the loop turn: what the endpoint's socket does not take
+ * right away waits for the write event.  A write error is reported
+ * through the event callback (hx_up_write_failed()).
  */
 static void
 hx_up_flush(struct session *s)
 {
-	struct upconn *uc = s->uc;
-	struct evbuffer *out;
-
-	if (uc == NULL || uc->bev == NULL)
-		return;
-	if (uc->cli != NULL) {
-		relay_ssl_flush(uc->bev);
-		return;
-	}
-	out = bufferevent_get_output(uc->bev);
-	if (evbuffer_get_length(out) > 0) {
-		/* A bufferevent freezes the front of its output; its own writer thaws it too. */
-		evbuffer_unfreeze(out, 1);
-		(void)evbuffer_write(out, bufferevent_getfd(uc->bev));
-		evbuffer_freeze(out, 1);
-	}
-	if (evbuffer_get_length(out) == 0)
-		bufferevent_disable(uc->bev, EV_WRITE);
-	else
-		bufferevent_enable(uc->bev, EV_WRITE);
+	if (s->uc != NULL && s->uc->io != NULL)
+		sockio_flush(s->uc->io);
 }
 
 static void
-hx_up_writecb(struct bufferevent *bev, void *arg)
+hx_up_writecb(struct sockio *io, void *arg)
 {
 	struct session *s = hx_live(arg);
 
 	if (s == NULL)
 		return;
-	if (s->uc->cli == NULL &&
-	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-		bufferevent_disable(bev, EV_WRITE);	/* back to writing at once */
-	if (relay_resume(s->client.bev, bev, &s->client.paused))
+	if (relay_resume(s->client.io, io, &s->client.paused))
 		hx_forward_request_body(s);
 }
 
@@ -720,22 +693,22 @@ hx_up_write_failed(struct session *s, short what)
 	struct http_exchange *ex = s->http->ex;
 	struct evbuffer *out;
 
-	if ((what & BEV_EVENT_WRITING) == 0 || s->uc->cli != NULL ||
+	if ((what & SOCKIO_WRITING) == 0 || s->uc->cli != NULL ||
 	    ex->up_stopped || ex->resp_body.done)
 		return false;
 	log_debug("conn=%llu req=%u: a write to %s failed; reading its answer "
 	    "before its reset", (unsigned long long)s->id, ex->rec.req,
 	    s->uc->addr);
-	out = bufferevent_get_output(s->uc->bev);
+	out = sockio_get_output(s->uc->io);
 	ex->up_stopped = true;
 	evbuffer_drain(out, evbuffer_get_length(out));
-	bufferevent_disable(s->uc->bev, EV_WRITE);
-	relay_enable_read(s->uc->bev);
+	sockio_disable(s->uc->io, EV_WRITE);
+	sockio_enable(s->uc->io, EV_READ);
 	return true;
 }
 
 static void
-hx_up_eventcb(struct bufferevent *bev, short what, void *arg)
+hx_up_eventcb(struct sockio *io, short what, void *arg)
 {
 	int sys_errno = EVUTIL_SOCKET_ERROR();	/* before anything can clobber it */
 	struct session *s = hx_live(arg);
@@ -748,20 +721,20 @@ hx_up_eventcb(struct bufferevent *bev, short what, void *arg)
 	ex = s->http->ex;
 	/* Never pooled again, even if the answer completes before the event returns. */
 	s->uc->peer_closed = true;
-	if (relay_event_defer(bev, &what, sys_errno) || hx_up_write_failed(s, what))
+	if (hx_up_write_failed(s, what))
 		return;
 	/*
 	 * An answer can arrive in the same read as the close, and wait in
 	 * the input for a later part of its head: parse what came first.
 	 */
-	if ((what & BEV_EVENT_EOF) && !ex->resp_head_done &&
-	    evbuffer_get_length(bufferevent_get_input(bev)) > 0) {
+	if ((what & SOCKIO_EOF) && !ex->resp_head_done &&
+	    evbuffer_get_length(sockio_get_input(io)) > 0) {
 		ex->resp_any = true;
 		if (hx_read_response_head(s) == -1)
 			return;
 	}
 	phase = ex->resp_any ? PHASE_RESPONSE : PHASE_REQUEST;
-	if ((what & BEV_EVENT_EOF) && ex->resp_head_done) {
+	if ((what & SOCKIO_EOF) && ex->resp_head_done) {
 		/* A closed connection never goes back to the pool. */
 		ex->resp.flags |= HTTP1_F_CLOSE;
 		/* Drain what is still buffered, then see if the body may end here. */
@@ -880,9 +853,9 @@ hx_forward_request_body(struct session *s)
 	char *p;
 
 	if (ex == NULL || ex->state != HX_EXCHANGE || ex->req_body.done ||
-	    s->uc == NULL || s->uc->bev == NULL || ex->up_stopped)
+	    s->uc == NULL || s->uc->io == NULL || ex->up_stopped)
 		return;	/* stopped: the rest waits for the answer, then the linger */
-	out = bufferevent_get_output(s->uc->bev);
+	out = sockio_get_output(s->uc->io);
 	while ((n = hx_body_next(&ex->req_body, in, &p, &data)) > 0) {
 		if (ex->expect && !ex->sent_continue)
 			ex->body_unasked = true;
@@ -901,26 +874,25 @@ hx_forward_request_body(struct session *s)
 	if (moved && (!ex->expect || ex->sent_continue || ex->resp_any))
 		event_add_ms(ex->up_ev, ex->rc->response_timeout_ms);
 	hx_up_flush(s);
-	relay_pause_if_full(s->client.bev, out, &s->client.paused);
 	/*
 	 * Pipelined requests wait in the input until this exchange ends (the
 	 * read watermark bounds them); reading stays on, so an EOF or reset
 	 * from the client is still seen during the exchange.
 	 */
-	hc_kick_reads(s);	/* draining may have resumed a full input */
+	relay_pause_if_full(s->client.io, out, &s->client.paused);
 }
 
 static void
 hx_send_request(struct session *s)
 {
 	struct http_exchange *ex = s->http->ex;
-	struct bufferevent *bev = s->uc->bev;
-	struct evbuffer *out = bufferevent_get_output(bev);
+	struct sockio *io = s->uc->io;
+	struct evbuffer *out = sockio_get_output(io);
 	size_t hlen = evbuffer_get_length(ex->head);
 	size_t blen = evbuffer_get_length(ex->held);
 
-	bufferevent_setcb(bev, hx_up_readcb, hx_up_writecb, hx_up_eventcb, s);
-	bufferevent_enable(bev, EV_READ | EV_WRITE);
+	sockio_setcb(io, hx_up_readcb, hx_up_writecb, hx_up_eventcb, s);
+	sockio_enable(io, EV_READ | EV_WRITE);
 	http1_msg_init(&ex->resp, HTTP1_RESPONSE, ex->req.method, ex->resp_hdrs,
 	    HX_MAX_HEADERS, HX_MAX_HEAD);
 	/* Copies: the head and a held body stay for a retry. */
@@ -1246,8 +1218,8 @@ hx_client_drained(struct session *s)
 {
 	struct http_exchange *ex = s->http->ex;
 
-	if (s->uc != NULL && s->uc->bev != NULL &&
-	    relay_resume(s->uc->bev, s->client.bev, &s->upstream.paused)) {
+	if (s->uc != NULL && s->uc->io != NULL &&
+	    relay_resume(s->uc->io, s->client.io, &s->upstream.paused)) {
 		/* Bytes may already wait in the upstream input. */
 		if (ex->resp_head_done)
 			hx_forward_response_body(s);

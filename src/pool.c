@@ -9,14 +9,13 @@
 #include <sys/socket.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 
 #include "conf.h"
 #include "log.h"
 #include "metrics.h"
 #include "relay.h"
+#include "sockio.h"
 #include "upstream.h"
 #include "upstream_set.h"
 #include "upstream_ack.h"
@@ -75,7 +74,7 @@ pool_remove(struct pool *p, struct upconn *uc)
 	TAILQ_REMOVE(&p->idle, uc, pool_link);
 	uc->pooled = false;
 	p->nidle--;
-	bufferevent_setcb(uc->bev, NULL, NULL, NULL, NULL);
+	sockio_setcb(uc->io, NULL, NULL, NULL, NULL);
 }
 
 void
@@ -206,13 +205,13 @@ pool_learn_blackhole(struct pool *p, const struct upconn *uc)
 }
 
 static void
-pool_idle_eventcb(struct bufferevent *bev, short what, void *arg)
+pool_idle_eventcb(struct sockio *io, short what, void *arg)
 {
 	struct upconn *uc = upconn_from_arg(arg);
 	struct pool *p = uc->pool;
 
-	(void)bev;
-	if (what & BEV_EVENT_EOF) {
+	(void)io;
+	if (what & SOCKIO_EOF) {
 		pool_learn_close(p, uc);
 		upconn_mark_closed(uc);
 	}
@@ -221,16 +220,16 @@ pool_idle_eventcb(struct bufferevent *bev, short what, void *arg)
 }
 
 static void
-pool_idle_readcb(struct bufferevent *bev, void *arg)
+pool_idle_readcb(struct sockio *io, void *arg)
 {
 	struct upconn *uc = upconn_from_arg(arg);
 	struct pool *p = uc->pool;
 
 	/* An idle connection has nothing to say: unsolicited bytes poison it. */
-	(void)bev;
+	(void)io;
 	log_info("route %s: %s sent %zu unsolicited bytes on an idle "
 	    "connection; dropping it", p->rc->name, uc->addr,
-	    evbuffer_get_length(bufferevent_get_input(uc->bev)));
+	    evbuffer_get_length(sockio_get_input(uc->io)));
 	pool_remove(p, uc);
 	upconn_free(uc, false);
 }
@@ -253,10 +252,10 @@ upconn_alive(struct pool *p, struct upconn *uc, uint64_t now, bool sure)
 {
 	char c;
 	ssize_t n;
-	int fd = bufferevent_getfd(uc->bev);
+	int fd = sockio_fd(uc->io);
 	uint64_t idle = now - uc->idle_since_ms;
 
-	if (evbuffer_get_length(bufferevent_get_input(uc->bev)) != 0)
+	if (evbuffer_get_length(sockio_get_input(uc->io)) != 0)
 		return false;
 	if (!sure && uc->pooled && idle < POOL_PEEK_AFTER_MS)
 		return true;
@@ -285,7 +284,7 @@ upconn_alive(struct pool *p, struct upconn *uc, uint64_t now, bool sure)
 static void
 upconn_mark_closed(struct upconn *uc)
 {
-	SSL *ssl = uc->bev != NULL ? bufferevent_openssl_get_ssl(uc->bev) : NULL;
+	SSL *ssl = uc->io != NULL ? sockio_ssl(uc->io) : NULL;
 
 	if (ssl != NULL)
 		SSL_set_shutdown(ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
@@ -333,10 +332,10 @@ pool_put(struct pool *p, struct upconn *uc)
 	uc->pool = p;
 	upack_stop(uc);
 	/* Requests wait for a slot: closing this one gives them its slot. */
-	if (p->retired || uc->bev == NULL || p->rc->pool_max_idle == 0 ||
+	if (p->retired || uc->io == NULL || p->rc->pool_max_idle == 0 ||
 	    uplimit_queued(p->rc->limit) || pool_expired(p, uc, now) ||
-	    evbuffer_get_length(bufferevent_get_input(uc->bev)) != 0 ||
-	    relay_tls_pending(uc->bev)) {
+	    evbuffer_get_length(sockio_get_input(uc->io)) != 0 ||
+	    relay_tls_pending(uc->io)) {
 		upconn_free(uc, true);
 		return;
 	}
@@ -350,8 +349,8 @@ pool_put(struct pool *p, struct upconn *uc)
 	TAILQ_INSERT_TAIL(&p->idle, uc, pool_link);
 	p->nidle++;
 	pool_idle_gauge(p, 1);
-	bufferevent_setcb(uc->bev, pool_idle_readcb, NULL, pool_idle_eventcb, uc);
-	bufferevent_enable(uc->bev, EV_READ);	/* usually a no-op: already reading */
+	sockio_setcb(uc->io, pool_idle_readcb, NULL, pool_idle_eventcb, uc);
+	sockio_enable(uc->io, EV_READ);	/* usually a no-op: already reading */
 }
 
 static void

@@ -21,7 +21,7 @@
 /*
  * Heads are written with one reserve and one commit on their evbuffer:
  * an evbuffer_add() per piece runs the buffer's callbacks (on the client
- * output: the bufferevent's watermark and TLS ones) for every piece.  The
+ * output: sockio's write scheduling) for every piece.  The
  * caller reserves what the head can take at most; a head that would not
  * fit is not written at all (ho_end() says so).
  */

@@ -18,8 +18,6 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -35,6 +33,7 @@
 #include "relay.h"
 #include "reply.h"
 #include "route.h"
+#include "sockio.h"
 #include "sockopt.h"
 #include "tcp_relay.h"
 #include "tls_server.h"
@@ -229,13 +228,13 @@ static void
 session_stop_sides(struct session *s)
 {
 	tls_hs_cancel(&s->hs);
-	if (s->client.bev != NULL) {
-		bufferevent_setcb(s->client.bev, NULL, NULL, NULL, NULL);
-		bufferevent_disable(s->client.bev, EV_READ | EV_WRITE);
+	if (s->client.io != NULL) {
+		sockio_setcb(s->client.io, NULL, NULL, NULL, NULL);
+		sockio_disable(s->client.io, EV_READ | EV_WRITE);
 	}
-	if (s->uc != NULL && s->uc->bev != NULL) {
-		bufferevent_setcb(s->uc->bev, NULL, NULL, NULL, NULL);
-		bufferevent_disable(s->uc->bev, EV_READ | EV_WRITE);
+	if (s->uc != NULL && s->uc->io != NULL) {
+		sockio_setcb(s->uc->io, NULL, NULL, NULL, NULL);
+		sockio_disable(s->uc->io, EV_READ | EV_WRITE);
 	}
 }
 
@@ -272,8 +271,8 @@ session_free(struct session *s)
 		s->mode->free(s);
 	if (s->uc != NULL)
 		upconn_free(s->uc, s->clean && !s->upstream.shut_wr);
-	if (s->client.bev != NULL)
-		bufferevent_free(s->client.bev);
+	if (s->client.io != NULL)
+		sockio_free(s->client.io);
 	if (s->ssl != NULL) {
 		if (s->clean && !s->client.shut_wr && SSL_is_init_finished(s->ssl)) {
 			ERR_clear_error();
@@ -331,45 +330,40 @@ side_shutdown_write(struct side *sd)
 	SSL *ssl;
 	int fd;
 
-	if (sd->shut_wr || sd->bev == NULL)
+	if (sd->shut_wr || sd->io == NULL)
 		return;
 	sd->shut_wr = true;
-	if ((ssl = bufferevent_openssl_get_ssl(sd->bev)) != NULL) {
+	if ((ssl = sockio_ssl(sd->io)) != NULL) {
 		ERR_clear_error();
 		SSL_shutdown(ssl);
 		ERR_clear_error();
 	}
-	if ((fd = bufferevent_getfd(sd->bev)) != -1)
+	if ((fd = sockio_fd(sd->io)) != -1)
 		shutdown(fd, SHUT_WR);
 }
 
 unsigned long
-session_bev_ssl_error(struct bufferevent *bev)
+session_io_ssl_error(struct sockio *io)
 {
-	unsigned long e, ssl_err = 0;
-
-	while ((e = bufferevent_get_openssl_error(bev)) != 0)
-		if (e > 255 && ssl_err == 0)	/* small values are SSL_ERROR_* */
-			ssl_err = e;
-	return ssl_err;
+	return io != NULL ? sockio_ssl_error(io) : 0;
 }
 
 void
 session_client_failure(struct session *s, short what, int sys_errno,
     enum diag_phase phase, struct tb_err *err)
 {
-	unsigned long ssl_err = session_bev_ssl_error(s->client.bev);
+	unsigned long ssl_err = session_io_ssl_error(s->client.io);
 	char buf[160];
 
 	/*
-	 * allow_dirty_shutdown makes libevent report a TCP close without
-	 * close_notify, a reset, and a failed write (EPIPE) as EOF; the
+	 * sockio reports a TCP close without close_notify, a reset, and a
+	 * failed write (EPIPE) as EOF; the
 	 * socket tells a close from a reset, and a write only fails towards
 	 * a client that is gone.
 	 */
-	if (what & BEV_EVENT_EOF)
+	if (what & SOCKIO_EOF)
 		sys_errno = relay_socket_reset(s->fd) ? ECONNRESET :
-		    (what & BEV_EVENT_WRITING) ? EPIPE : 0;
+		    (what & SOCKIO_WRITING) ? EPIPE : 0;
 	if (ssl_err != 0 && sys_errno != ECONNRESET && sys_errno != EPIPE) {
 		ERR_error_string_n(ssl_err, buf, sizeof(buf));
 		tb_err_set(err, CR_CLIENT_TLS_FAILED, phase,
@@ -379,29 +373,23 @@ session_client_failure(struct session *s, short what, int sys_errno,
 }
 
 int
-session_client_bev(struct session *s)
+session_client_io(struct session *s)
 {
 	struct tb_err err;
 
 	/*
-	 * The session keeps owning fd and ssl: the bufferevent is only a view
-	 * of them, freed while an http connection is parked (http_conn.c).
+	 * The session keeps owning fd and ssl: the sockio is only a view of
+	 * them, freed while an http connection is parked (http_conn.c).
 	 * No ssl: a plain session of session_accept_plain() (tests only).
 	 */
-	if (s->ssl == NULL)
-		s->client.bev = bufferevent_socket_new(s->w->base, s->fd, 0);
-	else
-		s->client.bev = bufferevent_openssl_socket_new(s->w->base, s->fd,
-		    s->ssl, BUFFEREVENT_SSL_OPEN, 0);
-	if (s->client.bev == NULL) {
+	s->client.io = sockio_new(s->w->base, s->fd, s->ssl, 0);
+	if (s->client.io == NULL) {
 		tb_err_set(&err, CR_INTERNAL, PHASE_EXCHANGE,
-		    "cannot create the client bufferevent");
+		    "cannot create the client connection's buffers");
 		session_close(s, &err);
 		return -1;
 	}
-	if (s->ssl != NULL)
-		bufferevent_openssl_set_allow_dirty_shutdown(s->client.bev, 1);
-	relay_setup(s->client.bev);
+	relay_setup(s->client.io);
 	s->client.sess = s;
 	s->client.peer = &s->upstream;
 	s->upstream.sess = s;

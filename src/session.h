@@ -27,7 +27,7 @@
 #include "diag.h"
 #include "tlsio.h"
 
-struct bufferevent;
+struct sockio;
 struct event;
 struct http_conn;
 struct gen;
@@ -70,7 +70,7 @@ enum session_timer {
 struct side {
 	struct session *sess;		/* back-pointer */
 	struct side *peer;		/* the other side */
-	struct bufferevent *bev;	/* client: owned view of fd/ssl; upstream: the upconn's */
+	struct sockio *io;	/* client: owned view of fd/ssl; upstream: the upconn's */
 	bool eof;			/* this side sent us EOF (tcp mode) */
 	bool shut_wr;			/* we shut down writing towards this side */
 	bool paused;			/* reading from this side paused: the peer's output is full */
@@ -119,11 +119,11 @@ struct session {
 	const struct session_mode *mode;	/* NULL until chosen */
 	uint64_t id;
 	int fd;				/* owned: the client socket */
-	SSL *ssl;			/* owned: the client TLS state (client.bev is a view) */
+	SSL *ssl;			/* owned: the client TLS state (client.io is a view) */
 	struct tls_info tinfo;		/* inbound TLS facts */
 	struct tls_hs hs;		/* inbound handshake */
 	struct side client;
-	struct side upstream;		/* its bev is uc's while the mode relays */
+	struct side upstream;		/* its io is uc's while the mode relays */
 	/*
 	 * owned: the upstream connection, in either mode (http: the one of
 	 * the exchange in progress, NULL between exchanges)
@@ -198,8 +198,8 @@ struct session *session_timer_arg(void *arg, enum session_timer role);
 /* Sends our EOF to sd: close_notify on TLS, then a TCP half-close; once. */
 void side_shutdown_write(struct side *sd);
 
-/* Creates the client bufferevent once the inbound handshake is done; 0 / -1 (closed). */
-int session_client_bev(struct session *s);
+/* Creates the client sockio once the inbound handshake is done; 0 / -1 (closed). */
+int session_client_io(struct session *s);
 /* The worker's pool for the session's route, NULL if the generation changed. */
 struct pool *session_pool_for(struct session *s, const struct route_conf *rc);
 
@@ -222,11 +222,11 @@ void session_modes_worker_free(struct worker *w);
 /* Fills rec (after audit_rec_init) with the connection's facts. */
 void session_audit_rec(const struct session *s, struct audit_rec *rec);
 
-/* The first OpenSSL error libevent kept for bev (all are drained), 0 if none. */
-unsigned long session_bev_ssl_error(struct bufferevent *bev);
+/* The OpenSSL error of io's last failure (forgotten once read), 0 if none. */
+unsigned long session_io_ssl_error(struct sockio *io);
 
 /*
- * Classifies an event (what) on the client bufferevent: a TLS error from
+ * Classifies an event (what) on the client sockio: a TLS error from
  * the client, a reset, or a close; sys_errno as read at the start of the
  * event callback.
  */

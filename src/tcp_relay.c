@@ -17,7 +17,6 @@
 #include <string.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <openssl/err.h>
 
@@ -28,6 +27,7 @@
 #include "pool.h"
 #include "relay.h"
 #include "session.h"
+#include "sockio.h"
 #include "upstream.h"
 #include "upstream_limit.h"
 #include "worker.h"
@@ -35,7 +35,7 @@
 static bool
 side_output_empty(const struct side *sd)
 {
-	return evbuffer_get_length(bufferevent_get_output(sd->bev)) == 0;
+	return evbuffer_get_length(sockio_get_output(sd->io)) == 0;
 }
 
 /* Both sides said EOF and everything was written: a normal end. */
@@ -57,28 +57,27 @@ side_live(void *arg)
 }
 
 static void
-side_readcb(struct bufferevent *bev, void *arg)
+side_readcb(struct sockio *io, void *arg)
 {
 	struct side *sd = side_live(arg);
 
-	(void)bev;
+	(void)io;
 	if (sd == NULL)
 		return;
-	relay_read_more(sd->bev);	/* plain sockets: more than libevent's 4 KiB a turn */
-	sd->bytes_read += relay_move(sd->bev, sd->peer->bev, &sd->paused);
+	sd->bytes_read += relay_move(sd->io, sd->peer->io, &sd->paused);
 	sd->sess->last_active = now_ms();
 }
 
 static void
-side_writecb(struct bufferevent *bev, void *arg)
+side_writecb(struct sockio *io, void *arg)
 {
 	struct side *sd;
 
-	(void)bev;
+	(void)io;
 	if ((sd = side_live(arg)) == NULL)
 		return;
 	sd->sess->last_active = now_ms();
-	relay_resume(sd->peer->bev, sd->bev, &sd->peer->paused);
+	relay_resume(sd->peer->io, sd->io, &sd->peer->paused);
 	if (sd->peer->eof && side_output_empty(sd)) {
 		side_shutdown_write(sd);
 		tcp_check_done(sd->sess);
@@ -94,11 +93,11 @@ side_error(struct side *sd, int sys_errno, struct tb_err *err)
 	char buf[160];
 
 	if (sd == &s->client) {
-		session_client_failure(s, BEV_EVENT_ERROR, sys_errno,
+		session_client_failure(s, SOCKIO_ERROR, sys_errno,
 		    PHASE_EXCHANGE, err);
 		return;
 	}
-	ssl_err = session_bev_ssl_error(sd->bev);
+	ssl_err = session_io_ssl_error(sd->io);
 	if (sys_errno == ECONNRESET || sys_errno == EPIPE)
 		tb_err_set(err, CR_UPSTREAM_RESET, PHASE_EXCHANGE,
 		    "connection reset by %s during the exchange", s->uc->addr);
@@ -113,38 +112,39 @@ side_error(struct side *sd, int sys_errno, struct tb_err *err)
 }
 
 static void
-side_eventcb(struct bufferevent *bev, short what, void *arg)
+side_eventcb(struct sockio *io, short what, void *arg)
 {
 	int sys_errno = EVUTIL_SOCKET_ERROR();	/* before anything can clobber it */
 	struct side *sd = side_live(arg);
 	struct session *s;
 	struct tb_err err;
 
-	if (sd == NULL || relay_event_defer(bev, &what, sys_errno))
+	(void)io;
+	if (sd == NULL)
 		return;
 	s = sd->sess;
 	/*
 	 * An EOF while output is owed to that side is only a half-close if
 	 * the side can still read it; a failed write or a reset ends the relay.
 	 */
-	if ((what & BEV_EVENT_EOF) && !relay_peer_half_closed(sd->bev, what) &&
-	    ((what & BEV_EVENT_WRITING) || !side_output_empty(sd))) {
-		side_error(sd, (what & BEV_EVENT_WRITING) && sys_errno != ECONNRESET ?
+	if ((what & SOCKIO_EOF) && !relay_peer_half_closed(sd->io, what) &&
+	    ((what & SOCKIO_WRITING) || !side_output_empty(sd))) {
+		side_error(sd, (what & SOCKIO_WRITING) && sys_errno != ECONNRESET ?
 		    EPIPE : ECONNRESET, &err);
 		session_close(s, &err);
 		return;
 	}
-	if (what & BEV_EVENT_EOF) {
+	if (what & SOCKIO_EOF) {
 		sd->eof = true;
-		sd->bytes_read += relay_move(sd->bev, sd->peer->bev, &sd->paused);
-		bufferevent_disable(sd->bev, EV_READ);
-		relay_rekick_write(sd->bev);
+		sd->bytes_read += relay_move(sd->io, sd->peer->io, &sd->paused);
+		sockio_disable(sd->io, EV_READ);
+		relay_rekick_write(sd->io);
 		if (side_output_empty(sd->peer))
 			side_shutdown_write(sd->peer);
 		tcp_check_done(s);
 		return;
 	}
-	if (what & BEV_EVENT_ERROR) {
+	if (what & SOCKIO_ERROR) {
 		side_error(sd, sys_errno, &err);
 		session_close(s, &err);
 	}
@@ -170,25 +170,25 @@ tcp_idle_timeoutcb(evutil_socket_t fd, short what, void *arg)
 	session_timer_add(s, idle - (now - s->last_active));
 }
 
-/* sd's sess and peer were set by session_client_bev(). */
+/* sd's sess and peer were set by session_client_io(). */
 static void
-side_init(struct side *sd, struct bufferevent *bev)
+side_init(struct side *sd, struct sockio *io)
 {
-	sd->bev = bev;
-	bufferevent_setcb(bev, side_readcb, side_writecb, side_eventcb, sd);
+	sd->io = io;
+	sockio_setcb(io, side_readcb, side_writecb, side_eventcb, sd);
 }
 
 static void
 tcp_start_relay(struct session *s)
 {
-	if (session_client_bev(s) == -1)
+	if (session_client_io(s) == -1)
 		return;
-	side_init(&s->client, s->client.bev);
-	side_init(&s->upstream, s->uc->bev);
+	side_init(&s->client, s->client.io);
+	side_init(&s->upstream, s->uc->io);
 	session_set_state(s, SESSION_ST_RELAY);
 	s->last_active = now_ms();
-	bufferevent_enable(s->client.bev, EV_READ | EV_WRITE);
-	bufferevent_enable(s->upstream.bev, EV_READ | EV_WRITE);
+	sockio_enable(s->client.io, EV_READ | EV_WRITE);
+	sockio_enable(s->upstream.io, EV_READ | EV_WRITE);
 	session_timer_set(s, SESSION_TIMER_RELAY_IDLE, -1, 0, tcp_idle_timeoutcb);
 	session_timer_add(s, s->rc->idle_timeout_ms);
 }
@@ -289,7 +289,7 @@ tcp_closing(struct session *s, const struct tb_err *err, struct audit_rec *rec)
 	rec->up_reused = s->up_reused;
 	rec->connect_ms = s->up_reused ? 0 : s->uc->connect_ms;
 	rec->handshake_ms = s->up_reused ? 0 : s->uc->handshake_ms;
-	if (s->upstream.bev != NULL) {	/* the relay started */
+	if (s->upstream.io != NULL) {	/* the relay started */
 		rec->up_tls = upconn_tls_str(s->uc);
 		rec->up_cipher = upconn_cipher(s->uc);
 	}

@@ -3,7 +3,7 @@
  * tlsio: TLS plumbing shared by the inbound and outbound sides.  It drives
  * SSL_do_handshake() on a non-blocking socket under one deadline (so the
  * caller sees the exact SSL error, errno and alerts of a failure, which a
- * bufferevent would blur), and tracks per-connection facts OpenSSL only
+ * generic I/O layer would blur), and tracks per-connection facts OpenSSL only
  * reports through callbacks: alerts sent and received, the highest version
  * a client offered, a pin mismatch.  It does not own SSL_CTX settings
  * (tls_server.c, tls_client.c) or any policy about what a failure means

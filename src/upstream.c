@@ -14,8 +14,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/util.h>
@@ -30,6 +28,7 @@
 #include "metrics.h"
 #include "pool.h"
 #include "sockaddr.h"
+#include "sockio.h"
 #include "sockopt.h"
 #include "tls_client.h"
 #include "upstream_limit.h"
@@ -160,9 +159,9 @@ upstream_ready(struct upconn *uc)
 	    !(uc->flags & UPSTREAM_F_NO_HEALTH))
 		upstream_set_ok(uc->rc->uset, (unsigned)uc->aidx);
 	/* Set once for the connection's life, pooled reuses included. */
-	relay_setup(uc->bev);
+	relay_setup(uc->io);
 	if (uc->rc->mode == ROUTE_MODE_HTTP)
-		relay_read_ahead(uc->bev);
+		relay_read_ahead(uc->io);
 
 	if (m != NULL) {
 		metrics_inc(&m->up_opened);
@@ -176,7 +175,7 @@ upstream_ready(struct upconn *uc)
 	if (uc->w != NULL)
 		metrics_upstream_up(uc->w->metrics, uc->rc->metrics_id, uc->addr,
 		    uc->cli != NULL ? SSL_get0_peer_certificate(
-		    bufferevent_openssl_get_ssl(uc->bev)) : NULL);
+		    sockio_ssl(uc->io)) : NULL);
 	uc->counted = true;
 	uc->created_ms = now_ms();
 	uc->cb(uc, NULL, uc->arg);
@@ -226,19 +225,20 @@ upstream_hs_done(void *arg, const struct tls_hs_result *res)
 	if (res->ok) {
 		uc->handshake_ms = (int64_t)(now_ms() - uc->t_connect);
 		uc->resumed = SSL_session_reused(uc->ssl) == 1;
-		uc->bev = bufferevent_openssl_socket_new(event_get_base(uc->ev),
-		    uc->fd, uc->ssl, BUFFEREVENT_SSL_OPEN, BEV_OPT_CLOSE_ON_FREE);
-		/* The bufferevent owns ssl and fd from here on, even on failure. */
-		uc->fd = -1;
-		uc->ssl = NULL;
-		if (uc->bev == NULL) {
+		/*
+		 * The sockio owns ssl and fd from here on.  Legacy servers
+		 * often close without close_notify: sockio says EOF.
+		 */
+		uc->io = sockio_new(event_get_base(uc->ev), uc->fd, uc->ssl,
+		    SOCKIO_CLOSE_ON_FREE);
+		if (uc->io == NULL) {
 			tb_err_set(&uc->err, CR_INTERNAL, PHASE_HANDSHAKE,
-			    "bufferevent_openssl_socket_new failed");
+			    "out of memory for the connection's buffers");
 			upstream_fail(uc);
 			return;
 		}
-		/* Legacy servers often close without close_notify: treat as EOF. */
-		bufferevent_openssl_set_allow_dirty_shutdown(uc->bev, 1);
+		uc->fd = -1;
+		uc->ssl = NULL;
 		upstream_ready(uc);
 		return;
 	}
@@ -308,11 +308,11 @@ upstream_transport(struct upconn *uc)
 		upstream_start_tls(uc);
 		return;
 	}
-	uc->bev = bufferevent_socket_new(event_get_base(uc->ev), uc->fd,
-	    BEV_OPT_CLOSE_ON_FREE);
-	if (uc->bev == NULL) {
+	uc->io = sockio_new(event_get_base(uc->ev), uc->fd, NULL,
+	    SOCKIO_CLOSE_ON_FREE);
+	if (uc->io == NULL) {
 		tb_err_set(&uc->err, CR_INTERNAL, PHASE_CONNECT,
-		    "bufferevent_socket_new failed");
+		    "out of memory for the connection's buffers");
 		upstream_fail(uc);
 		return;
 	}
@@ -624,17 +624,17 @@ upconn_free(struct upconn *uc, bool clean)
 	 * one's: the duplicate would keep retransmitting the request the
 	 * RST is to discard, and a blackholed endpoint sends no FIN anyway.
 	 */
-	linger_fd = uc->bev != NULL && uplimit_capped(uc->limit) &&
-	    !uc->ack.abandoned ? dup(bufferevent_getfd(uc->bev)) : -1;
+	linger_fd = uc->io != NULL && uplimit_capped(uc->limit) &&
+	    !uc->ack.abandoned ? dup(sockio_fd(uc->io)) : -1;
 	if (uc->counted && upconn_metrics(uc) != NULL)
 		metrics_add(&upconn_metrics(uc)->up_open, -1);
-	if (uc->bev != NULL) {
-		SSL *ssl = bufferevent_openssl_get_ssl(uc->bev);
+	if (uc->io != NULL) {
+		SSL *ssl = sockio_ssl(uc->io);
 
 		if (clean && ssl != NULL)
 			SSL_shutdown(ssl);
-		bufferevent_free(uc->bev);
-		uc->bev = NULL;
+		sockio_free(uc->io);
+		uc->io = NULL;
 	}
 	if (uc->ssl != NULL) {
 		SSL_free(uc->ssl);
@@ -666,7 +666,7 @@ upconn_tls_str(const struct upconn *uc)
 
 	if (uc->cli == NULL)
 		return "plain";
-	ssl = uc->bev != NULL ? bufferevent_openssl_get_ssl(uc->bev) : uc->ssl;
+	ssl = uc->io != NULL ? sockio_ssl(uc->io) : uc->ssl;
 	return ssl != NULL ? tls_version_str(SSL_version(ssl)) : NULL;
 }
 
@@ -677,6 +677,6 @@ upconn_cipher(const struct upconn *uc)
 
 	if (uc->cli == NULL)
 		return NULL;
-	ssl = uc->bev != NULL ? bufferevent_openssl_get_ssl(uc->bev) : uc->ssl;
+	ssl = uc->io != NULL ? sockio_ssl(uc->io) : uc->ssl;
 	return ssl != NULL ? SSL_get_cipher_name(ssl) : NULL;
 }

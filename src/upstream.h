@@ -11,7 +11,7 @@
  * or handshake failure moves on to the next usable address (no request
  * byte has been sent then, so this is safe for any method).  Each result is
  * reported to the address's shared health.
- * The result is a struct upconn with a ready bufferevent, or a close reason
+ * The result is a struct upconn with a ready sockio, or a close reason
  * with its phase (dns, connect, handshake) from diag.  Callbacks never run
  * inside upstream_connect().  It does not pool (pool.c) or relay.
  */
@@ -29,7 +29,7 @@
 #include "tlsio.h"
 #include "upstream_ack.h"
 
-struct bufferevent;
+struct sockio;
 struct event;
 struct evdns_getaddrinfo_request;
 struct pool;
@@ -42,7 +42,7 @@ struct worker;
 
 #define UPCONN_MAGIC 0x55504331u	/* "UPC1" */
 
-/* err is NULL on success; then uc->bev is ready.  uc stays owned by the caller. */
+/* err is NULL on success; then uc->io is ready.  uc stays owned by the caller. */
 typedef void (*upconn_cb)(struct upconn *uc, const struct tb_err *err, void *arg);
 
 struct upconn {
@@ -56,9 +56,9 @@ struct upconn {
 	unsigned flags;				/* UPSTREAM_F_* */
 	unsigned tried;				/* bit i: address i tried for this connection */
 	unsigned tries;				/* addresses tried (1 for a pooled reuse) */
-	int fd;					/* owned until bev exists, then -1 */
-	SSL *ssl;				/* owned until bev exists; then the bev's */
-	struct bufferevent *bev;		/* owned once ready */
+	int fd;					/* owned until io exists, then -1 */
+	SSL *ssl;				/* owned until io exists; then the io's */
+	struct sockio *io;			/* owned once ready */
 	struct tls_info tinfo;
 	struct tls_out_info tout;		/* tinfo.out */
 	struct tls_hs hs;

@@ -14,10 +14,10 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "clock.h"
+#include "sockio.h"
 #include "sockopt.h"
 #include "upstream.h"
 
@@ -65,7 +65,7 @@ upack_idle_unanswered(int fd)
 static int
 upack_fd(const struct upconn *uc)
 {
-	return uc->bev != NULL ? bufferevent_getfd(uc->bev) : -1;
+	return uc->io != NULL ? sockio_fd(uc->io) : -1;
 }
 
 bool
@@ -102,10 +102,10 @@ upack_watch(struct upconn *uc, uint64_t timeout_ms, upack_cb cb, void *arg)
 	if (a->idle_ms < UPACK_TRUST_MS)
 		return;
 	a->known = upack_bytes_acked(upack_fd(uc), &a->base);
-	if (timeout_ms == 0 || !a->known || uc->bev == NULL)
+	if (timeout_ms == 0 || !a->known || uc->io == NULL)
 		return;
 	if (a->ev == NULL &&
-	    (a->ev = evtimer_new(bufferevent_get_base(uc->bev), upack_timeoutcb,
+	    (a->ev = evtimer_new(sockio_base(uc->io), upack_timeoutcb,
 	    uc)) == NULL)
 		return;	/* out of memory: the old rule (response_timeout) holds */
 	a->cb = cb;

@@ -10,13 +10,13 @@
 #include <sys/queue.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "clock.h"
 #include "conf.h"
 #include "gen.h"
 #include "log.h"
+#include "sockio.h"
 #include "upstream.h"
 #include "upstream_set.h"
 #include "worker.h"
@@ -133,10 +133,10 @@ hcheck_judge_status(const struct hcheck *hc, const char *line)
 }
 
 static void
-hcheck_readcb(struct bufferevent *bev, void *arg)
+hcheck_readcb(struct sockio *io, void *arg)
 {
 	struct hcheck *hc = hcheck_from_arg(arg);
-	struct evbuffer *in = bufferevent_get_input(bev);
+	struct evbuffer *in = sockio_get_input(io);
 	char *line;
 
 	if ((line = evbuffer_readln(in, NULL, EVBUFFER_EOL_CRLF)) == NULL) {
@@ -149,12 +149,12 @@ hcheck_readcb(struct bufferevent *bev, void *arg)
 }
 
 static void
-hcheck_eventcb(struct bufferevent *bev, short what, void *arg)
+hcheck_eventcb(struct sockio *io, short what, void *arg)
 {
 	struct hcheck *hc = hcheck_from_arg(arg);
 
-	(void)bev;
-	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+	(void)io;
+	if (what & (SOCKIO_EOF | SOCKIO_ERROR))
 		hcheck_done(hc, "the endpoint closed before a status line");
 }
 
@@ -173,12 +173,12 @@ static void
 hcheck_send_request(struct hcheck *hc)
 {
 	const struct route_conf *rc = hc->rc;
-	struct bufferevent *bev = hc->uc->bev;
+	struct sockio *io = hc->uc->io;
 
 	hc->timer = event_new(hc->c->w->base, -1, 0, hcheck_timeoutcb, hc);
 	if (hc->timer == NULL ||
 	    event_add_ms(hc->timer, rc->response_timeout_ms) == -1 ||
-	    evbuffer_add_printf(bufferevent_get_output(bev),
+	    evbuffer_add_printf(sockio_get_output(io),
 	    "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: tlsbroker-health-check\r\n"
 	    "Connection: close\r\n\r\n",
 	    rc->health_check_path != NULL ? rc->health_check_path : "/",
@@ -186,8 +186,8 @@ hcheck_send_request(struct hcheck *hc)
 		hcheck_done(hc, "out of memory");
 		return;
 	}
-	bufferevent_setcb(bev, hcheck_readcb, NULL, hcheck_eventcb, hc);
-	bufferevent_enable(bev, EV_READ | EV_WRITE);
+	sockio_setcb(io, hcheck_readcb, NULL, hcheck_eventcb, hc);
+	sockio_enable(io, EV_READ | EV_WRITE);
 }
 
 static void

@@ -276,9 +276,10 @@ worker_base_new(void)
 	if ((cfg = event_config_new()) == NULL)
 		return NULL;
 	/*
-	 * Coalesce epoll_ctl calls within a loop turn: a bufferevent's write
-	 * event is added and removed around every response, and with the
-	 * changelist a remove followed by an add costs no system call.
+	 * Coalesce epoll_ctl calls within a loop turn: a socket waiting for
+	 * EPOLLOUT (sockio) or parked and woken again adds and removes its
+	 * event, and with the changelist a remove followed by an add costs
+	 * no system call.
 	 */
 	event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
 	base = event_base_new_with_config(cfg);

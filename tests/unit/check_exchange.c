@@ -391,15 +391,15 @@ START_TEST(test_parks_after_idle)
 	start_session();
 	/* A new connection starts parked: no bufferevent until a byte comes. */
 	ck_assert_str_eq(session_mode_state_str(sess), "parked");
-	ck_assert_ptr_null(sess->client.bev);
+	ck_assert_ptr_null(sess->client.io);
 	one_exchange(0);
 	ck_assert_str_eq(session_mode_state_str(sess), "open");
-	ck_assert_ptr_nonnull(sess->client.bev);
+	ck_assert_ptr_nonnull(sess->client.io);
 	/* The park check comes (as if HC_PARK_MS had passed): idle, it parks. */
 	session_test_timers(sess);
 	turn();
 	ck_assert_str_eq(session_mode_state_str(sess), "parked");
-	ck_assert_ptr_null(sess->client.bev);
+	ck_assert_ptr_null(sess->client.io);
 	ck_assert(session_idle(sess));
 	/* The next request wakes it, on the pooled endpoint connection. */
 	one_exchange(0);

@@ -14,7 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <event2/bufferevent.h>
+#include "sockio.h"
 #include <event2/event.h>
 
 #include "conf.h"
@@ -66,8 +66,8 @@ make_upconn(int *peer)
 	uc->fd = -1;
 	uc->connect_ms = uc->handshake_ms = -1;
 	tls_info_init(&uc->tinfo);
-	uc->bev = bufferevent_socket_new(w.base, sv[0], BEV_OPT_CLOSE_ON_FREE);
-	ck_assert_ptr_nonnull(uc->bev);
+	uc->io = sockio_new(w.base, sv[0], NULL, SOCKIO_CLOSE_ON_FREE);
+	ck_assert_ptr_nonnull(uc->io);
 	uc->created_ms = now_ms();
 	*peer = sv[1];
 	return uc;

@@ -19,7 +19,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <event2/bufferevent.h>
+#include "sockio.h"
 #include <event2/event.h>
 
 #include "clock.h"
@@ -75,8 +75,8 @@ make_upconn(int fd, uint64_t idle_ms)
 	ck_assert_ptr_nonnull(uc);
 	uc->magic = UPCONN_MAGIC;
 	uc->fd = -1;
-	uc->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
-	ck_assert_ptr_nonnull(uc->bev);
+	uc->io = sockio_new(base, fd, NULL, SOCKIO_CLOSE_ON_FREE);
+	ck_assert_ptr_nonnull(uc->io);
 	uc->idle_since_ms = now_ms() - idle_ms;
 	return uc;
 }
@@ -85,7 +85,7 @@ static void
 drop_upconn(struct upconn *uc)
 {
 	upack_free(uc);
-	bufferevent_free(uc->bev);
+	sockio_free(uc->io);
 	free(uc);
 }
 
