@@ -320,7 +320,11 @@ sockio_update_write(struct sockio *io)
 	    evbuffer_get_length(io->output) > 0 && !io->write_wants_read) ||
 	    io->read_wants_write);
 
-	if (want && !io->write_added) {
+	/*
+	 * libevent's event_add() does not register an event that is active:
+	 * a scheduled write registers when it has run (it calls this again).
+	 */
+	if (want && !io->write_added && !io->write_scheduled) {
 		if (event_add(&io->ev_write, NULL) == 0)
 			io->write_added = true;
 	} else if (!want && io->write_added) {

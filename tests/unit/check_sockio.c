@@ -600,6 +600,37 @@ START_TEST(test_flush)
 }
 END_TEST
 
+/*
+ * A write scheduled for later in the turn, then flush() into a full
+ * socket: the rest must still go once the peer reads (libevent's
+ * event_add() ignores an active event; the write must wait for EPOLLOUT
+ * after its scheduled run, not before).
+ */
+START_TEST(test_flush_into_full_socket)
+{
+	struct pair p;
+	struct sockio *c, *sv;
+	static char big[1024 * 1024];
+	bool tls = _i == 1;
+
+	pair_setup(&p, PAIR_UNIX, tls);
+	small_buffers(p.fds[0]);
+	small_buffers(p.fds[1]);
+	c = end_open(&p, 0);
+	sv = end_open(&p, 1);
+	memset(big, 'b', sizeof(big));
+	sockio_enable(c, EV_WRITE);
+	sockio_enable(sv, EV_READ);
+	ck_assert_int_eq(evbuffer_add(sockio_get_output(c), big, sizeof(big)), 0);
+	sockio_flush(c);
+	ck_assert_uint_gt(evbuffer_get_length(sockio_get_output(c)), 0);
+	p.end[1].stop_at = sizeof(big);
+	pair_run(&p);
+	ck_assert_uint_eq(evbuffer_get_length(p.end[1].got), sizeof(big));
+	pair_teardown(&p);
+}
+END_TEST
+
 /* Freed in its read callback with an EOF pending: no event, no use after free. */
 START_TEST(test_free_in_read_callback)
 {
@@ -642,6 +673,7 @@ sockio_suite(void)
 	tcase_add_test(tc, test_echo_plain);
 	tcase_add_loop_test(tc, test_write_to_gone_peer, 0, 2);
 	tcase_add_loop_test(tc, test_flush, 0, 2);
+	tcase_add_loop_test(tc, test_flush_into_full_socket, 0, 2);
 	tcase_add_loop_test(tc, test_free_in_read_callback, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
