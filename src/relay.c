@@ -75,8 +75,7 @@ relay_pause_if_full(struct sockio *src, struct evbuffer *out, bool *paused)
 void
 relay_rekick_write(struct sockio *io)
 {
-	if (evbuffer_get_length(sockio_get_output(io)) != 0)
-		sockio_enable(io, EV_WRITE);
+	sockio_enable(io, EV_WRITE);
 }
 
 bool

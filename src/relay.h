@@ -43,11 +43,9 @@ size_t relay_move(struct sockio *src, struct sockio *dst,
     bool *paused);
 
 /*
- * After an EOF event a TLS sockio stops writing too, even with bytes still
- * queued for that peer (as libevent's bufferevent_openssl did).  Restarts
- * the write side when output is pending, so a half-closed peer still gets
- * everything owed to it (or the write fails and reports an error).  Only
- * for a peer relay_peer_half_closed() says still reads.
+ * Makes sure a half-closed peer still gets everything owed to it (or the
+ * write fails and reports an error): writing on, output pending or not.
+ * Only for a peer relay_peer_half_closed() says still reads.
  */
 void relay_rekick_write(struct sockio *io);
 

@@ -393,12 +393,16 @@ sockio_tls_failure(struct sockio *io, int r, int ssl_error)
 	return SOCKIO_R_ERROR;
 }
 
-/* After a failure: stop as libevent did (TLS: both ways; plain: that way). */
+/*
+ * After a failure: a read failure stops reading (a peer that half-closed
+ * still takes what it is owed), a write failure writing, and on TLS
+ * reading too (a failed SSL_write leaves nothing to read).
+ */
 static void
 sockio_stop_after(struct sockio *io, short failed)
 {
-	short stop = io->ssl != NULL ? (EV_READ | EV_WRITE) :
-	    (failed & SOCKIO_READING) ? EV_READ : EV_WRITE;
+	short stop = (failed & SOCKIO_READING) ? EV_READ :
+	    io->ssl != NULL ? (EV_READ | EV_WRITE) : EV_WRITE;
 
 	io->read_wants_write = io->write_wants_read = false;
 	sockio_disable(io, stop);

@@ -33,7 +33,7 @@
  *    allow_dirty_shutdown (relay_socket_reset() tells them apart); a TLS
  *    protocol error is an ERROR whose OpenSSL error sockio_ssl_error()
  *    returns.  An EOF or error while reading stops reading; one while
- *    writing stops writing.
+ *    writing stops writing (TLS: reading too).
  *  - OpenSSL's thread error queue is left empty after every failed call,
  *    so no call needs ERR_clear_error() before it (that costs about 850
  *    instructions in OpenSSL 3.0, twice per request in libevent).

@@ -378,8 +378,8 @@ START_TEST(test_protocol_error)
 	ck_assert_int_eq(p.end[0].what, SOCKIO_ERROR | SOCKIO_READING);
 	ck_assert_uint_ne(p.end[0].ssl_err, 0);
 	ck_assert_uint_eq(ERR_peek_error(), 0);
-	/* reading and writing stopped after it */
-	ck_assert_int_eq(sockio_get_enabled(io), 0);
+	/* reading stopped after it; writing is the caller's to end */
+	ck_assert_int_eq(sockio_get_enabled(io), EV_WRITE);
 	pair_teardown(&p);
 }
 END_TEST
@@ -563,6 +563,42 @@ START_TEST(test_write_to_gone_peer)
 }
 END_TEST
 
+/*
+ * A peer that half-closed (close_notify, or a FIN) still reads: what is
+ * written after its EOF reaches it without any kick (05-relay-bytes'
+ * half-close through a tcp route).
+ */
+START_TEST(test_write_after_peer_half_close)
+{
+	struct pair p;
+	struct sockio *io;
+	char buf[16];
+	bool tls = _i == 1;
+	struct pollfd pfd;
+
+	pair_setup(&p, PAIR_UNIX, tls);
+	io = end_open(&p, 0);
+	if (tls)
+		ck_assert_int_ge(SSL_shutdown(p.ssl[1]), 0);
+	else
+		ck_assert_int_eq(shutdown(p.fds[1], SHUT_WR), 0);
+	sockio_enable(io, EV_READ | EV_WRITE);
+	pair_run(&p);
+	ck_assert_int_eq(p.end[0].what, SOCKIO_EOF | SOCKIO_READING);
+	ck_assert_int_eq(evbuffer_add(sockio_get_output(io), "reply", 5), 0);
+	pfd.fd = p.fds[1];
+	pfd.events = POLLIN;
+	while (poll(&pfd, 1, 0) == 0)
+		ck_assert_int_ge(event_base_loop(p.base, EVLOOP_ONCE), 0);
+	if (tls)
+		ck_assert_int_eq(SSL_read(p.ssl[1], buf, sizeof(buf)), 5);
+	else
+		ck_assert_int_eq(read(p.fds[1], buf, sizeof(buf)), 5);
+	ck_assert_int_eq(memcmp(buf, "reply", 5), 0);
+	pair_teardown(&p);
+}
+END_TEST
+
 /* flush() writes before the loop runs; a failure is reported by the loop. */
 START_TEST(test_flush)
 {
@@ -672,6 +708,7 @@ sockio_suite(void)
 	tcase_add_test(tc, test_echo_tls);
 	tcase_add_test(tc, test_echo_plain);
 	tcase_add_loop_test(tc, test_write_to_gone_peer, 0, 2);
+	tcase_add_loop_test(tc, test_write_after_peer_half_close, 0, 2);
 	tcase_add_loop_test(tc, test_flush, 0, 2);
 	tcase_add_loop_test(tc, test_flush_into_full_socket, 0, 2);
 	tcase_add_loop_test(tc, test_free_in_read_callback, 0, 2);
