@@ -66,6 +66,34 @@ upconn_from_arg(void *arg)
 	return uc;
 }
 
+/* Frees the event that waits on the socket, then closes the socket. */
+static void
+upstream_close_fd(struct upconn *uc)
+{
+	if (uc->ev != NULL) {
+		event_free(uc->ev);
+		uc->ev = NULL;
+	}
+	if (uc->fd != -1) {
+		close(uc->fd);
+		uc->fd = -1;
+	}
+}
+
+/*
+ * The upconn of a one-shot event's callback (a resolve result, an open
+ * circuit), with that event freed: it fired and will not fire again.
+ */
+static struct upconn *
+upstream_one_shot_fired(void *arg)
+{
+	struct upconn *uc = upconn_from_arg(arg);
+
+	event_free(uc->ev);
+	uc->ev = NULL;
+	return uc;
+}
+
 /* Drops whatever the failed attempt held, so the upconn can start over. */
 static void
 upstream_reset_attempt(struct upconn *uc)
@@ -77,14 +105,7 @@ upstream_reset_attempt(struct upconn *uc)
 		SSL_free(uc->ssl);
 		uc->ssl = NULL;
 	}
-	if (uc->ev != NULL) {
-		event_free(uc->ev);
-		uc->ev = NULL;
-	}
-	if (uc->fd != -1) {
-		close(uc->fd);
-		uc->fd = -1;
-	}
+	upstream_close_fd(uc);
 	if (uc->ai != NULL)
 		evutil_freeaddrinfo(uc->ai);
 	uc->ai = uc->ai_next = NULL;
@@ -192,19 +213,6 @@ upstream_on_session(void *owner, SSL_SESSION *sess)
 		return 0;
 	pool_save_session(uc->pool, sess);
 	return 1;
-}
-
-static void
-upstream_close_fd(struct upconn *uc)
-{
-	if (uc->ev != NULL) {
-		event_free(uc->ev);
-		uc->ev = NULL;
-	}
-	if (uc->fd != -1) {
-		close(uc->fd);
-		uc->fd = -1;
-	}
 }
 
 /* ---- TLS handshake ------------------------------------------------------ */
@@ -443,12 +451,10 @@ upstream_try_next(struct upconn *uc)
 static void
 upstream_resolved_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct upconn *uc = upconn_from_arg(arg);
+	struct upconn *uc = upstream_one_shot_fired(arg);
 
 	(void)fd;
 	(void)what;
-	event_free(uc->ev);
-	uc->ev = NULL;
 	if (uc->dns_result != 0 || uc->ai == NULL) {
 		tb_err_set(&uc->err, CR_UPSTREAM_DNS, PHASE_DNS,
 		    "cannot resolve %s: %s", upstream_dial(uc)->host,
@@ -531,12 +537,10 @@ upstream_resolve(struct upconn *uc)
 static void
 upstream_down_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct upconn *uc = upconn_from_arg(arg);
+	struct upconn *uc = upstream_one_shot_fired(arg);
 
 	(void)fd;
 	(void)what;
-	event_free(uc->ev);
-	uc->ev = NULL;
 	uc->cb(uc, &uc->err, uc->arg);
 }
 
