@@ -661,7 +661,8 @@ rel_allow(const struct conf_key *k, void *sect)
 #define B(f) offsetof(struct broker_conf, f)
 #define L(f) offsetof(struct listener_conf, f)
 #define R(f) offsetof(struct route_conf, f)
-#define CONF_KEY_ROW(id, keyname, ...) [id] = { .name = keyname, __VA_ARGS__ },
+#define CONF_KEY_ROW(id, keyname, keyscope, ...) \
+	[id] = { .name = keyname, .scope = keyscope, __VA_ARGS__ },
 
 static const struct conf_key conf_broker_keys[] = { CONF_BROKER_KEYS(CONF_KEY_ROW) };
 static const struct conf_key conf_listener_keys[] = { CONF_LISTENER_KEYS(CONF_KEY_ROW) };
