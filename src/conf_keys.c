@@ -37,47 +37,31 @@ _Static_assert(sizeof(enum route_mode) == sizeof(int) &&
 
 /* ---- enum words ---------------------------------------------------------- */
 
-const struct conf_choices conf_route_modes = {
-	(const struct conf_choice[]){
-		{ "http", ROUTE_MODE_HTTP }, { "tcp", ROUTE_MODE_TCP }, { NULL, 0 }
-	}, "http, tcp"
-};
+/* The words of an enum key and their values; the NULL end is added. */
+#define CONF_CHOICES(list, ...) \
+	{ (const struct conf_choice[]){ __VA_ARGS__, { NULL, 0 } }, list }
 
-const struct conf_choices conf_forwarded_modes = {
-	(const struct conf_choice[]){
-		{ "replace", FORWARDED_REPLACE }, { "append", FORWARDED_APPEND },
-		{ "off", FORWARDED_OFF }, { NULL, 0 }
-	}, "replace, append, off"
-};
+const struct conf_choices conf_route_modes = CONF_CHOICES("http, tcp",
+    { "http", ROUTE_MODE_HTTP }, { "tcp", ROUTE_MODE_TCP });
 
-const struct conf_choices conf_verify_modes = {
-	(const struct conf_choice[]){
-		{ "ca", VERIFY_CA }, { "pin", VERIFY_PIN }, { "off", VERIFY_OFF },
-		{ NULL, 0 }
-	}, "ca, pin, off"
-};
+const struct conf_choices conf_forwarded_modes = CONF_CHOICES("replace, append, off",
+    { "replace", FORWARDED_REPLACE }, { "append", FORWARDED_APPEND },
+    { "off", FORWARDED_OFF });
 
-const struct conf_choices conf_proxy_modes = {
-	(const struct conf_choice[]){
-		{ "off", PROXY_MODE_OFF }, { "on", PROXY_MODE_ON },
-		{ "optional", PROXY_MODE_OPTIONAL }, { NULL, 0 }
-	}, "off, on, optional"
-};
+const struct conf_choices conf_verify_modes = CONF_CHOICES("ca, pin, off",
+    { "ca", VERIFY_CA }, { "pin", VERIFY_PIN }, { "off", VERIFY_OFF });
 
-const struct conf_choices conf_log_levels = {
-	(const struct conf_choice[]){
-		{ "error", LOG_LVL_ERROR }, { "warning", LOG_LVL_WARNING },
-		{ "notice", LOG_LVL_NOTICE }, { "info", LOG_LVL_INFO },
-		{ "debug", LOG_LVL_DEBUG }, { NULL, 0 }
-	}, "debug, info, notice, warning, error"
-};
+const struct conf_choices conf_proxy_modes = CONF_CHOICES("off, on, optional",
+    { "off", PROXY_MODE_OFF }, { "on", PROXY_MODE_ON }, { "optional", PROXY_MODE_OPTIONAL });
 
-const struct conf_choices conf_health_checks = {
-	(const struct conf_choice[]){
-		{ "off", HEALTH_CHECK_OFF }, { "tls", HEALTH_CHECK_TLS },
-		{ "http", HEALTH_CHECK_HTTP }, { NULL, 0 }
-	}, "off, tls, http"
-};
+const struct conf_choices conf_log_levels = CONF_CHOICES("debug, info, notice, warning, error",
+    { "error", LOG_LVL_ERROR }, { "warning", LOG_LVL_WARNING },
+    { "notice", LOG_LVL_NOTICE }, { "info", LOG_LVL_INFO }, { "debug", LOG_LVL_DEBUG });
+
+const struct conf_choices conf_health_checks = CONF_CHOICES("off, tls, http",
+    { "off", HEALTH_CHECK_OFF }, { "tls", HEALTH_CHECK_TLS }, { "http", HEALTH_CHECK_HTTP });
+
+#undef CONF_CHOICES
 
 const char *
 conf_choice_name(const struct conf_choices *choices, int value)
