@@ -80,6 +80,17 @@ upstream_close_fd(struct upconn *uc)
 	}
 }
 
+/* Frees the SSL no bufferevent took over yet, then closes the socket. */
+static void
+upstream_release_socket(struct upconn *uc)
+{
+	if (uc->ssl != NULL) {
+		SSL_free(uc->ssl);
+		uc->ssl = NULL;
+	}
+	upstream_close_fd(uc);
+}
+
 /*
  * The upconn of a one-shot event's callback (a resolve result, an open
  * circuit), with that event freed: it fired and will not fire again.
@@ -101,11 +112,7 @@ upstream_reset_attempt(struct upconn *uc)
 	tls_hs_cancel(&uc->hs);
 	proxy_tunnel_free(uc->tun);
 	uc->tun = NULL;
-	if (uc->ssl != NULL) {
-		SSL_free(uc->ssl);
-		uc->ssl = NULL;
-	}
-	upstream_close_fd(uc);
+	upstream_release_socket(uc);
 	if (uc->ai != NULL)
 		evutil_freeaddrinfo(uc->ai);
 	uc->ai = uc->ai_next = NULL;
@@ -640,11 +647,7 @@ upconn_free(struct upconn *uc, bool clean)
 		bufferevent_free(uc->bev);
 		uc->bev = NULL;
 	}
-	if (uc->ssl != NULL) {
-		SSL_free(uc->ssl);
-		uc->ssl = NULL;
-	}
-	upstream_close_fd(uc);
+	upstream_release_socket(uc);
 	if (uc->limit != NULL)
 		uplimit_release_closed(uc->limit, uc->w->id, uc->w->base, linger_fd);
 	uc->limit = NULL;
