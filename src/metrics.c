@@ -338,31 +338,52 @@ ldg(atomic_int_fast64_t *g)
 	return atomic_load_explicit(g, memory_order_relaxed);
 }
 
+/* Adds n counters of one worker block into sum. */
+static void
+add_counts(uint64_t *sum, atomic_uint_fast64_t *c, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		sum[i] += ld(&c[i]);
+}
+
+/*
+ * The next worker block in use, from slot *w on; *w moves past it.  NULL
+ * after the last.  metrics_worker() fills slots by worker number, so a slot
+ * before a used one may still be empty.
+ */
+static struct metrics_worker *
+next_block(unsigned *w)
+{
+	struct metrics_worker *m;
+
+	while (*w < METRICS_MAX_WORKERS) {
+		m = atomic_load_explicit(&blocks[(*w)++], memory_order_acquire);
+		if (m != NULL)
+			return m;
+	}
+	return NULL;
+}
+
 static void
 route_sum(int id, struct route_sum *s)
 {
 	struct metrics_worker *m;
 	struct metrics_route *r;
 	unsigned w;
-	int i;
 
 	memset(s, 0, sizeof(*s));
-	for (w = 0; w < METRICS_MAX_WORKERS; w++) {
-		m = atomic_load_explicit(&blocks[w], memory_order_acquire);
-		if (m == NULL)
-			continue;
+	for (w = 0; (m = next_block(&w)) != NULL;) {
 		r = &m->routes[id];
-		for (i = 0; i < 6; i++)
-			s->requests[i] += ld(&r->requests[i]);
-		for (i = 0; i < CR__COUNT; i++)
-			s->closes[i] += ld(&r->closes[i]);
+		add_counts(s->requests, r->requests, 6);
+		add_counts(s->closes, r->closes, CR__COUNT);
+		add_counts(s->latency, r->latency, METRICS_NBUCKETS);
 		s->up_opened += ld(&r->up_opened);
 		s->up_reused += ld(&r->up_reused);
 		s->up_handshakes += ld(&r->up_handshakes);
 		s->up_resumed += ld(&r->up_resumed);
 		s->retries += ld(&r->retries);
-		for (i = 0; i < METRICS_NBUCKETS; i++)
-			s->latency[i] += ld(&r->latency[i]);
 		s->latency_sum_ms += ld(&r->latency_sum_ms);
 		s->up_open += ldg(&r->up_open);
 		s->up_idle += ldg(&r->up_idle);
@@ -375,19 +396,14 @@ listener_sum(int id, struct listener_sum *s)
 	struct metrics_worker *m;
 	struct metrics_listener *l;
 	unsigned w;
-	int i;
 
 	memset(s, 0, sizeof(*s));
-	for (w = 0; w < METRICS_MAX_WORKERS; w++) {
-		m = atomic_load_explicit(&blocks[w], memory_order_acquire);
-		if (m == NULL)
-			continue;
+	for (w = 0; (m = next_block(&w)) != NULL;) {
 		l = &m->listeners[id];
 		s->connections += ld(&l->connections);
 		s->denied += ld(&l->denied);
 		s->handshake_failures += ld(&l->handshake_failures);
-		for (i = 0; i < METRICS_TLS_SLOTS; i++)
-			s->tls[i] += ld(&l->tls[i]);
+		add_counts(s->tls, l->tls, METRICS_TLS_SLOTS);
 		s->open += ldg(&l->open);
 		s->parked += ldg(&l->parked);
 	}
@@ -445,9 +461,7 @@ metrics_route_view(int id, struct metrics_route_view *v)
 	memcpy(v->closes, sum.closes, sizeof(v->closes));
 	v->up_open = sum.up_open;
 	v->up_idle = sum.up_idle;
-	for (w = 0; w < METRICS_MAX_WORKERS; w++) {
-		if ((m = atomic_load_explicit(&blocks[w], memory_order_acquire)) == NULL)
-			continue;
+	for (w = 0; (m = next_block(&w)) != NULL;) {
 		pthread_mutex_lock(&m->lock);
 		view_merge(v, &m->endpoints[id]);
 		pthread_mutex_unlock(&m->lock);
@@ -477,9 +491,7 @@ metrics_recent_failures(struct metrics_failure *out, size_t max)
 	all = calloc((size_t)METRICS_MAX_WORKERS * METRICS_FAILURES, sizeof(*all));
 	if (all == NULL)
 		return 0;
-	for (w = 0; w < METRICS_MAX_WORKERS; w++) {
-		if ((m = atomic_load_explicit(&blocks[w], memory_order_acquire)) == NULL)
-			continue;
+	for (w = 0; (m = next_block(&w)) != NULL;) {
 		pthread_mutex_lock(&m->lock);
 		for (i = 0; i < METRICS_FAILURES; i++)
 			if (m->failures[i].seq != 0)
