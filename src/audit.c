@@ -34,6 +34,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -165,6 +166,96 @@ audit_opt_ms(struct json_buf *j, const char *key, int64_t ms)
 		json_int(j, key, ms);
 }
 
+/* How a field of struct audit_rec is written, and when it is absent. */
+enum audit_kind {
+	AUDIT_STR,		/* const char *: absent when NULL or "" */
+	AUDIT_CHARS,		/* a char array: absent when "" */
+	AUDIT_COUNT,		/* unsigned: absent when 0 */
+	AUDIT_STATUS,		/* int: absent when 0 */
+	AUDIT_BYTES,		/* uint64_t: always there */
+	AUDIT_MS,		/* int64_t: absent when < 0 (not measured) */
+	AUDIT_UP_BOOL,		/* bool: only with an upstream connection */
+	AUDIT_UP_TLS_BOOL	/* bool: only with TLS to the upstream */
+};
+
+struct audit_field {
+	const char *key;	/* the JSON key, which is the field's name */
+	enum audit_kind kind;
+	size_t off;		/* offsetof the field in struct audit_rec */
+};
+
+#define AUDIT_FIELD(kind, f) { #f, kind, offsetof(struct audit_rec, f) }
+
+/*
+ * The fields a minimal record drops, in the order of tlsbroker(8): the
+ * client side, the upstream side, then the timings.
+ */
+static const struct audit_field audit_fields[] = {
+	AUDIT_FIELD(AUDIT_STR, listener), AUDIT_FIELD(AUDIT_STR, route),
+	AUDIT_FIELD(AUDIT_STR, client), AUDIT_FIELD(AUDIT_STR, sni),
+	AUDIT_FIELD(AUDIT_STR, tls), AUDIT_FIELD(AUDIT_STR, cipher),
+	AUDIT_FIELD(AUDIT_STR, offered), AUDIT_FIELD(AUDIT_STR, method),
+	AUDIT_FIELD(AUDIT_STR, path), AUDIT_FIELD(AUDIT_STATUS, status),
+	AUDIT_FIELD(AUDIT_BYTES, bytes_in), AUDIT_FIELD(AUDIT_BYTES, bytes_out),
+
+	AUDIT_FIELD(AUDIT_CHARS, upstream), AUDIT_FIELD(AUDIT_STR, up_tls),
+	AUDIT_FIELD(AUDIT_STR, up_cipher), AUDIT_FIELD(AUDIT_UP_BOOL, up_reused),
+	AUDIT_FIELD(AUDIT_COUNT, up_tries), AUDIT_FIELD(AUDIT_UP_TLS_BOOL, up_resumed),
+	AUDIT_FIELD(AUDIT_COUNT, retries), AUDIT_FIELD(AUDIT_STR, retry_reason),
+
+	AUDIT_FIELD(AUDIT_MS, connect_ms), AUDIT_FIELD(AUDIT_MS, handshake_ms),
+	AUDIT_FIELD(AUDIT_MS, ttfb_ms), AUDIT_FIELD(AUDIT_MS, total_ms),
+	AUDIT_FIELD(AUDIT_MS, queue_ms),
+};
+
+#undef AUDIT_FIELD
+#define AUDIT_NFIELDS (sizeof(audit_fields) / sizeof(audit_fields[0]))
+
+#define REC_FIELD(rec, f, type) \
+	((const type *)(const void *)((const char *)(rec) + (f)->off))
+
+/*
+ * Writes field f of rec unless it is absent.  up_tls says the upstream
+ * connection is TLS: up_resumed means nothing without (or with plain TCP).
+ */
+static void
+audit_field_write(struct json_buf *j, const struct audit_rec *rec,
+    const struct audit_field *f, bool up_tls)
+{
+	switch (f->kind) {
+	case AUDIT_STR:
+		audit_opt_str(j, f->key, *REC_FIELD(rec, f, const char *));
+		break;
+	case AUDIT_CHARS:
+		audit_opt_str(j, f->key, REC_FIELD(rec, f, char));
+		break;
+	case AUDIT_COUNT:
+		if (*REC_FIELD(rec, f, unsigned) != 0)
+			json_uint(j, f->key, *REC_FIELD(rec, f, unsigned));
+		break;
+	case AUDIT_STATUS:
+		if (*REC_FIELD(rec, f, int) != 0)
+			json_int(j, f->key, *REC_FIELD(rec, f, int));
+		break;
+	case AUDIT_BYTES:
+		json_uint(j, f->key, *REC_FIELD(rec, f, uint64_t));
+		break;
+	case AUDIT_MS:
+		audit_opt_ms(j, f->key, *REC_FIELD(rec, f, int64_t));
+		break;
+	case AUDIT_UP_BOOL:
+		if (rec->upstream[0] != '\0')
+			json_bool(j, f->key, *REC_FIELD(rec, f, bool));
+		break;
+	case AUDIT_UP_TLS_BOOL:
+		if (up_tls)
+			json_bool(j, f->key, *REC_FIELD(rec, f, bool));
+		break;
+	}
+}
+
+#undef REC_FIELD
+
 static long
 audit_format_level(const struct audit_rec *rec, char *buf, size_t cap,
     enum audit_level level)
@@ -172,7 +263,8 @@ audit_format_level(const struct audit_rec *rec, char *buf, size_t cap,
 	struct json_buf j;
 	const struct tb_err *err = &rec->err;
 	char ts[80];		/* 25 bytes unless the year has 5+ digits */
-	bool tls_up;
+	const struct audit_field *f;
+	bool up_tls;
 
 	audit_ts(rec->ts_ms, ts, sizeof(ts));
 	json_begin(&j, buf, cap);
@@ -182,39 +274,10 @@ audit_format_level(const struct audit_rec *rec, char *buf, size_t cap,
 	if (rec->req != 0)
 		json_uint(&j, "req", rec->req);
 	if (level != AUDIT_MINIMAL) {
-		audit_opt_str(&j, "listener", rec->listener);
-		audit_opt_str(&j, "route", rec->route);
-		audit_opt_str(&j, "client", rec->client);
-		audit_opt_str(&j, "sni", rec->sni);
-		audit_opt_str(&j, "tls", rec->tls);
-		audit_opt_str(&j, "cipher", rec->cipher);
-		audit_opt_str(&j, "offered", rec->offered);
-		audit_opt_str(&j, "method", rec->method);
-		audit_opt_str(&j, "path", rec->path);
-		if (rec->status != 0)
-			json_int(&j, "status", rec->status);
-		json_uint(&j, "bytes_in", rec->bytes_in);
-		json_uint(&j, "bytes_out", rec->bytes_out);
-		audit_opt_str(&j, "upstream", rec->upstream);
-		audit_opt_str(&j, "up_tls", rec->up_tls);
-		audit_opt_str(&j, "up_cipher", rec->up_cipher);
-		/* Meaningless without an upstream connection (or with plain TCP). */
-		tls_up = rec->up_tls != NULL && *rec->up_tls != '\0' &&
+		up_tls = rec->up_tls != NULL && *rec->up_tls != '\0' &&
 		    strcmp(rec->up_tls, "plain") != 0;
-		if (rec->upstream[0] != '\0')
-			json_bool(&j, "up_reused", rec->up_reused);
-		if (rec->up_tries != 0)
-			json_uint(&j, "up_tries", rec->up_tries);
-		if (tls_up)
-			json_bool(&j, "up_resumed", rec->up_resumed);
-		if (rec->retries != 0)
-			json_uint(&j, "retries", rec->retries);
-		audit_opt_str(&j, "retry_reason", rec->retry_reason);
-		audit_opt_ms(&j, "connect_ms", rec->connect_ms);
-		audit_opt_ms(&j, "handshake_ms", rec->handshake_ms);
-		audit_opt_ms(&j, "ttfb_ms", rec->ttfb_ms);
-		audit_opt_ms(&j, "total_ms", rec->total_ms);
-		audit_opt_ms(&j, "queue_ms", rec->queue_ms);
+		for (f = audit_fields; f < audit_fields + AUDIT_NFIELDS; f++)
+			audit_field_write(&j, rec, f, up_tls);
 	}
 	json_str(&j, "close", close_reason_str(err->code));
 	if (err->code != CR_OK) {

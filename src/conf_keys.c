@@ -37,47 +37,31 @@ _Static_assert(sizeof(enum route_mode) == sizeof(int) &&
 
 /* ---- enum words ---------------------------------------------------------- */
 
-const struct conf_choices conf_route_modes = {
-	(const struct conf_choice[]){
-		{ "http", ROUTE_MODE_HTTP }, { "tcp", ROUTE_MODE_TCP }, { NULL, 0 }
-	}, "http, tcp"
-};
+/* The words of an enum key and their values; the NULL end is added. */
+#define CONF_CHOICES(list, ...) \
+	{ (const struct conf_choice[]){ __VA_ARGS__, { NULL, 0 } }, list }
 
-const struct conf_choices conf_forwarded_modes = {
-	(const struct conf_choice[]){
-		{ "replace", FORWARDED_REPLACE }, { "append", FORWARDED_APPEND },
-		{ "off", FORWARDED_OFF }, { NULL, 0 }
-	}, "replace, append, off"
-};
+const struct conf_choices conf_route_modes = CONF_CHOICES("http, tcp",
+    { "http", ROUTE_MODE_HTTP }, { "tcp", ROUTE_MODE_TCP });
 
-const struct conf_choices conf_verify_modes = {
-	(const struct conf_choice[]){
-		{ "ca", VERIFY_CA }, { "pin", VERIFY_PIN }, { "off", VERIFY_OFF },
-		{ NULL, 0 }
-	}, "ca, pin, off"
-};
+const struct conf_choices conf_forwarded_modes = CONF_CHOICES("replace, append, off",
+    { "replace", FORWARDED_REPLACE }, { "append", FORWARDED_APPEND },
+    { "off", FORWARDED_OFF });
 
-const struct conf_choices conf_proxy_modes = {
-	(const struct conf_choice[]){
-		{ "off", PROXY_MODE_OFF }, { "on", PROXY_MODE_ON },
-		{ "optional", PROXY_MODE_OPTIONAL }, { NULL, 0 }
-	}, "off, on, optional"
-};
+const struct conf_choices conf_verify_modes = CONF_CHOICES("ca, pin, off",
+    { "ca", VERIFY_CA }, { "pin", VERIFY_PIN }, { "off", VERIFY_OFF });
 
-const struct conf_choices conf_log_levels = {
-	(const struct conf_choice[]){
-		{ "error", LOG_LVL_ERROR }, { "warning", LOG_LVL_WARNING },
-		{ "notice", LOG_LVL_NOTICE }, { "info", LOG_LVL_INFO },
-		{ "debug", LOG_LVL_DEBUG }, { NULL, 0 }
-	}, "debug, info, notice, warning, error"
-};
+const struct conf_choices conf_proxy_modes = CONF_CHOICES("off, on, optional",
+    { "off", PROXY_MODE_OFF }, { "on", PROXY_MODE_ON }, { "optional", PROXY_MODE_OPTIONAL });
 
-const struct conf_choices conf_health_checks = {
-	(const struct conf_choice[]){
-		{ "off", HEALTH_CHECK_OFF }, { "tls", HEALTH_CHECK_TLS },
-		{ "http", HEALTH_CHECK_HTTP }, { NULL, 0 }
-	}, "off, tls, http"
-};
+const struct conf_choices conf_log_levels = CONF_CHOICES("debug, info, notice, warning, error",
+    { "error", LOG_LVL_ERROR }, { "warning", LOG_LVL_WARNING },
+    { "notice", LOG_LVL_NOTICE }, { "info", LOG_LVL_INFO }, { "debug", LOG_LVL_DEBUG });
+
+const struct conf_choices conf_health_checks = CONF_CHOICES("off, tls, http",
+    { "off", HEALTH_CHECK_OFF }, { "tls", HEALTH_CHECK_TLS }, { "http", HEALTH_CHECK_HTTP });
+
+#undef CONF_CHOICES
 
 const char *
 conf_choice_name(const struct conf_choices *choices, int value)
@@ -133,6 +117,31 @@ conf_set_str(char **dst, const char *value, char *err)
 	return 0;
 }
 
+/*
+ * The checked string keys: a copy of value in k's field if ok, else
+ * "'value' WRONG", WRONG saying what the value is not.
+ */
+static int
+conf_set_str_if(bool ok, const struct conf_key *k, void *sect, const char *value,
+    const char *wrong, char *err)
+{
+	if (!ok) {
+		snprintf(err, CONF_ERRLEN, "'%s' %s", value, wrong);
+		return -1;
+	}
+	return conf_set_str(FIELD(sect, k, char *), value, err);
+}
+
+/* Passes on rc, a parser's result; once that parsed, the key is marked *set. */
+static int
+conf_mark_set(int rc, bool *set)
+{
+	if (rc == -1)
+		return -1;
+	*set = true;
+	return 0;
+}
+
 static int
 kv_str(const struct conf_key *k, const char *value, void *sect,
     const struct conf_loc *at, char *err)
@@ -153,11 +162,8 @@ kv_token(const struct conf_key *k, const char *value, void *sect,
 		snprintf(err, CONF_ERRLEN, "empty value");
 		return -1;
 	}
-	if (!conf_is_token(value)) {
-		snprintf(err, CONF_ERRLEN, "'%s' contains a blank or control character", value);
-		return -1;
-	}
-	return conf_set_str(FIELD(sect, k, char *), value, err);
+	return conf_set_str_if(conf_is_token(value), k, sect, value,
+	    "contains a blank or control character", err);
 }
 
 static int
@@ -259,10 +265,8 @@ kv_proxy(const struct conf_key *k, const char *value, void *sect,
 {
 	struct route_conf *r = sect;
 
-	if (upstream_proxy_parse_url(value, &r->up_proxy, err) == -1)
-		return -1;
-	r->up_proxy_set = true;
-	return 0;
+	return conf_mark_set(upstream_proxy_parse_url(value, &r->up_proxy, err),
+	    &r->up_proxy_set);
 }
 
 /* "*:443" binds every IPv4 address; "[::]:443" is the IPv6 spelling. */
@@ -289,10 +293,7 @@ kv_admin(const struct conf_key *k, const char *value, void *sect,
 {
 	struct broker_conf *b = sect;
 
-	if (parse_hostport(value, -1, &b->admin, err) == -1)
-		return -1;
-	b->admin_set = true;
-	return 0;
+	return conf_mark_set(parse_hostport(value, -1, &b->admin, err), &b->admin_set);
 }
 
 /*
@@ -362,10 +363,7 @@ kv_pin(const struct conf_key *k, const char *value, void *sect,
 {
 	struct route_conf *r = sect;
 
-	if (parse_spki_pin(value, r->up_pin, err) == -1)
-		return -1;
-	r->up_pin_set = true;
-	return 0;
+	return conf_mark_set(parse_spki_pin(value, r->up_pin, err), &r->up_pin_set);
 }
 
 /* Space-separated PEM files; the key repeats, so they accumulate. */
@@ -487,30 +485,21 @@ static int
 kv_name(const struct conf_key *k, const char *value, void *sect,
     const struct conf_loc *at, char *err)
 {
-	if (!parse_is_name(value)) {
-		snprintf(err, CONF_ERRLEN,
-		    "'%s' is not a listener name (letters, digits, '_', '.', '-')", value);
-		return -1;
-	}
-	return conf_set_str(FIELD(sect, k, char *), value, err);
+	return conf_set_str_if(parse_is_name(value), k, sect, value,
+	    "is not a listener name (letters, digits, '_', '.', '-')", err);
 }
 
 static int
 kv_host(const struct conf_key *k, const char *value, void *sect,
     const struct conf_loc *at, char *err)
 {
-	char **dst = FIELD(sect, k, char *);
 	char *p;
 
-	if (!parse_is_server_name(value, true)) {
-		snprintf(err, CONF_ERRLEN,
-		    "'%s' is not a host name like api.example.com or *.example.com "
-		    "(leave host out to match any)", value);
+	if (conf_set_str_if(parse_is_server_name(value, true), k, sect, value,
+	    "is not a host name like api.example.com or *.example.com "
+	    "(leave host out to match any)", err) == -1)
 		return -1;
-	}
-	if (conf_set_str(dst, value, err) == -1)
-		return -1;
-	for (p = *dst; *p != '\0'; p++)
+	for (p = *FIELD(sect, k, char *); *p != '\0'; p++)
 		*p = (char)tolower((unsigned char)*p);
 	return 0;
 }
@@ -519,12 +508,8 @@ static int
 kv_path(const struct conf_key *k, const char *value, void *sect,
     const struct conf_loc *at, char *err)
 {
-	if (value[0] != '/' || !conf_is_token(value)) {
-		snprintf(err, CONF_ERRLEN,
-		    "'%s' is not a path prefix starting with / (no blanks)", value);
-		return -1;
-	}
-	return conf_set_str(FIELD(sect, k, char *), value, err);
+	return conf_set_str_if(value[0] == '/' && conf_is_token(value), k, sect, value,
+	    "is not a path prefix starting with / (no blanks)", err);
 }
 
 static int
@@ -559,12 +544,8 @@ kv_field_name(const struct conf_key *k, const char *value, void *sect,
 		if (!isalnum((unsigned char)*p) || (unsigned char)*p > 0x7f)
 			if (strchr(tchar, *p) == NULL)
 				break;
-	if (*value == '\0' || *p != '\0') {
-		snprintf(err, CONF_ERRLEN, "'%s' is not a header field name like X-ERP-Secret",
-		    value);
-		return -1;
-	}
-	return conf_set_str(FIELD(sect, k, char *), value, err);
+	return conf_set_str_if(*value != '\0' && *p == '\0', k, sect, value,
+	    "is not a header field name like X-ERP-Secret", err);
 }
 
 /* "http/1.1, h2" is stored as "http/1.1,h2": the form tls_client packs. */
@@ -661,7 +642,8 @@ rel_allow(const struct conf_key *k, void *sect)
 #define B(f) offsetof(struct broker_conf, f)
 #define L(f) offsetof(struct listener_conf, f)
 #define R(f) offsetof(struct route_conf, f)
-#define CONF_KEY_ROW(id, keyname, ...) [id] = { .name = keyname, __VA_ARGS__ },
+#define CONF_KEY_ROW(id, keyname, keyscope, ...) \
+	[id] = { .name = keyname, .scope = keyscope, __VA_ARGS__ },
 
 static const struct conf_key conf_broker_keys[] = { CONF_BROKER_KEYS(CONF_KEY_ROW) };
 static const struct conf_key conf_listener_keys[] = { CONF_LISTENER_KEYS(CONF_KEY_ROW) };

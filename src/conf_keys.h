@@ -14,8 +14,9 @@
  *
  * A new key = one row here, in the list of its section below (+ the
  * field it fills in conf.h and its entry in man/tlsbroker.ini.5): the row
- * gives the enum id, its name and designated initializers of struct
- * conf_key.  The id is the key's name in capitals after the section's
+ * gives the enum id, its name, its scope and its fields, mostly one of
+ * the field groups (KV_TIMEOUT(), KV_FILE()...) that say a kind of value
+ * once.  The id is the key's name in capitals after the section's
  * prefix.  check_conf tests that every row parses its default, has a
  * scope and a unique name, and is documented.
  */
@@ -47,206 +48,171 @@ enum conf_scope {
 };
 
 /*
- * The rows.  Each is X(ID, "name", designated initializers...).  Offsets
- * use B(), L() and R() for the broker, listener and route structs.
+ * The field groups of the rows: the kinds of value most keys take.  A
+ * row adds what its group leaves out (flags, .missing); a key of its own
+ * kind writes its fields out.  f is the field's offset, d the default.
+ */
+#define KV_VALUE(p, f)		.parse = p, .off = f	/* owns no memory */
+#define KV_OWNED(p, rel, f)	.parse = p, .release = rel, .off = f
+#define KV_STRING(p, f)		KV_OWNED(p, rel_str, f)
+#define KV_FILE(f)		KV_STRING(kv_token, f), .flags = KEY_FILE
+#define KV_NUMBER(f, lo, hi, d)	KV_VALUE(kv_uint, f), .min = lo, .max = hi, .def = d
+#define KV_DURATION(f, d)	KV_VALUE(kv_duration, f), .def = d
+#define KV_DURATION_OFF(f, d)	KV_VALUE(kv_duration_off, f), .def = d
+#define KV_TIMEOUT(f, d)	KV_DURATION(f, d), .flags = KEY_NONZERO
+#define KV_ENUM(f, words, d)	KV_VALUE(kv_enum, f), .choices = &words, .def = d
+#define KV_BOOL(f, d)		KV_VALUE(kv_bool, f), .def = d
+
+/*
+ * The rows.  Each is X(ID, "name", scope, fields...), the fields a group
+ * above or designated initializers of struct conf_key.  Offsets use B(),
+ * L() and R() for the broker, listener and route structs.
  */
 #define CONF_BROKER_KEYS(X) \
-	X(BROKER_KEY_WORKERS, "workers", .parse = kv_uint, .off = B(workers), \
-	    .flags = KEY_AUTO, .min = 1, .max = METRICS_MAX_WORKERS, .def = "auto", \
-	    .scope = SCOPE_ANY) \
-	X(BROKER_KEY_MAX_CONNECTIONS, "max_connections", .parse = kv_uint, \
-	    .off = B(max_connections), .flags = KEY_AUTO, .min = 1, .max = 1000000, \
-	    .def = "auto", .scope = SCOPE_ANY) \
-	X(BROKER_KEY_AUDIT_LOG, "audit_log", .parse = kv_token, .release = rel_str, \
-	    .off = B(audit_log), .scope = SCOPE_ANY) \
-	X(BROKER_KEY_LOG_LEVEL, "log_level", .parse = kv_enum, .off = B(log_level), \
-	    .choices = &conf_log_levels, .def = "info", .scope = SCOPE_ANY) \
-	X(BROKER_KEY_ADMIN, "admin", .parse = kv_admin, .off = B(admin), \
-	    .scope = SCOPE_ANY) \
-	X(BROKER_KEY_DRAIN_TIMEOUT, "drain_timeout", .parse = kv_duration, \
-	    .off = B(drain_timeout_ms), .def = "30s", .scope = SCOPE_ANY) \
-	X(BROKER_KEY_DRAIN_GRACE, "drain_grace", .parse = kv_duration, \
-	    .off = B(drain_grace_ms), .def = "0", .scope = SCOPE_ANY) \
+	X(BROKER_KEY_WORKERS, "workers", SCOPE_ANY, .flags = KEY_AUTO, \
+	    KV_NUMBER(B(workers), 1, METRICS_MAX_WORKERS, "auto")) \
+	X(BROKER_KEY_MAX_CONNECTIONS, "max_connections", SCOPE_ANY, .flags = KEY_AUTO, \
+	    KV_NUMBER(B(max_connections), 1, 1000000, "auto")) \
+	X(BROKER_KEY_AUDIT_LOG, "audit_log", SCOPE_ANY, KV_STRING(kv_token, B(audit_log))) \
+	X(BROKER_KEY_LOG_LEVEL, "log_level", SCOPE_ANY, \
+	    KV_ENUM(B(log_level), conf_log_levels, "info")) \
+	X(BROKER_KEY_ADMIN, "admin", SCOPE_ANY, KV_VALUE(kv_admin, B(admin))) \
+	X(BROKER_KEY_DRAIN_TIMEOUT, "drain_timeout", SCOPE_ANY, \
+	    KV_DURATION(B(drain_timeout_ms), "30s")) \
+	X(BROKER_KEY_DRAIN_GRACE, "drain_grace", SCOPE_ANY, KV_DURATION(B(drain_grace_ms), "0")) \
 	/* probes every minute of silence: inside Azure's 4-minute idle drop */ \
-	X(BROKER_KEY_TCP_KEEPALIVE, "tcp_keepalive", .parse = kv_duration_off, \
-	    .off = B(tcp_keepalive_ms), .def = "60s", .scope = SCOPE_ANY) \
-	X(BROKER_KEY_USER, "user", .parse = kv_token, .release = rel_str, \
-	    .off = B(user), .scope = SCOPE_ANY)
+	X(BROKER_KEY_TCP_KEEPALIVE, "tcp_keepalive", SCOPE_ANY, \
+	    KV_DURATION_OFF(B(tcp_keepalive_ms), "60s")) \
+	X(BROKER_KEY_USER, "user", SCOPE_ANY, KV_STRING(kv_token, B(user)))
 
 #define CONF_LISTENER_KEYS(X) \
-	X(LISTENER_KEY_BIND, "bind", .parse = kv_bind, .off = L(bind), \
-	    .flags = KEY_REQUIRED, .missing = "address to listen on, like *:443 or [::]:443", \
-	    .scope = SCOPE_ANY) \
-	X(LISTENER_KEY_CERT, "cert", .parse = kv_cert, .release = rel_certs, \
-	    .off = L(certs), .flags = KEY_REQUIRED | KEY_REPEAT, \
-	    .missing = "PEM file with the certificate chain and key", .scope = SCOPE_ANY) \
-	X(LISTENER_KEY_KEY, "key", .parse = kv_token, .release = rel_str, .off = L(key), \
-	    .flags = KEY_FILE, .scope = SCOPE_ANY) \
-	X(LISTENER_KEY_MIN_TLS, "min_tls", .parse = kv_min_tls, .off = L(min_tls), \
-	    .def = "1.2", .scope = SCOPE_ANY) \
-	X(LISTENER_KEY_CIPHERS, "ciphers", .parse = kv_str, .release = rel_str, \
-	    .off = L(ciphers), .scope = SCOPE_ANY) \
-	X(LISTENER_KEY_CIPHERSUITES, "ciphersuites", .parse = kv_str, .release = rel_str, \
-	    .off = L(ciphersuites), .scope = SCOPE_ANY) \
-	X(LISTENER_KEY_ALLOW, "allow", .parse = kv_allow, .release = rel_allow, \
-	    .off = L(allow), .flags = KEY_REPEAT, .scope = SCOPE_ANY) \
-	X(LISTENER_KEY_PROXY_PROTOCOL, "proxy_protocol", .parse = kv_enum, \
-	    .off = L(proxy_protocol), .choices = &conf_proxy_modes, .def = "off", \
-	    .scope = SCOPE_ANY) \
-	X(LISTENER_KEY_PROXY_TRUSTED, "proxy_trusted", .parse = kv_cidrs, \
-	    .release = rel_cidrs, .off = L(proxy_trusted), .flags = KEY_REPEAT, \
-	    .scope = SCOPE_ANY) \
-	X(LISTENER_KEY_CLIENT_CA, "client_ca", .parse = kv_token, .release = rel_str, \
-	    .off = L(client_ca), .flags = KEY_FILE, .scope = SCOPE_ANY) \
-	X(LISTENER_KEY_HANDSHAKE_TIMEOUT, "handshake_timeout", .parse = kv_duration, \
-	    .off = L(handshake_timeout_ms), .flags = KEY_NONZERO, .def = "10s", \
-	    .scope = SCOPE_ANY) \
+	X(LISTENER_KEY_BIND, "bind", SCOPE_ANY, KV_VALUE(kv_bind, L(bind)), .flags = KEY_REQUIRED, \
+	    .missing = "address to listen on, like *:443 or [::]:443") \
+	X(LISTENER_KEY_CERT, "cert", SCOPE_ANY, KV_OWNED(kv_cert, rel_certs, L(certs)), \
+	    .flags = KEY_REQUIRED | KEY_REPEAT, \
+	    .missing = "PEM file with the certificate chain and key") \
+	X(LISTENER_KEY_KEY, "key", SCOPE_ANY, KV_FILE(L(key))) \
+	X(LISTENER_KEY_MIN_TLS, "min_tls", SCOPE_ANY, KV_VALUE(kv_min_tls, L(min_tls)), .def = "1.2") \
+	X(LISTENER_KEY_CIPHERS, "ciphers", SCOPE_ANY, KV_STRING(kv_str, L(ciphers))) \
+	X(LISTENER_KEY_CIPHERSUITES, "ciphersuites", SCOPE_ANY, KV_STRING(kv_str, L(ciphersuites))) \
+	X(LISTENER_KEY_ALLOW, "allow", SCOPE_ANY, KV_OWNED(kv_allow, rel_allow, L(allow)), \
+	    .flags = KEY_REPEAT) \
+	X(LISTENER_KEY_PROXY_PROTOCOL, "proxy_protocol", SCOPE_ANY, \
+	    KV_ENUM(L(proxy_protocol), conf_proxy_modes, "off")) \
+	X(LISTENER_KEY_PROXY_TRUSTED, "proxy_trusted", SCOPE_ANY, \
+	    KV_OWNED(kv_cidrs, rel_cidrs, L(proxy_trusted)), .flags = KEY_REPEAT) \
+	X(LISTENER_KEY_CLIENT_CA, "client_ca", SCOPE_ANY, KV_FILE(L(client_ca))) \
+	X(LISTENER_KEY_HANDSHAKE_TIMEOUT, "handshake_timeout", SCOPE_ANY, \
+	    KV_TIMEOUT(L(handshake_timeout_ms), "10s")) \
 	/* slowloris: a head must arrive by then */ \
-	X(LISTENER_KEY_REQUEST_TIMEOUT, "request_timeout", .parse = kv_duration, \
-	    .off = L(request_timeout_ms), .flags = KEY_NONZERO, .def = "10s", \
-	    .scope = SCOPE_ANY) \
+	X(LISTENER_KEY_REQUEST_TIMEOUT, "request_timeout", SCOPE_ANY, \
+	    KV_TIMEOUT(L(request_timeout_ms), "10s")) \
 	/* \
 	 * Above the 100 s .NET keeps an idle connection \
 	 * (MaxServicePointIdleTime): the client always closes first, so a \
 	 * request never races our close (the ERP does not retry a POST). \
 	 */ \
-	X(LISTENER_KEY_KEEPALIVE_TIMEOUT, "keepalive_timeout", .parse = kv_duration, \
-	    .off = L(keepalive_timeout_ms), .flags = KEY_NONZERO, .def = "120s", \
-	    .scope = SCOPE_ANY)
+	X(LISTENER_KEY_KEEPALIVE_TIMEOUT, "keepalive_timeout", SCOPE_ANY, \
+	    KV_TIMEOUT(L(keepalive_timeout_ms), "120s"))
 
 #define CONF_ROUTE_KEYS(X) \
-	X(ROUTE_KEY_LISTENER, "listener", .parse = kv_name, .release = rel_str, \
-	    .off = R(listener), .scope = SCOPE_ANY) \
-	X(ROUTE_KEY_MODE, "mode", .parse = kv_enum, .off = R(mode), \
-	    .choices = &conf_route_modes, .def = "http", .scope = SCOPE_ANY) \
-	X(ROUTE_KEY_HOST, "host", .parse = kv_host, .release = rel_str, .off = R(host), \
-	    .scope = SCOPE_ANY) \
-	X(ROUTE_KEY_PATH, "path", .parse = kv_path, .release = rel_str, .off = R(path), \
-	    .scope = SCOPE_HTTP) \
+	X(ROUTE_KEY_LISTENER, "listener", SCOPE_ANY, KV_STRING(kv_name, R(listener))) \
+	X(ROUTE_KEY_MODE, "mode", SCOPE_ANY, KV_ENUM(R(mode), conf_route_modes, "http")) \
+	X(ROUTE_KEY_HOST, "host", SCOPE_ANY, KV_STRING(kv_host, R(host))) \
+	X(ROUTE_KEY_PATH, "path", SCOPE_HTTP, KV_STRING(kv_path, R(path))) \
 	/* host:port [weight=N] [backup], ... (upstream_set.c) */ \
-	X(ROUTE_KEY_UPSTREAM, "upstream", .parse = kv_upstreams, .off = R(upstreams), \
-	    .flags = KEY_REQUIRED, .missing = "host:port of the endpoint", \
-	    .scope = SCOPE_ANY) \
+	X(ROUTE_KEY_UPSTREAM, "upstream", SCOPE_ANY, KV_VALUE(kv_upstreams, R(upstreams)), \
+	    .flags = KEY_REQUIRED, .missing = "host:port of the endpoint") \
 	/* nginx's max_fails = 1 / fail_timeout = 10s; HAProxy's inter 2s */ \
-	X(ROUTE_KEY_UPSTREAM_MAX_FAILS, "upstream_max_fails", .parse = kv_uint, \
-	    .off = R(up_max_fails), .min = 0, .max = 1000, .def = "1", .scope = SCOPE_ANY) \
-	X(ROUTE_KEY_UPSTREAM_FAIL_TIMEOUT, "upstream_fail_timeout", .parse = kv_duration, \
-	    .off = R(up_fail_timeout_ms), .flags = KEY_NONZERO, .def = "10s", \
-	    .scope = SCOPE_ANY) \
-	X(ROUTE_KEY_HEALTH_CHECK, "health_check", .parse = kv_enum, \
-	    .off = R(health_check), .choices = &conf_health_checks, .def = "off", \
-	    .scope = SCOPE_ANY) \
-	X(ROUTE_KEY_HEALTH_CHECK_INTERVAL, "health_check_interval", .parse = kv_duration, \
-	    .off = R(health_check_interval_ms), .flags = KEY_NONZERO, .def = "2s", \
-	    .scope = SCOPE_ANY) \
+	X(ROUTE_KEY_UPSTREAM_MAX_FAILS, "upstream_max_fails", SCOPE_ANY, \
+	    KV_NUMBER(R(up_max_fails), 0, 1000, "1")) \
+	X(ROUTE_KEY_UPSTREAM_FAIL_TIMEOUT, "upstream_fail_timeout", SCOPE_ANY, \
+	    KV_TIMEOUT(R(up_fail_timeout_ms), "10s")) \
+	X(ROUTE_KEY_HEALTH_CHECK, "health_check", SCOPE_ANY, \
+	    KV_ENUM(R(health_check), conf_health_checks, "off")) \
+	X(ROUTE_KEY_HEALTH_CHECK_INTERVAL, "health_check_interval", SCOPE_ANY, \
+	    KV_TIMEOUT(R(health_check_interval_ms), "2s")) \
 	/* health_check_path and _status: conf_check wants health_check = http */ \
-	X(ROUTE_KEY_HEALTH_CHECK_PATH, "health_check_path", .parse = kv_path, \
-	    .release = rel_str, .off = R(health_check_path), .flags = KEY_OWN_SCOPE, \
-	    .scope = SCOPE_ANY) \
-	X(ROUTE_KEY_HEALTH_CHECK_STATUS, "health_check_status", .parse = kv_uint, \
-	    .off = R(health_check_status), .flags = KEY_OWN_SCOPE, .min = 100, .max = 599, \
-	    .scope = SCOPE_ANY) \
-	X(ROUTE_KEY_UPSTREAM_TLS, "upstream_tls", .parse = kv_tls_range, \
-	    .off = R(up_tls), .def = "1.2-1.3", .scope = SCOPE_ANY) \
-	X(ROUTE_KEY_UPSTREAM_CIPHERS, "upstream_ciphers", .parse = kv_str, \
-	    .release = rel_str, .off = R(up_ciphers), .scope = SCOPE_TLS) \
-	X(ROUTE_KEY_UPSTREAM_CIPHERSUITES, "upstream_ciphersuites", .parse = kv_str, \
-	    .release = rel_str, .off = R(up_ciphersuites), .scope = SCOPE_TLS) \
+	X(ROUTE_KEY_HEALTH_CHECK_PATH, "health_check_path", SCOPE_ANY, \
+	    KV_STRING(kv_path, R(health_check_path)), .flags = KEY_OWN_SCOPE) \
+	X(ROUTE_KEY_HEALTH_CHECK_STATUS, "health_check_status", SCOPE_ANY, \
+	    KV_NUMBER(R(health_check_status), 100, 599, NULL), .flags = KEY_OWN_SCOPE) \
+	X(ROUTE_KEY_UPSTREAM_TLS, "upstream_tls", SCOPE_ANY, KV_VALUE(kv_tls_range, R(up_tls)), \
+	    .def = "1.2-1.3") \
+	X(ROUTE_KEY_UPSTREAM_CIPHERS, "upstream_ciphers", SCOPE_TLS, \
+	    KV_STRING(kv_str, R(up_ciphers))) \
+	X(ROUTE_KEY_UPSTREAM_CIPHERSUITES, "upstream_ciphersuites", SCOPE_TLS, \
+	    KV_STRING(kv_str, R(up_ciphersuites))) \
 	/* "library": OpenSSL's; conf_check makes it 0 below TLS 1.2 */ \
-	X(ROUTE_KEY_UPSTREAM_SECURITY_LEVEL, "upstream_security_level", \
-	    .parse = kv_security_level, .off = R(up_security_level), .min = 0, .max = 5, \
-	    .def = "library", .scope = SCOPE_TLS) \
-	X(ROUTE_KEY_UPSTREAM_LEGACY_RENEGOTIATION, "upstream_legacy_renegotiation", \
-	    .parse = kv_bool, .off = R(up_legacy_renegotiation), .def = "no", \
-	    .scope = SCOPE_TLS) \
-	X(ROUTE_KEY_UPSTREAM_LEGACY_PROVIDER, "upstream_legacy_provider", \
-	    .parse = kv_bool, .off = R(up_legacy_provider), .def = "no", \
-	    .scope = SCOPE_TLS) \
-	X(ROUTE_KEY_UPSTREAM_ENCRYPT_THEN_MAC, "upstream_encrypt_then_mac", \
-	    .parse = kv_bool, .off = R(up_etm), .def = "yes", .scope = SCOPE_TLS) \
-	X(ROUTE_KEY_UPSTREAM_SNI, "upstream_sni", .parse = kv_sni, .release = rel_str, \
-	    .off = R(up_sni), .scope = SCOPE_TLS) \
-	X(ROUTE_KEY_UPSTREAM_VERIFY, "upstream_verify", .parse = kv_enum, \
-	    .off = R(up_verify), .choices = &conf_verify_modes, .def = "ca", \
-	    .scope = SCOPE_TLS) \
-	X(ROUTE_KEY_UPSTREAM_CA, "upstream_ca", .parse = kv_token, .release = rel_str, \
-	    .off = R(up_ca), .flags = KEY_FILE, .scope = SCOPE_TLS) \
-	X(ROUTE_KEY_UPSTREAM_PIN, "upstream_pin", .parse = kv_pin, .off = R(up_pin), \
-	    .scope = SCOPE_TLS) \
-	X(ROUTE_KEY_UPSTREAM_CERT, "upstream_cert", .parse = kv_token, .release = rel_str, \
-	    .off = R(up_cert), .flags = KEY_FILE, .scope = SCOPE_TLS) \
-	X(ROUTE_KEY_UPSTREAM_KEY, "upstream_key", .parse = kv_token, .release = rel_str, \
-	    .off = R(up_key), .flags = KEY_FILE, .scope = SCOPE_TLS) \
-	X(ROUTE_KEY_UPSTREAM_ALPN, "upstream_alpn", .parse = kv_alpn, .release = rel_str, \
-	    .off = R(up_alpn), .scope = SCOPE_TLS) \
-	X(ROUTE_KEY_UPSTREAM_HOST, "upstream_host", .parse = kv_token, .release = rel_str, \
-	    .off = R(up_host), .scope = SCOPE_HTTP) \
+	X(ROUTE_KEY_UPSTREAM_SECURITY_LEVEL, "upstream_security_level", SCOPE_TLS, \
+	    KV_VALUE(kv_security_level, R(up_security_level)), .min = 0, .max = 5, \
+	    .def = "library") \
+	X(ROUTE_KEY_UPSTREAM_LEGACY_RENEGOTIATION, "upstream_legacy_renegotiation", SCOPE_TLS, \
+	    KV_BOOL(R(up_legacy_renegotiation), "no")) \
+	X(ROUTE_KEY_UPSTREAM_LEGACY_PROVIDER, "upstream_legacy_provider", SCOPE_TLS, \
+	    KV_BOOL(R(up_legacy_provider), "no")) \
+	X(ROUTE_KEY_UPSTREAM_ENCRYPT_THEN_MAC, "upstream_encrypt_then_mac", SCOPE_TLS, \
+	    KV_BOOL(R(up_etm), "yes")) \
+	X(ROUTE_KEY_UPSTREAM_SNI, "upstream_sni", SCOPE_TLS, KV_STRING(kv_sni, R(up_sni))) \
+	X(ROUTE_KEY_UPSTREAM_VERIFY, "upstream_verify", SCOPE_TLS, \
+	    KV_ENUM(R(up_verify), conf_verify_modes, "ca")) \
+	X(ROUTE_KEY_UPSTREAM_CA, "upstream_ca", SCOPE_TLS, KV_FILE(R(up_ca))) \
+	X(ROUTE_KEY_UPSTREAM_PIN, "upstream_pin", SCOPE_TLS, KV_VALUE(kv_pin, R(up_pin))) \
+	X(ROUTE_KEY_UPSTREAM_CERT, "upstream_cert", SCOPE_TLS, KV_FILE(R(up_cert))) \
+	X(ROUTE_KEY_UPSTREAM_KEY, "upstream_key", SCOPE_TLS, KV_FILE(R(up_key))) \
+	X(ROUTE_KEY_UPSTREAM_ALPN, "upstream_alpn", SCOPE_TLS, KV_STRING(kv_alpn, R(up_alpn))) \
+	X(ROUTE_KEY_UPSTREAM_HOST, "upstream_host", SCOPE_HTTP, KV_STRING(kv_token, R(up_host))) \
 	/* internet-facing: the client's copies lie */ \
-	X(ROUTE_KEY_FORWARDED, "forwarded", .parse = kv_forwarded, .off = R(forwarded), \
-	    .choices = &conf_forwarded_modes, .def = "replace", .scope = SCOPE_HTTP) \
-	X(ROUTE_KEY_POOL_MAX_IDLE, "pool_max_idle", .parse = kv_uint, \
-	    .off = R(pool_max_idle), .min = 0, .max = 10000, .def = "16", \
-	    .scope = SCOPE_ANY) \
-	X(ROUTE_KEY_POOL_MIN_IDLE, "pool_min_idle", .parse = kv_uint, \
-	    .off = R(pool_min_idle), .min = 0, .max = 10000, .def = "0", \
-	    .scope = SCOPE_ANY) \
-	X(ROUTE_KEY_POOL_IDLE_TIMEOUT, "pool_idle_timeout", .parse = kv_duration, \
-	    .off = R(pool_idle_timeout_ms), .flags = KEY_NONZERO, .def = "30s", \
-	    .scope = SCOPE_ANY) \
+	X(ROUTE_KEY_FORWARDED, "forwarded", SCOPE_HTTP, KV_VALUE(kv_forwarded, R(forwarded)), \
+	    .choices = &conf_forwarded_modes, .def = "replace") \
+	X(ROUTE_KEY_POOL_MAX_IDLE, "pool_max_idle", SCOPE_ANY, \
+	    KV_NUMBER(R(pool_max_idle), 0, 10000, "16")) \
+	X(ROUTE_KEY_POOL_MIN_IDLE, "pool_min_idle", SCOPE_ANY, \
+	    KV_NUMBER(R(pool_min_idle), 0, 10000, "0")) \
+	X(ROUTE_KEY_POOL_IDLE_TIMEOUT, "pool_idle_timeout", SCOPE_ANY, \
+	    KV_TIMEOUT(R(pool_idle_timeout_ms), "30s")) \
 	/* \
 	 * Far below the idle timers of firewalls, NATs and balancers (minutes), \
 	 * so a forgotten connection is found by a probe long before one of \
 	 * them could forget it; one probe per idle connection per 10 s. \
 	 */ \
-	X(ROUTE_KEY_POOL_IDLE_CHECK, "pool_idle_check", .parse = kv_duration_off, \
-	    .off = R(pool_idle_check_ms), .def = "10s", .scope = SCOPE_ANY) \
-	X(ROUTE_KEY_POOL_MAX_REQUESTS, "pool_max_requests", .parse = kv_uint, \
-	    .off = R(pool_max_requests), .min = 1, .max = 10000000, .def = "1000", \
-	    .scope = SCOPE_ANY) \
-	X(ROUTE_KEY_POOL_MAX_LIFETIME, "pool_max_lifetime", .parse = kv_duration, \
-	    .off = R(pool_max_lifetime_ms), .flags = KEY_NONZERO, .def = "10m", \
-	    .scope = SCOPE_ANY) \
-	X(ROUTE_KEY_CONNECT_TIMEOUT, "connect_timeout", .parse = kv_duration, \
-	    .off = R(connect_timeout_ms), .flags = KEY_NONZERO, .def = "5s", \
-	    .scope = SCOPE_ANY) \
-	X(ROUTE_KEY_HANDSHAKE_TIMEOUT, "handshake_timeout", .parse = kv_duration, \
-	    .off = R(handshake_timeout_ms), .flags = KEY_NONZERO, .def = "10s", \
-	    .scope = SCOPE_ANY) \
+	X(ROUTE_KEY_POOL_IDLE_CHECK, "pool_idle_check", SCOPE_ANY, \
+	    KV_DURATION_OFF(R(pool_idle_check_ms), "10s")) \
+	X(ROUTE_KEY_POOL_MAX_REQUESTS, "pool_max_requests", SCOPE_ANY, \
+	    KV_NUMBER(R(pool_max_requests), 1, 10000000, "1000")) \
+	X(ROUTE_KEY_POOL_MAX_LIFETIME, "pool_max_lifetime", SCOPE_ANY, \
+	    KV_TIMEOUT(R(pool_max_lifetime_ms), "10m")) \
+	X(ROUTE_KEY_CONNECT_TIMEOUT, "connect_timeout", SCOPE_ANY, \
+	    KV_TIMEOUT(R(connect_timeout_ms), "5s")) \
+	X(ROUTE_KEY_HANDSHAKE_TIMEOUT, "handshake_timeout", SCOPE_ANY, \
+	    KV_TIMEOUT(R(handshake_timeout_ms), "10s")) \
 	/* \
 	 * Below the ERP's 60 s WCF and 100 s HttpWebRequest timeouts: our \
 	 * named 504 reaches the client before it gives up on its own. \
 	 */ \
-	X(ROUTE_KEY_RESPONSE_TIMEOUT, "response_timeout", .parse = kv_duration, \
-	    .off = R(response_timeout_ms), .flags = KEY_NONZERO, .def = "50s", \
-	    .scope = SCOPE_ANY) \
+	X(ROUTE_KEY_RESPONSE_TIMEOUT, "response_timeout", SCOPE_ANY, \
+	    KV_TIMEOUT(R(response_timeout_ms), "50s")) \
 	/* \
 	 * A live path acknowledges within a round trip plus the delayed-ACK \
 	 * time (RFC 1122: at most 500 ms); 2 s also covers two \
 	 * retransmissions at the 200 ms minimum RTO, and costs a blackholed \
 	 * request 2 s instead of response_timeout. \
 	 */ \
-	X(ROUTE_KEY_UPSTREAM_REUSE_ACK_TIMEOUT, "upstream_reuse_ack_timeout", \
-	    .parse = kv_duration_off, .off = R(up_reuse_ack_timeout_ms), .def = "2s", \
-	    .scope = SCOPE_ANY) \
-	X(ROUTE_KEY_IDLE_TIMEOUT, "idle_timeout", .parse = kv_duration, \
-	    .off = R(idle_timeout_ms), .flags = KEY_NONZERO, .def = "5m", \
-	    .scope = SCOPE_ANY) \
-	X(ROUTE_KEY_MAX_BUFFERED_BODY, "max_buffered_body", .parse = kv_size, \
-	    .off = R(max_buffered_body), .def = "1m", .scope = SCOPE_HTTP) \
-	X(ROUTE_KEY_UPSTREAM_PROXY, "upstream_proxy", .parse = kv_proxy, \
-	    .off = R(up_proxy), .scope = SCOPE_ANY) \
-	X(ROUTE_KEY_UPSTREAM_PROXY_AUTH, "upstream_proxy_auth", .parse = kv_token, \
-	    .release = rel_str, .off = R(up_proxy_auth), .scope = SCOPE_PROXY) \
-	X(ROUTE_KEY_UPSTREAM_PROXY_TIMEOUT, "upstream_proxy_timeout", \
-	    .parse = kv_duration, .off = R(up_proxy_timeout_ms), .flags = KEY_NONZERO, \
-	    .def = "10s", .scope = SCOPE_PROXY) \
-	X(ROUTE_KEY_SECRET_HEADER, "secret_header", .parse = kv_field_name, \
-	    .release = rel_str, .off = R(secret_header), .flags = KEY_OWN_SCOPE, \
-	    .scope = SCOPE_HTTP) \
-	X(ROUTE_KEY_SECRET_FILE, "secret_file", .parse = kv_token, .release = rel_str, \
-	    .off = R(secret_file), .flags = KEY_OWN_SCOPE, .scope = SCOPE_HTTP) \
-	X(ROUTE_KEY_UPSTREAM_CHUNKED, "upstream_chunked", .parse = kv_bool, \
-	    .off = R(up_chunked), .def = "no", .scope = SCOPE_HTTP) \
+	X(ROUTE_KEY_UPSTREAM_REUSE_ACK_TIMEOUT, "upstream_reuse_ack_timeout", SCOPE_ANY, \
+	    KV_DURATION_OFF(R(up_reuse_ack_timeout_ms), "2s")) \
+	X(ROUTE_KEY_IDLE_TIMEOUT, "idle_timeout", SCOPE_ANY, KV_TIMEOUT(R(idle_timeout_ms), "5m")) \
+	X(ROUTE_KEY_MAX_BUFFERED_BODY, "max_buffered_body", SCOPE_HTTP, \
+	    KV_VALUE(kv_size, R(max_buffered_body)), .def = "1m") \
+	X(ROUTE_KEY_UPSTREAM_PROXY, "upstream_proxy", SCOPE_ANY, KV_VALUE(kv_proxy, R(up_proxy))) \
+	X(ROUTE_KEY_UPSTREAM_PROXY_AUTH, "upstream_proxy_auth", SCOPE_PROXY, \
+	    KV_STRING(kv_token, R(up_proxy_auth))) \
+	X(ROUTE_KEY_UPSTREAM_PROXY_TIMEOUT, "upstream_proxy_timeout", SCOPE_PROXY, \
+	    KV_TIMEOUT(R(up_proxy_timeout_ms), "10s")) \
+	X(ROUTE_KEY_SECRET_HEADER, "secret_header", SCOPE_HTTP, \
+	    KV_STRING(kv_field_name, R(secret_header)), .flags = KEY_OWN_SCOPE) \
+	X(ROUTE_KEY_SECRET_FILE, "secret_file", SCOPE_HTTP, KV_STRING(kv_token, R(secret_file)), \
+	    .flags = KEY_OWN_SCOPE) \
+	X(ROUTE_KEY_UPSTREAM_CHUNKED, "upstream_chunked", SCOPE_HTTP, KV_BOOL(R(up_chunked), "no")) \
 	/* \
 	 * No cap unless asked: only the operator knows what an endpoint \
 	 * takes, and any fixed number would queue a healthy endpoint's load. \
@@ -255,14 +221,12 @@ enum conf_scope {
 	 * timeouts, with a named 503 that says nothing was sent.  The queue \
 	 * keys need a cap: conf_check says so itself. \
 	 */ \
-	X(ROUTE_KEY_UPSTREAM_MAX_CONNECTIONS, "upstream_max_connections", .parse = kv_uint, \
-	    .off = R(up_max_conns), .min = 0, .max = 100000, .def = "0", .scope = SCOPE_ANY) \
-	X(ROUTE_KEY_UPSTREAM_QUEUE_MAX, "upstream_queue_max", .parse = kv_uint, \
-	    .off = R(up_queue_max), .flags = KEY_OWN_SCOPE, .min = 0, .max = 100000, \
-	    .def = "256", .scope = SCOPE_ANY) \
-	X(ROUTE_KEY_UPSTREAM_QUEUE_TIMEOUT, "upstream_queue_timeout", .parse = kv_duration, \
-	    .off = R(up_queue_timeout_ms), .flags = KEY_OWN_SCOPE | KEY_NONZERO, \
-	    .def = "30s", .scope = SCOPE_ANY)
+	X(ROUTE_KEY_UPSTREAM_MAX_CONNECTIONS, "upstream_max_connections", SCOPE_ANY, \
+	    KV_NUMBER(R(up_max_conns), 0, 100000, "0")) \
+	X(ROUTE_KEY_UPSTREAM_QUEUE_MAX, "upstream_queue_max", SCOPE_ANY, \
+	    KV_NUMBER(R(up_queue_max), 0, 100000, "256"), .flags = KEY_OWN_SCOPE) \
+	X(ROUTE_KEY_UPSTREAM_QUEUE_TIMEOUT, "upstream_queue_timeout", SCOPE_ANY, \
+	    KV_DURATION(R(up_queue_timeout_ms), "30s"), .flags = KEY_OWN_SCOPE | KEY_NONZERO)
 
 #define CONF_KEY_ID(id, ...) id,
 enum broker_key { CONF_BROKER_KEYS(CONF_KEY_ID) BROKER_KEY__COUNT };

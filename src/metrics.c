@@ -15,7 +15,6 @@
 #include "metrics.h"
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -24,7 +23,6 @@
 
 #include <time.h>
 
-#include <event2/buffer.h>
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
 #include <openssl/x509.h>
@@ -32,6 +30,7 @@
 #include "audit.h"
 #include "clock.h"
 #include "conf.h"
+#include "evtext.h"
 #include "gen.h"
 #include "tls_server.h"
 #include "upstream_set.h"
@@ -82,12 +81,6 @@ struct listener_sum {
 	uint64_t tls[METRICS_TLS_SLOTS];
 	int64_t open;
 	int64_t parked;
-};
-
-/* The exposition being written; err sticks once an append failed. */
-struct expo {
-	struct evbuffer *out;
-	int err;
 };
 
 static int
@@ -338,31 +331,52 @@ ldg(atomic_int_fast64_t *g)
 	return atomic_load_explicit(g, memory_order_relaxed);
 }
 
+/* Adds n counters of one worker block into sum. */
+static void
+add_counts(uint64_t *sum, atomic_uint_fast64_t *c, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		sum[i] += ld(&c[i]);
+}
+
+/*
+ * The next worker block in use, from slot *w on; *w moves past it.  NULL
+ * after the last.  metrics_worker() fills slots by worker number, so a slot
+ * before a used one may still be empty.
+ */
+static struct metrics_worker *
+next_block(unsigned *w)
+{
+	struct metrics_worker *m;
+
+	while (*w < METRICS_MAX_WORKERS) {
+		m = atomic_load_explicit(&blocks[(*w)++], memory_order_acquire);
+		if (m != NULL)
+			return m;
+	}
+	return NULL;
+}
+
 static void
 route_sum(int id, struct route_sum *s)
 {
 	struct metrics_worker *m;
 	struct metrics_route *r;
 	unsigned w;
-	int i;
 
 	memset(s, 0, sizeof(*s));
-	for (w = 0; w < METRICS_MAX_WORKERS; w++) {
-		m = atomic_load_explicit(&blocks[w], memory_order_acquire);
-		if (m == NULL)
-			continue;
+	for (w = 0; (m = next_block(&w)) != NULL;) {
 		r = &m->routes[id];
-		for (i = 0; i < 6; i++)
-			s->requests[i] += ld(&r->requests[i]);
-		for (i = 0; i < CR__COUNT; i++)
-			s->closes[i] += ld(&r->closes[i]);
+		add_counts(s->requests, r->requests, 6);
+		add_counts(s->closes, r->closes, CR__COUNT);
+		add_counts(s->latency, r->latency, METRICS_NBUCKETS);
 		s->up_opened += ld(&r->up_opened);
 		s->up_reused += ld(&r->up_reused);
 		s->up_handshakes += ld(&r->up_handshakes);
 		s->up_resumed += ld(&r->up_resumed);
 		s->retries += ld(&r->retries);
-		for (i = 0; i < METRICS_NBUCKETS; i++)
-			s->latency[i] += ld(&r->latency[i]);
 		s->latency_sum_ms += ld(&r->latency_sum_ms);
 		s->up_open += ldg(&r->up_open);
 		s->up_idle += ldg(&r->up_idle);
@@ -375,19 +389,14 @@ listener_sum(int id, struct listener_sum *s)
 	struct metrics_worker *m;
 	struct metrics_listener *l;
 	unsigned w;
-	int i;
 
 	memset(s, 0, sizeof(*s));
-	for (w = 0; w < METRICS_MAX_WORKERS; w++) {
-		m = atomic_load_explicit(&blocks[w], memory_order_acquire);
-		if (m == NULL)
-			continue;
+	for (w = 0; (m = next_block(&w)) != NULL;) {
 		l = &m->listeners[id];
 		s->connections += ld(&l->connections);
 		s->denied += ld(&l->denied);
 		s->handshake_failures += ld(&l->handshake_failures);
-		for (i = 0; i < METRICS_TLS_SLOTS; i++)
-			s->tls[i] += ld(&l->tls[i]);
+		add_counts(s->tls, l->tls, METRICS_TLS_SLOTS);
 		s->open += ldg(&l->open);
 		s->parked += ldg(&l->parked);
 	}
@@ -445,9 +454,7 @@ metrics_route_view(int id, struct metrics_route_view *v)
 	memcpy(v->closes, sum.closes, sizeof(v->closes));
 	v->up_open = sum.up_open;
 	v->up_idle = sum.up_idle;
-	for (w = 0; w < METRICS_MAX_WORKERS; w++) {
-		if ((m = atomic_load_explicit(&blocks[w], memory_order_acquire)) == NULL)
-			continue;
+	for (w = 0; (m = next_block(&w)) != NULL;) {
 		pthread_mutex_lock(&m->lock);
 		view_merge(v, &m->endpoints[id]);
 		pthread_mutex_unlock(&m->lock);
@@ -477,9 +484,7 @@ metrics_recent_failures(struct metrics_failure *out, size_t max)
 	all = calloc((size_t)METRICS_MAX_WORKERS * METRICS_FAILURES, sizeof(*all));
 	if (all == NULL)
 		return 0;
-	for (w = 0; w < METRICS_MAX_WORKERS; w++) {
-		if ((m = atomic_load_explicit(&blocks[w], memory_order_acquire)) == NULL)
-			continue;
+	for (w = 0; (m = next_block(&w)) != NULL;) {
 		pthread_mutex_lock(&m->lock);
 		for (i = 0; i < METRICS_FAILURES; i++)
 			if (m->failures[i].seq != 0)
@@ -494,50 +499,27 @@ metrics_recent_failures(struct metrics_failure *out, size_t max)
 	return n;
 }
 
-static void expo_printf(struct expo *e, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-expo_printf(struct expo *e, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (e->err)
-		return;
-	va_start(ap, fmt);
-	if (evbuffer_add_vprintf(e->out, fmt, ap) < 0)
-		e->err = 1;
-	va_end(ap);
-}
-
-static void
-expo_add(struct expo *e, const char *s, size_t n)
-{
-	if (!e->err && n > 0 && evbuffer_add(e->out, s, n) == -1)
-		e->err = 1;
-}
-
 /* A label value, escaped as the text format wants: \\, \" and \n. */
 static void
-expo_label(struct expo *e, const char *v)
+expo_label(struct evtext *e, const char *v)
 {
 	const char *run = v;
 
 	for (; *v != '\0'; v++) {
 		if (*v != '\\' && *v != '"' && *v != '\n')
 			continue;
-		expo_add(e, run, (size_t)(v - run));
-		expo_add(e, *v == '\\' ? "\\\\" : *v == '"' ? "\\\"" : "\\n", 2);
+		evtext_add(e, run, (size_t)(v - run));
+		evtext_add(e, *v == '\\' ? "\\\\" : *v == '"' ? "\\\"" : "\\n", 2);
 		run = v + 1;
 	}
-	expo_add(e, run, (size_t)(v - run));
+	evtext_add(e, run, (size_t)(v - run));
 }
 
 static void
-expo_family(struct expo *e, const char *name, const char *type,
+expo_family(struct evtext *e, const char *name, const char *type,
     const char *help)
 {
-	expo_printf(e, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	evtext_printf(e, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 /*
@@ -545,33 +527,33 @@ expo_family(struct expo *e, const char *name, const char *type,
  * escaped label text; counters are unsigned, gauges may go below zero.
  */
 static void
-expo_sample(struct expo *e, const char *name, const char *key,
+expo_sample(struct evtext *e, const char *name, const char *key,
     const char *label, const char *extra, int64_t v, bool is_signed)
 {
-	expo_printf(e, "%s{%s=\"", name, key);
+	evtext_printf(e, "%s{%s=\"", name, key);
 	expo_label(e, label);
 	if (is_signed)
-		expo_printf(e, "\"%s} %" PRId64 "\n", extra, v);
+		evtext_printf(e, "\"%s} %" PRId64 "\n", extra, v);
 	else
-		expo_printf(e, "\"%s} %" PRIu64 "\n", extra, (uint64_t)v);
+		evtext_printf(e, "\"%s} %" PRIu64 "\n", extra, (uint64_t)v);
 }
 
 static void
-expo_route_u(struct expo *e, const char *name, int id, const char *extra,
+expo_route_u(struct evtext *e, const char *name, int id, const char *extra,
     uint64_t v)
 {
 	expo_sample(e, name, "route", routes.names[id], extra, (int64_t)v, false);
 }
 
 static void
-expo_route_i(struct expo *e, const char *name, int id, const char *extra,
+expo_route_i(struct evtext *e, const char *name, int id, const char *extra,
     int64_t v)
 {
 	expo_sample(e, name, "route", routes.names[id], extra, v, true);
 }
 
 static void
-expo_listener(struct expo *e, const char *name, int id, const char *extra,
+expo_listener(struct evtext *e, const char *name, int id, const char *extra,
     int64_t v)
 {
 	expo_sample(e, name, "listener", listeners.names[id], extra, v, true);
@@ -583,7 +565,7 @@ expo_listener(struct expo *e, const char *name, int id, const char *extra,
  * upstream, so upstream families skip it (skip_none).
  */
 static void
-expo_route_counter(struct expo *e, const struct route_sum *sums,
+expo_route_counter(struct evtext *e, const struct route_sum *sums,
     const char *name, const char *help, size_t off, bool skip_none)
 {
 	int id;
@@ -596,7 +578,7 @@ expo_route_counter(struct expo *e, const struct route_sum *sums,
 
 /* One family of the connection caps: a series per route that has a limit. */
 static void
-expo_cap_family(struct expo *e, const char *name, const char *type,
+expo_cap_family(struct evtext *e, const char *name, const char *type,
     const char *help, size_t off, bool is_signed)
 {
 	struct uplimit_stats st;
@@ -621,7 +603,7 @@ expo_cap_family(struct expo *e, const char *name, const char *type,
  * queue now and what it did.  Shared atomics, read here without a lock.
  */
 static void
-expo_caps(struct expo *e)
+expo_caps(struct evtext *e)
 {
 	struct uplimit_stats st;
 	int id;
@@ -651,7 +633,7 @@ expo_caps(struct expo *e)
 }
 
 static void
-expo_routes(struct expo *e, const struct route_sum *sums)
+expo_routes(struct evtext *e, const struct route_sum *sums)
 {
 	char extra[64];
 	uint64_t cum;
@@ -713,9 +695,10 @@ expo_routes(struct expo *e, const struct route_sum *sums)
 			expo_route_u(e, "tlsbroker_request_duration_seconds_bucket",
 			    id, extra, cum);
 		}
-		expo_printf(e, "tlsbroker_request_duration_seconds_sum{route=\"");
+		evtext_printf(e, "tlsbroker_request_duration_seconds_sum"
+		    "{route=\"");
 		expo_label(e, routes.names[id]);
-		expo_printf(e, "\"} %" PRIu64 ".%03" PRIu64 "\n",
+		evtext_printf(e, "\"} %" PRIu64 ".%03" PRIu64 "\n",
 		    sums[id].latency_sum_ms / 1000,
 		    sums[id].latency_sum_ms % 1000);
 		/* From the same snapshot as the buckets, so it equals +Inf. */
@@ -725,7 +708,7 @@ expo_routes(struct expo *e, const struct route_sum *sums)
 }
 
 static void
-expo_listeners(struct expo *e)
+expo_listeners(struct evtext *e)
 {
 	struct listener_sum s[METRICS_MAX_LISTENERS];
 	char extra[64];
@@ -773,7 +756,7 @@ expo_listeners(struct expo *e)
 
 /* The end of an expiry sample, after its first labels: subject="..."} value. */
 static void
-expo_cert_end(struct expo *e, const X509 *cert, const char *subject,
+expo_cert_end(struct evtext *e, const X509 *cert, const char *subject,
     int64_t not_after)
 {
 	char buf[256];
@@ -783,9 +766,9 @@ expo_cert_end(struct expo *e, const X509 *cert, const char *subject,
 		subject = buf;
 		not_after = metrics_cert_not_after(cert);
 	}
-	expo_printf(e, "subject=\"");
+	evtext_printf(e, "subject=\"");
 	expo_label(e, subject);
-	expo_printf(e, "\"} %" PRId64 "\n", not_after);
+	evtext_printf(e, "\"} %" PRId64 "\n", not_after);
 }
 
 /*
@@ -795,7 +778,7 @@ expo_cert_end(struct expo *e, const X509 *cert, const char *subject,
  * Listener and route names are [A-Za-z0-9_.-]: nothing to escape.
  */
 static void
-expo_certs(struct expo *e, const struct gen *gen)
+expo_certs(struct evtext *e, const struct gen *gen)
 {
 	const struct conf *conf = gen->conf;
 	struct metrics_route_view v;
@@ -808,25 +791,26 @@ expo_certs(struct expo *e, const struct gen *gen)
 	    "handshake.");
 	for (li = 0; li < conf->nlisteners; li++)
 		for (ci = 0; (x = tls_server_cert(gen->servers[li], ci)) != NULL; ci++) {
-			expo_printf(e, "tlsbroker_cert_not_after_seconds{side=\"inbound\","
-			    "listener=\"%s\",file=\"", conf->listeners[li].name);
+			evtext_printf(e, "tlsbroker_cert_not_after_seconds"
+			    "{side=\"inbound\",listener=\"%s\",file=\"",
+			    conf->listeners[li].name);
 			expo_label(e, conf->listeners[li].certs[ci]);
-			expo_printf(e, "\",");
+			evtext_printf(e, "\",");
 			expo_cert_end(e, x, NULL, 0);
 		}
 	for (ri = 0; ri < conf->nroutes; ri++) {
 		metrics_route_view(conf->routes[ri].metrics_id, &v);
 		if (v.ep.cert_not_after == 0)
 			continue;
-		expo_printf(e, "tlsbroker_cert_not_after_seconds{side=\"upstream\","
-		    "route=\"%s\",", conf->routes[ri].name);
+		evtext_printf(e, "tlsbroker_cert_not_after_seconds"
+		    "{side=\"upstream\",route=\"%s\",", conf->routes[ri].name);
 		expo_cert_end(e, NULL, v.ep.cert_subject, v.ep.cert_not_after);
 	}
 }
 
 /* One series per address of each route of gen; value from the shared health. */
 static void
-expo_addresses(struct expo *e, const struct gen *gen, const char *name,
+expo_addresses(struct evtext *e, const struct gen *gen, const char *name,
     bool failures)
 {
 	const struct conf *conf = gen->conf;
@@ -837,10 +821,10 @@ expo_addresses(struct expo *e, const struct gen *gen, const char *name,
 		if ((set = conf->routes[ri].uset) == NULL)
 			continue;
 		for (a = 0; a < set->n; a++) {
-			expo_printf(e, "%s{route=\"%s\",address=\"", name,
+			evtext_printf(e, "%s{route=\"%s\",address=\"", name,
 			    conf->routes[ri].name);
 			expo_label(e, set->health[a]->name);
-			expo_printf(e, "\",role=\"%s\"} %" PRIu64 "\n",
+			evtext_printf(e, "\",role=\"%s\"} %" PRIu64 "\n",
 			    set->addrs[a].backup ? "backup" : "primary", failures ?
 			    (uint64_t)atomic_load(&set->health[a]->failures) :
 			    (uint64_t)!upstream_set_is_down(set, a));
@@ -854,7 +838,7 @@ expo_addresses(struct expo *e, const struct gen *gen, const char *name,
  * are [A-Za-z0-9_.-]: nothing to escape.
  */
 static void
-expo_upstreams(struct expo *e, const struct gen *gen)
+expo_upstreams(struct evtext *e, const struct gen *gen)
 {
 	expo_family(e, "tlsbroker_upstream_address_up", "gauge",
 	    "1 while the address is up, 0 while marked down (upstream_max_fails "
@@ -868,7 +852,7 @@ expo_upstreams(struct expo *e, const struct gen *gen)
 int
 metrics_format(struct evbuffer *out, unsigned nworkers, const struct gen *gen)
 {
-	struct expo e = { out, 0 };
+	struct evtext e = { out, 0 };
 	struct route_sum *sums;
 	int id;
 
@@ -881,11 +865,11 @@ metrics_format(struct evbuffer *out, unsigned nworkers, const struct gen *gen)
 
 	expo_family(&e, "tlsbroker_build_info", "gauge",
 	    "Always 1; the version label names the running build.");
-	expo_printf(&e, "tlsbroker_build_info{version=\"");
+	evtext_printf(&e, "tlsbroker_build_info{version=\"");
 	expo_label(&e, PACKAGE_VERSION);
-	expo_printf(&e, "\"} 1\n");
+	evtext_printf(&e, "\"} 1\n");
 	expo_family(&e, "tlsbroker_workers", "gauge", "Worker threads.");
-	expo_printf(&e, "tlsbroker_workers %u\n", nworkers);
+	evtext_printf(&e, "tlsbroker_workers %u\n", nworkers);
 
 	expo_routes(&e, sums);
 	expo_caps(&e);

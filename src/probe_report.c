@@ -245,6 +245,20 @@ probe_json_opt(struct json_buf *j, const char *key, const char *val)
 		json_null(j, key);
 }
 
+/*
+ * Opens the object of one thing tried: "tried", then what came of it under
+ * its own name ("accepted", "resumed", "ok", "answered").  The caller adds
+ * the rest and closes it.
+ */
+static void
+probe_json_attempt(struct json_buf *j, const char *key, bool tried,
+    const char *outcome, bool result)
+{
+	json_open_object(j, key);
+	json_bool(j, "tried", tried);
+	json_bool(j, outcome, result);
+}
+
 static void
 probe_json_err(struct json_buf *j, const char *key, const struct tb_err *e)
 {
@@ -260,9 +274,7 @@ probe_json_err(struct json_buf *j, const char *key, const struct tb_err *e)
 static void
 probe_json_weak(struct json_buf *j, const char *key, const struct probe_weak *w)
 {
-	json_open_object(j, key);
-	json_bool(j, "tried", w->tried);
-	json_bool(j, "accepted", w->accepted);
+	probe_json_attempt(j, key, w->tried, "accepted", w->accepted);
 	if (w->accepted) {
 		json_str(j, "suite", probe_suite_name(w->suite));
 		json_str(j, "version", tls_version_str(w->version));
@@ -289,9 +301,8 @@ probe_json_families(struct json_buf *j, const struct probe_version *v)
 static void
 probe_json_version(struct json_buf *j, const struct probe_version *v)
 {
-	json_open_object(j, tls_version_name(v->version));
-	json_bool(j, "tried", v->tried);
-	json_bool(j, "accepted", v->accepted);
+	probe_json_attempt(j, tls_version_name(v->version), v->tried, "accepted",
+	    v->accepted);
 	if (v->accepted) {
 		json_str(j, "cipher", v->cipher);
 		if (v->version <= TLS1_2_VERSION)
@@ -344,9 +355,8 @@ probe_json_protocols(struct json_buf *j, const struct probe_result *r)
 	json_close(j);
 	probe_json_weak(j, "3des", &r->des3);
 	probe_json_weak(j, "rc4", &r->rc4);
-	json_open_object(j, "resumption");
-	json_bool(j, "tried", r->resumption_tried);
-	json_bool(j, "resumed", r->resumed);
+	probe_json_attempt(j, "resumption", r->resumption_tried, "resumed",
+	    r->resumed);
 	json_close(j);
 }
 
@@ -376,9 +386,7 @@ probe_json_certs(struct json_buf *j, const struct probe_result *r)
 	for (i = 0; i < r->ncerts; i++)
 		probe_json_cert(j, &r->certs[i]);
 	json_close(j);
-	json_open_object(j, "verify");
-	json_bool(j, "tried", r->verify_tried);
-	json_bool(j, "ok", r->chain_verified);
+	probe_json_attempt(j, "verify", r->verify_tried, "ok", r->chain_verified);
 	json_str(j, "against", r->ca[0] != '\0' ? r->ca : "system store");
 	probe_json_opt(j, "name", r->verify_name);
 	if (r->verify_tried && !r->chain_verified) {
@@ -392,9 +400,7 @@ probe_json_certs(struct json_buf *j, const struct probe_result *r)
 static void
 probe_json_http(struct json_buf *j, const struct probe_result *r)
 {
-	json_open_object(j, "http");
-	json_bool(j, "tried", r->http_tried);
-	json_bool(j, "answered", r->http);
+	probe_json_attempt(j, "http", r->http_tried, "answered", r->http);
 	probe_json_opt(j, "over", r->http_over);
 	probe_json_opt(j, "status", r->http_status);
 	probe_json_opt(j, "server", r->http_server);

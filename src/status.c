@@ -14,7 +14,6 @@
 #include "status.h"
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +24,7 @@
 #include "clock.h"
 #include "conf.h"
 #include "diag.h"
+#include "evtext.h"
 #include "gen.h"
 #include "metrics.h"
 #include "parse.h"
@@ -49,12 +49,14 @@ struct status {
 	unsigned count;				/* slots filled */
 };
 
-/* The page being written; err sticks once an append failed. */
+/* The page being written, and the moment it describes. */
 struct page {
-	struct evbuffer *out;
-	int err;
+	struct evtext text;
 	uint64_t now_ms;
 };
+
+/* Appends to the page's text; a failed append sticks in p->text.err. */
+#define page_printf(p, ...)	evtext_printf(&(p)->text, __VA_ARGS__)
 
 /* ---- snapshots ------------------------------------------------------------ */
 
@@ -126,22 +128,6 @@ closes_since(const struct snap *sn, int id, const uint64_t now[CR__COUNT],
 
 /* ---- output --------------------------------------------------------------- */
 
-static void page_printf(struct page *p, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-page_printf(struct page *p, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (p->err)
-		return;
-	va_start(ap, fmt);
-	if (evbuffer_add_vprintf(p->out, fmt, ap) < 0)
-		p->err = 1;
-	va_end(ap);
-}
-
 int
 status_html_escape(struct evbuffer *out, const char *s, size_t len)
 {
@@ -180,12 +166,12 @@ status_html_escape(struct evbuffer *out, const char *s, size_t len)
 static void
 page_text(struct page *p, const char *s, const char *dflt)
 {
-	if (p->err)
+	if (p->text.err)
 		return;
 	if (s == NULL || s[0] == '\0')
 		s = dflt;
-	if (status_html_escape(p->out, s, (size_t)-1) == -1)
-		p->err = 1;
+	if (status_html_escape(p->text.out, s, (size_t)-1) == -1)
+		p->text.err = 1;
 }
 
 /* <td>escaped</td>, or with a class. */
@@ -522,7 +508,7 @@ page_failures(struct page *p)
 
 	page_printf(p, "<h2>Recent failures</h2>\n");
 	if ((f = calloc(STATUS_FAILURES, sizeof(*f))) == NULL) {
-		p->err = 1;
+		p->text.err = 1;
 		return;
 	}
 	n = metrics_recent_failures(f, STATUS_FAILURES);
@@ -544,7 +530,7 @@ int
 status_render(struct status *st, struct evbuffer *out, const struct gen *gen,
     const struct status_info *info)
 {
-	struct page p = { out, 0, wall_ms() };
+	struct page p = { { out, 0 }, wall_ms() };
 
 	page_head(&p, info);
 	if (gen != NULL) {
@@ -553,5 +539,5 @@ status_render(struct status *st, struct evbuffer *out, const struct gen *gen,
 	}
 	page_failures(&p);
 	page_printf(&p, "</body>\n</html>\n");
-	return p.err ? -1 : 0;
+	return p.text.err ? -1 : 0;
 }

@@ -65,17 +65,10 @@ upconn_from_arg(void *arg)
 	return uc;
 }
 
-/* Drops whatever the failed attempt held, so the upconn can start over. */
+/* Frees the event that waits on the socket, then closes the socket. */
 static void
-upstream_reset_attempt(struct upconn *uc)
+upstream_close_fd(struct upconn *uc)
 {
-	tls_hs_cancel(&uc->hs);
-	proxy_tunnel_free(uc->tun);
-	uc->tun = NULL;
-	if (uc->ssl != NULL) {
-		SSL_free(uc->ssl);
-		uc->ssl = NULL;
-	}
 	if (uc->ev != NULL) {
 		event_free(uc->ev);
 		uc->ev = NULL;
@@ -84,6 +77,41 @@ upstream_reset_attempt(struct upconn *uc)
 		close(uc->fd);
 		uc->fd = -1;
 	}
+}
+
+/* Frees the SSL no bufferevent took over yet, then closes the socket. */
+static void
+upstream_release_socket(struct upconn *uc)
+{
+	if (uc->ssl != NULL) {
+		SSL_free(uc->ssl);
+		uc->ssl = NULL;
+	}
+	upstream_close_fd(uc);
+}
+
+/*
+ * The upconn of a one-shot event's callback (a resolve result, an open
+ * circuit), with that event freed: it fired and will not fire again.
+ */
+static struct upconn *
+upstream_one_shot_fired(void *arg)
+{
+	struct upconn *uc = upconn_from_arg(arg);
+
+	event_free(uc->ev);
+	uc->ev = NULL;
+	return uc;
+}
+
+/* Drops whatever the failed attempt held, so the upconn can start over. */
+static void
+upstream_reset_attempt(struct upconn *uc)
+{
+	tls_hs_cancel(&uc->hs);
+	proxy_tunnel_free(uc->tun);
+	uc->tun = NULL;
+	upstream_release_socket(uc);
 	if (uc->ai != NULL)
 		evutil_freeaddrinfo(uc->ai);
 	uc->ai = uc->ai_next = NULL;
@@ -191,19 +219,6 @@ upstream_on_session(void *owner, SSL_SESSION *sess)
 		return 0;
 	pool_save_session(uc->pool, sess);
 	return 1;
-}
-
-static void
-upstream_close_fd(struct upconn *uc)
-{
-	if (uc->ev != NULL) {
-		event_free(uc->ev);
-		uc->ev = NULL;
-	}
-	if (uc->fd != -1) {
-		close(uc->fd);
-		uc->fd = -1;
-	}
 }
 
 /* ---- TLS handshake ------------------------------------------------------ */
@@ -443,12 +458,10 @@ upstream_try_next(struct upconn *uc)
 static void
 upstream_resolved_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct upconn *uc = upconn_from_arg(arg);
+	struct upconn *uc = upstream_one_shot_fired(arg);
 
 	(void)fd;
 	(void)what;
-	event_free(uc->ev);
-	uc->ev = NULL;
 	if (uc->dns_result != 0 || uc->ai == NULL) {
 		tb_err_set(&uc->err, CR_UPSTREAM_DNS, PHASE_DNS,
 		    "cannot resolve %s: %s", upstream_dial(uc)->host,
@@ -531,12 +544,10 @@ upstream_resolve(struct upconn *uc)
 static void
 upstream_down_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct upconn *uc = upconn_from_arg(arg);
+	struct upconn *uc = upstream_one_shot_fired(arg);
 
 	(void)fd;
 	(void)what;
-	event_free(uc->ev);
-	uc->ev = NULL;
 	uc->cb(uc, &uc->err, uc->arg);
 }
 
@@ -636,11 +647,7 @@ upconn_free(struct upconn *uc, bool clean)
 		sockio_free(uc->io);
 		uc->io = NULL;
 	}
-	if (uc->ssl != NULL) {
-		SSL_free(uc->ssl);
-		uc->ssl = NULL;
-	}
-	upstream_close_fd(uc);
+	upstream_release_socket(uc);
 	if (uc->limit != NULL)
 		uplimit_release_closed(uc->limit, uc->w->id, uc->w->base, linger_fd);
 	uc->limit = NULL;
