@@ -111,10 +111,11 @@ done
 
 _dep=$(dpkg-deb -f "$DEB" Depends)
 note "Depends: $_dep"
-for _d in libssl3 libevent-2.1-7 libevent-openssl-2.1-7 libinih1 libsystemd0 \
+for _d in libssl3 libevent-2.1-7 libinih1 libsystemd0 \
     procps 'systemd | systemd-standalone-sysusers'; do
 	assert_contains ", $_dep," " $_d" "Depends"
 done
+assert_not_contains ", $_dep," "libevent-openssl" "Depends (sockio took the place of bufferevent_openssl)"
 _dyn=$(readelf -d "$TB_TMP/x/usr/sbin/tlsbroker")
 assert_not_contains "$_dyn" "RUNPATH" "the packaged binary's dynamic section"
 assert_not_contains "$_dyn" "RPATH" "the packaged binary's dynamic section"
