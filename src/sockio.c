@@ -361,6 +361,14 @@ sockio_setwatermark(struct sockio *io, size_t read_high, size_t write_low)
 {
 	io->read_high = read_high;
 	io->write_low = write_low;
+	/* a mark raised or removed may end a suspension at once */
+	if (io->suspended && (read_high == 0 ||
+	    evbuffer_get_length(io->input) < read_high)) {
+		evbuffer_remove_cb_entry(io->input, io->drain_cb);
+		io->drain_cb = NULL;
+		io->suspended = false;
+		sockio_update_read(io);
+	}
 }
 
 /* ---- failures -------------------------------------------------------------- */

@@ -49,6 +49,9 @@
 
 #define FUZZ_SETTLE_TURNS 2000
 
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 struct fz {
 	struct event_base *base;
 	struct sockio *io;
@@ -59,7 +62,10 @@ struct fz {
 	uint64_t queued;		/* bytes our side queued */
 	uint64_t peer_got;		/* bytes the peer read, checked */
 	size_t drain_max;		/* 0: all */
-	bool peer_shut;
+	unsigned char pend[9500];	/* TLS: the peer's write OpenSSL must retry */
+	size_t pend_len;
+	bool peer_shut;			/* the peer decided to half-close */
+	bool shut_sent;			/* and did */
 	bool eof;			/* the EOF event came */
 	bool failed;			/* an ERROR event came: the oracle stops */
 };
@@ -141,29 +147,62 @@ eventcb(struct sockio *io, short what, void *arg)
 		f->failed = true;
 }
 
+/*
+ * A non-blocking SSL_write that says WANT_WRITE holds a record OpenSSL
+ * must be given again, the same buffer and length: until then the peer
+ * writes nothing else and does not close.
+ */
+static bool
+peer_flush(struct fz *f)
+{
+	int r;
+
+	if (f->pend_len == 0)
+		return true;
+	if ((r = SSL_write(f->peer, f->pend, (int)f->pend_len)) <= 0) {
+		ERR_clear_error();
+		return false;
+	}
+	f->peer_sent += (uint64_t)r;
+	f->pend_len = 0;
+	return true;
+}
+
+/* Sends the half-close once everything before it went. */
+static void
+peer_shut_now(struct fz *f)
+{
+	if (!f->peer_shut || f->shut_sent || !peer_flush(f))
+		return;
+	if (f->peer == NULL) {
+		shutdown(f->peer_fd, SHUT_WR);
+		f->shut_sent = true;
+	} else if (SSL_shutdown(f->peer) >= 0)
+		f->shut_sent = true;
+	else
+		ERR_clear_error();
+}
+
 static void
 peer_write(struct fz *f, size_t n)
 {
-	unsigned char buf[9500];
 	size_t i;
 	int r;
 
-	if (f->peer_shut)
+	if (f->peer_shut || !peer_flush(f))
 		return;
-	if (n > sizeof(buf))
-		n = sizeof(buf);
+	if (n > sizeof(f->pend))
+		n = sizeof(f->pend);
 	for (i = 0; i < n; i++)
-		buf[i] = peer_byte(f->peer_sent + i);
-	/* non-blocking: what does not fit now is simply not sent */
+		f->pend[i] = peer_byte(f->peer_sent + i);
 	if (f->peer != NULL) {
-		r = SSL_write(f->peer, buf, (int)n);
-		if (r <= 0) {
-			ERR_clear_error();
-			return;
-		}
-	} else if ((r = (int)write(f->peer_fd, buf, n)) <= 0)
+		f->pend_len = n;
+		(void)peer_flush(f);
 		return;
-	f->peer_sent += (uint64_t)r;
+	}
+	/* plain: what does not fit now is simply not sent */
+	if ((r = (int)write(f->peer_fd, f->pend, n)) > 0)
+		f->peer_sent += (uint64_t)r;
 }
 
 static void
@@ -208,19 +247,14 @@ queue(struct fz *f, size_t n)
 static void
 peer_shut(struct fz *f)
 {
-	if (f->peer_shut)
-		return;
 	f->peer_shut = true;
-	if (f->peer != NULL) {
-		if (SSL_shutdown(f->peer) < 0)
-			ERR_clear_error();
-	} else
-		shutdown(f->peer_fd, SHUT_WR);
+	peer_shut_now(f);
 }
 
 static void
 step(struct fz *f, uint8_t op, uint8_t arg)
 {
+	peer_shut_now(f);	/* also retries a pending write */
 	switch (op % 10) {
 	case 0: peer_write(f, (size_t)arg * 37 + 1); break;
 	case 1: break;
@@ -258,6 +292,14 @@ settle(struct fz *f)
 	sockio_enable(f->io, EV_READ | EV_WRITE);
 	for (turn = 0; turn < FUZZ_SETTLE_TURNS && !f->failed; turn++) {
 		peer_read(f, SIZE_MAX);
+		peer_shut_now(f);
+		/*
+		 * What a partial drainer left stays until the consumer takes
+		 * it (at the read watermark no read callback comes again),
+		 * as the sessions take held input when they move on.
+		 */
+		if (!f->eof)
+			take(f, 0);
 		if (f->eof && f->peer_got == f->queued &&
 		    evbuffer_get_length(sockio_get_output(f->io)) == 0)
 			return;
