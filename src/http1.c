@@ -1085,97 +1085,102 @@ body_fail(struct http1_body_dec *d, enum http1_err err, size_t i)
 }
 
 /*
- * One byte of chunk framing (anything but chunk data) in state d->st.
- * Returns 0 or -1 via body_fail() with the byte's index i.
+ * A state that takes one byte only (ok: c is that byte): on it go to next,
+ * else fail with err.  d->done is set only on reaching BS_DONE.
  */
 static ssize_t
-chunk_byte(struct http1_body_dec *d, unsigned char c, size_t i)
+chunk_expect(struct http1_body_dec *d, bool ok, int next, enum http1_err err,
+    size_t i)
 {
-	int h;
+	if (!ok)
+		return body_fail(d, err, i);
+	d->st = next;
+	if (next == BS_DONE)
+		d->done = true;
+	return 0;
+}
 
-	if (d->st >= BS_SIZE0 && d->st <= BS_SIZE_LF &&
-	    ++d->line > HTTP1_CHUNK_LINE_MAX)
-		return body_fail(d, HTTP1_E_CHUNK_LINE_TOO_LONG, i);
-	if (d->st >= BS_TR_LINE0 && ++d->trailer > HTTP1_TRAILER_MAX)
-		return body_fail(d, HTTP1_E_TRAILER_TOO_LARGE, i);
+/*
+ * The byte after a chunk-size, an extension name or an extension value:
+ * CR ends the line, ';' opens an extension, BWS goes to state ws; any
+ * other byte fails with err.
+ */
+static ssize_t
+chunk_ext_next(struct http1_body_dec *d, unsigned char c, int ws,
+    enum http1_err err, size_t i)
+{
+	if (c == '\r')
+		d->st = BS_SIZE_LF;
+	else if (c == ';')
+		d->st = BS_EXT_NAME0;
+	else if (is_ows(c))
+		d->st = ws;
+	else
+		return body_fail(d, err, i);
+	return 0;
+}
 
-	switch (d->st) {
-	case BS_SIZE0:
-	case BS_SIZE:
-		h = hex_val(c);
-		if (h >= 0) {
-			if (d->left > ((uint64_t)INT64_MAX >> 4))
-				return body_fail(d, HTTP1_E_CHUNK_OVERFLOW, i);
-			d->left = (d->left << 4) | (uint64_t)h;
-			d->st = BS_SIZE;
-		} else if (d->st == BS_SIZE0)
-			return body_fail(d, HTTP1_E_CHUNK_SIZE, i);
-		else if (c == '\r')
-			d->st = BS_SIZE_LF;
-		else if (c == ';')
-			d->st = BS_EXT_NAME0;
-		else if (is_ows(c))
-			d->st = BS_SEMI_WS;
-		else if (c == '\n')
-			return body_fail(d, HTTP1_E_CHUNK_CRLF, i);
-		else
-			return body_fail(d, HTTP1_E_CHUNK_SIZE, i);
+/* BS_SIZE0, BS_SIZE: a hex digit of the chunk size, or what follows it. */
+static ssize_t
+chunk_size_byte(struct http1_body_dec *d, unsigned char c, size_t i)
+{
+	int h = hex_val(c);
+
+	if (h >= 0) {
+		if (d->left > ((uint64_t)INT64_MAX >> 4))
+			return body_fail(d, HTTP1_E_CHUNK_OVERFLOW, i);
+		d->left = (d->left << 4) | (uint64_t)h;
+		d->st = BS_SIZE;
 		return 0;
+	}
+	if (d->st == BS_SIZE0)
+		return body_fail(d, HTTP1_E_CHUNK_SIZE, i);
+	/* a bare LF is a broken line end, not a bad size */
+	return chunk_ext_next(d, c, BS_SEMI_WS,
+	    c == '\n' ? HTTP1_E_CHUNK_CRLF : HTTP1_E_CHUNK_SIZE, i);
+}
+
+/*
+ * BS_SEMI_WS to BS_EXT_QEND: a byte of the chunk extensions,
+ * *( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] ).
+ */
+static ssize_t
+chunk_ext_byte(struct http1_body_dec *d, unsigned char c, size_t i)
+{
+	switch (d->st) {
 	case BS_SEMI_WS:
+	case BS_EXT_NAME_WS:
+		/* BWS runs to ';' (or '=' after a name), never to the CR */
 		if (c == ';')
 			d->st = BS_EXT_NAME0;
+		else if (c == '=' && d->st == BS_EXT_NAME_WS)
+			d->st = BS_EXT_VAL0;
 		else if (!is_ows(c))
 			return body_fail(d, HTTP1_E_CHUNK_EXT, i);
 		return 0;
 	case BS_EXT_NAME0:
+	case BS_EXT_VAL0:
+		/* BWS runs to a token (or, for a value, a quoted-string) */
 		if (is_tchar(c))
-			d->st = BS_EXT_NAME;
+			d->st = d->st == BS_EXT_NAME0 ? BS_EXT_NAME : BS_EXT_VAL;
+		else if (c == '"' && d->st == BS_EXT_VAL0)
+			d->st = BS_EXT_QS;
 		else if (!is_ows(c))
 			return body_fail(d, HTTP1_E_CHUNK_EXT, i);
 		return 0;
 	case BS_EXT_NAME:
 		if (is_tchar(c))
 			return 0;
-		if (c == '\r')
-			d->st = BS_SIZE_LF;
-		else if (c == ';')
-			d->st = BS_EXT_NAME0;
-		else if (c == '=')
+		if (c == '=') {
 			d->st = BS_EXT_VAL0;
-		else if (is_ows(c))
-			d->st = BS_EXT_NAME_WS;
-		else
-			return body_fail(d, HTTP1_E_CHUNK_EXT, i);
-		return 0;
-	case BS_EXT_NAME_WS:
-		if (c == ';')
-			d->st = BS_EXT_NAME0;
-		else if (c == '=')
-			d->st = BS_EXT_VAL0;
-		else if (!is_ows(c))
-			return body_fail(d, HTTP1_E_CHUNK_EXT, i);
-		return 0;
-	case BS_EXT_VAL0:
-		if (is_tchar(c))
-			d->st = BS_EXT_VAL;
-		else if (c == '"')
-			d->st = BS_EXT_QS;
-		else if (!is_ows(c))
-			return body_fail(d, HTTP1_E_CHUNK_EXT, i);
-		return 0;
+			return 0;
+		}
+		return chunk_ext_next(d, c, BS_EXT_NAME_WS, HTTP1_E_CHUNK_EXT, i);
 	case BS_EXT_VAL:
 	case BS_EXT_QEND:
 		if (d->st == BS_EXT_VAL && is_tchar(c))
 			return 0;
-		if (c == '\r')
-			d->st = BS_SIZE_LF;
-		else if (c == ';')
-			d->st = BS_EXT_NAME0;
-		else if (is_ows(c))
-			d->st = BS_SEMI_WS;
-		else
-			return body_fail(d, HTTP1_E_CHUNK_EXT, i);
-		return 0;
+		return chunk_ext_next(d, c, BS_SEMI_WS, HTTP1_E_CHUNK_EXT, i);
 	case BS_EXT_QS:
 		if (c == '"')
 			d->st = BS_EXT_QEND;
@@ -1184,27 +1189,17 @@ chunk_byte(struct http1_body_dec *d, unsigned char c, size_t i)
 		else if (!is_qdtext(c))
 			return body_fail(d, HTTP1_E_CHUNK_EXT, i);
 		return 0;
-	case BS_EXT_QP:
-		if (!is_qpair(c))
-			return body_fail(d, HTTP1_E_CHUNK_EXT, i);
-		d->st = BS_EXT_QS;
-		return 0;
-	case BS_SIZE_LF:
-		if (c != '\n')
-			return body_fail(d, HTTP1_E_CHUNK_CRLF, i);
-		d->line = 0;
-		d->st = d->left > 0 ? BS_DATA : BS_TR_LINE0;
-		return 0;
-	case BS_DATA_CR:
-		if (c != '\r')
-			return body_fail(d, HTTP1_E_CHUNK_CRLF, i);
-		d->st = BS_DATA_LF;
-		return 0;
-	case BS_DATA_LF:
-		if (c != '\n')
-			return body_fail(d, HTTP1_E_CHUNK_CRLF, i);
-		d->st = BS_SIZE0;
-		return 0;
+	default:	/* BS_EXT_QP */
+		return chunk_expect(d, is_qpair(c), BS_EXT_QS, HTTP1_E_CHUNK_EXT,
+		    i);
+	}
+}
+
+/* BS_TR_LINE0 to BS_END_LF: a byte of the trailer section. */
+static ssize_t
+chunk_trailer_byte(struct http1_body_dec *d, unsigned char c, size_t i)
+{
+	switch (d->st) {
 	case BS_TR_LINE0:
 		if (c == '\r')
 			d->st = BS_END_LF;
@@ -1226,16 +1221,43 @@ chunk_byte(struct http1_body_dec *d, unsigned char c, size_t i)
 			return body_fail(d, HTTP1_E_TRAILER, i);
 		return 0;
 	case BS_TR_LF:
-		if (c != '\n')
-			return body_fail(d, HTTP1_E_TRAILER, i);
-		d->st = BS_TR_LINE0;
-		return 0;
-	case BS_END_LF:
-		if (c != '\n')
-			return body_fail(d, HTTP1_E_TRAILER, i);
-		d->st = BS_DONE;
-		d->done = true;
-		return 0;
+		return chunk_expect(d, c == '\n', BS_TR_LINE0, HTTP1_E_TRAILER, i);
+	default:	/* BS_END_LF */
+		return chunk_expect(d, c == '\n', BS_DONE, HTTP1_E_TRAILER, i);
+	}
+}
+
+/*
+ * One byte of chunk framing (anything but chunk data) in state d->st.
+ * Returns 0 or -1 via body_fail() with the byte's index i.
+ */
+static ssize_t
+chunk_byte(struct http1_body_dec *d, unsigned char c, size_t i)
+{
+	if (d->st >= BS_SIZE0 && d->st <= BS_SIZE_LF &&
+	    ++d->line > HTTP1_CHUNK_LINE_MAX)
+		return body_fail(d, HTTP1_E_CHUNK_LINE_TOO_LONG, i);
+	if (d->st >= BS_TR_LINE0 && ++d->trailer > HTTP1_TRAILER_MAX)
+		return body_fail(d, HTTP1_E_TRAILER_TOO_LARGE, i);
+
+	if (d->st == BS_SIZE0 || d->st == BS_SIZE)
+		return chunk_size_byte(d, c, i);
+	if (d->st >= BS_SEMI_WS && d->st <= BS_EXT_QEND)
+		return chunk_ext_byte(d, c, i);
+	if (d->st >= BS_TR_LINE0 && d->st <= BS_END_LF)
+		return chunk_trailer_byte(d, c, i);
+	switch (d->st) {
+	case BS_SIZE_LF:
+		/* the line is in: the next one has its own length limit */
+		if (c == '\n')
+			d->line = 0;
+		return chunk_expect(d, c == '\n',
+		    d->left > 0 ? BS_DATA : BS_TR_LINE0, HTTP1_E_CHUNK_CRLF, i);
+	case BS_DATA_CR:
+		return chunk_expect(d, c == '\r', BS_DATA_LF, HTTP1_E_CHUNK_CRLF,
+		    i);
+	case BS_DATA_LF:
+		return chunk_expect(d, c == '\n', BS_SIZE0, HTTP1_E_CHUNK_CRLF, i);
 	default:
 		return body_fail(d, HTTP1_E_NONE, i);	/* unreachable */
 	}
