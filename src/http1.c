@@ -627,6 +627,24 @@ skip_quoted(const unsigned char *p, size_t i, size_t e, bool *ok)
 }
 
 /*
+ * The next element of a #list (RFC 9110 5.6.1) in p[*i..end): skips the
+ * empty elements and OWS before it, then reads a token.  Returns 1 with
+ * the token in p[*t0..*i), 0 at the end of the list, or -1 when an
+ * element starts with a byte that is no tchar (*i at that byte).
+ */
+static int
+list_token(const unsigned char *p, size_t *i, size_t end, size_t *t0)
+{
+	while (*i < end && (p[*i] == ',' || is_ows(p[*i])))
+		(*i)++;
+	if (*i == end)
+		return 0;
+	for (*t0 = *i; *i < end && is_tchar(p[*i]); (*i)++)
+		;
+	return *i > *t0 ? 1 : -1;
+}
+
+/*
  * Transfer-Encoding = #transfer-coding; transfer-coding = token *( OWS ";"
  * OWS token BWS "=" BWS ( token / quoted-string ) ).  Several fields make
  * one list.  What the list means is decided at the end of the head.
@@ -638,6 +656,7 @@ field_transfer_encoding(struct http1_msg *m, const unsigned char *p,
 	size_t i = v0, t0, t1;
 	unsigned codings = 0;
 	bool params, ok;
+	int r;
 
 	if (m->version == 10)
 		return head_fail(m, HTTP1_E_TE_HTTP10, line);
@@ -645,15 +664,7 @@ field_transfer_encoding(struct http1_msg *m, const unsigned char *p,
 		return head_fail(m, HTTP1_E_TE_CL, line);
 	m->flags |= HTTP1_F_TE;
 	m->te_line = line;
-	while (i < v1) {
-		if (p[i] == ',' || is_ows(p[i])) {
-			i++;
-			continue;
-		}
-		for (t0 = i; i < v1 && is_tchar(p[i]); i++)
-			;
-		if (i == t0)
-			return head_fail(m, HTTP1_E_TE_SYNTAX, i);
+	while ((r = list_token(p, &i, v1, &t0)) == 1) {
 		t1 = i;
 		params = false;
 		for (;;) {
@@ -700,6 +711,8 @@ field_transfer_encoding(struct http1_msg *m, const unsigned char *p,
 			m->te_last_chunked = false;
 		}
 	}
+	if (r == -1)
+		return head_fail(m, HTTP1_E_TE_SYNTAX, i);
 	if (codings == 0)
 		return head_fail(m, HTTP1_E_TE_SYNTAX, v0);
 	return 0;
@@ -731,16 +744,9 @@ field_connection(struct http1_msg *m, const unsigned char *p, size_t v0,
     size_t v1)
 {
 	size_t i = v0, t0, t1;
+	int r;
 
-	while (i < v1) {
-		if (p[i] == ',' || is_ows(p[i])) {
-			i++;
-			continue;
-		}
-		for (t0 = i; i < v1 && is_tchar(p[i]); i++)
-			;
-		if (i == t0)
-			return head_fail(m, HTTP1_E_CONN_SYNTAX, i);
+	while ((r = list_token(p, &i, v1, &t0)) == 1) {
 		for (t1 = i; i < v1 && is_ows(p[i]); i++)
 			;
 		if (i < v1 && p[i] != ',')
@@ -757,6 +763,8 @@ field_connection(struct http1_msg *m, const unsigned char *p, size_t v0,
 		else if (span_ieq(p + t0, t1 - t0, "keep-alive"))
 			m->flags |= HTTP1_F_CONN_KEEPALIVE;
 	}
+	if (r == -1)
+		return head_fail(m, HTTP1_E_CONN_SYNTAX, i);
 	return 0;
 }
 
