@@ -419,16 +419,23 @@ check_authority(const unsigned char *p, size_t s, size_t e, bool need_port,
 	return d > i && port <= 65535;
 }
 
-/* "HTTP/" DIGIT "." DIGIT: 10 or 11, -1 malformed, -2 another version. */
+/*
+ * HTTP-version = "HTTP/" DIGIT "." DIGIT in p[s..e), for either start
+ * line: sets m->version to 10 or 11, or fails at s, malformed or another
+ * version.
+ */
 static int
-parse_version(const unsigned char *p, size_t len)
+head_version(struct http1_msg *m, const unsigned char *p, size_t s, size_t e)
 {
-	if (len != 8 || memcmp(p, "HTTP/", 5) != 0 || !is_digit(p[5]) ||
-	    p[6] != '.' || !is_digit(p[7]))
-		return -1;
-	if (p[5] != '1' || (p[7] != '0' && p[7] != '1'))
-		return -2;
-	return p[7] == '1' ? 11 : 10;
+	const unsigned char *v = p + s;
+
+	if (e - s != 8 || memcmp(v, "HTTP/", 5) != 0 || !is_digit(v[5]) ||
+	    v[6] != '.' || !is_digit(v[7]))
+		return head_fail(m, HTTP1_E_VERSION_SYNTAX, s);
+	if (v[5] != '1' || (v[7] != '0' && v[7] != '1'))
+		return head_fail(m, HTTP1_E_VERSION, s);
+	m->version = v[7] == '1' ? 11 : 10;
+	return 0;
 }
 
 static enum http1_method
@@ -501,7 +508,6 @@ parse_request_line(struct http1_msg *m, const unsigned char *p, size_t s,
     size_t e)
 {
 	size_t i, t0, v0;
-	int v;
 
 	for (i = s; i < e && is_tchar(p[i]); i++)
 		;
@@ -532,12 +538,8 @@ parse_request_line(struct http1_msg *m, const unsigned char *p, size_t s,
 	}
 	if (v0 == e)
 		return head_fail(m, HTTP1_E_REQUEST_LINE, e);
-	v = parse_version(p + v0, e - v0);
-	if (v == -1)
-		return head_fail(m, HTTP1_E_VERSION_SYNTAX, v0);
-	if (v == -2)
-		return head_fail(m, HTTP1_E_VERSION, v0);
-	m->version = v;
+	if (head_version(m, p, v0, e) == -1)
+		return -1;
 	return check_target(m, p, t0, t0 + m->target.len);
 }
 
@@ -550,18 +552,13 @@ parse_status_line(struct http1_msg *m, const unsigned char *p, size_t s,
     size_t e)
 {
 	size_t i;
-	int v;
 
 	if (s == e)
 		return head_fail(m, HTTP1_E_STATUS_LINE, s);
 	for (i = s; i < e && p[i] != ' '; i++)
 		;
-	v = parse_version(p + s, i - s);
-	if (v == -1)
-		return head_fail(m, HTTP1_E_VERSION_SYNTAX, s);
-	if (v == -2)
-		return head_fail(m, HTTP1_E_VERSION, s);
-	m->version = v;
+	if (head_version(m, p, s, i) == -1)
+		return -1;
 	if (e - i < 4 || !is_digit(p[i + 1]) || !is_digit(p[i + 2]) ||
 	    !is_digit(p[i + 3]))
 		return head_fail(m, HTTP1_E_STATUS_LINE, i);
