@@ -1245,13 +1245,26 @@ chunk_byte(struct http1_body_dec *d, unsigned char c, size_t i)
 	if (d->st >= BS_TR_LINE0 && ++d->trailer > HTTP1_TRAILER_MAX)
 		return body_fail(d, HTTP1_E_TRAILER_TOO_LARGE, i);
 
-	if (d->st == BS_SIZE0 || d->st == BS_SIZE)
-		return chunk_size_byte(d, c, i);
-	if (d->st >= BS_SEMI_WS && d->st <= BS_EXT_QEND)
-		return chunk_ext_byte(d, c, i);
-	if (d->st >= BS_TR_LINE0 && d->st <= BS_END_LF)
-		return chunk_trailer_byte(d, c, i);
 	switch (d->st) {
+	case BS_SIZE0:
+	case BS_SIZE:
+		return chunk_size_byte(d, c, i);
+	case BS_SEMI_WS:
+	case BS_EXT_NAME0:
+	case BS_EXT_NAME:
+	case BS_EXT_NAME_WS:
+	case BS_EXT_VAL0:
+	case BS_EXT_VAL:
+	case BS_EXT_QS:
+	case BS_EXT_QP:
+	case BS_EXT_QEND:
+		return chunk_ext_byte(d, c, i);
+	case BS_TR_LINE0:
+	case BS_TR_NAME:
+	case BS_TR_VAL:
+	case BS_TR_LF:
+	case BS_END_LF:
+		return chunk_trailer_byte(d, c, i);
 	case BS_SIZE_LF:
 		/* the line is in: the next one has its own length limit */
 		if (c == '\n')
