@@ -326,15 +326,16 @@ struct close_reason_info {
 	int status;			/* HTTP status answered, 0 = none */
 	enum log_level level;		/* a tcp session's close line */
 	enum log_level request_level;	/* a failed http request's line */
+	unsigned flags;			/* CRF_* */
 	const char *hint;		/* static hint, or NULL for hint_fn */
 	const char *(*hint_fn)(const struct tb_err *err);
-	bool routine;			/* a normal end, not a failure */
-	bool client_gone;		/* nobody to answer */
-	bool not_address;		/* every address would meet it */
-	bool unreached;			/* before the endpoint answered: down */
 };
 
-#define DIAG_REASON_ROW(id, ...) [id] = { __VA_ARGS__ },
+#define DIAG_REASON_ROW(id, name_, status_, level_, request_level_, \
+	    flags_, hint_, hint_fn_) \
+	[id] = { .name = name_, .status = status_, \
+	    .level = LOG_LVL_##level_, .request_level = LOG_LVL_##request_level_, \
+	    .flags = flags_, .hint = hint_, .hint_fn = hint_fn_ },
 static const struct close_reason_info close_reasons[CR__COUNT] = {
 	DIAG_REASONS(DIAG_REASON_ROW)
 };
@@ -403,25 +404,25 @@ diag_request_level(enum close_reason code)
 bool
 diag_is_failure(enum close_reason code)
 {
-	return !close_reason_info(code)->routine;
+	return (close_reason_info(code)->flags & CRF_ROUTINE) == 0;
 }
 
 bool
 diag_client_gone(enum close_reason code)
 {
-	return close_reason_info(code)->client_gone;
+	return (close_reason_info(code)->flags & CRF_CLIENT_GONE) != 0;
 }
 
 bool
 diag_address_failed(enum close_reason code)
 {
-	return !close_reason_info(code)->not_address;
+	return (close_reason_info(code)->flags & CRF_NOT_ADDRESS) == 0;
 }
 
 bool
 diag_unreached(const struct tb_err *err)
 {
-	return close_reason_info(err->code)->unreached &&
+	return (close_reason_info(err->code)->flags & CRF_UNREACHED) != 0 &&
 	    (err->phase == PHASE_DNS || err->phase == PHASE_CONNECT ||
 	    err->phase == PHASE_HANDSHAKE);
 }
