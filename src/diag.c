@@ -49,6 +49,41 @@ static const char *const phase_names[PHASE__COUNT] = {
 	"upstream_cert / upstream_key to a certificate it trusts"
 
 /*
+ * Hints of one alert each.  handshake_failure is ambiguous: no cipher in
+ * common, no version in common (some stacks send it instead of
+ * protocol_version), or a required client certificate missing.  It stays
+ * upstream_tls_alert and the hint names all three.
+ */
+#define HINT_ALERT_HANDSHAKE_FAILURE \
+	"the endpoint refused the handshake: usually no cipher or protocol " \
+	"version in common, or it wants a client certificate; try " \
+	"upstream_ciphers = DEFAULT:@SECLEVEL=0 and upstream_tls = 1.0-1.3, " \
+	"set upstream_cert, or run tlsbroker probe HOST:PORT"
+#define HINT_ALERT_ACCESS_DENIED \
+	"the endpoint denied access: it may allow-list client certificates " \
+	"or source addresses; check upstream_cert and the endpoint's " \
+	"allow-list for the broker's address"
+#define HINT_ALERT_DECRYPT_ERROR \
+	"the endpoint could not verify the handshake (often a broken legacy " \
+	"stack with our cipher or signature choice): narrow upstream_ciphers, " \
+	"e.g. AES128-SHA, or run tlsbroker probe HOST:PORT"
+#define HINT_ALERT_PROTOCOL_VERSION \
+	"the endpoint rejects our protocol version: widen upstream_tls " \
+	"(e.g. 1.0-1.3) or run tlsbroker probe HOST:PORT"
+#define HINT_ALERT_INSUFFICIENT_SECURITY \
+	"the endpoint wants stronger ciphers than we offered: allow them in " \
+	"upstream_ciphers (and upstream_ciphersuites for TLS 1.3)"
+#define HINT_ALERT_INAPPROPRIATE_FALLBACK \
+	"the endpoint detected a version fallback: it supports a higher " \
+	"version than we offered; widen upstream_tls"
+#define HINT_ALERT_UNRECOGNIZED_NAME \
+	"the endpoint does not know the SNI name we sent: set upstream_sni " \
+	"to the name it expects, or upstream_sni = off"
+#define HINT_ALERT_NO_APPLICATION_PROTOCOL \
+	"the endpoint rejects the ALPN protocol we offered: set " \
+	"upstream_alpn = off or to a protocol it supports"
+
+/*
  * TLS alerts (RFC 5246 section 7.2, RFC 8446 section 6), with the hint
  * for an upstream that sends one.  protocol_version never reaches the
  * hint: it is classified as upstream_tls_version.
@@ -64,17 +99,7 @@ static const struct {
 	{ 21, "decryption_failed", HINT_ALERT_GENERIC },
 	{ 22, "record_overflow", HINT_ALERT_GENERIC },
 	{ 30, "decompression_failure", HINT_ALERT_GENERIC },
-	/*
-	 * handshake_failure is ambiguous: no cipher in common, no version in
-	 * common (some stacks send it instead of protocol_version), or a
-	 * required client certificate missing.  It stays upstream_tls_alert
-	 * and the hint names all three.
-	 */
-	{ 40, "handshake_failure",
-	    "the endpoint refused the handshake: usually no cipher or protocol "
-	    "version in common, or it wants a client certificate; try "
-	    "upstream_ciphers = DEFAULT:@SECLEVEL=0 and upstream_tls = 1.0-1.3, "
-	    "set upstream_cert, or run tlsbroker probe HOST:PORT" },
+	{ 40, "handshake_failure", HINT_ALERT_HANDSHAKE_FAILURE },
 	{ 41, "no_certificate", HINT_ALERT_CLIENT_CERT },
 	{ 42, "bad_certificate", HINT_ALERT_CLIENT_CERT },
 	{ 43, "unsupported_certificate", HINT_ALERT_CLIENT_CERT },
@@ -83,41 +108,25 @@ static const struct {
 	{ 46, "certificate_unknown", HINT_ALERT_CLIENT_CERT },
 	{ 47, "illegal_parameter", HINT_ALERT_HELLO },
 	{ 48, "unknown_ca", HINT_ALERT_CLIENT_CERT },
-	{ 49, "access_denied",
-	    "the endpoint denied access: it may allow-list client certificates "
-	    "or source addresses; check upstream_cert and the endpoint's "
-	    "allow-list for the broker's address" },
+	{ 49, "access_denied", HINT_ALERT_ACCESS_DENIED },
 	{ 50, "decode_error", HINT_ALERT_HELLO },
-	{ 51, "decrypt_error",
-	    "the endpoint could not verify the handshake (often a broken legacy "
-	    "stack with our cipher or signature choice): narrow upstream_ciphers, "
-	    "e.g. AES128-SHA, or run tlsbroker probe HOST:PORT" },
+	{ 51, "decrypt_error", HINT_ALERT_DECRYPT_ERROR },
 	{ 60, "export_restriction", HINT_ALERT_GENERIC },
-	{ 70, "protocol_version",
-	    "the endpoint rejects our protocol version: widen upstream_tls "
-	    "(e.g. 1.0-1.3) or run tlsbroker probe HOST:PORT" },
-	{ 71, "insufficient_security",
-	    "the endpoint wants stronger ciphers than we offered: allow them in "
-	    "upstream_ciphers (and upstream_ciphersuites for TLS 1.3)" },
+	{ 70, "protocol_version", HINT_ALERT_PROTOCOL_VERSION },
+	{ 71, "insufficient_security", HINT_ALERT_INSUFFICIENT_SECURITY },
 	{ 80, "internal_error", HINT_ALERT_HELLO },
-	{ 86, "inappropriate_fallback",
-	    "the endpoint detected a version fallback: it supports a higher "
-	    "version than we offered; widen upstream_tls" },
+	{ 86, "inappropriate_fallback", HINT_ALERT_INAPPROPRIATE_FALLBACK },
 	{ 90, "user_canceled", HINT_ALERT_GENERIC },
 	{ 100, "no_renegotiation", HINT_ALERT_GENERIC },
 	{ 109, "missing_extension", HINT_ALERT_HELLO },
 	{ 110, "unsupported_extension", HINT_ALERT_HELLO },
 	{ 111, "certificate_unobtainable", HINT_ALERT_CLIENT_CERT },
-	{ 112, "unrecognized_name",
-	    "the endpoint does not know the SNI name we sent: set upstream_sni "
-	    "to the name it expects, or upstream_sni = off" },
+	{ 112, "unrecognized_name", HINT_ALERT_UNRECOGNIZED_NAME },
 	{ 113, "bad_certificate_status_response", HINT_ALERT_GENERIC },
 	{ 114, "bad_certificate_hash_value", HINT_ALERT_CLIENT_CERT },
 	{ 115, "unknown_psk_identity", HINT_ALERT_GENERIC },
 	{ 116, "certificate_required", HINT_ALERT_CLIENT_CERT },
-	{ 120, "no_application_protocol",
-	    "the endpoint rejects the ALPN protocol we offered: set "
-	    "upstream_alpn = off or to a protocol it supports" },
+	{ 120, "no_application_protocol", HINT_ALERT_NO_APPLICATION_PROTOCOL },
 };
 
 const char *
