@@ -599,6 +599,25 @@ set_alert(struct tb_err *err, int alert)
 		(void)snprintf(err->alert, sizeof(err->alert), "alert_%d", alert);
 }
 
+/* The name of an alert for a detail line, "unknown" if it has none. */
+static const char *
+alert_label(int alert)
+{
+	const char *name = diag_alert_name(alert);
+
+	return name != NULL ? name : "unknown";
+}
+
+/* upstream_tls_failed for a named OpenSSL reason rs: "<rs>: <what>". */
+static void
+set_upstream_tls_failed(struct tb_err *err, enum diag_cause cause,
+    const char *rs, const char *what)
+{
+	tb_err_set(err, CR_UPSTREAM_TLS_FAILED, PHASE_HANDSHAKE, "%s: %s", rs,
+	    what);
+	err->cause = cause;
+}
+
 static void
 set_upstream_version(struct tb_err *err, const char *rs, int alert,
     const char *offered)
@@ -611,6 +630,34 @@ set_upstream_version(struct tb_err *err, const char *rs, int alert,
 		set_alert(err, alert);
 }
 
+/* A failed handshake's raw signals, decoded the same way for both sides. */
+struct tls_signals {
+	int reason;		/* the SSL library's reason code, 0 if none */
+	int alert;		/* the alert received, -1 if none */
+	int sys;		/* errno, 0 if none */
+	const char *rs;		/* OpenSSL's reason text, NULL if no error */
+	char rbuf[128];		/* holds rs when it is formatted */
+};
+
+static void
+decode_tls_failure(const struct tls_failure *f, struct tls_signals *sig)
+{
+	unsigned long e = f->ssl_err;
+
+	sig->reason = 0;
+	sig->alert = f->alert_recv;
+	sig->sys = f->sys_errno;
+	if (e != 0 && ERR_GET_LIB(e) == ERR_LIB_SSL)
+		sig->reason = ERR_GET_REASON(e);
+	if (e != 0 && ERR_GET_LIB(e) == ERR_LIB_SYS && sig->sys == 0)
+		sig->sys = ERR_GET_REASON(e);
+	/* A received fatal alert is queued as SSL_AD_REASON_OFFSET + alert. */
+	if (sig->alert < 0 && sig->reason >= SSL_AD_REASON_OFFSET &&
+	    sig->reason < SSL_AD_REASON_OFFSET + 256)
+		sig->alert = sig->reason - SSL_AD_REASON_OFFSET;
+	sig->rs = diag_ssl_reason(e, sig->rbuf, sizeof(sig->rbuf));
+}
+
 /*
  * Order matters: the most specific signal wins.  The pin and the named
  * OpenSSL reasons come first; a received alert next; then the transport
@@ -621,21 +668,11 @@ set_upstream_version(struct tb_err *err, const char *rs, int alert,
 void
 diag_from_upstream_tls(struct tb_err *err, const struct tls_failure *f)
 {
-	unsigned long e = f->ssl_err;
-	int reason = 0, alert = f->alert_recv, sys = f->sys_errno;
+	struct tls_signals sig;
 	bool eof = f->eof;
-	const char *rs;
-	char rbuf[128], ebuf[128];
+	char ebuf[128];
 
-	if (e != 0 && ERR_GET_LIB(e) == ERR_LIB_SSL)
-		reason = ERR_GET_REASON(e);
-	if (e != 0 && ERR_GET_LIB(e) == ERR_LIB_SYS && sys == 0)
-		sys = ERR_GET_REASON(e);
-	/* A received fatal alert is queued as SSL_AD_REASON_OFFSET + alert. */
-	if (alert < 0 && reason >= SSL_AD_REASON_OFFSET &&
-	    reason < SSL_AD_REASON_OFFSET + 256)
-		alert = reason - SSL_AD_REASON_OFFSET;
-	rs = diag_ssl_reason(e, rbuf, sizeof(rbuf));
+	decode_tls_failure(f, &sig);
 
 	if (f->pin_mismatch) {
 		tb_err_set(err, CR_UPSTREAM_CERT, PHASE_HANDSHAKE,
@@ -644,54 +681,49 @@ diag_from_upstream_tls(struct tb_err *err, const struct tls_failure *f)
 		err->cause = DIAG_CAUSE_PIN_MISMATCH;
 		return;
 	}
-	switch (reason) {
+	switch (sig.reason) {
 	case SSL_R_UNSAFE_LEGACY_RENEGOTIATION_DISABLED:
 		tb_err_set(err, CR_UPSTREAM_LEGACY_RENEGOTIATION, PHASE_HANDSHAKE,
 		    "%s: the endpoint does not support RFC 5746 secure "
-		    "renegotiation", rs);
+		    "renegotiation", sig.rs);
 		return;
 	case SSL_R_CERTIFICATE_VERIFY_FAILED:
-		set_upstream_cert(err, f->verify_result, rs);
+		set_upstream_cert(err, f->verify_result, sig.rs);
 		return;
 	case SSL_R_UNSUPPORTED_PROTOCOL:
 	case SSL_R_NO_PROTOCOLS_AVAILABLE:
 	case SSL_R_VERSION_TOO_LOW:
 	case SSL_R_VERSION_TOO_HIGH:
 	case SSL_R_WRONG_SSL_VERSION:
-		set_upstream_version(err, rs, alert, f->offered);
+		set_upstream_version(err, sig.rs, sig.alert, f->offered);
 		return;
 	case SSL_R_NO_SHARED_CIPHER:
 	case SSL_R_NO_CIPHERS_AVAILABLE:
 	case SSL_R_NO_CIPHER_MATCH:
 	case SSL_R_WRONG_CIPHER_RETURNED:
 		tb_err_set(err, CR_UPSTREAM_TLS_CIPHER, PHASE_HANDSHAKE,
-		    "no cipher in common: %s", rs);
+		    "no cipher in common: %s", sig.rs);
 		return;
 	case SSL_R_LEGACY_SIGALG_DISALLOWED_OR_UNSUPPORTED:
 	case SSL_R_NO_SUITABLE_SIGNATURE_ALGORITHM:
 	case SSL_R_NO_SHARED_SIGNATURE_ALGORITHMS:
-		tb_err_set(err, CR_UPSTREAM_TLS_FAILED, PHASE_HANDSHAKE,
-		    "%s: the endpoint's signature algorithm is below our "
-		    "security level", rs);
-		err->cause = DIAG_CAUSE_LEGACY_SIGALG;
+		set_upstream_tls_failed(err, DIAG_CAUSE_LEGACY_SIGALG, sig.rs,
+		    "the endpoint's signature algorithm is below our security "
+		    "level");
 		return;
 	case SSL_R_DH_KEY_TOO_SMALL:
-		tb_err_set(err, CR_UPSTREAM_TLS_FAILED, PHASE_HANDSHAKE,
-		    "%s: the endpoint's DHE group is below our security level",
-		    rs);
-		err->cause = DIAG_CAUSE_DH_TOO_SMALL;
+		set_upstream_tls_failed(err, DIAG_CAUSE_DH_TOO_SMALL, sig.rs,
+		    "the endpoint's DHE group is below our security level");
 		return;
 	case SSL_R_EE_KEY_TOO_SMALL:
 	case SSL_R_CA_KEY_TOO_SMALL:
 	case SSL_R_CA_MD_TOO_WEAK:
-		tb_err_set(err, CR_UPSTREAM_TLS_FAILED, PHASE_HANDSHAKE,
-		    "%s: a certificate is below our security level", rs);
-		err->cause = DIAG_CAUSE_WEAK_CERT;
+		set_upstream_tls_failed(err, DIAG_CAUSE_WEAK_CERT, sig.rs,
+		    "a certificate is below our security level");
 		return;
 	case SSL_R_WRONG_VERSION_NUMBER:
-		tb_err_set(err, CR_UPSTREAM_TLS_FAILED, PHASE_HANDSHAKE,
-		    "%s: the endpoint's answer is not a TLS record", rs);
-		err->cause = DIAG_CAUSE_NOT_TLS;
+		set_upstream_tls_failed(err, DIAG_CAUSE_NOT_TLS, sig.rs,
+		    "the endpoint's answer is not a TLS record");
 		return;
 	case SSL_R_UNEXPECTED_EOF_WHILE_READING:
 		/*
@@ -703,55 +735,56 @@ diag_from_upstream_tls(struct tb_err *err, const struct tls_failure *f)
 	default:
 		break;
 	}
-	if (alert == SSL_AD_PROTOCOL_VERSION) {
-		set_upstream_version(err, rs, alert, f->offered);
+	if (sig.alert == SSL_AD_PROTOCOL_VERSION) {
+		set_upstream_version(err, sig.rs, sig.alert, f->offered);
 		return;
 	}
-	if (alert >= 0) {
+	if (sig.alert >= 0) {
 		tb_err_set(err, CR_UPSTREAM_TLS_ALERT, PHASE_HANDSHAKE,
 		    "the endpoint sent fatal alert %s (%d)%s%s",
-		    diag_alert_name(alert) != NULL ? diag_alert_name(alert) :
-		    "unknown", alert, rs != NULL ? ": " : "",
-		    rs != NULL ? rs : "");
-		set_alert(err, alert);
+		    alert_label(sig.alert), sig.alert, sig.rs != NULL ? ": " : "",
+		    sig.rs != NULL ? sig.rs : "");
+		set_alert(err, sig.alert);
 		return;
 	}
-	if (sys == ECONNRESET || sys == EPIPE) {
+	if (sig.sys == ECONNRESET || sig.sys == EPIPE) {
 		tb_err_set(err, CR_UPSTREAM_RESET, PHASE_HANDSHAKE,
 		    "connection reset by peer during TLS handshake");
 		return;
 	}
-	if (sys == ETIMEDOUT) {
+	if (sig.sys == ETIMEDOUT) {
 		tb_err_set(err, CR_UPSTREAM_TIMEOUT, PHASE_HANDSHAKE,
-		    "TLS handshake: %s", diag_strerror(sys, ebuf, sizeof(ebuf)));
+		    "TLS handshake: %s",
+		    diag_strerror(sig.sys, ebuf, sizeof(ebuf)));
 		return;
 	}
-	if (sys != 0) {
+	if (sig.sys != 0) {
 		tb_err_set(err, CR_UPSTREAM_TLS_FAILED, PHASE_HANDSHAKE,
-		    "TLS handshake: %s", diag_strerror(sys, ebuf, sizeof(ebuf)));
+		    "TLS handshake: %s",
+		    diag_strerror(sig.sys, ebuf, sizeof(ebuf)));
 		return;
 	}
 	if (eof) {
 		tb_err_set(err, CR_UPSTREAM_RESET, PHASE_HANDSHAKE,
 		    "endpoint closed the connection during TLS handshake "
-		    "(no alert)%s%s", rs != NULL ? ": " : "",
-		    rs != NULL ? rs : "");
+		    "(no alert)%s%s", sig.rs != NULL ? ": " : "",
+		    sig.rs != NULL ? sig.rs : "");
 		err->cause = DIAG_CAUSE_EOF;
 		return;
 	}
 	if (f->verify_result != X509_V_OK) {
-		set_upstream_cert(err, f->verify_result, rs);
+		set_upstream_cert(err, f->verify_result, sig.rs);
 		return;
 	}
-	if (f->alert_sent >= 0 && rs == NULL) {
+	if (f->alert_sent >= 0 && sig.rs == NULL) {
 		tb_err_set(err, CR_UPSTREAM_TLS_FAILED, PHASE_HANDSHAKE,
 		    "TLS handshake failed: we sent alert %s",
-		    diag_alert_name(f->alert_sent) != NULL ?
-		    diag_alert_name(f->alert_sent) : "unknown");
+		    alert_label(f->alert_sent));
 		return;
 	}
 	tb_err_set(err, CR_UPSTREAM_TLS_FAILED, PHASE_HANDSHAKE,
-	    "TLS handshake failed: %s", rs != NULL ? rs : "no error reported");
+	    "TLS handshake failed: %s",
+	    sig.rs != NULL ? sig.rs : "no error reported");
 }
 
 #define CLIENT_VERSION_HINT(v) \
@@ -789,24 +822,36 @@ diag_client_tls_version(struct tb_err *err, const char *offered)
 	err->hint = client_version_hint(o);
 }
 
+/* client_tls_failed for a named OpenSSL reason rs: "<rs>[: <what>]". */
+static void
+set_client_tls_failed(struct tb_err *err, enum diag_cause cause,
+    const char *rs, const char *what)
+{
+	if (what != NULL)
+		tb_err_set(err, CR_CLIENT_TLS_FAILED, PHASE_CLIENT_HANDSHAKE,
+		    "%s: %s", rs, what);
+	else
+		tb_err_set(err, CR_CLIENT_TLS_FAILED, PHASE_CLIENT_HANDSHAKE,
+		    "%s", rs);
+	err->cause = cause;
+}
+
+static void
+set_client_closed_in_handshake(struct tb_err *err)
+{
+	tb_err_set(err, CR_CLIENT_CLOSED, PHASE_CLIENT_HANDSHAKE,
+	    "client closed the connection during TLS handshake");
+	err->cause = DIAG_CAUSE_EOF;
+}
+
 void
 diag_from_client_tls(struct tb_err *err, const struct tls_failure *f)
 {
-	unsigned long e = f->ssl_err;
-	int reason = 0, alert = f->alert_recv, sys = f->sys_errno;
-	const char *rs;
-	char rbuf[128];
+	struct tls_signals sig;
 
-	if (e != 0 && ERR_GET_LIB(e) == ERR_LIB_SSL)
-		reason = ERR_GET_REASON(e);
-	if (e != 0 && ERR_GET_LIB(e) == ERR_LIB_SYS && sys == 0)
-		sys = ERR_GET_REASON(e);
-	if (alert < 0 && reason >= SSL_AD_REASON_OFFSET &&
-	    reason < SSL_AD_REASON_OFFSET + 256)
-		alert = reason - SSL_AD_REASON_OFFSET;
-	rs = diag_ssl_reason(e, rbuf, sizeof(rbuf));
+	decode_tls_failure(f, &sig);
 
-	switch (reason) {
+	switch (sig.reason) {
 	case SSL_R_UNSUPPORTED_PROTOCOL:
 	case SSL_R_VERSION_TOO_LOW:
 	case SSL_R_NO_PROTOCOLS_AVAILABLE:
@@ -815,57 +860,45 @@ diag_from_client_tls(struct tb_err *err, const struct tls_failure *f)
 	case SSL_R_HTTP_REQUEST:
 	case SSL_R_HTTPS_PROXY_REQUEST:
 	case SSL_R_WRONG_VERSION_NUMBER:
-		tb_err_set(err, CR_CLIENT_TLS_FAILED, PHASE_CLIENT_HANDSHAKE,
-		    "%s", rs);
-		err->cause = DIAG_CAUSE_NOT_TLS;
+		set_client_tls_failed(err, DIAG_CAUSE_NOT_TLS, sig.rs, NULL);
 		return;
 	case SSL_R_NO_SHARED_CIPHER:
-		tb_err_set(err, CR_CLIENT_TLS_FAILED, PHASE_CLIENT_HANDSHAKE,
-		    "%s", rs);
-		err->cause = DIAG_CAUSE_NO_SHARED_CIPHER;
+		set_client_tls_failed(err, DIAG_CAUSE_NO_SHARED_CIPHER, sig.rs,
+		    NULL);
 		return;
 	case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE:
 	case SSL_R_CERTIFICATE_VERIFY_FAILED:
-		if (f->verify_result != X509_V_OK)
-			tb_err_set(err, CR_CLIENT_TLS_FAILED,
-			    PHASE_CLIENT_HANDSHAKE, "%s: %s", rs,
-			    X509_verify_cert_error_string(f->verify_result));
-		else
-			tb_err_set(err, CR_CLIENT_TLS_FAILED,
-			    PHASE_CLIENT_HANDSHAKE, "%s", rs);
-		err->cause = DIAG_CAUSE_CLIENT_CERT;
+		set_client_tls_failed(err, DIAG_CAUSE_CLIENT_CERT, sig.rs,
+		    f->verify_result != X509_V_OK ?
+		    X509_verify_cert_error_string(f->verify_result) : NULL);
 		return;
 	case SSL_R_UNEXPECTED_EOF_WHILE_READING:
-		tb_err_set(err, CR_CLIENT_CLOSED, PHASE_CLIENT_HANDSHAKE,
-		    "client closed the connection during TLS handshake");
-		err->cause = DIAG_CAUSE_EOF;
+		set_client_closed_in_handshake(err);
 		return;
 	default:
 		break;
 	}
-	if (alert == SSL_AD_PROTOCOL_VERSION) {
+	if (sig.alert == SSL_AD_PROTOCOL_VERSION) {
 		diag_client_tls_version(err, f->offered);
-		set_alert(err, alert);
+		set_alert(err, sig.alert);
 		return;
 	}
-	if (alert >= 0) {
+	if (sig.alert >= 0) {
 		tb_err_set(err, CR_CLIENT_TLS_FAILED, PHASE_CLIENT_HANDSHAKE,
-		    "the client sent fatal alert %s (%d)",
-		    diag_alert_name(alert) != NULL ? diag_alert_name(alert) :
-		    "unknown", alert);
-		set_alert(err, alert);
+		    "the client sent fatal alert %s (%d)", alert_label(sig.alert),
+		    sig.alert);
+		set_alert(err, sig.alert);
 		return;
 	}
-	if (sys != 0) {
-		diag_from_client_errno(err, sys, PHASE_CLIENT_HANDSHAKE);
+	if (sig.sys != 0) {
+		diag_from_client_errno(err, sig.sys, PHASE_CLIENT_HANDSHAKE);
 		return;
 	}
 	if (f->eof) {
-		tb_err_set(err, CR_CLIENT_CLOSED, PHASE_CLIENT_HANDSHAKE,
-		    "client closed the connection during TLS handshake");
-		err->cause = DIAG_CAUSE_EOF;
+		set_client_closed_in_handshake(err);
 		return;
 	}
 	tb_err_set(err, CR_CLIENT_TLS_FAILED, PHASE_CLIENT_HANDSHAKE,
-	    "TLS handshake failed: %s", rs != NULL ? rs : "no error reported");
+	    "TLS handshake failed: %s",
+	    sig.rs != NULL ? sig.rs : "no error reported");
 }
