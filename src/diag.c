@@ -159,62 +159,108 @@ hint_upstream_alert(const struct tb_err *err)
 	return HINT_ALERT_GENERIC;
 }
 
+/* Hints of upstream_cert, upstream_tls_failed and client_tls_failed by cause. */
+#define HINT_CERT_PIN_MISMATCH \
+	"the endpoint's key does not match upstream_pin: if its " \
+	"certificate was legitimately renewed with a new key, update " \
+	"upstream_pin = sha256//... to the new key's pin"
+#define HINT_CERT_EXPIRED \
+	"the endpoint's certificate is expired or not yet valid: " \
+	"renew it, or set upstream_verify = pin with upstream_pin = " \
+	"sha256//... (a CA file cannot fix an expiry)"
+#define HINT_CERT_UNTRUSTED \
+	"the endpoint's certificate is self-signed or from a CA we " \
+	"do not trust: set upstream_ca = its CA file, or upstream_verify " \
+	"= pin with upstream_pin = sha256//..."
+#define HINT_CERT_NAME \
+	"the endpoint's certificate does not name the host we " \
+	"connect to: use the name in the certificate in upstream = " \
+	"HOST:PORT, or upstream_verify = pin"
+#define HINT_CERT_WEAK \
+	"the endpoint's certificate has a key or signature digest " \
+	"(e.g. RSA-1024, SHA-1) below our security level: set " \
+	"upstream_security_level = 0 (verification stays on), or " \
+	"upstream_verify = pin"
+#define HINT_CERT_FAILED \
+	"the endpoint's certificate failed verification (see " \
+	"detail): fix upstream_ca, or use upstream_verify = pin with " \
+	"upstream_pin = sha256//..."
+#define HINT_TLS_LEGACY_SIGALG \
+	"the endpoint signs its handshake with MD5+SHA-1 or SHA-1 " \
+	"(TLS 1.0/1.1 style), refused at our security level: set " \
+	"upstream_security_level = 0, or upstream_ciphers = " \
+	"AES128-SHA:AES256-SHA if it accepts RSA key exchange"
+#define HINT_TLS_DH_TOO_SMALL \
+	"the endpoint's DHE group is too small (e.g. 1024 bits) for " \
+	"our security level: set upstream_security_level = 0 (1 is " \
+	"enough for TLS 1.2), or prefer ECDHE/RSA in upstream_ciphers"
+#define HINT_TLS_WEAK_CERT \
+	"a certificate key or digest (e.g. RSA-1024, SHA-1) is below " \
+	"our security level: set upstream_security_level = 0"
+#define HINT_TLS_NOT_TLS \
+	"the endpoint did not answer with TLS: it may speak plain " \
+	"HTTP on this port; set upstream_tls = off or check the " \
+	"upstream port"
+#define HINT_TLS_FAILED \
+	"the outbound TLS handshake failed (see detail): run " \
+	"tlsbroker probe HOST:PORT to find route settings that work"
+#define HINT_CLIENT_NOT_TLS \
+	"the client spoke plain HTTP to a TLS listener: it must " \
+	"use https://"
+#define HINT_CLIENT_NO_CIPHER \
+	"the client offers no cipher this listener allows: check " \
+	"ciphers = / ciphersuites = in its [listener] section"
+#define HINT_CLIENT_NO_CERT \
+	"the client sent no valid client certificate: the " \
+	"listener's client_ca requires one issued by that CA"
+
+/*
+ * The hints of the reasons whose fix depends on what exactly failed, by
+ * cause; the reason's hint function gives the one for any other cause.
+ */
+static const struct {
+	enum close_reason code;
+	enum diag_cause cause;
+	const char *hint;
+} cause_hints[] = {
+	{ CR_UPSTREAM_CERT, DIAG_CAUSE_PIN_MISMATCH, HINT_CERT_PIN_MISMATCH },
+	{ CR_UPSTREAM_CERT, DIAG_CAUSE_CERT_EXPIRED, HINT_CERT_EXPIRED },
+	{ CR_UPSTREAM_CERT, DIAG_CAUSE_CERT_UNTRUSTED, HINT_CERT_UNTRUSTED },
+	{ CR_UPSTREAM_CERT, DIAG_CAUSE_CERT_NAME, HINT_CERT_NAME },
+	{ CR_UPSTREAM_CERT, DIAG_CAUSE_WEAK_CERT, HINT_CERT_WEAK },
+	{ CR_UPSTREAM_TLS_FAILED, DIAG_CAUSE_LEGACY_SIGALG, HINT_TLS_LEGACY_SIGALG },
+	{ CR_UPSTREAM_TLS_FAILED, DIAG_CAUSE_DH_TOO_SMALL, HINT_TLS_DH_TOO_SMALL },
+	{ CR_UPSTREAM_TLS_FAILED, DIAG_CAUSE_WEAK_CERT, HINT_TLS_WEAK_CERT },
+	{ CR_UPSTREAM_TLS_FAILED, DIAG_CAUSE_NOT_TLS, HINT_TLS_NOT_TLS },
+	{ CR_CLIENT_TLS_FAILED, DIAG_CAUSE_NOT_TLS, HINT_CLIENT_NOT_TLS },
+	{ CR_CLIENT_TLS_FAILED, DIAG_CAUSE_NO_SHARED_CIPHER, HINT_CLIENT_NO_CIPHER },
+	{ CR_CLIENT_TLS_FAILED, DIAG_CAUSE_CLIENT_CERT, HINT_CLIENT_NO_CERT },
+};
+
+/* The hint cause_hints gives err's reason and cause, else fallback. */
+static const char *
+hint_by_cause(const struct tb_err *err, const char *fallback)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(cause_hints) / sizeof(cause_hints[0]); i++) {
+		if (cause_hints[i].code == err->code &&
+		    cause_hints[i].cause == err->cause)
+			return cause_hints[i].hint;
+	}
+	return fallback;
+}
+
 static const char *
 hint_upstream_cert(const struct tb_err *err)
 {
-	switch (err->cause) {
-	case DIAG_CAUSE_PIN_MISMATCH:
-		return "the endpoint's key does not match upstream_pin: if its "
-		    "certificate was legitimately renewed with a new key, update "
-		    "upstream_pin = sha256//... to the new key's pin";
-	case DIAG_CAUSE_CERT_EXPIRED:
-		return "the endpoint's certificate is expired or not yet valid: "
-		    "renew it, or set upstream_verify = pin with upstream_pin = "
-		    "sha256//... (a CA file cannot fix an expiry)";
-	case DIAG_CAUSE_CERT_UNTRUSTED:
-		return "the endpoint's certificate is self-signed or from a CA we "
-		    "do not trust: set upstream_ca = its CA file, or upstream_verify "
-		    "= pin with upstream_pin = sha256//...";
-	case DIAG_CAUSE_CERT_NAME:
-		return "the endpoint's certificate does not name the host we "
-		    "connect to: use the name in the certificate in upstream = "
-		    "HOST:PORT, or upstream_verify = pin";
-	case DIAG_CAUSE_WEAK_CERT:
-		return "the endpoint's certificate has a key or signature digest "
-		    "(e.g. RSA-1024, SHA-1) below our security level: set "
-		    "upstream_security_level = 0 (verification stays on), or "
-		    "upstream_verify = pin";
-	default:
-		return "the endpoint's certificate failed verification (see "
-		    "detail): fix upstream_ca, or use upstream_verify = pin with "
-		    "upstream_pin = sha256//...";
-	}
+	return hint_by_cause(err, HINT_CERT_FAILED);
 }
 
 static const char *
 hint_upstream_tls_failed(const struct tb_err *err)
 {
-	switch (err->cause) {
-	case DIAG_CAUSE_LEGACY_SIGALG:
-		return "the endpoint signs its handshake with MD5+SHA-1 or SHA-1 "
-		    "(TLS 1.0/1.1 style), refused at our security level: set "
-		    "upstream_security_level = 0, or upstream_ciphers = "
-		    "AES128-SHA:AES256-SHA if it accepts RSA key exchange";
-	case DIAG_CAUSE_DH_TOO_SMALL:
-		return "the endpoint's DHE group is too small (e.g. 1024 bits) for "
-		    "our security level: set upstream_security_level = 0 (1 is "
-		    "enough for TLS 1.2), or prefer ECDHE/RSA in upstream_ciphers";
-	case DIAG_CAUSE_WEAK_CERT:
-		return "a certificate key or digest (e.g. RSA-1024, SHA-1) is below "
-		    "our security level: set upstream_security_level = 0";
-	case DIAG_CAUSE_NOT_TLS:
-		return "the endpoint did not answer with TLS: it may speak plain "
-		    "HTTP on this port; set upstream_tls = off or check the "
-		    "upstream port";
-	default:
-		return "the outbound TLS handshake failed (see detail): run "
-		    "tlsbroker probe HOST:PORT to find route settings that work";
-	}
+	return hint_by_cause(err, HINT_TLS_FAILED);
 }
 
 static const char *
@@ -299,23 +345,13 @@ hint_client_timeout(const struct tb_err *err)
 	return "the client did not send a complete request head within the "
 	    "listener's request_timeout (a slow or stalled client)";
 }
-
 static const char *
 hint_client_tls_failed(const struct tb_err *err)
 {
-	switch (err->cause) {
-	case DIAG_CAUSE_NOT_TLS:
-		return "the client spoke plain HTTP to a TLS listener: it must "
-		    "use https://";
-	case DIAG_CAUSE_NO_SHARED_CIPHER:
-		return "the client offers no cipher this listener allows: check "
-		    "ciphers = / ciphersuites = in its [listener] section";
-	case DIAG_CAUSE_CLIENT_CERT:
-		return "the client sent no valid client certificate: the "
-		    "listener's client_ca requires one issued by that CA";
-	default:
-		break;
-	}
+	const char *hint = hint_by_cause(err, NULL);
+
+	if (hint != NULL)
+		return hint;
 	if (err->phase != PHASE_CLIENT_HANDSHAKE && err->phase != PHASE_NONE)
 		return "the client broke the TLS stream after the handshake "
 		    "(see detail): a client bug, or something between client and "
