@@ -345,6 +345,7 @@ hint_client_timeout(const struct tb_err *err)
 	return "the client did not send a complete request head within the "
 	    "listener's request_timeout (a slow or stalled client)";
 }
+
 static const char *
 hint_client_tls_failed(const struct tb_err *err)
 {
