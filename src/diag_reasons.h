@@ -10,7 +10,8 @@
  * level          the level of a tcp session's close line, without its
  *                LOG_LVL_ prefix: INFO for a peer going away (routine),
  *                WARNING for what operators look for
- * request_level  the level of the line of a failed http request (the same)
+ * request_level  the level of the line of a failed http request, in the
+ *                same form
  * flags          CRF_* bits below, or CRF_NONE
  * hint           the operator hint (a HINT_* text below), or NULL for
  * hint_fn        a function choosing it by phase, cause or alert (the
