@@ -224,7 +224,7 @@ audit_field_write(struct json_buf *j, const struct audit_rec *rec,
 {
 	switch (f->kind) {
 	case AUDIT_STR:
-		audit_opt_str(j, f->key, *REC_FIELD(rec, f, const char *));
+		audit_opt_str(j, f->key, *REC_FIELD(rec, f, char *));
 		break;
 	case AUDIT_CHARS:
 		audit_opt_str(j, f->key, REC_FIELD(rec, f, char));

@@ -49,6 +49,41 @@ static const char *const phase_names[PHASE__COUNT] = {
 	"upstream_cert / upstream_key to a certificate it trusts"
 
 /*
+ * Hints of one alert each.  handshake_failure is ambiguous: no cipher in
+ * common, no version in common (some stacks send it instead of
+ * protocol_version), or a required client certificate missing.  It stays
+ * upstream_tls_alert and the hint names all three.
+ */
+#define HINT_ALERT_HANDSHAKE_FAILURE \
+	"the endpoint refused the handshake: usually no cipher or protocol " \
+	"version in common, or it wants a client certificate; try " \
+	"upstream_ciphers = DEFAULT:@SECLEVEL=0 and upstream_tls = 1.0-1.3, " \
+	"set upstream_cert, or run tlsbroker probe HOST:PORT"
+#define HINT_ALERT_ACCESS_DENIED \
+	"the endpoint denied access: it may allow-list client certificates " \
+	"or source addresses; check upstream_cert and the endpoint's " \
+	"allow-list for the broker's address"
+#define HINT_ALERT_DECRYPT_ERROR \
+	"the endpoint could not verify the handshake (often a broken legacy " \
+	"stack with our cipher or signature choice): narrow upstream_ciphers, " \
+	"e.g. AES128-SHA, or run tlsbroker probe HOST:PORT"
+#define HINT_ALERT_PROTOCOL_VERSION \
+	"the endpoint rejects our protocol version: widen upstream_tls " \
+	"(e.g. 1.0-1.3) or run tlsbroker probe HOST:PORT"
+#define HINT_ALERT_INSUFFICIENT_SECURITY \
+	"the endpoint wants stronger ciphers than we offered: allow them in " \
+	"upstream_ciphers (and upstream_ciphersuites for TLS 1.3)"
+#define HINT_ALERT_INAPPROPRIATE_FALLBACK \
+	"the endpoint detected a version fallback: it supports a higher " \
+	"version than we offered; widen upstream_tls"
+#define HINT_ALERT_UNRECOGNIZED_NAME \
+	"the endpoint does not know the SNI name we sent: set upstream_sni " \
+	"to the name it expects, or upstream_sni = off"
+#define HINT_ALERT_NO_APPLICATION_PROTOCOL \
+	"the endpoint rejects the ALPN protocol we offered: set " \
+	"upstream_alpn = off or to a protocol it supports"
+
+/*
  * TLS alerts (RFC 5246 section 7.2, RFC 8446 section 6), with the hint
  * for an upstream that sends one.  protocol_version never reaches the
  * hint: it is classified as upstream_tls_version.
@@ -64,17 +99,7 @@ static const struct {
 	{ 21, "decryption_failed", HINT_ALERT_GENERIC },
 	{ 22, "record_overflow", HINT_ALERT_GENERIC },
 	{ 30, "decompression_failure", HINT_ALERT_GENERIC },
-	/*
-	 * handshake_failure is ambiguous: no cipher in common, no version in
-	 * common (some stacks send it instead of protocol_version), or a
-	 * required client certificate missing.  It stays upstream_tls_alert
-	 * and the hint names all three.
-	 */
-	{ 40, "handshake_failure",
-	    "the endpoint refused the handshake: usually no cipher or protocol "
-	    "version in common, or it wants a client certificate; try "
-	    "upstream_ciphers = DEFAULT:@SECLEVEL=0 and upstream_tls = 1.0-1.3, "
-	    "set upstream_cert, or run tlsbroker probe HOST:PORT" },
+	{ 40, "handshake_failure", HINT_ALERT_HANDSHAKE_FAILURE },
 	{ 41, "no_certificate", HINT_ALERT_CLIENT_CERT },
 	{ 42, "bad_certificate", HINT_ALERT_CLIENT_CERT },
 	{ 43, "unsupported_certificate", HINT_ALERT_CLIENT_CERT },
@@ -83,41 +108,25 @@ static const struct {
 	{ 46, "certificate_unknown", HINT_ALERT_CLIENT_CERT },
 	{ 47, "illegal_parameter", HINT_ALERT_HELLO },
 	{ 48, "unknown_ca", HINT_ALERT_CLIENT_CERT },
-	{ 49, "access_denied",
-	    "the endpoint denied access: it may allow-list client certificates "
-	    "or source addresses; check upstream_cert and the endpoint's "
-	    "allow-list for the broker's address" },
+	{ 49, "access_denied", HINT_ALERT_ACCESS_DENIED },
 	{ 50, "decode_error", HINT_ALERT_HELLO },
-	{ 51, "decrypt_error",
-	    "the endpoint could not verify the handshake (often a broken legacy "
-	    "stack with our cipher or signature choice): narrow upstream_ciphers, "
-	    "e.g. AES128-SHA, or run tlsbroker probe HOST:PORT" },
+	{ 51, "decrypt_error", HINT_ALERT_DECRYPT_ERROR },
 	{ 60, "export_restriction", HINT_ALERT_GENERIC },
-	{ 70, "protocol_version",
-	    "the endpoint rejects our protocol version: widen upstream_tls "
-	    "(e.g. 1.0-1.3) or run tlsbroker probe HOST:PORT" },
-	{ 71, "insufficient_security",
-	    "the endpoint wants stronger ciphers than we offered: allow them in "
-	    "upstream_ciphers (and upstream_ciphersuites for TLS 1.3)" },
+	{ 70, "protocol_version", HINT_ALERT_PROTOCOL_VERSION },
+	{ 71, "insufficient_security", HINT_ALERT_INSUFFICIENT_SECURITY },
 	{ 80, "internal_error", HINT_ALERT_HELLO },
-	{ 86, "inappropriate_fallback",
-	    "the endpoint detected a version fallback: it supports a higher "
-	    "version than we offered; widen upstream_tls" },
+	{ 86, "inappropriate_fallback", HINT_ALERT_INAPPROPRIATE_FALLBACK },
 	{ 90, "user_canceled", HINT_ALERT_GENERIC },
 	{ 100, "no_renegotiation", HINT_ALERT_GENERIC },
 	{ 109, "missing_extension", HINT_ALERT_HELLO },
 	{ 110, "unsupported_extension", HINT_ALERT_HELLO },
 	{ 111, "certificate_unobtainable", HINT_ALERT_CLIENT_CERT },
-	{ 112, "unrecognized_name",
-	    "the endpoint does not know the SNI name we sent: set upstream_sni "
-	    "to the name it expects, or upstream_sni = off" },
+	{ 112, "unrecognized_name", HINT_ALERT_UNRECOGNIZED_NAME },
 	{ 113, "bad_certificate_status_response", HINT_ALERT_GENERIC },
 	{ 114, "bad_certificate_hash_value", HINT_ALERT_CLIENT_CERT },
 	{ 115, "unknown_psk_identity", HINT_ALERT_GENERIC },
 	{ 116, "certificate_required", HINT_ALERT_CLIENT_CERT },
-	{ 120, "no_application_protocol",
-	    "the endpoint rejects the ALPN protocol we offered: set "
-	    "upstream_alpn = off or to a protocol it supports" },
+	{ 120, "no_application_protocol", HINT_ALERT_NO_APPLICATION_PROTOCOL },
 };
 
 const char *
@@ -150,62 +159,108 @@ hint_upstream_alert(const struct tb_err *err)
 	return HINT_ALERT_GENERIC;
 }
 
+/* Hints of upstream_cert, upstream_tls_failed and client_tls_failed by cause. */
+#define HINT_CERT_PIN_MISMATCH \
+	"the endpoint's key does not match upstream_pin: if its " \
+	"certificate was legitimately renewed with a new key, update " \
+	"upstream_pin = sha256//... to the new key's pin"
+#define HINT_CERT_EXPIRED \
+	"the endpoint's certificate is expired or not yet valid: " \
+	"renew it, or set upstream_verify = pin with upstream_pin = " \
+	"sha256//... (a CA file cannot fix an expiry)"
+#define HINT_CERT_UNTRUSTED \
+	"the endpoint's certificate is self-signed or from a CA we " \
+	"do not trust: set upstream_ca = its CA file, or upstream_verify " \
+	"= pin with upstream_pin = sha256//..."
+#define HINT_CERT_NAME \
+	"the endpoint's certificate does not name the host we " \
+	"connect to: use the name in the certificate in upstream = " \
+	"HOST:PORT, or upstream_verify = pin"
+#define HINT_CERT_WEAK \
+	"the endpoint's certificate has a key or signature digest " \
+	"(e.g. RSA-1024, SHA-1) below our security level: set " \
+	"upstream_security_level = 0 (verification stays on), or " \
+	"upstream_verify = pin"
+#define HINT_CERT_FAILED \
+	"the endpoint's certificate failed verification (see " \
+	"detail): fix upstream_ca, or use upstream_verify = pin with " \
+	"upstream_pin = sha256//..."
+#define HINT_TLS_LEGACY_SIGALG \
+	"the endpoint signs its handshake with MD5+SHA-1 or SHA-1 " \
+	"(TLS 1.0/1.1 style), refused at our security level: set " \
+	"upstream_security_level = 0, or upstream_ciphers = " \
+	"AES128-SHA:AES256-SHA if it accepts RSA key exchange"
+#define HINT_TLS_DH_TOO_SMALL \
+	"the endpoint's DHE group is too small (e.g. 1024 bits) for " \
+	"our security level: set upstream_security_level = 0 (1 is " \
+	"enough for TLS 1.2), or prefer ECDHE/RSA in upstream_ciphers"
+#define HINT_TLS_WEAK_CERT \
+	"a certificate key or digest (e.g. RSA-1024, SHA-1) is below " \
+	"our security level: set upstream_security_level = 0"
+#define HINT_TLS_NOT_TLS \
+	"the endpoint did not answer with TLS: it may speak plain " \
+	"HTTP on this port; set upstream_tls = off or check the " \
+	"upstream port"
+#define HINT_TLS_FAILED \
+	"the outbound TLS handshake failed (see detail): run " \
+	"tlsbroker probe HOST:PORT to find route settings that work"
+#define HINT_CLIENT_NOT_TLS \
+	"the client spoke plain HTTP to a TLS listener: it must " \
+	"use https://"
+#define HINT_CLIENT_NO_CIPHER \
+	"the client offers no cipher this listener allows: check " \
+	"ciphers = / ciphersuites = in its [listener] section"
+#define HINT_CLIENT_NO_CERT \
+	"the client sent no valid client certificate: the " \
+	"listener's client_ca requires one issued by that CA"
+
+/*
+ * The hints of the reasons whose fix depends on what exactly failed, by
+ * cause; the reason's hint function gives the one for any other cause.
+ */
+static const struct {
+	enum close_reason code;
+	enum diag_cause cause;
+	const char *hint;
+} cause_hints[] = {
+	{ CR_UPSTREAM_CERT, DIAG_CAUSE_PIN_MISMATCH, HINT_CERT_PIN_MISMATCH },
+	{ CR_UPSTREAM_CERT, DIAG_CAUSE_CERT_EXPIRED, HINT_CERT_EXPIRED },
+	{ CR_UPSTREAM_CERT, DIAG_CAUSE_CERT_UNTRUSTED, HINT_CERT_UNTRUSTED },
+	{ CR_UPSTREAM_CERT, DIAG_CAUSE_CERT_NAME, HINT_CERT_NAME },
+	{ CR_UPSTREAM_CERT, DIAG_CAUSE_WEAK_CERT, HINT_CERT_WEAK },
+	{ CR_UPSTREAM_TLS_FAILED, DIAG_CAUSE_LEGACY_SIGALG, HINT_TLS_LEGACY_SIGALG },
+	{ CR_UPSTREAM_TLS_FAILED, DIAG_CAUSE_DH_TOO_SMALL, HINT_TLS_DH_TOO_SMALL },
+	{ CR_UPSTREAM_TLS_FAILED, DIAG_CAUSE_WEAK_CERT, HINT_TLS_WEAK_CERT },
+	{ CR_UPSTREAM_TLS_FAILED, DIAG_CAUSE_NOT_TLS, HINT_TLS_NOT_TLS },
+	{ CR_CLIENT_TLS_FAILED, DIAG_CAUSE_NOT_TLS, HINT_CLIENT_NOT_TLS },
+	{ CR_CLIENT_TLS_FAILED, DIAG_CAUSE_NO_SHARED_CIPHER, HINT_CLIENT_NO_CIPHER },
+	{ CR_CLIENT_TLS_FAILED, DIAG_CAUSE_CLIENT_CERT, HINT_CLIENT_NO_CERT },
+};
+
+/* The hint cause_hints gives err's reason and cause, else fallback. */
+static const char *
+hint_by_cause(const struct tb_err *err, const char *fallback)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(cause_hints) / sizeof(cause_hints[0]); i++) {
+		if (cause_hints[i].code == err->code &&
+		    cause_hints[i].cause == err->cause)
+			return cause_hints[i].hint;
+	}
+	return fallback;
+}
+
 static const char *
 hint_upstream_cert(const struct tb_err *err)
 {
-	switch (err->cause) {
-	case DIAG_CAUSE_PIN_MISMATCH:
-		return "the endpoint's key does not match upstream_pin: if its "
-		    "certificate was legitimately renewed with a new key, update "
-		    "upstream_pin = sha256//... to the new key's pin";
-	case DIAG_CAUSE_CERT_EXPIRED:
-		return "the endpoint's certificate is expired or not yet valid: "
-		    "renew it, or set upstream_verify = pin with upstream_pin = "
-		    "sha256//... (a CA file cannot fix an expiry)";
-	case DIAG_CAUSE_CERT_UNTRUSTED:
-		return "the endpoint's certificate is self-signed or from a CA we "
-		    "do not trust: set upstream_ca = its CA file, or upstream_verify "
-		    "= pin with upstream_pin = sha256//...";
-	case DIAG_CAUSE_CERT_NAME:
-		return "the endpoint's certificate does not name the host we "
-		    "connect to: use the name in the certificate in upstream = "
-		    "HOST:PORT, or upstream_verify = pin";
-	case DIAG_CAUSE_WEAK_CERT:
-		return "the endpoint's certificate has a key or signature digest "
-		    "(e.g. RSA-1024, SHA-1) below our security level: set "
-		    "upstream_security_level = 0 (verification stays on), or "
-		    "upstream_verify = pin";
-	default:
-		return "the endpoint's certificate failed verification (see "
-		    "detail): fix upstream_ca, or use upstream_verify = pin with "
-		    "upstream_pin = sha256//...";
-	}
+	return hint_by_cause(err, HINT_CERT_FAILED);
 }
 
 static const char *
 hint_upstream_tls_failed(const struct tb_err *err)
 {
-	switch (err->cause) {
-	case DIAG_CAUSE_LEGACY_SIGALG:
-		return "the endpoint signs its handshake with MD5+SHA-1 or SHA-1 "
-		    "(TLS 1.0/1.1 style), refused at our security level: set "
-		    "upstream_security_level = 0, or upstream_ciphers = "
-		    "AES128-SHA:AES256-SHA if it accepts RSA key exchange";
-	case DIAG_CAUSE_DH_TOO_SMALL:
-		return "the endpoint's DHE group is too small (e.g. 1024 bits) for "
-		    "our security level: set upstream_security_level = 0 (1 is "
-		    "enough for TLS 1.2), or prefer ECDHE/RSA in upstream_ciphers";
-	case DIAG_CAUSE_WEAK_CERT:
-		return "a certificate key or digest (e.g. RSA-1024, SHA-1) is below "
-		    "our security level: set upstream_security_level = 0";
-	case DIAG_CAUSE_NOT_TLS:
-		return "the endpoint did not answer with TLS: it may speak plain "
-		    "HTTP on this port; set upstream_tls = off or check the "
-		    "upstream port";
-	default:
-		return "the outbound TLS handshake failed (see detail): run "
-		    "tlsbroker probe HOST:PORT to find route settings that work";
-	}
+	return hint_by_cause(err, HINT_TLS_FAILED);
 }
 
 static const char *
@@ -294,19 +349,10 @@ hint_client_timeout(const struct tb_err *err)
 static const char *
 hint_client_tls_failed(const struct tb_err *err)
 {
-	switch (err->cause) {
-	case DIAG_CAUSE_NOT_TLS:
-		return "the client spoke plain HTTP to a TLS listener: it must "
-		    "use https://";
-	case DIAG_CAUSE_NO_SHARED_CIPHER:
-		return "the client offers no cipher this listener allows: check "
-		    "ciphers = / ciphersuites = in its [listener] section";
-	case DIAG_CAUSE_CLIENT_CERT:
-		return "the client sent no valid client certificate: the "
-		    "listener's client_ca requires one issued by that CA";
-	default:
-		break;
-	}
+	const char *hint = hint_by_cause(err, NULL);
+
+	if (hint != NULL)
+		return hint;
 	if (err->phase != PHASE_CLIENT_HANDSHAKE && err->phase != PHASE_NONE)
 		return "the client broke the TLS stream after the handshake "
 		    "(see detail): a client bug, or something between client and "
@@ -326,15 +372,16 @@ struct close_reason_info {
 	int status;			/* HTTP status answered, 0 = none */
 	enum log_level level;		/* a tcp session's close line */
 	enum log_level request_level;	/* a failed http request's line */
+	unsigned flags;			/* CRF_* */
 	const char *hint;		/* static hint, or NULL for hint_fn */
 	const char *(*hint_fn)(const struct tb_err *err);
-	bool routine;			/* a normal end, not a failure */
-	bool client_gone;		/* nobody to answer */
-	bool not_address;		/* every address would meet it */
-	bool unreached;			/* before the endpoint answered: down */
 };
 
-#define DIAG_REASON_ROW(id, ...) [id] = { __VA_ARGS__ },
+#define DIAG_REASON_ROW(id, name_, status_, level_, request_level_, \
+	    flags_, hint_, hint_fn_) \
+	[id] = { .name = name_, .status = status_, \
+	    .level = LOG_LVL_##level_, .request_level = LOG_LVL_##request_level_, \
+	    .flags = flags_, .hint = hint_, .hint_fn = hint_fn_ },
 static const struct close_reason_info close_reasons[CR__COUNT] = {
 	DIAG_REASONS(DIAG_REASON_ROW)
 };
@@ -403,25 +450,25 @@ diag_request_level(enum close_reason code)
 bool
 diag_is_failure(enum close_reason code)
 {
-	return !close_reason_info(code)->routine;
+	return (close_reason_info(code)->flags & CRF_ROUTINE) == 0;
 }
 
 bool
 diag_client_gone(enum close_reason code)
 {
-	return close_reason_info(code)->client_gone;
+	return (close_reason_info(code)->flags & CRF_CLIENT_GONE) != 0;
 }
 
 bool
 diag_address_failed(enum close_reason code)
 {
-	return !close_reason_info(code)->not_address;
+	return (close_reason_info(code)->flags & CRF_NOT_ADDRESS) == 0;
 }
 
 bool
 diag_unreached(const struct tb_err *err)
 {
-	return close_reason_info(err->code)->unreached &&
+	return (close_reason_info(err->code)->flags & CRF_UNREACHED) != 0 &&
 	    (err->phase == PHASE_DNS || err->phase == PHASE_CONNECT ||
 	    err->phase == PHASE_HANDSHAKE);
 }
@@ -589,6 +636,25 @@ set_alert(struct tb_err *err, int alert)
 		(void)snprintf(err->alert, sizeof(err->alert), "alert_%d", alert);
 }
 
+/* The name of an alert for a detail line, "unknown" if it has none. */
+static const char *
+alert_label(int alert)
+{
+	const char *name = diag_alert_name(alert);
+
+	return name != NULL ? name : "unknown";
+}
+
+/* upstream_tls_failed for a named OpenSSL reason rs: "<rs>: <what>". */
+static void
+set_upstream_tls_failed(struct tb_err *err, enum diag_cause cause,
+    const char *rs, const char *what)
+{
+	tb_err_set(err, CR_UPSTREAM_TLS_FAILED, PHASE_HANDSHAKE, "%s: %s", rs,
+	    what);
+	err->cause = cause;
+}
+
 static void
 set_upstream_version(struct tb_err *err, const char *rs, int alert,
     const char *offered)
@@ -601,6 +667,34 @@ set_upstream_version(struct tb_err *err, const char *rs, int alert,
 		set_alert(err, alert);
 }
 
+/* A failed handshake's raw signals, decoded the same way for both sides. */
+struct tls_signals {
+	int reason;		/* the SSL library's reason code, 0 if none */
+	int alert;		/* the alert received, -1 if none */
+	int sys;		/* errno, 0 if none */
+	const char *rs;		/* OpenSSL's reason text, NULL if no error */
+	char rbuf[128];		/* holds rs when it is formatted */
+};
+
+static void
+decode_tls_failure(const struct tls_failure *f, struct tls_signals *sig)
+{
+	unsigned long e = f->ssl_err;
+
+	sig->reason = 0;
+	sig->alert = f->alert_recv;
+	sig->sys = f->sys_errno;
+	if (e != 0 && ERR_GET_LIB(e) == ERR_LIB_SSL)
+		sig->reason = ERR_GET_REASON(e);
+	if (e != 0 && ERR_GET_LIB(e) == ERR_LIB_SYS && sig->sys == 0)
+		sig->sys = ERR_GET_REASON(e);
+	/* A received fatal alert is queued as SSL_AD_REASON_OFFSET + alert. */
+	if (sig->alert < 0 && sig->reason >= SSL_AD_REASON_OFFSET &&
+	    sig->reason < SSL_AD_REASON_OFFSET + 256)
+		sig->alert = sig->reason - SSL_AD_REASON_OFFSET;
+	sig->rs = diag_ssl_reason(e, sig->rbuf, sizeof(sig->rbuf));
+}
+
 /*
  * Order matters: the most specific signal wins.  The pin and the named
  * OpenSSL reasons come first; a received alert next; then the transport
@@ -611,21 +705,11 @@ set_upstream_version(struct tb_err *err, const char *rs, int alert,
 void
 diag_from_upstream_tls(struct tb_err *err, const struct tls_failure *f)
 {
-	unsigned long e = f->ssl_err;
-	int reason = 0, alert = f->alert_recv, sys = f->sys_errno;
+	struct tls_signals sig;
 	bool eof = f->eof;
-	const char *rs;
-	char rbuf[128], ebuf[128];
+	char ebuf[128];
 
-	if (e != 0 && ERR_GET_LIB(e) == ERR_LIB_SSL)
-		reason = ERR_GET_REASON(e);
-	if (e != 0 && ERR_GET_LIB(e) == ERR_LIB_SYS && sys == 0)
-		sys = ERR_GET_REASON(e);
-	/* A received fatal alert is queued as SSL_AD_REASON_OFFSET + alert. */
-	if (alert < 0 && reason >= SSL_AD_REASON_OFFSET &&
-	    reason < SSL_AD_REASON_OFFSET + 256)
-		alert = reason - SSL_AD_REASON_OFFSET;
-	rs = diag_ssl_reason(e, rbuf, sizeof(rbuf));
+	decode_tls_failure(f, &sig);
 
 	if (f->pin_mismatch) {
 		tb_err_set(err, CR_UPSTREAM_CERT, PHASE_HANDSHAKE,
@@ -634,54 +718,49 @@ diag_from_upstream_tls(struct tb_err *err, const struct tls_failure *f)
 		err->cause = DIAG_CAUSE_PIN_MISMATCH;
 		return;
 	}
-	switch (reason) {
+	switch (sig.reason) {
 	case SSL_R_UNSAFE_LEGACY_RENEGOTIATION_DISABLED:
 		tb_err_set(err, CR_UPSTREAM_LEGACY_RENEGOTIATION, PHASE_HANDSHAKE,
 		    "%s: the endpoint does not support RFC 5746 secure "
-		    "renegotiation", rs);
+		    "renegotiation", sig.rs);
 		return;
 	case SSL_R_CERTIFICATE_VERIFY_FAILED:
-		set_upstream_cert(err, f->verify_result, rs);
+		set_upstream_cert(err, f->verify_result, sig.rs);
 		return;
 	case SSL_R_UNSUPPORTED_PROTOCOL:
 	case SSL_R_NO_PROTOCOLS_AVAILABLE:
 	case SSL_R_VERSION_TOO_LOW:
 	case SSL_R_VERSION_TOO_HIGH:
 	case SSL_R_WRONG_SSL_VERSION:
-		set_upstream_version(err, rs, alert, f->offered);
+		set_upstream_version(err, sig.rs, sig.alert, f->offered);
 		return;
 	case SSL_R_NO_SHARED_CIPHER:
 	case SSL_R_NO_CIPHERS_AVAILABLE:
 	case SSL_R_NO_CIPHER_MATCH:
 	case SSL_R_WRONG_CIPHER_RETURNED:
 		tb_err_set(err, CR_UPSTREAM_TLS_CIPHER, PHASE_HANDSHAKE,
-		    "no cipher in common: %s", rs);
+		    "no cipher in common: %s", sig.rs);
 		return;
 	case SSL_R_LEGACY_SIGALG_DISALLOWED_OR_UNSUPPORTED:
 	case SSL_R_NO_SUITABLE_SIGNATURE_ALGORITHM:
 	case SSL_R_NO_SHARED_SIGNATURE_ALGORITHMS:
-		tb_err_set(err, CR_UPSTREAM_TLS_FAILED, PHASE_HANDSHAKE,
-		    "%s: the endpoint's signature algorithm is below our "
-		    "security level", rs);
-		err->cause = DIAG_CAUSE_LEGACY_SIGALG;
+		set_upstream_tls_failed(err, DIAG_CAUSE_LEGACY_SIGALG, sig.rs,
+		    "the endpoint's signature algorithm is below our security "
+		    "level");
 		return;
 	case SSL_R_DH_KEY_TOO_SMALL:
-		tb_err_set(err, CR_UPSTREAM_TLS_FAILED, PHASE_HANDSHAKE,
-		    "%s: the endpoint's DHE group is below our security level",
-		    rs);
-		err->cause = DIAG_CAUSE_DH_TOO_SMALL;
+		set_upstream_tls_failed(err, DIAG_CAUSE_DH_TOO_SMALL, sig.rs,
+		    "the endpoint's DHE group is below our security level");
 		return;
 	case SSL_R_EE_KEY_TOO_SMALL:
 	case SSL_R_CA_KEY_TOO_SMALL:
 	case SSL_R_CA_MD_TOO_WEAK:
-		tb_err_set(err, CR_UPSTREAM_TLS_FAILED, PHASE_HANDSHAKE,
-		    "%s: a certificate is below our security level", rs);
-		err->cause = DIAG_CAUSE_WEAK_CERT;
+		set_upstream_tls_failed(err, DIAG_CAUSE_WEAK_CERT, sig.rs,
+		    "a certificate is below our security level");
 		return;
 	case SSL_R_WRONG_VERSION_NUMBER:
-		tb_err_set(err, CR_UPSTREAM_TLS_FAILED, PHASE_HANDSHAKE,
-		    "%s: the endpoint's answer is not a TLS record", rs);
-		err->cause = DIAG_CAUSE_NOT_TLS;
+		set_upstream_tls_failed(err, DIAG_CAUSE_NOT_TLS, sig.rs,
+		    "the endpoint's answer is not a TLS record");
 		return;
 	case SSL_R_UNEXPECTED_EOF_WHILE_READING:
 		/*
@@ -693,55 +772,56 @@ diag_from_upstream_tls(struct tb_err *err, const struct tls_failure *f)
 	default:
 		break;
 	}
-	if (alert == SSL_AD_PROTOCOL_VERSION) {
-		set_upstream_version(err, rs, alert, f->offered);
+	if (sig.alert == SSL_AD_PROTOCOL_VERSION) {
+		set_upstream_version(err, sig.rs, sig.alert, f->offered);
 		return;
 	}
-	if (alert >= 0) {
+	if (sig.alert >= 0) {
 		tb_err_set(err, CR_UPSTREAM_TLS_ALERT, PHASE_HANDSHAKE,
 		    "the endpoint sent fatal alert %s (%d)%s%s",
-		    diag_alert_name(alert) != NULL ? diag_alert_name(alert) :
-		    "unknown", alert, rs != NULL ? ": " : "",
-		    rs != NULL ? rs : "");
-		set_alert(err, alert);
+		    alert_label(sig.alert), sig.alert, sig.rs != NULL ? ": " : "",
+		    sig.rs != NULL ? sig.rs : "");
+		set_alert(err, sig.alert);
 		return;
 	}
-	if (sys == ECONNRESET || sys == EPIPE) {
+	if (sig.sys == ECONNRESET || sig.sys == EPIPE) {
 		tb_err_set(err, CR_UPSTREAM_RESET, PHASE_HANDSHAKE,
 		    "connection reset by peer during TLS handshake");
 		return;
 	}
-	if (sys == ETIMEDOUT) {
+	if (sig.sys == ETIMEDOUT) {
 		tb_err_set(err, CR_UPSTREAM_TIMEOUT, PHASE_HANDSHAKE,
-		    "TLS handshake: %s", diag_strerror(sys, ebuf, sizeof(ebuf)));
+		    "TLS handshake: %s",
+		    diag_strerror(sig.sys, ebuf, sizeof(ebuf)));
 		return;
 	}
-	if (sys != 0) {
+	if (sig.sys != 0) {
 		tb_err_set(err, CR_UPSTREAM_TLS_FAILED, PHASE_HANDSHAKE,
-		    "TLS handshake: %s", diag_strerror(sys, ebuf, sizeof(ebuf)));
+		    "TLS handshake: %s",
+		    diag_strerror(sig.sys, ebuf, sizeof(ebuf)));
 		return;
 	}
 	if (eof) {
 		tb_err_set(err, CR_UPSTREAM_RESET, PHASE_HANDSHAKE,
 		    "endpoint closed the connection during TLS handshake "
-		    "(no alert)%s%s", rs != NULL ? ": " : "",
-		    rs != NULL ? rs : "");
+		    "(no alert)%s%s", sig.rs != NULL ? ": " : "",
+		    sig.rs != NULL ? sig.rs : "");
 		err->cause = DIAG_CAUSE_EOF;
 		return;
 	}
 	if (f->verify_result != X509_V_OK) {
-		set_upstream_cert(err, f->verify_result, rs);
+		set_upstream_cert(err, f->verify_result, sig.rs);
 		return;
 	}
-	if (f->alert_sent >= 0 && rs == NULL) {
+	if (f->alert_sent >= 0 && sig.rs == NULL) {
 		tb_err_set(err, CR_UPSTREAM_TLS_FAILED, PHASE_HANDSHAKE,
 		    "TLS handshake failed: we sent alert %s",
-		    diag_alert_name(f->alert_sent) != NULL ?
-		    diag_alert_name(f->alert_sent) : "unknown");
+		    alert_label(f->alert_sent));
 		return;
 	}
 	tb_err_set(err, CR_UPSTREAM_TLS_FAILED, PHASE_HANDSHAKE,
-	    "TLS handshake failed: %s", rs != NULL ? rs : "no error reported");
+	    "TLS handshake failed: %s",
+	    sig.rs != NULL ? sig.rs : "no error reported");
 }
 
 #define CLIENT_VERSION_HINT(v) \
@@ -779,24 +859,36 @@ diag_client_tls_version(struct tb_err *err, const char *offered)
 	err->hint = client_version_hint(o);
 }
 
+/* client_tls_failed for a named OpenSSL reason rs: "<rs>[: <what>]". */
+static void
+set_client_tls_failed(struct tb_err *err, enum diag_cause cause,
+    const char *rs, const char *what)
+{
+	if (what != NULL)
+		tb_err_set(err, CR_CLIENT_TLS_FAILED, PHASE_CLIENT_HANDSHAKE,
+		    "%s: %s", rs, what);
+	else
+		tb_err_set(err, CR_CLIENT_TLS_FAILED, PHASE_CLIENT_HANDSHAKE,
+		    "%s", rs);
+	err->cause = cause;
+}
+
+static void
+set_client_closed_in_handshake(struct tb_err *err)
+{
+	tb_err_set(err, CR_CLIENT_CLOSED, PHASE_CLIENT_HANDSHAKE,
+	    "client closed the connection during TLS handshake");
+	err->cause = DIAG_CAUSE_EOF;
+}
+
 void
 diag_from_client_tls(struct tb_err *err, const struct tls_failure *f)
 {
-	unsigned long e = f->ssl_err;
-	int reason = 0, alert = f->alert_recv, sys = f->sys_errno;
-	const char *rs;
-	char rbuf[128];
+	struct tls_signals sig;
 
-	if (e != 0 && ERR_GET_LIB(e) == ERR_LIB_SSL)
-		reason = ERR_GET_REASON(e);
-	if (e != 0 && ERR_GET_LIB(e) == ERR_LIB_SYS && sys == 0)
-		sys = ERR_GET_REASON(e);
-	if (alert < 0 && reason >= SSL_AD_REASON_OFFSET &&
-	    reason < SSL_AD_REASON_OFFSET + 256)
-		alert = reason - SSL_AD_REASON_OFFSET;
-	rs = diag_ssl_reason(e, rbuf, sizeof(rbuf));
+	decode_tls_failure(f, &sig);
 
-	switch (reason) {
+	switch (sig.reason) {
 	case SSL_R_UNSUPPORTED_PROTOCOL:
 	case SSL_R_VERSION_TOO_LOW:
 	case SSL_R_NO_PROTOCOLS_AVAILABLE:
@@ -805,57 +897,45 @@ diag_from_client_tls(struct tb_err *err, const struct tls_failure *f)
 	case SSL_R_HTTP_REQUEST:
 	case SSL_R_HTTPS_PROXY_REQUEST:
 	case SSL_R_WRONG_VERSION_NUMBER:
-		tb_err_set(err, CR_CLIENT_TLS_FAILED, PHASE_CLIENT_HANDSHAKE,
-		    "%s", rs);
-		err->cause = DIAG_CAUSE_NOT_TLS;
+		set_client_tls_failed(err, DIAG_CAUSE_NOT_TLS, sig.rs, NULL);
 		return;
 	case SSL_R_NO_SHARED_CIPHER:
-		tb_err_set(err, CR_CLIENT_TLS_FAILED, PHASE_CLIENT_HANDSHAKE,
-		    "%s", rs);
-		err->cause = DIAG_CAUSE_NO_SHARED_CIPHER;
+		set_client_tls_failed(err, DIAG_CAUSE_NO_SHARED_CIPHER, sig.rs,
+		    NULL);
 		return;
 	case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE:
 	case SSL_R_CERTIFICATE_VERIFY_FAILED:
-		if (f->verify_result != X509_V_OK)
-			tb_err_set(err, CR_CLIENT_TLS_FAILED,
-			    PHASE_CLIENT_HANDSHAKE, "%s: %s", rs,
-			    X509_verify_cert_error_string(f->verify_result));
-		else
-			tb_err_set(err, CR_CLIENT_TLS_FAILED,
-			    PHASE_CLIENT_HANDSHAKE, "%s", rs);
-		err->cause = DIAG_CAUSE_CLIENT_CERT;
+		set_client_tls_failed(err, DIAG_CAUSE_CLIENT_CERT, sig.rs,
+		    f->verify_result != X509_V_OK ?
+		    X509_verify_cert_error_string(f->verify_result) : NULL);
 		return;
 	case SSL_R_UNEXPECTED_EOF_WHILE_READING:
-		tb_err_set(err, CR_CLIENT_CLOSED, PHASE_CLIENT_HANDSHAKE,
-		    "client closed the connection during TLS handshake");
-		err->cause = DIAG_CAUSE_EOF;
+		set_client_closed_in_handshake(err);
 		return;
 	default:
 		break;
 	}
-	if (alert == SSL_AD_PROTOCOL_VERSION) {
+	if (sig.alert == SSL_AD_PROTOCOL_VERSION) {
 		diag_client_tls_version(err, f->offered);
-		set_alert(err, alert);
+		set_alert(err, sig.alert);
 		return;
 	}
-	if (alert >= 0) {
+	if (sig.alert >= 0) {
 		tb_err_set(err, CR_CLIENT_TLS_FAILED, PHASE_CLIENT_HANDSHAKE,
-		    "the client sent fatal alert %s (%d)",
-		    diag_alert_name(alert) != NULL ? diag_alert_name(alert) :
-		    "unknown", alert);
-		set_alert(err, alert);
+		    "the client sent fatal alert %s (%d)", alert_label(sig.alert),
+		    sig.alert);
+		set_alert(err, sig.alert);
 		return;
 	}
-	if (sys != 0) {
-		diag_from_client_errno(err, sys, PHASE_CLIENT_HANDSHAKE);
+	if (sig.sys != 0) {
+		diag_from_client_errno(err, sig.sys, PHASE_CLIENT_HANDSHAKE);
 		return;
 	}
 	if (f->eof) {
-		tb_err_set(err, CR_CLIENT_CLOSED, PHASE_CLIENT_HANDSHAKE,
-		    "client closed the connection during TLS handshake");
-		err->cause = DIAG_CAUSE_EOF;
+		set_client_closed_in_handshake(err);
 		return;
 	}
 	tb_err_set(err, CR_CLIENT_TLS_FAILED, PHASE_CLIENT_HANDSHAKE,
-	    "TLS handshake failed: %s", rs != NULL ? rs : "no error reported");
+	    "TLS handshake failed: %s",
+	    sig.rs != NULL ? sig.rs : "no error reported");
 }

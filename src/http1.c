@@ -419,16 +419,23 @@ check_authority(const unsigned char *p, size_t s, size_t e, bool need_port,
 	return d > i && port <= 65535;
 }
 
-/* "HTTP/" DIGIT "." DIGIT: 10 or 11, -1 malformed, -2 another version. */
+/*
+ * HTTP-version = "HTTP/" DIGIT "." DIGIT in p[s..e), for either start
+ * line: sets m->version to 10 or 11, or fails at s, malformed or another
+ * version.
+ */
 static int
-parse_version(const unsigned char *p, size_t len)
+head_version(struct http1_msg *m, const unsigned char *p, size_t s, size_t e)
 {
-	if (len != 8 || memcmp(p, "HTTP/", 5) != 0 || !is_digit(p[5]) ||
-	    p[6] != '.' || !is_digit(p[7]))
-		return -1;
-	if (p[5] != '1' || (p[7] != '0' && p[7] != '1'))
-		return -2;
-	return p[7] == '1' ? 11 : 10;
+	const unsigned char *v = p + s;
+
+	if (e - s != 8 || memcmp(v, "HTTP/", 5) != 0 || !is_digit(v[5]) ||
+	    v[6] != '.' || !is_digit(v[7]))
+		return head_fail(m, HTTP1_E_VERSION_SYNTAX, s);
+	if (v[5] != '1' || (v[7] != '0' && v[7] != '1'))
+		return head_fail(m, HTTP1_E_VERSION, s);
+	m->version = v[7] == '1' ? 11 : 10;
+	return 0;
 }
 
 static enum http1_method
@@ -501,7 +508,6 @@ parse_request_line(struct http1_msg *m, const unsigned char *p, size_t s,
     size_t e)
 {
 	size_t i, t0, v0;
-	int v;
 
 	for (i = s; i < e && is_tchar(p[i]); i++)
 		;
@@ -532,12 +538,8 @@ parse_request_line(struct http1_msg *m, const unsigned char *p, size_t s,
 	}
 	if (v0 == e)
 		return head_fail(m, HTTP1_E_REQUEST_LINE, e);
-	v = parse_version(p + v0, e - v0);
-	if (v == -1)
-		return head_fail(m, HTTP1_E_VERSION_SYNTAX, v0);
-	if (v == -2)
-		return head_fail(m, HTTP1_E_VERSION, v0);
-	m->version = v;
+	if (head_version(m, p, v0, e) == -1)
+		return -1;
 	return check_target(m, p, t0, t0 + m->target.len);
 }
 
@@ -550,18 +552,13 @@ parse_status_line(struct http1_msg *m, const unsigned char *p, size_t s,
     size_t e)
 {
 	size_t i;
-	int v;
 
 	if (s == e)
 		return head_fail(m, HTTP1_E_STATUS_LINE, s);
 	for (i = s; i < e && p[i] != ' '; i++)
 		;
-	v = parse_version(p + s, i - s);
-	if (v == -1)
-		return head_fail(m, HTTP1_E_VERSION_SYNTAX, s);
-	if (v == -2)
-		return head_fail(m, HTTP1_E_VERSION, s);
-	m->version = v;
+	if (head_version(m, p, s, i) == -1)
+		return -1;
 	if (e - i < 4 || !is_digit(p[i + 1]) || !is_digit(p[i + 2]) ||
 	    !is_digit(p[i + 3]))
 		return head_fail(m, HTTP1_E_STATUS_LINE, i);
@@ -627,6 +624,24 @@ skip_quoted(const unsigned char *p, size_t i, size_t e, bool *ok)
 }
 
 /*
+ * The next element of a #list (RFC 9110 5.6.1) in p[*i..end): skips the
+ * empty elements and OWS before it, then reads a token.  Returns 1 with
+ * the token in p[*t0..*i), 0 at the end of the list, or -1 when an
+ * element starts with a byte that is no tchar (*i at that byte).
+ */
+static int
+list_token(const unsigned char *p, size_t *i, size_t end, size_t *t0)
+{
+	while (*i < end && (p[*i] == ',' || is_ows(p[*i])))
+		(*i)++;
+	if (*i == end)
+		return 0;
+	for (*t0 = *i; *i < end && is_tchar(p[*i]); (*i)++)
+		;
+	return *i > *t0 ? 1 : -1;
+}
+
+/*
  * Transfer-Encoding = #transfer-coding; transfer-coding = token *( OWS ";"
  * OWS token BWS "=" BWS ( token / quoted-string ) ).  Several fields make
  * one list.  What the list means is decided at the end of the head.
@@ -638,6 +653,7 @@ field_transfer_encoding(struct http1_msg *m, const unsigned char *p,
 	size_t i = v0, t0, t1;
 	unsigned codings = 0;
 	bool params, ok;
+	int r;
 
 	if (m->version == 10)
 		return head_fail(m, HTTP1_E_TE_HTTP10, line);
@@ -645,15 +661,7 @@ field_transfer_encoding(struct http1_msg *m, const unsigned char *p,
 		return head_fail(m, HTTP1_E_TE_CL, line);
 	m->flags |= HTTP1_F_TE;
 	m->te_line = line;
-	while (i < v1) {
-		if (p[i] == ',' || is_ows(p[i])) {
-			i++;
-			continue;
-		}
-		for (t0 = i; i < v1 && is_tchar(p[i]); i++)
-			;
-		if (i == t0)
-			return head_fail(m, HTTP1_E_TE_SYNTAX, i);
+	while ((r = list_token(p, &i, v1, &t0)) == 1) {
 		t1 = i;
 		params = false;
 		for (;;) {
@@ -700,6 +708,8 @@ field_transfer_encoding(struct http1_msg *m, const unsigned char *p,
 			m->te_last_chunked = false;
 		}
 	}
+	if (r == -1)
+		return head_fail(m, HTTP1_E_TE_SYNTAX, i);
 	if (codings == 0)
 		return head_fail(m, HTTP1_E_TE_SYNTAX, v0);
 	return 0;
@@ -731,16 +741,9 @@ field_connection(struct http1_msg *m, const unsigned char *p, size_t v0,
     size_t v1)
 {
 	size_t i = v0, t0, t1;
+	int r;
 
-	while (i < v1) {
-		if (p[i] == ',' || is_ows(p[i])) {
-			i++;
-			continue;
-		}
-		for (t0 = i; i < v1 && is_tchar(p[i]); i++)
-			;
-		if (i == t0)
-			return head_fail(m, HTTP1_E_CONN_SYNTAX, i);
+	while ((r = list_token(p, &i, v1, &t0)) == 1) {
 		for (t1 = i; i < v1 && is_ows(p[i]); i++)
 			;
 		if (i < v1 && p[i] != ',')
@@ -757,6 +760,8 @@ field_connection(struct http1_msg *m, const unsigned char *p, size_t v0,
 		else if (span_ieq(p + t0, t1 - t0, "keep-alive"))
 			m->flags |= HTTP1_F_CONN_KEEPALIVE;
 	}
+	if (r == -1)
+		return head_fail(m, HTTP1_E_CONN_SYNTAX, i);
 	return 0;
 }
 
@@ -1085,97 +1090,102 @@ body_fail(struct http1_body_dec *d, enum http1_err err, size_t i)
 }
 
 /*
- * One byte of chunk framing (anything but chunk data) in state d->st.
- * Returns 0 or -1 via body_fail() with the byte's index i.
+ * A state that takes one byte only (ok: c is that byte): on it go to next,
+ * else fail with err.  d->done is set only on reaching BS_DONE.
  */
 static ssize_t
-chunk_byte(struct http1_body_dec *d, unsigned char c, size_t i)
+chunk_expect(struct http1_body_dec *d, bool ok, int next, enum http1_err err,
+    size_t i)
 {
-	int h;
+	if (!ok)
+		return body_fail(d, err, i);
+	d->st = next;
+	if (next == BS_DONE)
+		d->done = true;
+	return 0;
+}
 
-	if (d->st >= BS_SIZE0 && d->st <= BS_SIZE_LF &&
-	    ++d->line > HTTP1_CHUNK_LINE_MAX)
-		return body_fail(d, HTTP1_E_CHUNK_LINE_TOO_LONG, i);
-	if (d->st >= BS_TR_LINE0 && ++d->trailer > HTTP1_TRAILER_MAX)
-		return body_fail(d, HTTP1_E_TRAILER_TOO_LARGE, i);
+/*
+ * The byte after a chunk-size, an extension name or an extension value:
+ * CR ends the line, ';' opens an extension, BWS goes to state ws; any
+ * other byte fails with err.
+ */
+static ssize_t
+chunk_ext_next(struct http1_body_dec *d, unsigned char c, int ws,
+    enum http1_err err, size_t i)
+{
+	if (c == '\r')
+		d->st = BS_SIZE_LF;
+	else if (c == ';')
+		d->st = BS_EXT_NAME0;
+	else if (is_ows(c))
+		d->st = ws;
+	else
+		return body_fail(d, err, i);
+	return 0;
+}
 
-	switch (d->st) {
-	case BS_SIZE0:
-	case BS_SIZE:
-		h = hex_val(c);
-		if (h >= 0) {
-			if (d->left > ((uint64_t)INT64_MAX >> 4))
-				return body_fail(d, HTTP1_E_CHUNK_OVERFLOW, i);
-			d->left = (d->left << 4) | (uint64_t)h;
-			d->st = BS_SIZE;
-		} else if (d->st == BS_SIZE0)
-			return body_fail(d, HTTP1_E_CHUNK_SIZE, i);
-		else if (c == '\r')
-			d->st = BS_SIZE_LF;
-		else if (c == ';')
-			d->st = BS_EXT_NAME0;
-		else if (is_ows(c))
-			d->st = BS_SEMI_WS;
-		else if (c == '\n')
-			return body_fail(d, HTTP1_E_CHUNK_CRLF, i);
-		else
-			return body_fail(d, HTTP1_E_CHUNK_SIZE, i);
+/* BS_SIZE0, BS_SIZE: a hex digit of the chunk size, or what follows it. */
+static ssize_t
+chunk_size_byte(struct http1_body_dec *d, unsigned char c, size_t i)
+{
+	int h = hex_val(c);
+
+	if (h >= 0) {
+		if (d->left > ((uint64_t)INT64_MAX >> 4))
+			return body_fail(d, HTTP1_E_CHUNK_OVERFLOW, i);
+		d->left = (d->left << 4) | (uint64_t)h;
+		d->st = BS_SIZE;
 		return 0;
+	}
+	if (d->st == BS_SIZE0)
+		return body_fail(d, HTTP1_E_CHUNK_SIZE, i);
+	/* a bare LF is a broken line end, not a bad size */
+	return chunk_ext_next(d, c, BS_SEMI_WS,
+	    c == '\n' ? HTTP1_E_CHUNK_CRLF : HTTP1_E_CHUNK_SIZE, i);
+}
+
+/*
+ * BS_SEMI_WS to BS_EXT_QEND: a byte of the chunk extensions,
+ * *( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] ).
+ */
+static ssize_t
+chunk_ext_byte(struct http1_body_dec *d, unsigned char c, size_t i)
+{
+	switch (d->st) {
 	case BS_SEMI_WS:
+	case BS_EXT_NAME_WS:
+		/* BWS runs to ';' (or '=' after a name), never to the CR */
 		if (c == ';')
 			d->st = BS_EXT_NAME0;
+		else if (c == '=' && d->st == BS_EXT_NAME_WS)
+			d->st = BS_EXT_VAL0;
 		else if (!is_ows(c))
 			return body_fail(d, HTTP1_E_CHUNK_EXT, i);
 		return 0;
 	case BS_EXT_NAME0:
+	case BS_EXT_VAL0:
+		/* BWS runs to a token (or, for a value, a quoted-string) */
 		if (is_tchar(c))
-			d->st = BS_EXT_NAME;
+			d->st = d->st == BS_EXT_NAME0 ? BS_EXT_NAME : BS_EXT_VAL;
+		else if (c == '"' && d->st == BS_EXT_VAL0)
+			d->st = BS_EXT_QS;
 		else if (!is_ows(c))
 			return body_fail(d, HTTP1_E_CHUNK_EXT, i);
 		return 0;
 	case BS_EXT_NAME:
 		if (is_tchar(c))
 			return 0;
-		if (c == '\r')
-			d->st = BS_SIZE_LF;
-		else if (c == ';')
-			d->st = BS_EXT_NAME0;
-		else if (c == '=')
+		if (c == '=') {
 			d->st = BS_EXT_VAL0;
-		else if (is_ows(c))
-			d->st = BS_EXT_NAME_WS;
-		else
-			return body_fail(d, HTTP1_E_CHUNK_EXT, i);
-		return 0;
-	case BS_EXT_NAME_WS:
-		if (c == ';')
-			d->st = BS_EXT_NAME0;
-		else if (c == '=')
-			d->st = BS_EXT_VAL0;
-		else if (!is_ows(c))
-			return body_fail(d, HTTP1_E_CHUNK_EXT, i);
-		return 0;
-	case BS_EXT_VAL0:
-		if (is_tchar(c))
-			d->st = BS_EXT_VAL;
-		else if (c == '"')
-			d->st = BS_EXT_QS;
-		else if (!is_ows(c))
-			return body_fail(d, HTTP1_E_CHUNK_EXT, i);
-		return 0;
+			return 0;
+		}
+		return chunk_ext_next(d, c, BS_EXT_NAME_WS, HTTP1_E_CHUNK_EXT, i);
 	case BS_EXT_VAL:
 	case BS_EXT_QEND:
 		if (d->st == BS_EXT_VAL && is_tchar(c))
 			return 0;
-		if (c == '\r')
-			d->st = BS_SIZE_LF;
-		else if (c == ';')
-			d->st = BS_EXT_NAME0;
-		else if (is_ows(c))
-			d->st = BS_SEMI_WS;
-		else
-			return body_fail(d, HTTP1_E_CHUNK_EXT, i);
-		return 0;
+		return chunk_ext_next(d, c, BS_SEMI_WS, HTTP1_E_CHUNK_EXT, i);
 	case BS_EXT_QS:
 		if (c == '"')
 			d->st = BS_EXT_QEND;
@@ -1184,27 +1194,17 @@ chunk_byte(struct http1_body_dec *d, unsigned char c, size_t i)
 		else if (!is_qdtext(c))
 			return body_fail(d, HTTP1_E_CHUNK_EXT, i);
 		return 0;
-	case BS_EXT_QP:
-		if (!is_qpair(c))
-			return body_fail(d, HTTP1_E_CHUNK_EXT, i);
-		d->st = BS_EXT_QS;
-		return 0;
-	case BS_SIZE_LF:
-		if (c != '\n')
-			return body_fail(d, HTTP1_E_CHUNK_CRLF, i);
-		d->line = 0;
-		d->st = d->left > 0 ? BS_DATA : BS_TR_LINE0;
-		return 0;
-	case BS_DATA_CR:
-		if (c != '\r')
-			return body_fail(d, HTTP1_E_CHUNK_CRLF, i);
-		d->st = BS_DATA_LF;
-		return 0;
-	case BS_DATA_LF:
-		if (c != '\n')
-			return body_fail(d, HTTP1_E_CHUNK_CRLF, i);
-		d->st = BS_SIZE0;
-		return 0;
+	default:	/* BS_EXT_QP */
+		return chunk_expect(d, is_qpair(c), BS_EXT_QS, HTTP1_E_CHUNK_EXT,
+		    i);
+	}
+}
+
+/* BS_TR_LINE0 to BS_END_LF: a byte of the trailer section. */
+static ssize_t
+chunk_trailer_byte(struct http1_body_dec *d, unsigned char c, size_t i)
+{
+	switch (d->st) {
 	case BS_TR_LINE0:
 		if (c == '\r')
 			d->st = BS_END_LF;
@@ -1226,16 +1226,56 @@ chunk_byte(struct http1_body_dec *d, unsigned char c, size_t i)
 			return body_fail(d, HTTP1_E_TRAILER, i);
 		return 0;
 	case BS_TR_LF:
-		if (c != '\n')
-			return body_fail(d, HTTP1_E_TRAILER, i);
-		d->st = BS_TR_LINE0;
-		return 0;
+		return chunk_expect(d, c == '\n', BS_TR_LINE0, HTTP1_E_TRAILER, i);
+	default:	/* BS_END_LF */
+		return chunk_expect(d, c == '\n', BS_DONE, HTTP1_E_TRAILER, i);
+	}
+}
+
+/*
+ * One byte of chunk framing (anything but chunk data) in state d->st.
+ * Returns 0 or -1 via body_fail() with the byte's index i.
+ */
+static ssize_t
+chunk_byte(struct http1_body_dec *d, unsigned char c, size_t i)
+{
+	if (d->st >= BS_SIZE0 && d->st <= BS_SIZE_LF &&
+	    ++d->line > HTTP1_CHUNK_LINE_MAX)
+		return body_fail(d, HTTP1_E_CHUNK_LINE_TOO_LONG, i);
+	if (d->st >= BS_TR_LINE0 && ++d->trailer > HTTP1_TRAILER_MAX)
+		return body_fail(d, HTTP1_E_TRAILER_TOO_LARGE, i);
+
+	switch (d->st) {
+	case BS_SIZE0:
+	case BS_SIZE:
+		return chunk_size_byte(d, c, i);
+	case BS_SEMI_WS:
+	case BS_EXT_NAME0:
+	case BS_EXT_NAME:
+	case BS_EXT_NAME_WS:
+	case BS_EXT_VAL0:
+	case BS_EXT_VAL:
+	case BS_EXT_QS:
+	case BS_EXT_QP:
+	case BS_EXT_QEND:
+		return chunk_ext_byte(d, c, i);
+	case BS_TR_LINE0:
+	case BS_TR_NAME:
+	case BS_TR_VAL:
+	case BS_TR_LF:
 	case BS_END_LF:
-		if (c != '\n')
-			return body_fail(d, HTTP1_E_TRAILER, i);
-		d->st = BS_DONE;
-		d->done = true;
-		return 0;
+		return chunk_trailer_byte(d, c, i);
+	case BS_SIZE_LF:
+		/* the line is in: the next one has its own length limit */
+		if (c == '\n')
+			d->line = 0;
+		return chunk_expect(d, c == '\n',
+		    d->left > 0 ? BS_DATA : BS_TR_LINE0, HTTP1_E_CHUNK_CRLF, i);
+	case BS_DATA_CR:
+		return chunk_expect(d, c == '\r', BS_DATA_LF, HTTP1_E_CHUNK_CRLF,
+		    i);
+	case BS_DATA_LF:
+		return chunk_expect(d, c == '\n', BS_SIZE0, HTTP1_E_CHUNK_CRLF, i);
 	default:
 		return body_fail(d, HTTP1_E_NONE, i);	/* unreachable */
 	}

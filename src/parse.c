@@ -78,24 +78,31 @@ struct unit {
 
 /*
  * Parses digits followed by one of units (exact, case as given) into
- * *out.  Returns 0, -1 when the text is not of that form, -2 on overflow.
+ * *out.  Returns 0, or -1 with err "'s' is <too_big>" on overflow and
+ * "'s' is <not_one>" when the text is not of that form.
  */
 static int
-parse_scaled(const char *s, const struct unit *units, uint64_t *out)
+parse_scaled(const char *s, const struct unit *units, uint64_t *out,
+    char *err, const char *too_big, const char *not_one)
 {
+	char cb[64];
 	uint64_t v;
 	int n;
 
-	if ((n = parse_digits(s, &v)) <= 0)
-		return -1;
-	for (; units->name != NULL; units++) {
-		if (strcmp(s + n, units->name) != 0)
-			continue;
-		if (v > UINT64_MAX / units->mult)
-			return -2;
-		*out = v * units->mult;
-		return 0;
+	if ((n = parse_digits(s, &v)) > 0) {
+		for (; units->name != NULL; units++) {
+			if (strcmp(s + n, units->name) != 0)
+				continue;
+			if (v > UINT64_MAX / units->mult) {
+				snprintf(err, PARSE_ERRLEN, "'%s' is %s", CLIP(s),
+				    too_big);
+				return -1;
+			}
+			*out = v * units->mult;
+			return 0;
+		}
 	}
+	snprintf(err, PARSE_ERRLEN, "'%s' is %s", CLIP(s), not_one);
 	return -1;
 }
 
@@ -106,19 +113,9 @@ parse_duration_ms(const char *s, uint64_t *out, char *err)
 		{ "", 1000 }, { "s", 1000 }, { "ms", 1 }, { "m", 60 * 1000 },
 		{ "h", 60 * 60 * 1000 }, { NULL, 0 }
 	};
-	char cb[64];
 
-	switch (parse_scaled(s, units, out)) {
-	case 0:
-		return 0;
-	case -2:
-		snprintf(err, PARSE_ERRLEN, "'%s' is too long a duration", CLIP(s));
-		return -1;
-	default:
-		snprintf(err, PARSE_ERRLEN, "'%s' is not a duration like 250ms, "
-		    "5s, 2m, 1h (a bare number is seconds)", CLIP(s));
-		return -1;
-	}
+	return parse_scaled(s, units, out, err, "too long a duration",
+	    "not a duration like 250ms, 5s, 2m, 1h (a bare number is seconds)");
 }
 
 int
@@ -129,19 +126,9 @@ parse_size(const char *s, uint64_t *out, char *err)
 		{ "M", 1024 * 1024 }, { "g", 1024 * 1024 * 1024 },
 		{ "G", 1024 * 1024 * 1024 }, { NULL, 0 }
 	};
-	char cb[64];
 
-	switch (parse_scaled(s, units, out)) {
-	case 0:
-		return 0;
-	case -2:
-		snprintf(err, PARSE_ERRLEN, "'%s' is too large a size", CLIP(s));
-		return -1;
-	default:
-		snprintf(err, PARSE_ERRLEN, "'%s' is not a size like 512, 64k, "
-		    "1m, 1g (bytes; k = 1024)", CLIP(s));
-		return -1;
-	}
+	return parse_scaled(s, units, out, err, "too large a size",
+	    "not a size like 512, 64k, 1m, 1g (bytes; k = 1024)");
 }
 
 int

@@ -193,44 +193,52 @@ v1_parse(const uint8_t *buf, size_t len, struct proxy_hdr *hdr, char *err,
 
 /* ---- v2 ------------------------------------------------------------------ */
 
+/*
+ * One end of a v2 address block: the address of family (4 bytes for
+ * AF_INET, 16 for AF_INET6) at addr and the port at port, both in network
+ * order as the sockaddr keeps them.
+ */
+static void
+v2_endpoint(struct sockaddr_storage *ss, int family, const uint8_t *addr,
+    const uint8_t *port)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+	if (family == AF_INET) {
+		sin->sin_family = AF_INET;
+		memcpy(&sin->sin_addr, addr, 4);
+		memcpy(&sin->sin_port, port, 2);
+	} else {
+		sin6->sin6_family = AF_INET6;
+		memcpy(&sin6->sin6_addr, addr, 16);
+		memcpy(&sin6->sin6_port, port, 2);
+	}
+}
+
 /* The address block of a PROXY command in family af (byte 13's high nibble). */
 static int
 v2_addrs(int af, const uint8_t *a, size_t alen, struct proxy_hdr *hdr,
     char *err, size_t errlen)
 {
-	struct sockaddr_in *s4 = (struct sockaddr_in *)&hdr->src;
-	struct sockaddr_in *d4 = (struct sockaddr_in *)&hdr->dst;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&hdr->src;
-	struct sockaddr_in6 *d6 = (struct sockaddr_in6 *)&hdr->dst;
+	int family = af == V2_AF_INET ? AF_INET : AF_INET6;
+	size_t n = family == AF_INET ? 4 : 16;	/* bytes of one address */
 
 	memset(&hdr->src, 0, sizeof(hdr->src));
 	memset(&hdr->dst, 0, sizeof(hdr->dst));
-	switch (af) {
-	case V2_AF_INET:
-		if (alen < 12)
-			return bad(err, errlen, "PROXY v2 IPv4 address block "
-			    "shorter than 12 bytes");
-		s4->sin_family = d4->sin_family = AF_INET;
-		memcpy(&s4->sin_addr, a, 4);
-		memcpy(&d4->sin_addr, a + 4, 4);
-		memcpy(&s4->sin_port, a + 8, 2);
-		memcpy(&d4->sin_port, a + 10, 2);
-		return 0;
-	case V2_AF_INET6:
-		if (alen < 36)
-			return bad(err, errlen, "PROXY v2 IPv6 address block "
-			    "shorter than 36 bytes");
-		s6->sin6_family = d6->sin6_family = AF_INET6;
-		memcpy(&s6->sin6_addr, a, 16);
-		memcpy(&d6->sin6_addr, a + 16, 16);
-		memcpy(&s6->sin6_port, a + 32, 2);
-		memcpy(&d6->sin6_port, a + 34, 2);
-		return 0;
-	default:
+	if (af != V2_AF_INET && af != V2_AF_INET6) {
 		/* UNSPEC or a unix socket: no address we could check */
 		hdr->local = true;
 		return 0;
 	}
+	if (alen < 2 * n + 4)
+		return bad(err, errlen, family == AF_INET ?
+		    "PROXY v2 IPv4 address block shorter than 12 bytes" :
+		    "PROXY v2 IPv6 address block shorter than 36 bytes");
+	/* source and destination address, then source and destination port */
+	v2_endpoint(&hdr->src, family, a, a + 2 * n);
+	v2_endpoint(&hdr->dst, family, a + n, a + 2 * n + 2);
+	return 0;
 }
 
 static int
