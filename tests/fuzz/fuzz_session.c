@@ -9,7 +9,7 @@
  * half-closes behave as on the wire); the broker's end goes either to
  * session_accept_plain() (no TLS: the test-only entry point, fast) or,
  * when the input asks, to session_accept() itself with a real TLS
- * handshake (slower, but the paths of bufferevent_openssl, dirty
+ * handshake (slower, but the paths of sockio over TLS, dirty
  * shutdowns and read-ahead run too).  The route's upstream is a listener
  * on 127.0.0.1 in this process, whose accepted connections the input
  * drives.  One event loop turn follows every step.

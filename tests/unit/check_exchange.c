@@ -389,7 +389,7 @@ END_TEST
 START_TEST(test_parks_after_idle)
 {
 	start_session();
-	/* A new connection starts parked: no bufferevent until a byte comes. */
+	/* A new connection starts parked: no sockio until a byte comes. */
 	ck_assert_str_eq(session_mode_state_str(sess), "parked");
 	ck_assert_ptr_null(sess->client.io);
 	one_exchange(0);
