@@ -31,10 +31,11 @@
 /* Bytes one read event takes at most without a watermark: others get a turn. */
 #define SOCKIO_READ_TURN (256 * 1024)
 /*
- * The output's first piece is written where it lies when it is at least
- * this long; shorter pieces are gathered into one record first.
+ * Output pieces shorter than this are gathered into one record (up to
+ * SOCKIO_GATHER_PIECES of them); longer ones are written where they lie.
  */
 #define SOCKIO_GATHER 4096
+#define SOCKIO_GATHER_PIECES 8
 
 struct sockio {
 	uint32_t magic;
@@ -589,22 +590,40 @@ sockio_read_ev(evutil_socket_t fd, short what, void *arg)
 
 /* ---- writing --------------------------------------------------------------- */
 
+/*
+ * How much of the output the next record takes: the short pieces at its
+ * front gathered (a head and a small body: one record, one write(2)),
+ * else the first piece as it lies.  A long piece is never copied to join
+ * others: copying costs more than the record it would save.
+ */
+static size_t
+sockio_tls_chunk(struct evbuffer *out, size_t len)
+{
+	struct evbuffer_iovec v[SOCKIO_GATHER_PIECES];
+	size_t chunk = 0;
+	int n, i;
+
+	n = evbuffer_peek(out, -1, NULL, v, SOCKIO_GATHER_PIECES);
+	if (n > SOCKIO_GATHER_PIECES)
+		n = SOCKIO_GATHER_PIECES;
+	for (i = 0; i < n && v[i].iov_len < SOCKIO_GATHER &&
+	    chunk + v[i].iov_len <= SOCKIO_RECORD; i++)
+		chunk += v[i].iov_len;
+	if (chunk == 0)
+		chunk = n >= 1 ? v[0].iov_len : len;
+	return chunk < SOCKIO_RECORD ? chunk : SOCKIO_RECORD;
+}
+
 /* One SSL_write of at most a record: bytes written, or an enum sockio_result. */
 static ssize_t
 sockio_write_tls(struct sockio *io)
 {
 	size_t len = evbuffer_get_length(io->output), chunk;
-	struct evbuffer_iovec v;
 	unsigned char *p;
 	int r, e;
 
-	if ((chunk = io->wpending) == 0) {
-		chunk = len < SOCKIO_RECORD ? len : SOCKIO_RECORD;
-		/* a long first piece goes as it lies; short ones are gathered */
-		if (evbuffer_peek(io->output, -1, NULL, &v, 1) >= 1 &&
-		    v.iov_len >= SOCKIO_GATHER && v.iov_len < chunk)
-			chunk = v.iov_len;
-	}
+	if ((chunk = io->wpending) == 0)
+		chunk = sockio_tls_chunk(io->output, len);
 	if ((p = evbuffer_pullup(io->output, (ev_ssize_t)chunk)) == NULL)
 		return SOCKIO_AGAIN;	/* out of memory: try on the next event */
 	r = SSL_write(io->ssl, p, (int)chunk);

@@ -22,10 +22,10 @@
  *  - Writing: whatever is added to the output is written later in the
  *    same loop turn (an active event, no epoll_ctl), and only when the
  *    socket refuses does the layer wait for EPOLLOUT.  TLS writes take up
- *    to one record (16 KiB) of the output at a time, made contiguous, so
- *    a head and a body written in pieces leave as one record and one
- *    write(2); a retry after WANT_WRITE repeats the same length, as
- *    OpenSSL requires.  The write callback runs after a write that leaves
+ *    to one record (16 KiB) of the output at a time: short pieces at its
+ *    front are gathered, so a head and a small body leave as one record
+ *    and one write(2), long ones go as they lie (never copied); a retry
+ *    after WANT_WRITE repeats the same length, as OpenSSL requires.  The write callback runs after a write that leaves
  *    the output at or below the write low watermark.
  *  - Events: SOCKIO_READING or SOCKIO_WRITING, with SOCKIO_EOF or
  *    SOCKIO_ERROR, and errno as the failed call left it.  A TCP close
