@@ -14,11 +14,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "sockio.h"
 #include <event2/event.h>
 
 #include "conf.h"
 #include "pool.h"
+#include "sockio.h"
 #include "tlsio.h"
 #include "upstream.h"
 #include "upstream_limit.h"

@@ -38,6 +38,7 @@
 #include "relay.h"
 #include "sockio.h"
 #include "testcert.h"
+#include "testpair.h"
 
 #define LEFTOVER	10	/* bytes left in the input's drained chain */
 #define PAYLOAD		1000	/* the peer's last record */
@@ -138,27 +139,6 @@ handshake(SSL *c, SSL *sv)
 	ck_assert_int_eq(sr, 1);
 }
 
-/* A connected loopback TCP pair: resets exist there, not on AF_UNIX. */
-static void
-tcp_pair(int fds[2])
-{
-	struct sockaddr_in a;
-	socklen_t len = sizeof(a);
-	int l;
-
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_ge(l = socket(AF_INET, SOCK_STREAM, 0), 0);
-	ck_assert_int_eq(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
-	ck_assert_int_eq(listen(l, 1), 0);
-	ck_assert_int_eq(getsockname(l, (struct sockaddr *)&a, &len), 0);
-	ck_assert_int_ge(fds[0] = socket(AF_INET, SOCK_STREAM, 0), 0);
-	ck_assert_int_eq(connect(fds[0], (struct sockaddr *)&a, sizeof(a)), 0);
-	ck_assert_int_ge(fds[1] = accept(l, NULL, NULL), 0);
-	close(l);
-}
-
 enum pair_kind { PAIR_UNIX, PAIR_TCP };
 
 /* A pair of sockets, TLS or not; sockios are made by end_open(). */
@@ -172,7 +152,7 @@ pair_setup(struct pair *p, enum pair_kind kind, bool tls)
 	p->base = event_base_new();
 	ck_assert_ptr_nonnull(p->base);
 	if (kind == PAIR_TCP)
-		tcp_pair(p->fds);
+		testpair_tcp(p->fds);	/* resets exist there, not on AF_UNIX */
 	else
 		ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, p->fds), 0);
 	for (i = 0; i < 2; i++) {

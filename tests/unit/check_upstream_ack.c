@@ -19,10 +19,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "sockio.h"
 #include <event2/event.h>
 
 #include "clock.h"
+#include "sockio.h"
+#include "testpair.h"
 #include "upstream.h"
 #include "upstream_ack.h"
 
@@ -47,23 +48,11 @@ teardown(void)
 static void
 tcp_pair(int *a, int *b)
 {
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
-	int ls;
+	int fds[2];
 
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ls = socket(AF_INET, SOCK_STREAM, 0);
-	ck_assert_int_ge(ls, 0);
-	ck_assert_int_eq(bind(ls, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	ck_assert_int_eq(listen(ls, 1), 0);
-	ck_assert_int_eq(getsockname(ls, (struct sockaddr *)&sin, &len), 0);
-	*a = socket(AF_INET, SOCK_STREAM, 0);
-	ck_assert_int_eq(connect(*a, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	*b = accept(ls, NULL, NULL);
-	ck_assert_int_ge(*b, 0);
-	close(ls);
+	testpair_tcp(fds);
+	*a = fds[0];
+	*b = fds[1];
 }
 
 /* A ready plain upconn on fd, idle since idle_ms ago. */
