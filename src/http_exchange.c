@@ -1233,6 +1233,12 @@ hx_reading_request(const struct http_exchange *ex)
 }
 
 bool
+hx_reading_head(const struct http_exchange *ex)
+{
+	return ex->state == HX_HEAD;
+}
+
+bool
 hx_answer_owed(const struct http_exchange *ex)
 {
 	return (ex->state == HX_CONNECTING || ex->state == HX_EXCHANGE) &&
