@@ -73,6 +73,12 @@ struct http_exchange {
 	struct event *up_ev;		/* owned: response / 100-continue timer */
 	uint64_t t_start;
 	uint64_t t_sent;
+	/*
+	 * The last response byte or request body move that restarts
+	 * response_timeout (0: none since the request went): the timer is
+	 * not re-armed for each, it finds the time when it fires.
+	 */
+	uint64_t t_active;
 	struct audit_rec rec;
 	char path[AUDIT_PATH_MAX];	/* rec.path points here */
 	/* not cleared between requests: the parser fills what it uses */
@@ -282,8 +288,10 @@ hx_closing(struct session *s, const struct tb_err *err)
 void
 hx_test_timers(struct session *s)
 {
-	if (s->http->ex != NULL)
+	if (s->http->ex != NULL) {
+		s->http->ex->t_active = 0;	/* as if response_timeout had passed */
 		event_active(s->http->ex->up_ev, EV_TIMEOUT, 1);
+	}
 }
 
 /* ---- answers of our own --------------------------------------------------- */
@@ -602,7 +610,7 @@ hx_up_readcb(struct sockio *io, void *arg)
 		return;
 	ex->resp_any = true;
 	s->last_active = now_ms();
-	event_add_ms(ex->up_ev, ex->rc->response_timeout_ms);
+	ex->t_active = s->last_active;	/* response_timeout restarts (hx_up_timeoutcb()) */
 	if (!ex->resp_head_done && hx_read_response_head(s) == -1)
 		return;
 	if (ex->resp_head_done)
@@ -776,13 +784,20 @@ hx_up_timeoutcb(evutil_socket_t fd, short what, void *arg)
 	struct session *s = hc_live(arg);
 	struct http_exchange *ex;
 	struct tb_err err;
-	uint64_t waited;
+	uint64_t now, waited;
 
 	(void)fd;
 	(void)what;
 	if (s == NULL || (ex = s->http->ex) == NULL)
 		return;
-	waited = now_ms() - ex->t_sent;
+	now = now_ms();
+	if (ex->t_active != 0 && now - ex->t_active < ex->rc->response_timeout_ms) {
+		/* activity since it was armed: response_timeout counts from there */
+		event_add_ms(ex->up_ev, ex->rc->response_timeout_ms -
+		    (now - ex->t_active));
+		return;
+	}
+	waited = now - ex->t_sent;
 	if (ex->expect && !ex->sent_continue && !ex->resp_any)
 		expect_learn(ex->pool, EXPECT_IGNORES);
 	if (ex->expect && !ex->sent_continue && !ex->resp_any &&
@@ -872,7 +887,7 @@ hx_forward_request_body(struct session *s)
 	 * byte.  Once per call, not per buffer chain: the time is the same.
 	 */
 	if (moved && (!ex->expect || ex->sent_continue || ex->resp_any))
-		event_add_ms(ex->up_ev, ex->rc->response_timeout_ms);
+		ex->t_active = now_ms();	/* hx_up_timeoutcb() re-arms from it */
 	hx_up_flush(s);
 	/*
 	 * Pipelined requests wait in the input until this exchange ends (the
@@ -905,6 +920,7 @@ hx_send_request(struct session *s)
 	s->uc->requests++;
 	ex->state = HX_EXCHANGE;
 	ex->t_sent = now_ms();
+	ex->t_active = 0;
 	if (ex->rec.up_reused)
 		upack_watch(s->uc, ex->rc->up_reuse_ack_timeout_ms, hx_up_unacked, s);
 	event_add_ms(ex->up_ev, ex->expect && !ex->sent_continue ?
