@@ -186,14 +186,26 @@ hx_free_one(struct http_exchange *ex)
 	free(ex);
 }
 
-/* Gives the exchange's memory back to the worker's cache, or frees it. */
+/* An evbuffer emptied; the drain of an empty one costs more than the test. */
+static void
+hx_empty(struct evbuffer *buf)
+{
+	size_t len = evbuffer_get_length(buf);
+
+	if (len > 0)
+		evbuffer_drain(buf, len);
+}
+
+/*
+ * Gives the exchange's memory back to the worker's cache, or frees it.
+ * Its timer is stopped already (hx_end(), the only caller).
+ */
 static void
 hx_recycle(struct worker *w, struct http_exchange *ex)
 {
-	event_del(ex->up_ev);
 	if (w->nex_cache < WORKER_EX_CACHE) {
-		evbuffer_drain(ex->head, evbuffer_get_length(ex->head));
-		evbuffer_drain(ex->held, evbuffer_get_length(ex->held));
+		hx_empty(ex->head);
+		hx_empty(ex->held);
 		w->ex_cache[w->nex_cache++] = ex;
 		return;
 	}
