@@ -467,6 +467,30 @@ hx_body_next(struct http1_body_dec *d, struct evbuffer *in, char **p,
 	return http1_body_feed(d, *p, len, data);
 }
 
+/*
+ * Parses a head at the start of in, linearising no more of in than it
+ * needs: the first chain, which holds the head as a rule, then, if the
+ * head goes on past it, all of in up to the longest head m takes.  A
+ * pullup of all of in would copy the body bytes behind the head too (an
+ * upload, or a long answer read with its head).  Returns what
+ * http1_parse_head() returns; *headp is the head's contiguous copy.
+ */
+static int
+hx_parse_head(struct http1_msg *m, struct evbuffer *in, char **headp)
+{
+	size_t avail = evbuffer_get_length(in);
+	size_t n = evbuffer_get_contiguous_space(in);
+	int r;
+
+	for (;;) {
+		*headp = (char *)evbuffer_pullup(in, (ev_ssize_t)n);
+		r = http1_parse_head(m, *headp, n);
+		if (r != 0 || n == avail)
+			return r;
+		n = avail < m->max_head ? avail : m->max_head;
+	}
+}
+
 /* n request bytes came from the client. */
 static void
 hx_count_in(struct session *s, size_t n)
@@ -542,13 +566,11 @@ hx_read_response_head(struct session *s)
 	struct http_exchange *ex = s->http->ex;
 	struct evbuffer *in = sockio_get_input(s->uc->io);
 	struct tb_err err;
-	size_t len;
 	char *p;
 	int r;
 
-	while (!ex->resp_head_done && (len = evbuffer_get_length(in)) > 0) {
-		p = (char *)evbuffer_pullup(in, -1);
-		r = http1_parse_head(&ex->resp, p, len);
+	while (!ex->resp_head_done && evbuffer_get_length(in) > 0) {
+		r = hx_parse_head(&ex->resp, in, &p);
 		if (r < 0) {
 			tb_err_set(&err, CR_UPSTREAM_BAD_RESPONSE, PHASE_RESPONSE,
 			    "%s: invalid response head at byte %zu: %s",
@@ -1134,7 +1156,9 @@ hx_request_head(struct session *s, size_t head_len)
 {
 	struct http_exchange *ex = s->http->ex;
 	const struct http1_msg *m = &ex->req;
-	const char *buf = (const char *)evbuffer_pullup(hc_client_in(s), -1);
+	/* hx_parse_head() made the head contiguous */
+	const char *buf = (const char *)evbuffer_pullup(hc_client_in(s),
+	    (ev_ssize_t)head_len);
 	struct tb_err err;
 	char host[HTTP1_HOST_MAX + 1];
 	const char *path;
@@ -1214,12 +1238,12 @@ hx_client_input(struct session *s)
 	struct http_exchange *ex = s->http->ex;
 	struct evbuffer *in = hc_client_in(s);
 	struct tb_err err;
+	char *head;
 	int r;
 
 	switch (ex->state) {
 	case HX_HEAD:
-		r = http1_parse_head(&ex->req, (const char *)evbuffer_pullup(in, -1),
-		    evbuffer_get_length(in));
+		r = hx_parse_head(&ex->req, in, &head);
 		if (r < 0) {
 			tb_err_set(&err, CR_BAD_REQUEST, PHASE_REQUEST,
 			    "invalid request head at byte %zu: %s",
