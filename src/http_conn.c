@@ -226,6 +226,7 @@ hc_client_progress(struct session *s)
 {
 	struct evbuffer *in = hc_client_in(s);
 	struct tb_err err;
+	unsigned started = 0;
 
 	if (s->state == SESSION_ST_CLOSED || hc_closing(s->http))
 		return;
@@ -243,10 +244,20 @@ hc_client_progress(struct session *s)
 			session_close(s, &err);
 			return;
 		}
-		/* A new request began: its head must arrive in time. */
-		hc_request_timer(s, true);
+		started = s->http->nreq;
 	}
 	hx_client_input(s);
+	/*
+	 * A new request began: its head must arrive in time.  Armed only
+	 * when the head did not come whole with its first bytes (the usual
+	 * keep-alive request), which would stop the timer at once: an
+	 * event_add and event_del less per request.  Until then the wait
+	 * timer still runs, and the end of the head stops it too.
+	 */
+	if (started != 0 && s->state != SESSION_ST_CLOSED &&
+	    s->http->ex != NULL && s->http->nreq == started &&
+	    hx_reading_head(s->http->ex))
+		hc_request_timer(s, true);
 }
 
 static void

@@ -73,6 +73,12 @@ struct http_exchange {
 	struct event *up_ev;		/* owned: response / 100-continue timer */
 	uint64_t t_start;
 	uint64_t t_sent;
+	/*
+	 * The last response byte or request body move that restarts
+	 * response_timeout (0: none since the request went): the timer is
+	 * not re-armed for each, it finds the time when it fires.
+	 */
+	uint64_t t_active;
 	struct audit_rec rec;
 	char path[AUDIT_PATH_MAX];	/* rec.path points here */
 	/* not cleared between requests: the parser fills what it uses */
@@ -180,14 +186,26 @@ hx_free_one(struct http_exchange *ex)
 	free(ex);
 }
 
-/* Gives the exchange's memory back to the worker's cache, or frees it. */
+/* An evbuffer emptied; the drain of an empty one costs more than the test. */
+static void
+hx_empty(struct evbuffer *buf)
+{
+	size_t len = evbuffer_get_length(buf);
+
+	if (len > 0)
+		evbuffer_drain(buf, len);
+}
+
+/*
+ * Gives the exchange's memory back to the worker's cache, or frees it.
+ * Its timer is stopped already (hx_end(), the only caller).
+ */
 static void
 hx_recycle(struct worker *w, struct http_exchange *ex)
 {
-	event_del(ex->up_ev);
 	if (w->nex_cache < WORKER_EX_CACHE) {
-		evbuffer_drain(ex->head, evbuffer_get_length(ex->head));
-		evbuffer_drain(ex->held, evbuffer_get_length(ex->held));
+		hx_empty(ex->head);
+		hx_empty(ex->held);
 		w->ex_cache[w->nex_cache++] = ex;
 		return;
 	}
@@ -282,8 +300,10 @@ hx_closing(struct session *s, const struct tb_err *err)
 void
 hx_test_timers(struct session *s)
 {
-	if (s->http->ex != NULL)
+	if (s->http->ex != NULL) {
+		s->http->ex->t_active = 0;	/* as if response_timeout had passed */
 		event_active(s->http->ex->up_ev, EV_TIMEOUT, 1);
+	}
 }
 
 /* ---- answers of our own --------------------------------------------------- */
@@ -447,6 +467,30 @@ hx_body_next(struct http1_body_dec *d, struct evbuffer *in, char **p,
 	return http1_body_feed(d, *p, len, data);
 }
 
+/*
+ * Parses a head at the start of in, linearising no more of in than it
+ * needs: the first chain, which holds the head as a rule, then, if the
+ * head goes on past it, all of in up to the longest head m takes.  A
+ * pullup of all of in would copy the body bytes behind the head too (an
+ * upload, or a long answer read with its head).  Returns what
+ * http1_parse_head() returns; *headp is the head's contiguous copy.
+ */
+static int
+hx_parse_head(struct http1_msg *m, struct evbuffer *in, char **headp)
+{
+	size_t avail = evbuffer_get_length(in);
+	size_t n = evbuffer_get_contiguous_space(in);
+	int r;
+
+	for (;;) {
+		*headp = (char *)evbuffer_pullup(in, (ev_ssize_t)n);
+		r = http1_parse_head(m, *headp, n);
+		if (r != 0 || n == avail)
+			return r;
+		n = avail < m->max_head ? avail : m->max_head;
+	}
+}
+
 /* n request bytes came from the client. */
 static void
 hx_count_in(struct session *s, size_t n)
@@ -522,13 +566,11 @@ hx_read_response_head(struct session *s)
 	struct http_exchange *ex = s->http->ex;
 	struct evbuffer *in = sockio_get_input(s->uc->io);
 	struct tb_err err;
-	size_t len;
 	char *p;
 	int r;
 
-	while (!ex->resp_head_done && (len = evbuffer_get_length(in)) > 0) {
-		p = (char *)evbuffer_pullup(in, -1);
-		r = http1_parse_head(&ex->resp, p, len);
+	while (!ex->resp_head_done && evbuffer_get_length(in) > 0) {
+		r = hx_parse_head(&ex->resp, in, &p);
 		if (r < 0) {
 			tb_err_set(&err, CR_UPSTREAM_BAD_RESPONSE, PHASE_RESPONSE,
 			    "%s: invalid response head at byte %zu: %s",
@@ -602,7 +644,7 @@ hx_up_readcb(struct sockio *io, void *arg)
 		return;
 	ex->resp_any = true;
 	s->last_active = now_ms();
-	event_add_ms(ex->up_ev, ex->rc->response_timeout_ms);
+	ex->t_active = s->last_active;	/* response_timeout restarts (hx_up_timeoutcb()) */
 	if (!ex->resp_head_done && hx_read_response_head(s) == -1)
 		return;
 	if (ex->resp_head_done)
@@ -776,13 +818,20 @@ hx_up_timeoutcb(evutil_socket_t fd, short what, void *arg)
 	struct session *s = hc_live(arg);
 	struct http_exchange *ex;
 	struct tb_err err;
-	uint64_t waited;
+	uint64_t now, waited;
 
 	(void)fd;
 	(void)what;
 	if (s == NULL || (ex = s->http->ex) == NULL)
 		return;
-	waited = now_ms() - ex->t_sent;
+	now = now_ms();
+	if (ex->t_active != 0 && now - ex->t_active < ex->rc->response_timeout_ms) {
+		/* activity since it was armed: response_timeout counts from there */
+		event_add_ms(ex->up_ev, ex->rc->response_timeout_ms -
+		    (now - ex->t_active));
+		return;
+	}
+	waited = now - ex->t_sent;
 	if (ex->expect && !ex->sent_continue && !ex->resp_any)
 		expect_learn(ex->pool, EXPECT_IGNORES);
 	if (ex->expect && !ex->sent_continue && !ex->resp_any &&
@@ -872,7 +921,7 @@ hx_forward_request_body(struct session *s)
 	 * byte.  Once per call, not per buffer chain: the time is the same.
 	 */
 	if (moved && (!ex->expect || ex->sent_continue || ex->resp_any))
-		event_add_ms(ex->up_ev, ex->rc->response_timeout_ms);
+		ex->t_active = now_ms();	/* hx_up_timeoutcb() re-arms from it */
 	hx_up_flush(s);
 	/*
 	 * Pipelined requests wait in the input until this exchange ends (the
@@ -905,6 +954,7 @@ hx_send_request(struct session *s)
 	s->uc->requests++;
 	ex->state = HX_EXCHANGE;
 	ex->t_sent = now_ms();
+	ex->t_active = 0;
 	if (ex->rec.up_reused)
 		upack_watch(s->uc, ex->rc->up_reuse_ack_timeout_ms, hx_up_unacked, s);
 	event_add_ms(ex->up_ev, ex->expect && !ex->sent_continue ?
@@ -1106,7 +1156,9 @@ hx_request_head(struct session *s, size_t head_len)
 {
 	struct http_exchange *ex = s->http->ex;
 	const struct http1_msg *m = &ex->req;
-	const char *buf = (const char *)evbuffer_pullup(hc_client_in(s), -1);
+	/* hx_parse_head() made the head contiguous */
+	const char *buf = (const char *)evbuffer_pullup(hc_client_in(s),
+	    (ev_ssize_t)head_len);
 	struct tb_err err;
 	char host[HTTP1_HOST_MAX + 1];
 	const char *path;
@@ -1186,12 +1238,12 @@ hx_client_input(struct session *s)
 	struct http_exchange *ex = s->http->ex;
 	struct evbuffer *in = hc_client_in(s);
 	struct tb_err err;
+	char *head;
 	int r;
 
 	switch (ex->state) {
 	case HX_HEAD:
-		r = http1_parse_head(&ex->req, (const char *)evbuffer_pullup(in, -1),
-		    evbuffer_get_length(in));
+		r = hx_parse_head(&ex->req, in, &head);
 		if (r < 0) {
 			tb_err_set(&err, CR_BAD_REQUEST, PHASE_REQUEST,
 			    "invalid request head at byte %zu: %s",
@@ -1230,6 +1282,12 @@ bool
 hx_reading_request(const struct http_exchange *ex)
 {
 	return ex->state == HX_HEAD || ex->state == HX_HOLD;
+}
+
+bool
+hx_reading_head(const struct http_exchange *ex)
+{
+	return ex->state == HX_HEAD;
 }
 
 bool

@@ -43,6 +43,8 @@ void hx_request_timeout(struct session *s);
 
 /* Still reading the request (head, or a held body): the client timer runs. */
 bool hx_reading_request(const struct http_exchange *ex);
+/* Still reading the request head: its end stops the client timer. */
+bool hx_reading_head(const struct http_exchange *ex);
 /* The request is complete and its answer not yet: a half-closed client waits for it. */
 bool hx_answer_owed(const struct http_exchange *ex);
 /* A byte of the answer went to the client. */

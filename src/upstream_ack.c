@@ -116,7 +116,8 @@ upack_watch(struct upconn *uc, uint64_t timeout_ms, upack_cb cb, void *arg)
 void
 upack_stop(struct upconn *uc)
 {
-	if (uc->ack.ev != NULL)
+	/* cb is set only with the timer armed: most requests never arm it */
+	if (uc->ack.ev != NULL && uc->ack.cb != NULL)
 		evtimer_del(uc->ack.ev);
 	uc->ack.cb = NULL;
 	uc->ack.arg = NULL;

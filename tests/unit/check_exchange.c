@@ -8,7 +8,8 @@
  * until what it waits for happened (bounded, never a sleep): keep-alive
  * reuse of a pooled connection, the retry of an idempotent request when a
  * pooled connection closes before answering, parking after idleness, and
- * the linger after an error answer.  Each takes a few milliseconds.
+ * the linger after an error answer, an answer trickled for longer than
+ * its response_timeout.  Each takes a few milliseconds, the trickle 300.
  */
 #include "config.h"
 
@@ -30,6 +31,7 @@
 #include <openssl/x509.h>
 
 #include "audit.h"
+#include "clock.h"
 #include "conf.h"
 #include "conf_check.h"
 #include "gen.h"
@@ -91,8 +93,10 @@ make_gen(unsigned port)
 	    "[listener l]\nbind = 127.0.0.1:1\ncert = %s\n"
 	    "request_timeout = 5s\nkeepalive_timeout = 5s\n"
 	    "[route a]\nlistener = l\nhost = a.test\nupstream = 127.0.0.1:%u\n"
-	    "upstream_tls = off\npool_max_idle = 2\n",
-	    cert, port);
+	    "upstream_tls = off\npool_max_idle = 2\n"
+	    "[route b]\nlistener = l\nhost = b.test\nupstream = 127.0.0.1:%u\n"
+	    "upstream_tls = off\nresponse_timeout = 100ms\n",
+	    cert, port, port);
 	memset(&errs, 0, sizeof(errs));
 	conf = conf_load_string("check_exchange.ini", text, &errs);
 	ck_assert_ptr_nonnull(conf);
@@ -386,6 +390,42 @@ START_TEST(test_retry_not_for_post)
 }
 END_TEST
 
+/* Turns the loop for ms milliseconds. */
+static void
+turn_for(uint64_t ms)
+{
+	uint64_t t0 = now_ms();
+
+	while (now_ms() - t0 < ms)
+		turn_wait();
+}
+
+START_TEST(test_response_timeout_from_last_byte)
+{
+	static const char body[] = "abcdef";
+	char buf[4096];
+	size_t len = 0;
+	unsigned i;
+
+	start_session();
+	send_all(client, "GET /x HTTP/1.1\r\nHost: b.test\r\n\r\n");
+	ck_assert(wait_upstream(0));
+	ck_assert(read_until(up[0], buf, sizeof(buf), &len, "\r\n\r\n"));
+	/*
+	 * A byte every 50 ms for 300 ms: never 100 ms (response_timeout)
+	 * without one, so the answer completes.
+	 */
+	send_all(up[0], "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\n");
+	for (i = 0; i < sizeof(body) - 1; i++) {
+		turn_for(50);
+		ck_assert_int_eq(send(up[0], body + i, 1, MSG_NOSIGNAL), 1);
+	}
+	len = 0;
+	ck_assert(read_until(client, buf, sizeof(buf), &len, "\r\n\r\nabcdef"));
+	ck_assert_ptr_nonnull(strstr(buf, "HTTP/1.1 200 OK"));
+}
+END_TEST
+
 START_TEST(test_parks_after_idle)
 {
 	start_session();
@@ -466,6 +506,7 @@ exchange_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_keepalive_reuses_pooled);
 	tcase_add_test(tc, test_parks_after_idle);
+	tcase_add_test(tc, test_response_timeout_from_last_byte);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("retry");
