@@ -50,11 +50,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <event2/dns.h>
 #include <event2/event.h>
+#include <linux/sockios.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -69,12 +71,15 @@
 #include "log.h"
 #include "pool.h"
 #include "session.h"
+#include "sockio.h"
+#include "upstream.h"
 #include "worker.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MAX_UP		8	/* upstream connections one input may drive */
 #define END_TURNS	200	/* loop turns for a session to end after both peers closed */
+#define RESET_WAIT_SLICES 60	/* 50 ms slices waited for a retransmission's reset */
 
 static const char *const client_pieces[] = {
 	"GET / HTTP/1.1\r\nHost: a.test\r\n\r\n",
@@ -551,6 +556,40 @@ step(struct run *r)
 	turn();
 }
 
+/* Bytes fd's kernel still holds for its peer, sent or not (0: none, or no fd). */
+static int
+unacked(int fd)
+{
+	int n = 0;
+
+	if (fd == -1 || ioctl(fd, SIOCOUTQ, &n) != 0)
+		return 0;
+	return n;
+}
+
+/*
+ * A peer that closed gracefully while the broker still had bytes in
+ * flight to it resets the connection only when the broker's kernel sends
+ * them again (its retransmission timer, ~200 ms on loopback): an event
+ * still to come, not a stuck session.  Wait for it, bounded, in loop
+ * turns that block on the sockets.
+ */
+static void
+await_retransmit_resets(void)
+{
+	struct timeval slice = { 0, 50 * 1000 };
+	struct session *s;
+	int i;
+
+	for (i = 0; i < RESET_WAIT_SLICES && (s = live_session()) != NULL; i++) {
+		if (unacked(s->fd) == 0 && (s->uc == NULL || s->uc->io == NULL ||
+		    unacked(sockio_fd(s->uc->io)) == 0))
+			return;
+		event_base_loopexit(w.base, &slice);
+		event_base_loop(w.base, 0);
+	}
+}
+
 /* Both peers gone: the session must end by itself, without its timers. */
 static void
 finish(struct run *r)
@@ -566,6 +605,7 @@ finish(struct run *r)
 		accept_upstreams(r, false);
 		turn();
 	}
+	await_retransmit_resets();
 	if ((s = live_session()) != NULL && check_stuck) {
 		fprintf(stderr, "fuzz_session: session conn=%llu still %s (%s) %d "
 		    "loop turns after both peers reset: stuck or spinning\n",
