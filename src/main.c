@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blockcache.h"
 #include "daemon.h"
 #include "probe.h"
 
@@ -68,6 +69,8 @@ main(int argc, char **argv)
 	bool test = false;
 	int ch;
 
+	/* before anything allocates through OpenSSL or libevent */
+	(void)blockcache_install();
 	if (argc > 1 && strcmp(argv[1], "probe") == 0)
 		return probe_main(argc - 1, argv + 1);
 

@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * blockcache: per-thread free lists of glibc heap blocks, keyed by the
+ * usable size glibc reports, for OpenSSL's and libevent's per-request
+ * allocations.  See blockcache.h for why and for the contract.
+ *
+ * Classes: 64 small ones, one for each usable size glibc hands out up to
+ * 1032 bytes (24, 40, 56, ...: 16-byte steps), so a cached block wastes
+ * nothing glibc would not have; and large ones for 2, 4, ... 64 KiB, the
+ * sizes libevent asks for its evbuffer chains.  A freed block joins the
+ * largest class it can serve; an allocation is served from the smallest
+ * class that holds it.  Large classes serve only requests within an eighth
+ * of their size, so a long-lived object of 5 KiB is never given an 8 KiB
+ * block.
+ */
+#include "config.h"
+
+#include <malloc.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include <event2/event.h>
+#include <openssl/crypto.h>
+
+#include "blockcache.h"
+
+#define SMALL_MIN	24
+#define SMALL_SHIFT	4		/* glibc's 16-byte steps */
+#define SMALL_CLASSES	64
+#define SMALL_MAX	(SMALL_MIN + ((SMALL_CLASSES - 1) << SMALL_SHIFT))	/* 1032 */
+#define LARGE_MIN_SHIFT	11		/* 2 KiB */
+#define LARGE_MAX_SHIFT	16		/* 64 KiB */
+#define NCLASSES	(SMALL_CLASSES + LARGE_MAX_SHIFT - LARGE_MIN_SHIFT + 1)
+
+/* Blocks kept per class: enough for the connections a worker serves at once. */
+#define SMALL_KEEP	64
+#define LARGE_KEEP	8
+
+struct block {
+	struct block	*next;
+};
+
+struct thread_cache {
+	struct block	*head[NCLASSES];
+	uint16_t	 count[NCLASSES];
+	size_t		 bytes;
+	bool		 exit_armed;	/* the thread-exit flush is registered */
+	bool		 exiting;	/* the thread is ending: frees go to glibc */
+};
+
+static __thread struct thread_cache cache;
+static pthread_key_t exit_key;
+static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
+
+static size_t
+class_size(int c)
+{
+	if (c < SMALL_CLASSES)
+		return SMALL_MIN + ((size_t)c << SMALL_SHIFT);
+	return (size_t)1 << (c - SMALL_CLASSES + LARGE_MIN_SHIFT);
+}
+
+static unsigned
+class_keep(int c)
+{
+	return c < SMALL_CLASSES ? SMALL_KEEP : LARGE_KEEP;
+}
+
+/* The class an allocation of n bytes is served from, or -1: not cached. */
+static int
+alloc_class(size_t n)
+{
+	unsigned shift;
+
+	if (n <= SMALL_MIN)
+		return 0;
+	if (n <= SMALL_MAX)
+		return (int)((n - SMALL_MIN + (1u << SMALL_SHIFT) - 1) >> SMALL_SHIFT);
+	if (n > (size_t)1 << LARGE_MAX_SHIFT)
+		return -1;
+	shift = 64 - (unsigned)__builtin_clzl(n - 1);	/* 2^shift >= n > 1032 */
+	if (n <= ((size_t)1 << shift) - ((size_t)1 << (shift - 3)))
+		return -1;
+	return SMALL_CLASSES + (int)(shift - LARGE_MIN_SHIFT);
+}
+
+/* The class a block of usable size u joins, or -1: not cached. */
+static int
+free_class(size_t u)
+{
+	unsigned shift;
+
+	if (u < SMALL_MIN)
+		return -1;
+	if (u < SMALL_MAX + (1u << SMALL_SHIFT))
+		return (int)((u - SMALL_MIN) >> SMALL_SHIFT);
+	if (u < (size_t)1 << LARGE_MIN_SHIFT)
+		return -1;
+	shift = 63 - (unsigned)__builtin_clzl(u);	/* 2^shift <= u */
+	if (shift > LARGE_MAX_SHIFT)
+		return -1;
+	return SMALL_CLASSES + (int)(shift - LARGE_MIN_SHIFT);
+}
+
+void
+blockcache_flush(void)
+{
+	struct block *b;
+	int c;
+
+	for (c = 0; c < NCLASSES; c++) {
+		while ((b = cache.head[c]) != NULL) {
+			cache.head[c] = b->next;
+			free(b);
+		}
+		cache.count[c] = 0;
+	}
+	cache.bytes = 0;
+}
+
+static void
+thread_exit(void *unused)
+{
+	(void)unused;
+	/* OpenSSL's own thread-exit cleanup may free after this: pass it on */
+	cache.exiting = true;
+	blockcache_flush();
+}
+
+static void
+make_exit_key(void)
+{
+	(void)pthread_key_create(&exit_key, thread_exit);
+}
+
+/* The first block a thread keeps arms its thread-exit flush. */
+static void
+arm_exit(void)
+{
+	(void)pthread_once(&exit_key_once, make_exit_key);
+	(void)pthread_setspecific(exit_key, &cache);
+	cache.exit_armed = true;
+}
+
+void *
+blockcache_malloc(size_t n)
+{
+	struct block *b;
+	int c;
+
+	if (n == 0)
+		return NULL;
+	if ((c = alloc_class(n)) < 0)
+		return malloc(n);
+	if ((b = cache.head[c]) == NULL)
+		return malloc(class_size(c));
+	cache.head[c] = b->next;
+	cache.count[c]--;
+	cache.bytes -= class_size(c);
+	return b;
+}
+
+void
+blockcache_free(void *p)
+{
+	struct block *b = p;
+	int c;
+
+	if (p == NULL)
+		return;
+	c = cache.exiting ? -1 : free_class(malloc_usable_size(p));
+	if (c < 0 || cache.count[c] >= class_keep(c) ||
+	    cache.bytes + class_size(c) > BLOCKCACHE_MAX_BYTES) {
+		free(p);
+		return;
+	}
+	if (!cache.exit_armed)
+		arm_exit();
+	b->next = cache.head[c];
+	cache.head[c] = b;
+	cache.count[c]++;
+	cache.bytes += class_size(c);
+}
+
+void *
+blockcache_realloc(void *p, size_t n)
+{
+	if (p == NULL)
+		return blockcache_malloc(n);
+	if (n == 0) {
+		blockcache_free(p);
+		return NULL;
+	}
+	if (n <= malloc_usable_size(p))
+		return p;
+	return realloc(p, n);
+}
+
+void
+blockcache_stats(struct blockcache_stats *st)
+{
+	int c;
+
+	st->blocks = 0;
+	for (c = 0; c < NCLASSES; c++)
+		st->blocks += cache.count[c];
+	st->bytes = cache.bytes;
+}
+
+/* OpenSSL's allocator signatures carry the caller's file and line. */
+static void *
+ossl_malloc(size_t n, const char *file, int line)
+{
+	(void)file;
+	(void)line;
+	return blockcache_malloc(n);
+}
+
+static void *
+ossl_realloc(void *p, size_t n, const char *file, int line)
+{
+	(void)file;
+	(void)line;
+	return blockcache_realloc(p, n);
+}
+
+static void
+ossl_free(void *p, const char *file, int line)
+{
+	(void)file;
+	(void)line;
+	blockcache_free(p);
+}
+
+bool
+blockcache_install(void)
+{
+	event_set_mem_functions(blockcache_malloc, blockcache_realloc, blockcache_free);
+	return CRYPTO_set_mem_functions(ossl_malloc, ossl_realloc, ossl_free) == 1;
+}
