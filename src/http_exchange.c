@@ -645,11 +645,15 @@ hx_up_readcb(struct sockio *io, void *arg)
 	ex->resp_any = true;
 	s->last_active = now_ms();
 	ex->t_active = s->last_active;	/* response_timeout restarts (hx_up_timeoutcb()) */
-	if (!ex->resp_head_done && hx_read_response_head(s) == -1)
-		return;
-	if (ex->resp_head_done)
-		hx_forward_response_body(s);
-	hc_client_flush(s);
+	/* what goes to the client is flushed below: no write to schedule */
+	sockio_cork(s->client.io);
+	if (ex->resp_head_done || hx_read_response_head(s) == 0) {
+		if (ex->resp_head_done)
+			hx_forward_response_body(s);
+		hc_client_flush(s);
+	}
+	if (s->client.io != NULL)
+		sockio_uncork(s->client.io);
 }
 
 /*
@@ -941,6 +945,7 @@ hx_send_request(struct session *s)
 	size_t blen = evbuffer_get_length(ex->held);
 
 	sockio_setcb(io, hx_up_readcb, hx_up_writecb, hx_up_eventcb, s);
+	sockio_cork(io);	/* the request is flushed below */
 	sockio_enable(io, EV_READ | EV_WRITE);
 	http1_msg_init(&ex->resp, HTTP1_RESPONSE, ex->req.method, ex->resp_hdrs,
 	    HX_MAX_HEADERS, HX_MAX_HEAD);
@@ -961,7 +966,7 @@ hx_send_request(struct session *s)
 	    EXPECT_WAIT_MS : ex->rc->response_timeout_ms);
 	hx_forward_request_body(s);
 	if (s->http->ex == ex)
-		hx_up_flush(s);
+		hx_up_flush(s);	/* ends the cork; an ended exchange freed the connection */
 }
 
 static void
