@@ -437,6 +437,10 @@ hx_send_response_head(struct session *s, const char *buf)
 	if (plan.close)
 		hc_close_after_flush(s);
 	ex->rechunk = plan.rechunk;
+	/* a small body is copied behind the head (hx_forward_response_body()) */
+	if (plan.rs.framing == HTTP1_BODY_LENGTH && plan.mode == HTTP1_PASS &&
+	    ex->resp.head_len + ex->resp.content_length <= HX_COALESCE_MAX)
+		plan.rs.body_room = (size_t)ex->resp.content_length;
 	if (rewrite_response_head(hc_client_out(s), buf, &ex->resp, &plan.rs) == -1)
 		return -1;
 	http1_body_init(&ex->resp_body, ex->resp.body, ex->resp.content_length,
@@ -531,6 +535,16 @@ hx_forward_response_body(struct session *s)
 			evbuffer_add_printf(out, "%zx\r\n", (size_t)n);
 			evbuffer_remove_buffer(in, out, (size_t)n);
 			evbuffer_add(out, "\r\n", 2);
+			ex->rec.bytes_out += (uint64_t)n;
+		} else if (ex->resp_body.done &&
+		    evbuffer_get_length(out) + (size_t)n <= HX_COALESCE_MAX) {
+			/*
+			 * The end of a small answer: copied into the room left
+			 * behind its head, it is one piece without the pullup
+			 * below (a copy of the head and the body both).
+			 */
+			evbuffer_add(out, p, (size_t)n);
+			evbuffer_drain(in, (size_t)n);
 			ex->rec.bytes_out += (uint64_t)n;
 		} else {
 			evbuffer_remove_buffer(in, out, (size_t)n);
