@@ -437,6 +437,10 @@ hx_send_response_head(struct session *s, const char *buf)
 	if (plan.close)
 		hc_close_after_flush(s);
 	ex->rechunk = plan.rechunk;
+	/* a small body is copied behind the head (hx_forward_response_body()) */
+	if (plan.rs.framing == HTTP1_BODY_LENGTH && plan.mode == HTTP1_PASS &&
+	    ex->resp.head_len + ex->resp.content_length <= HX_COALESCE_MAX)
+		plan.rs.body_room = (size_t)ex->resp.content_length;
 	if (rewrite_response_head(hc_client_out(s), buf, &ex->resp, &plan.rs) == -1)
 		return -1;
 	http1_body_init(&ex->resp_body, ex->resp.body, ex->resp.content_length,
@@ -531,6 +535,16 @@ hx_forward_response_body(struct session *s)
 			evbuffer_add_printf(out, "%zx\r\n", (size_t)n);
 			evbuffer_remove_buffer(in, out, (size_t)n);
 			evbuffer_add(out, "\r\n", 2);
+			ex->rec.bytes_out += (uint64_t)n;
+		} else if (ex->resp_body.done &&
+		    evbuffer_get_length(out) + (size_t)n <= HX_COALESCE_MAX) {
+			/*
+			 * The end of a small answer: copied into the room left
+			 * behind its head, it is one piece without the pullup
+			 * below (a copy of the head and the body both).
+			 */
+			evbuffer_add(out, p, (size_t)n);
+			evbuffer_drain(in, (size_t)n);
 			ex->rec.bytes_out += (uint64_t)n;
 		} else {
 			evbuffer_remove_buffer(in, out, (size_t)n);
@@ -645,11 +659,15 @@ hx_up_readcb(struct sockio *io, void *arg)
 	ex->resp_any = true;
 	s->last_active = now_ms();
 	ex->t_active = s->last_active;	/* response_timeout restarts (hx_up_timeoutcb()) */
-	if (!ex->resp_head_done && hx_read_response_head(s) == -1)
-		return;
-	if (ex->resp_head_done)
-		hx_forward_response_body(s);
-	hc_client_flush(s);
+	/* what goes to the client is flushed below: no write to schedule */
+	sockio_cork(s->client.io);
+	if (ex->resp_head_done || hx_read_response_head(s) == 0) {
+		if (ex->resp_head_done)
+			hx_forward_response_body(s);
+		hc_client_flush(s);
+	}
+	if (s->client.io != NULL)
+		sockio_uncork(s->client.io);
 }
 
 /*
@@ -941,6 +959,7 @@ hx_send_request(struct session *s)
 	size_t blen = evbuffer_get_length(ex->held);
 
 	sockio_setcb(io, hx_up_readcb, hx_up_writecb, hx_up_eventcb, s);
+	sockio_cork(io);	/* the request is flushed below */
 	sockio_enable(io, EV_READ | EV_WRITE);
 	http1_msg_init(&ex->resp, HTTP1_RESPONSE, ex->req.method, ex->resp_hdrs,
 	    HX_MAX_HEADERS, HX_MAX_HEAD);
@@ -961,7 +980,7 @@ hx_send_request(struct session *s)
 	    EXPECT_WAIT_MS : ex->rc->response_timeout_ms);
 	hx_forward_request_body(s);
 	if (s->http->ex == ex)
-		hx_up_flush(s);
+		hx_up_flush(s);	/* ends the cork; an ended exchange freed the connection */
 }
 
 static void

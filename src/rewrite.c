@@ -280,9 +280,10 @@ rewrite_response_head(struct evbuffer *out, const char *buf,
 	/*
 	 * The head less what is dropped, plus what is added below, plus one
 	 * byte per line: "Name:value" goes out as "Name: value", and a status
-	 * line without a reason gains its space.
+	 * line without a reason gains its space; and the room asked for the
+	 * body.
 	 */
-	ho_begin(&o, out, m->head_len + m->nhdrs + 1 + 128);
+	ho_begin(&o, out, m->head_len + m->nhdrs + 1 + 128 + rs->body_room);
 	/* the parser took three digits (RFC 9112 4) */
 	status[0] = (char)('0' + m->status / 100 % 10);
 	status[1] = (char)('0' + m->status / 10 % 10);

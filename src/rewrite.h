@@ -65,6 +65,12 @@ struct rewrite_resp {
 	bool keep_length;
 	bool close;			/* add Connection: close */
 	bool keep_alive;		/* add Connection: keep-alive (an HTTP/1.0 client) */
+	/*
+	 * Room to leave behind the head in its buffer chain for the body
+	 * that follows (0: none), so a small body joins the head there and
+	 * the answer goes out as one piece.
+	 */
+	size_t body_room;
 };
 
 /* Appends the whole response head (empty line included); 0, or -1 with nothing added. */

@@ -64,6 +64,7 @@ struct sockio {
 	bool read_added;
 	bool write_added;
 	bool write_scheduled;
+	bool corked;			/* sockio_cork(): a flush is coming */
 	bool suspended;			/* input at read_high */
 	bool read_wants_write;		/* SSL_read said WANT_WRITE */
 	bool write_wants_read;		/* SSL_write said WANT_READ */
@@ -245,7 +246,7 @@ static void
 sockio_schedule_write(struct sockio *io)
 {
 	if ((io->enabled & EV_WRITE) == 0 || io->dead || io->write_scheduled ||
-	    io->write_added)
+	    io->write_added || io->corked)
 		return;
 	io->write_scheduled = true;
 	event_active(&io->ev_write, EV_WRITE, 1);
@@ -738,5 +739,22 @@ sockio_write_ev(evutil_socket_t fd, short what, void *arg)
 void
 sockio_flush(struct sockio *io)
 {
+	io->corked = false;
 	sockio_write_now(io, false);
+}
+
+void
+sockio_cork(struct sockio *io)
+{
+	io->corked = true;
+}
+
+void
+sockio_uncork(struct sockio *io)
+{
+	if (!io->corked)
+		return;
+	io->corked = false;
+	if (evbuffer_get_length(io->output) > 0)
+		sockio_schedule_write(io);
 }

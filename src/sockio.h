@@ -109,4 +109,14 @@ unsigned long sockio_ssl_error(struct sockio *io);
  */
 void sockio_flush(struct sockio *io);
 
+/*
+ * For a caller that adds to the output and then writes it itself with
+ * sockio_flush() before it returns to the loop: until then, what it adds
+ * schedules no write for later in the loop turn (that write would find
+ * the output gone).  sockio_flush() ends the hold; sockio_uncork() ends
+ * it without writing, and schedules the write if output waits.
+ */
+void sockio_cork(struct sockio *io);
+void sockio_uncork(struct sockio *io);
+
 #endif
