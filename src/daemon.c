@@ -513,6 +513,8 @@ daemon_start_workers(struct daemon *d, unsigned max_conns)
 		d->workers[i].exit_counter = &d->workers_done;
 		d->workers[i].parent_wake_fd = d->wake_fd;
 		d->workers[i].ack_counter = &d->acks;
+		d->workers[i].peers = d->workers;	/* listener.c balances over them */
+		d->workers[i].npeers = d->nworkers;
 	}
 	uplimit_set_waker(worker_wake_uplimit, d->workers, d->nworkers);
 	/* Workers never take signals: the main loop handles them all. */

@@ -4,6 +4,8 @@
 #include "listener.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -34,7 +36,7 @@ struct listener_arg {
 };
 
 static int
-bind_one(const struct listener_conf *lc, struct conf_errors *errs)
+bind_one(const struct listener_conf *lc, int backlog, struct conf_errors *errs)
 {
 	struct addrinfo hints, *res = NULL;
 	const char *host = lc->bind.host;
@@ -63,7 +65,7 @@ bind_one(const struct listener_conf *lc, struct conf_errors *errs)
 	if (res->ai_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	if (bind(fd, res->ai_addr, res->ai_addrlen) == -1 ||
-	    listen(fd, LISTEN_BACKLOG) == -1)
+	    listen(fd, backlog) == -1)
 		goto err;
 	freeaddrinfo(res);
 	return fd;
@@ -94,17 +96,33 @@ listener_set_alloc(struct listener_set *ls, const struct conf *conf,
 	return 0;
 }
 
-/* Binds listener li's socket for each worker; 0, or -1 after adding an error. */
+/*
+ * Binds listener li's one socket and gives each worker a descriptor of it
+ * (dup), so every worker accepts from the same queue and the balance below
+ * decides who takes a connection; the backlog is what one socket per worker
+ * had in all.  0, or -1 after adding an error.
+ */
 static int
 listener_bind_workers(struct listener_set *ls, const struct conf *conf,
     unsigned li, struct conf_errors *errs)
 {
+	const struct listener_conf *lc = &conf->listeners[li];
+	char section[300];
 	unsigned wi;
 	int fd;
 
-	for (wi = 0; wi < ls->nworkers; wi++) {
-		if ((fd = bind_one(&conf->listeners[li], errs)) == -1)
+	fd = bind_one(lc, LISTEN_BACKLOG * (int)ls->nworkers, errs);
+	if (fd == -1)
+		return -1;
+	ls->fds[li * ls->nworkers] = fd;
+	for (wi = 1; wi < ls->nworkers; wi++) {
+		if ((fd = fcntl(ls->fds[li * ls->nworkers], F_DUPFD_CLOEXEC, 0)) == -1) {
+			snprintf(section, sizeof(section), "listener %s", lc->name);
+			conf_errors_add_at(errs, &lc->at[LISTENER_KEY_BIND], section,
+			    "bind", "cannot share %s:%u with worker %u: %s",
+			    lc->bind.host, lc->bind.port, wi, strerror(errno));
 			return -1;
+		}
 		ls->fds[li * ls->nworkers + wi] = fd;
 	}
 	return 0;
@@ -194,6 +212,116 @@ listener_set_close(struct listener_set *ls)
 	ls->fds = NULL;
 }
 
+/* ---- balance ------------------------------------------------------------- */
+
+/*
+ * Every worker waits on the same socket, and the first to wake accepts,
+ * so an idle loop would win most races; but connections stay for long
+ * (keep-alive), and a worker left holding more of them than another
+ * queues their requests while the other idles: its latency sets the tail.
+ * So a worker holding more than LISTENER_BALANCE_MARGIN connections above
+ * the least loaded worker that accepts steps aside (balance_paused) until
+ * that one has caught up, as HAProxy hands each connection to its least
+ * loaded thread.  SO_REUSEPORT's hash gave 64 connections out as 37/27 or
+ * 39/25.
+ *
+ * Who resumes a worker that stepped aside: itself when one of its own
+ * connections closes; a peer whose count rose to within the margin, or
+ * that stopped accepting (limit, EMFILE, drain, reload), posts
+ * WORKER_CMD_BALANCE to it.  Either side writes its own state before it
+ * reads the other's (seq_cst), so of two changes at once one sees the
+ * other: no worker waits for a wake that nobody sends.
+ */
+#define LISTENER_BALANCE_MARGIN 1
+
+/* The fewest connections of w's peers that accept; UINT_MAX if none does. */
+static unsigned
+least_peer_load(const struct worker *w)
+{
+	unsigned i, n, least = UINT_MAX;
+
+	for (i = 0; i < w->npeers; i++) {
+		if (&w->peers[i] == w || !atomic_load(&w->peers[i].takes_conns))
+			continue;
+		n = atomic_load(&w->peers[i].nconns);
+		if (n < least)
+			least = n;
+	}
+	return least;
+}
+
+static bool
+listener_ahead(const struct worker *w)
+{
+	unsigned least = least_peer_load(w);
+
+	return least != UINT_MAX && w->nsessions > least + LISTENER_BALANCE_MARGIN;
+}
+
+/* Listening on or off, from every reason to pause. */
+static void
+listener_apply(struct worker *w)
+{
+	bool on = !w->accepting_paused && !atomic_load(&w->balance_paused);
+	unsigned i;
+
+	for (i = 0; i < w->nlev; i++) {
+		if (on)
+			evconnlistener_enable(w->lev[i]);
+		else
+			evconnlistener_disable(w->lev[i]);
+	}
+}
+
+/* w can take connections, or stopped: tells the peers that stepped aside. */
+static void
+listener_set_takes(struct worker *w)
+{
+	unsigned i;
+
+	atomic_store(&w->takes_conns, w->nlev > 0 && !w->accepting_paused &&
+	    !w->draining);
+	for (i = 0; i < w->npeers; i++)
+		if (&w->peers[i] != w && atomic_load(&w->peers[i].balance_paused))
+			worker_post(&w->peers[i], WORKER_CMD_BALANCE);
+}
+
+/* w's count rose: wakes a peer that stepped aside and is within the margin now. */
+static void
+listener_wake_peers(const struct worker *w)
+{
+	struct worker *p;
+	unsigned i;
+
+	for (i = 0; i < w->npeers; i++) {
+		p = &w->peers[i];
+		if (p != w && atomic_load(&p->balance_paused) &&
+		    atomic_load(&p->nconns) <= w->nsessions + LISTENER_BALANCE_MARGIN)
+			worker_post(p, WORKER_CMD_BALANCE);
+	}
+}
+
+void
+listener_balance(struct worker *w)
+{
+	if (atomic_load(&w->balance_paused)) {
+		if (listener_ahead(w))
+			return;
+		atomic_store(&w->balance_paused, false);
+		listener_apply(w);
+		return;
+	}
+	if (w->nlev == 0 || !listener_ahead(w))
+		return;
+	/* say so first, then look again: a peer's change since then wakes us */
+	atomic_store(&w->balance_paused, true);
+	if (!listener_ahead(w)) {
+		atomic_store(&w->balance_paused, false);
+		return;
+	}
+	listener_apply(w);
+}
+
 static void
 listener_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
@@ -207,7 +335,10 @@ listener_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 		log_notice("worker %u: %u connections, at its share of "
 		    "max_connections: pausing accept", w->id, w->nsessions);
 		listener_pause(w, true);
+		return;
 	}
+	listener_wake_peers(w);
+	listener_balance(w);
 }
 
 static void
@@ -276,6 +407,9 @@ listener_attach(struct worker *w, const struct listener_set *ls)
 		evconnlistener_set_error_cb(w->lev[li], listener_error_cb);
 		w->nlev++;
 	}
+	/* a pause (limit, EMFILE, balance) outlasts a reload's new listeners */
+	listener_apply(w);
+	listener_set_takes(w);
 	return 0;
 }
 
@@ -291,6 +425,7 @@ listener_detach(struct worker *w)
 	w->lev = NULL;
 	w->lev_args = NULL;
 	w->nlev = 0;
+	listener_set_takes(w);
 	if (w->resume_ev != NULL) {
 		event_free(w->resume_ev);
 		w->resume_ev = NULL;
@@ -300,15 +435,9 @@ listener_detach(struct worker *w)
 void
 listener_pause(struct worker *w, bool pause)
 {
-	unsigned i;
-
 	w->accepting_paused = pause;
-	for (i = 0; i < w->nlev; i++) {
-		if (pause)
-			evconnlistener_disable(w->lev[i]);
-		else
-			evconnlistener_enable(w->lev[i]);
-	}
+	listener_apply(w);
+	listener_set_takes(w);
 }
 
 /* ---- PROXY protocol ------------------------------------------------------ */

@@ -59,6 +59,12 @@ int listener_attach(struct worker *w, const struct listener_set *ls);
 void listener_detach(struct worker *w);
 /* Pauses or resumes accepting (connection limit, EMFILE). */
 void listener_pause(struct worker *w, bool pause);
+/*
+ * Balance (w's thread): steps aside while w holds more connections than
+ * its least loaded accepting peer by the margin, resumes once it does
+ * not.  Run when w's count fell or a peer posted WORKER_CMD_BALANCE.
+ */
+void listener_balance(struct worker *w);
 
 /*
  * True if lc reads PROXY headers and sa is one of its proxy_trusted

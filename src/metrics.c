@@ -754,6 +754,30 @@ expo_listeners(struct evtext *e)
 		    s[id].parked);
 }
 
+/*
+ * Client connections per worker: how evenly the listeners spread them
+ * (listener.c balances accepts), which sets how busy each worker's loop is.
+ */
+static void
+expo_workers(struct evtext *e, unsigned nworkers)
+{
+	struct metrics_worker *m;
+	int64_t open;
+	unsigned w;
+	int id;
+
+	expo_family(e, "tlsbroker_worker_open_connections", "gauge",
+	    "Client connections open now, per worker.");
+	for (w = 0; w < nworkers && w < METRICS_MAX_WORKERS; w++) {
+		m = atomic_load_explicit(&blocks[w], memory_order_acquire);
+		open = 0;
+		for (id = 0; m != NULL && id < listeners.n; id++)
+			open += ldg(&m->listeners[id].open);
+		evtext_printf(e, "tlsbroker_worker_open_connections{worker=\"%u\"} %"
+		    PRId64 "\n", w, open);
+	}
+}
+
 /* The end of an expiry sample, after its first labels: subject="..."} value. */
 static void
 expo_cert_end(struct evtext *e, const X509 *cert, const char *subject,
@@ -874,6 +898,7 @@ metrics_format(struct evbuffer *out, unsigned nworkers, const struct gen *gen)
 	expo_routes(&e, sums);
 	expo_caps(&e);
 	expo_listeners(&e);
+	expo_workers(&e, nworkers);
 	if (gen != NULL) {
 		expo_certs(&e, gen);
 		expo_upstreams(&e, gen);

@@ -37,7 +37,8 @@ worker_session_add(struct worker *w, struct session *s)
 {
 	TAILQ_INSERT_TAIL(&w->sessions, s, entry);
 	w->nsessions++;
-	atomic_store_explicit(&w->nconns, w->nsessions, memory_order_relaxed);
+	/* seq_cst: a peer deciding to step aside reads it (listener.c's balance) */
+	atomic_store(&w->nconns, w->nsessions);
 }
 
 void
@@ -49,6 +50,8 @@ worker_session_del(struct worker *w, struct session *s)
 	if (w->accepting_paused && !w->draining &&
 	    w->nsessions < w->max_sessions)
 		listener_pause(w, false);
+	if (atomic_load_explicit(&w->balance_paused, memory_order_relaxed))
+		listener_balance(w);
 	if (w->draining && w->nsessions == 0)
 		event_base_loopexit(w->base, NULL);
 }
@@ -180,6 +183,8 @@ worker_control_cb(evutil_socket_t fd, short what, void *arg)
 		worker_abort_sessions(w);
 	if (cmd & WORKER_CMD_UPLIMIT)
 		worker_run_limits(w);
+	if (cmd & WORKER_CMD_BALANCE)
+		listener_balance(w);
 }
 
 static void
@@ -338,6 +343,8 @@ worker_init(struct worker *w, unsigned id, struct gen *gen,
 	atomic_init(&w->ping_seen, 0);
 	atomic_init(&w->nconns, 0);
 	atomic_init(&w->exited, false);
+	atomic_init(&w->balance_paused, false);
+	atomic_init(&w->takes_conns, false);
 	w->gen = gen_ref(gen);
 	w->metrics = metrics_worker(id);
 	w->wake_fd = -1;
@@ -428,6 +435,7 @@ worker_free(struct worker *w)
 	/* never initialised (a start that failed at an earlier worker): zeros only */
 	if (w->gen == NULL)
 		return;
+	w->npeers = 0;	/* the peers may be freed already: nobody to tell */
 	listener_detach(w);
 	upstream_check_free(w->checker);	/* its connections may have lookups pending too */
 	w->checker = NULL;

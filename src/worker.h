@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * worker: one thread with its own event_base, DNS resolver and accept
- * sockets (SO_REUSEPORT, so the kernel spreads connections and nothing on
- * the per-connection path takes a global lock), and the list of its live
- * sessions.  The main thread talks to a worker only through worker_post()
+ * descriptors (of sockets every worker shares; listener.c balances who
+ * accepts, and nothing on the per-connection path takes a global lock),
+ * and the list of its live sessions.  The main thread talks to a worker only through worker_post()
  * (atomic command bits plus a write to the worker's eventfd), so no event
  * base needs libevent's locks.  It does
  * not own signals or reload policy (daemon.c).
@@ -37,6 +37,7 @@ struct http_exchange;
 #define WORKER_CMD_GEN		0x4	/* a new generation is published */
 #define WORKER_CMD_PING		0x8	/* watchdog: answer ping_sent */
 #define WORKER_CMD_UPLIMIT	0x10	/* a slot freed or an idle connection is wanted (upstream_limit.h) */
+#define WORKER_CMD_BALANCE	0x20	/* a peer's connection count or accepting changed (listener.c) */
 
 TAILQ_HEAD(session_list, session);
 
@@ -68,6 +69,10 @@ struct worker {
 	unsigned nsessions;
 	unsigned max_sessions;		/* this worker's share of max_connections */
 	bool accepting_paused;		/* at max_sessions or after EMFILE */
+	atomic_bool balance_paused;	/* stepped aside: more connections than a peer (listener.c) */
+	atomic_bool takes_conns;	/* listening and not paused for a limit: peers compare with it */
+	struct worker *peers;		/* not owned: every worker, this one too (daemon.c's array) */
+	unsigned npeers;
 	struct event *resume_ev;	/* owned: re-enables accept after EMFILE */
 	bool draining;
 #define WORKER_EX_CACHE 32
