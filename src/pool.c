@@ -23,6 +23,7 @@
 #include "worker.h"
 
 static void upconn_mark_closed(struct upconn *uc);
+static void pool_renew_ahead(struct pool *p, struct upconn *uc, uint64_t now);
 
 /*
  * A learned idle-close time is forgotten after this long, so an endpoint
@@ -331,6 +332,7 @@ pool_put(struct pool *p, struct upconn *uc)
 
 	uc->pool = p;
 	upack_stop(uc);
+	pool_renew_ahead(p, uc, now);
 	/* Requests wait for a slot: closing this one gives them its slot. */
 	if (p->retired || uc->io == NULL || p->rc->pool_max_idle == 0 ||
 	    uplimit_queued(p->rc->limit) || pool_expired(p, uc, now) ||
@@ -371,6 +373,54 @@ pool_warm_cb(struct upconn *uc, const struct tb_err *err, void *arg)
 	pool_put(p, uc);
 }
 
+/*
+ * Opens (and handshakes) one connection into the pool ahead of need.
+ * False when none may be opened now: warming never takes a slot a request
+ * could use, nor dials an address that is down or a worker that drains.
+ */
+static bool
+pool_warm_one(struct pool *p)
+{
+	struct upconn *uc;
+
+	if (p->retired || p->w->draining || (p->rc->uset != NULL &&
+	    !upstream_set_usable(p->rc->uset, p->addr, now_ms())))
+		return false;
+	if (!uplimit_take(p->rc->limit))
+		return false;
+	uc = upstream_connect(p->w, p->rc, (int)p->addr, 0, p->cli, p,
+	    pool_warm_cb, p);
+	if (uc == NULL)
+		return false;
+	TAILQ_INSERT_TAIL(&p->warm, uc, pool_link);
+	p->warming++;
+	return true;
+}
+
+/*
+ * A connection that carried requests and is within a few requests (or
+ * seconds) of pool_max_requests (or pool_max_lifetime) gets its
+ * replacement opened now, once: when it retires, the request that would
+ * have found the pool empty finds the replacement handshaken instead of
+ * paying a connect and a legacy handshake (under steady load, connections
+ * otherwise retire in waves, each a latency spike).  A connection that
+ * never carried a request asks for nothing, so warming cannot feed itself.
+ */
+static void
+pool_renew_ahead(struct pool *p, struct upconn *uc, uint64_t now)
+{
+	uint64_t max_req = pool_spread(uc, p->rc->pool_max_requests);
+	uint64_t max_age = pool_spread(uc, p->rc->pool_max_lifetime_ms);
+
+	if (uc->renewed || uc->requests == 0)
+		return;
+	if (uc->requests + max_req / 32 + 2 < max_req &&
+	    now - uc->created_ms + max_age / 32 + 1000 < max_age)
+		return;
+	uc->renewed = true;
+	pool_warm_one(p);
+}
+
 void
 pool_maintain(struct pool *p)
 {
@@ -386,20 +436,9 @@ pool_maintain(struct pool *p)
 			upconn_free(uc, true);
 		}
 	}
-	/* a down address is left alone until its cool-down ends */
-	if (p->w->draining || (p->rc->uset != NULL &&
-	    !upstream_set_usable(p->rc->uset, p->addr, now)))
-		return;
-	/* warming never takes a slot a request could use */
-	while (p->nidle + p->warming < p->rc->pool_min_idle &&
-	    uplimit_take(p->rc->limit)) {
-		uc = upstream_connect(p->w, p->rc, (int)p->addr, 0, p->cli, p,
-		    pool_warm_cb, p);
-		if (uc == NULL)
-			break;
-		TAILQ_INSERT_TAIL(&p->warm, uc, pool_link);
-		p->warming++;
-	}
+	/* a down address is left alone until its cool-down ends: pool_warm_one */
+	while (p->nidle + p->warming < p->rc->pool_min_idle && pool_warm_one(p))
+		;
 }
 
 void

@@ -83,6 +83,7 @@ struct upconn {
 	bool resumed;				/* TLS session resumed */
 	bool counted;				/* in the open-connections gauge */
 	bool peer_closed;			/* the endpoint closed it (EOF or error seen) */
+	bool renewed;				/* its replacement was opened ahead (pool.c) */
 	unsigned requests;			/* requests sent on it */
 	uint64_t created_ms;			/* monotonic, when it became ready */
 	uint64_t idle_since_ms;			/* monotonic, when it went idle */

@@ -8,7 +8,9 @@
 # and nginx): no client-visible error for GETs, no duplicated POST, the
 # learned idle-close time; the race made deterministic (the endpoint drops
 # a request on a reused connection): GET retried once, POST never; TLS
-# session resumption when nginx's connection is re-opened.
+# session resumption when nginx's connection is re-opened; a connection
+# near pool_max_requests gets its replacement opened ahead, so retiring it
+# costs no request a new connection.
 
 . "$(dirname "$0")/lib.sh"
 
@@ -16,12 +18,13 @@ need_cmd curl
 make_pki
 
 # shellcheck disable=SC2046 # one port per word
-set -- $(free_ports 5)
-BP=$1 P_POOL=$2 P_IDLE=$3 P_DROP=$4 P_NGX=$5
+set -- $(free_ports 6)
+BP=$1 P_POOL=$2 P_IDLE=$3 P_DROP=$4 P_NGX=$5 P_RENEW=$6
 
 start_httpd pool "$P_POOL"
 start_httpd idle "$P_IDLE" --idle-close 1
 start_httpd drop "$P_DROP" --drop-nth 2
+start_httpd renew "$P_RENEW"
 start_nginx ngx "$P_NGX" 1s
 
 {
@@ -38,6 +41,12 @@ pool_max_idle = 4
 host = idle.broker.test
 upstream = 127.0.0.1:$P_IDLE
 upstream_tls = off
+
+[route renew]
+host = renew.broker.test
+upstream = 127.0.0.1:$P_RENEW
+upstream_tls = off
+pool_max_requests = 20
 
 [route drop]
 host = drop.broker.test
@@ -117,6 +126,26 @@ assert_eq "$_conns" "$(audit_count $((AUDIT_N - 99)) "$AUDIT_N" \
 [ "$_conns" -le 50 ] ||
     fail "$_conns upstream connections for 100 requests of 10 clients"
 note "pool: 300 requests, $(ep_conns pool) upstream connections"
+
+# ---- 3b. pool_max_requests: the replacement is opened ahead ----------------------
+
+# 100 sequential requests, a connection retired after 18 to 20 of them
+# (the limit less its spread): about 5 retirements.  Each connection gets
+# its replacement opened a couple of requests before its last, so only the
+# very first request may go out on a new connection.
+LOAD_OUT=$(httpc load --port "$BP" --host renew.broker.test --clients 1 \
+    --requests 100 --max-inflight 1 --path /renew) ||
+    fail "load through route renew: $LOAD_OUT"
+_first=$((AUDIT_N + 1))
+AUDIT_N=$((AUDIT_N + 100))
+wait_audit "$AUDIT_N"
+assert_eq 100 "$(audit_count "$_first" "$AUDIT_N" route=renew status=200 \
+    close=ok)" "audit records of the renew load"
+assert_eq 1 "$(audit_count "$_first" "$AUDIT_N" up_reused=false)" \
+    "requests that waited for a new upstream connection (pool_max_requests = 20)"
+_conns=$(ep_conns renew)
+[ "$_conns" -ge 5 ] && [ "$_conns" -le 7 ] ||
+    fail "the endpoint accepted $_conns connections for 100 requests at 18-20 a connection"
 
 # ---- 4. the stale keep-alive race: endpoint closes idle after 1 s ------------
 

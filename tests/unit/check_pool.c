@@ -4,7 +4,9 @@
  * live connection, eviction at pool_max_idle, refusal after
  * pool_max_requests, a connection the endpoint closes while idle leaving
  * the pool at once (and teaching the pool the endpoint's idle-close time),
- * a stale one dropped at checkout, and a retired pool keeping nothing.
+ * a stale one dropped at checkout, a retired pool keeping nothing, and a
+ * connection near pool_max_requests getting its replacement opened ahead
+ * (a real TCP connection to a listener of the test's own).
  */
 #include "config.h"
 
@@ -14,9 +16,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+
+#include <event2/dns.h>
 #include <event2/event.h>
 
 #include "conf.h"
+#include "gen.h"
 #include "pool.h"
 #include "sockio.h"
 #include "tlsio.h"
@@ -69,6 +77,8 @@ make_upconn(int *peer)
 	uc->io = sockio_new(w.base, sv[0], NULL, SOCKIO_CLOSE_ON_FREE);
 	ck_assert_ptr_nonnull(uc->io);
 	uc->created_ms = now_ms();
+	/* test_renew_ahead's subject; elsewhere replacements would add connections the test does not count */
+	uc->renewed = true;
 	*peer = sv[1];
 	return uc;
 }
@@ -337,6 +347,93 @@ START_TEST(test_shed_reaches_the_pool_with_idle)
 }
 END_TEST
 
+/* A listening socket on 127.0.0.1 made the route's one address. */
+static int
+listen_as_upstream(void)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sin);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	ck_assert_int_ge(fd, 0);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(listen(fd, 8), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	strcpy(rc.upstreams[0].hp.host, "127.0.0.1");
+	rc.upstreams[0].hp.port = ntohs(sin.sin_port);
+	rc.nupstreams = 1;
+	rc.connect_timeout_ms = 5000;
+	return fd;
+}
+
+/* Runs the loop until the replacement is pooled (or 5 s pass: a failure). */
+static void
+loop_until_idle(unsigned nidle)
+{
+	uint64_t until = now_ms() + 5000;
+
+	while (pool.nidle < nidle && now_ms() < until)
+		event_base_loop(w.base, EVLOOP_ONCE);
+}
+
+/*
+ * A connection that carried requests and is about to reach
+ * pool_max_requests gets one replacement opened ahead, once; a connection
+ * that carried none (a warm one) asks for nothing.
+ */
+START_TEST(test_renew_ahead)
+{
+	static struct conf conf;	/* broker defaults: all zero */
+	static struct gen gen = { .conf = &conf };
+	int lfd = listen_as_upstream(), peer, acc;
+	struct pollfd pfd;
+	struct upconn *uc = make_upconn(&peer), *fresh = NULL;
+
+	w.dns = evdns_base_new(w.base, 0);
+	ck_assert_ptr_nonnull(w.dns);
+	w.gen = &gen;
+	rc.pool_max_requests = 9;	/* under 10: no spread, the limit is exact */
+	uc->renewed = false;
+	uc->requests = 6;		/* 3 left: nothing yet */
+	pool_put(&pool, uc);
+	ck_assert_uint_eq(pool.warming, 0);
+	ck_assert_ptr_eq(pool_take(&pool, false), uc);
+	uc->requests = 7;		/* 2 left: the margin */
+	pool_put(&pool, uc);
+	ck_assert_uint_eq(pool.warming, 1);
+	ck_assert_ptr_eq(pool_take(&pool, false), uc);
+	uc->requests = 8;
+	pool_put(&pool, uc);		/* once only */
+	ck_assert_uint_eq(pool.warming, 1);
+	loop_until_idle(2);
+	ck_assert_uint_eq(pool.warming, 0);
+	ck_assert_uint_eq(pool.nidle, 2);
+	pfd.fd = lfd;
+	pfd.events = POLLIN;
+	ck_assert_int_eq(poll(&pfd, 1, 0), 1);	/* the endpoint has it */
+	acc = accept(lfd, NULL, NULL);
+	ck_assert_int_ge(acc, 0);
+	/* the replacement carried nothing: put back, it opens nothing */
+	fresh = pool_take(&pool, false);	/* pooled last: taken first */
+	ck_assert_ptr_nonnull(fresh);
+	ck_assert_ptr_ne(fresh, uc);
+	ck_assert_uint_eq(fresh->requests, 0);
+	ck_assert_ptr_eq(pool_take(&pool, false), uc);
+	pool_put(&pool, fresh);
+	ck_assert_uint_eq(pool.warming, 0);
+	upconn_free(uc, false);
+	pool_free(&pool);
+	pool_init(&pool, &w, &rc, 0, NULL);
+	evdns_base_free(w.dns, 0);
+	w.dns = NULL;
+	w.gen = NULL;
+	close(acc);
+	close(lfd);
+	close(peer);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -358,6 +455,7 @@ main(void)
 	tcase_add_test(tc, test_unsolicited_bytes_drop);
 	tcase_add_test(tc, test_retired_keeps_nothing);
 	tcase_add_test(tc, test_shed_reaches_the_pool_with_idle);
+	tcase_add_test(tc, test_renew_ahead);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
