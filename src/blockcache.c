@@ -6,12 +6,15 @@
  *
  * Classes: 64 small ones, one for each usable size glibc hands out up to
  * 1032 bytes (24, 40, 56, ...: 16-byte steps), so a cached block wastes
- * nothing glibc would not have; and large ones for 2, 4, ... 64 KiB, the
- * sizes libevent asks for its evbuffer chains.  A freed block joins the
- * largest class it can serve; an allocation is served from the smallest
- * class that holds it.  Large classes serve only requests within an eighth
- * of their size, so a long-lived object of 5 KiB is never given an 8 KiB
- * block.
+ * nothing glibc would not have; and 56 large ones up to 128 KiB, eight to
+ * each doubling (1152, 1280, ... 2048, 2304, ... 16384, 18432, ...), so a
+ * block is never more than an eighth larger than the request it serves: a
+ * long-lived object of 5 KiB is never given an 8 KiB block, and the sizes
+ * OpenSSL and libevent really ask for (16,484 for a record buffer, 32,768
+ * and 66,832 for evbuffer chains) each have a class just above them.  A
+ * freed block joins the largest class it can serve; an allocation is
+ * served from the smallest class that holds it, and a miss allocates the
+ * class's full size, so the block comes back to the same class.
  */
 #include "config.h"
 
@@ -29,9 +32,11 @@
 #define SMALL_SHIFT	4		/* glibc's 16-byte steps */
 #define SMALL_CLASSES	64
 #define SMALL_MAX	(SMALL_MIN + ((SMALL_CLASSES - 1) << SMALL_SHIFT))	/* 1032 */
-#define LARGE_MIN_SHIFT	11		/* 2 KiB */
-#define LARGE_MAX_SHIFT	16		/* 64 KiB */
-#define NCLASSES	(SMALL_CLASSES + LARGE_MAX_SHIFT - LARGE_MIN_SHIFT + 1)
+/* large class L (1..LARGE_CLASSES) is 2^e + m * 2^(e-3), L = (e - 10) * 8 + m */
+#define LARGE_BASE_SHIFT 10
+#define LARGE_STEPS_SHIFT 3		/* eight classes a doubling */
+#define LARGE_CLASSES	56		/* the last is 128 KiB */
+#define NCLASSES	(SMALL_CLASSES + LARGE_CLASSES)
 
 /* Blocks kept per class: enough for the connections a worker serves at once. */
 #define SMALL_KEEP	64
@@ -53,12 +58,22 @@ static __thread struct thread_cache cache;
 static pthread_key_t exit_key;
 static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
 
+/* The size of large class L, 1..LARGE_CLASSES. */
+static size_t
+large_size(unsigned L)
+{
+	unsigned e = LARGE_BASE_SHIFT + (L >> LARGE_STEPS_SHIFT);
+	size_t m = L & ((1u << LARGE_STEPS_SHIFT) - 1);
+
+	return ((size_t)1 << e) + (m << (e - LARGE_STEPS_SHIFT));
+}
+
 static size_t
 class_size(int c)
 {
 	if (c < SMALL_CLASSES)
 		return SMALL_MIN + ((size_t)c << SMALL_SHIFT);
-	return (size_t)1 << (c - SMALL_CLASSES + LARGE_MIN_SHIFT);
+	return large_size((unsigned)(c - SMALL_CLASSES + 1));
 }
 
 static unsigned
@@ -71,36 +86,42 @@ class_keep(int c)
 static int
 alloc_class(size_t n)
 {
-	unsigned shift;
+	unsigned e, L;
+	size_t step;
 
 	if (n <= SMALL_MIN)
 		return 0;
 	if (n <= SMALL_MAX)
 		return (int)((n - SMALL_MIN + (1u << SMALL_SHIFT) - 1) >> SMALL_SHIFT);
-	if (n > (size_t)1 << LARGE_MAX_SHIFT)
+	if (n > large_size(LARGE_CLASSES))
 		return -1;
-	shift = 64 - (unsigned)__builtin_clzl(n - 1);	/* 2^shift >= n > 1032 */
-	if (n <= ((size_t)1 << shift) - ((size_t)1 << (shift - 3)))
-		return -1;
-	return SMALL_CLASSES + (int)(shift - LARGE_MIN_SHIFT);
+	e = 63 - (unsigned)__builtin_clzl(n - 1);	/* 2^e < n <= 2^(e+1) */
+	step = (size_t)1 << (e - LARGE_STEPS_SHIFT);
+	/* the smallest 2^e + m * step >= n, m = 1..8 */
+	L = ((e - LARGE_BASE_SHIFT) << LARGE_STEPS_SHIFT) +
+	    (unsigned)((n - ((size_t)1 << e) + step - 1) >> (e - LARGE_STEPS_SHIFT));
+	return SMALL_CLASSES + (int)L - 1;
 }
 
 /* The class a block of usable size u joins, or -1: not cached. */
 static int
 free_class(size_t u)
 {
-	unsigned shift;
+	unsigned e, L;
 
 	if (u < SMALL_MIN)
 		return -1;
 	if (u < SMALL_MAX + (1u << SMALL_SHIFT))
 		return (int)((u - SMALL_MIN) >> SMALL_SHIFT);
-	if (u < (size_t)1 << LARGE_MIN_SHIFT)
+	if (u < large_size(1))
 		return -1;
-	shift = 63 - (unsigned)__builtin_clzl(u);	/* 2^shift <= u */
-	if (shift > LARGE_MAX_SHIFT)
-		return -1;
-	return SMALL_CLASSES + (int)(shift - LARGE_MIN_SHIFT);
+	e = 63 - (unsigned)__builtin_clzl(u);		/* 2^e <= u < 2^(e+1) */
+	/* the largest 2^e + m * 2^(e-3) <= u, m = 0..7 */
+	L = ((e - LARGE_BASE_SHIFT) << LARGE_STEPS_SHIFT) +
+	    (unsigned)((u - ((size_t)1 << e)) >> (e - LARGE_STEPS_SHIFT));
+	if (L > LARGE_CLASSES)
+		return -1;	/* more than an eighth over 128 KiB */
+	return SMALL_CLASSES + (int)L - 1;
 }
 
 void

@@ -18,7 +18,8 @@
  *    be given to blockcache_free().  Nothing is added in front of a block;
  *    no memory is spent per block.
  *  - Sizes up to 1032 bytes are cached in glibc's own 16-byte steps, larger
- *    ones up to 64 KiB in powers of two; larger blocks pass straight
+ *    ones up to 128 KiB in steps of an eighth of a doubling (a request gets
+ *    at most an eighth more than it asked for); larger blocks pass straight
  *    through.  A thread keeps at most BLOCKCACHE_MAX_BYTES in its lists:
  *    frees beyond that go to glibc.
  *  - A block may be freed on another thread than the one that took it.  A
@@ -36,7 +37,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define BLOCKCACHE_MAX_BYTES	(512 * 1024)
+#define BLOCKCACHE_MAX_BYTES	(1024 * 1024)
 
 void	*blockcache_malloc(size_t);
 void	*blockcache_realloc(void *, size_t);
