@@ -22,6 +22,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <event2/event.h>
 #include <openssl/crypto.h>
@@ -42,6 +43,83 @@
 #define SMALL_KEEP	64
 #define LARGE_KEEP	8
 
+/*
+ * glibc keeps each block's chunk size in the word before it (low 3 bits
+ * are flags; bit 2 marks an mmapped chunk): usable = size - 8, or - 16 if
+ * mmapped.  Reading it costs 3 instructions where malloc_usable_size()
+ * costs a call, 11 more and the registers it makes the caller save: about
+ * 2,500 instructions of a proxied GET's 88,000 (callgrind).  It is used only
+ * after blockcache_install() has seen it agree with malloc_usable_size()
+ * for blocks of every kind, and never under AddressSanitizer (whose
+ * malloc has its own layout, and whose redzone the read would touch) nor
+ * with anything LD_PRELOADed (valgrind's memcheck, jemalloc, heaptrack).
+ */
+#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
+#  if defined(__has_feature)
+#    if !__has_feature(address_sanitizer)
+#      define CAN_READ_CHUNK_SIZE 1
+#    endif
+#  else
+#    define CAN_READ_CHUNK_SIZE 1
+#  endif
+#endif
+
+static bool read_chunk_size;	/* set once, before any thread starts */
+
+/* the fast paths' helpers are inlined into them: no calls, no saved registers */
+#define HOT	static inline __attribute__((always_inline))
+
+#ifdef CAN_READ_CHUNK_SIZE
+HOT size_t
+chunk_usable(const void *p)
+{
+	/* through an integer: the word is glibc's, before the block's start */
+	size_t sz = *(const size_t *)((uintptr_t)p - sizeof(size_t));
+
+	return (sz & ~(size_t)7) - (sz & 2 ? 16 : 8);
+}
+#endif
+
+static size_t
+block_usable(void *p)
+{
+#ifdef CAN_READ_CHUNK_SIZE
+	if (read_chunk_size)
+		return chunk_usable(p);
+#endif
+	return malloc_usable_size(p);
+}
+
+/*
+ * True when glibc's chunk sizes may be read: nothing preloaded, and
+ * for small, large and mmapped blocks the read agrees with glibc.
+ */
+static bool
+chunk_size_readable(void)
+{
+#ifdef CAN_READ_CHUNK_SIZE
+	static const size_t sizes[] = { 1, 24, 25, 100, 1032, 5000, 70000, 300000 };
+	const char *preload = getenv("LD_PRELOAD");
+	bool agree = true;
+	size_t i;
+	void *p;
+
+	/* valgrind's core preload alone (callgrind, cachegrind) leaves malloc to glibc */
+	if (preload != NULL && *preload != '\0' && (strpbrk(preload, ": ") != NULL ||
+	    strstr(preload, "/vgpreload_core-") == NULL))
+		return false;
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]) && agree; i++) {
+		if ((p = malloc(sizes[i])) == NULL)
+			return false;
+		agree = chunk_usable(p) == malloc_usable_size(p);
+		free(p);
+	}
+	return agree;
+#else
+	return false;
+#endif
+}
+
 struct block {
 	struct block	*next;
 };
@@ -59,7 +137,7 @@ static pthread_key_t exit_key;
 static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
 
 /* The size of large class L, 1..LARGE_CLASSES. */
-static size_t
+HOT size_t
 large_size(unsigned L)
 {
 	unsigned e = LARGE_BASE_SHIFT + (L >> LARGE_STEPS_SHIFT);
@@ -68,7 +146,7 @@ large_size(unsigned L)
 	return ((size_t)1 << e) + (m << (e - LARGE_STEPS_SHIFT));
 }
 
-static size_t
+HOT size_t
 class_size(int c)
 {
 	if (c < SMALL_CLASSES)
@@ -76,14 +154,14 @@ class_size(int c)
 	return large_size((unsigned)(c - SMALL_CLASSES + 1));
 }
 
-static unsigned
+HOT unsigned
 class_keep(int c)
 {
 	return c < SMALL_CLASSES ? SMALL_KEEP : LARGE_KEEP;
 }
 
 /* The class an allocation of n bytes is served from, or -1: not cached. */
-static int
+HOT int
 alloc_class(size_t n)
 {
 	unsigned e, L;
@@ -104,7 +182,7 @@ alloc_class(size_t n)
 }
 
 /* The class a block of usable size u joins, or -1: not cached. */
-static int
+HOT int
 free_class(size_t u)
 {
 	unsigned e, L;
@@ -182,26 +260,50 @@ blockcache_malloc(size_t n)
 	return b;
 }
 
-void
-blockcache_free(void *p)
+/* Keeps block b in class c, or gives it to glibc if the class is full. */
+HOT void
+keep_block(struct block *b, int c)
 {
-	struct block *b = p;
-	int c;
-
-	if (p == NULL)
-		return;
-	c = cache.exiting ? -1 : free_class(malloc_usable_size(p));
 	if (c < 0 || cache.count[c] >= class_keep(c) ||
 	    cache.bytes + class_size(c) > BLOCKCACHE_MAX_BYTES) {
+		free(b);
+		return;
+	}
+	b->next = cache.head[c];
+	cache.head[c] = b;
+	cache.count[c]++;
+	cache.bytes += class_size(c);
+}
+
+/* The paths a running thread takes rarely, out of blockcache_free's way. */
+static __attribute__((noinline)) void
+free_slow(void *p)
+{
+	if (cache.exiting) {
 		free(p);
 		return;
 	}
 	if (!cache.exit_armed)
 		arm_exit();
-	b->next = cache.head[c];
-	cache.head[c] = b;
-	cache.count[c]++;
-	cache.bytes += class_size(c);
+	keep_block(p, free_class(block_usable(p)));
+}
+
+/*
+ * The fast path calls nothing but in tail position, so it saves no
+ * registers: it runs about 70 times a proxied GET.
+ */
+void
+blockcache_free(void *p)
+{
+	if (p == NULL)
+		return;
+#ifdef CAN_READ_CHUNK_SIZE
+	if (read_chunk_size && cache.exit_armed && !cache.exiting) {
+		keep_block(p, free_class(chunk_usable(p)));
+		return;
+	}
+#endif
+	free_slow(p);
 }
 
 void *
@@ -213,7 +315,7 @@ blockcache_realloc(void *p, size_t n)
 		blockcache_free(p);
 		return NULL;
 	}
-	if (n <= malloc_usable_size(p))
+	if (n <= block_usable(p))
 		return p;
 	return realloc(p, n);
 }
@@ -227,6 +329,7 @@ blockcache_stats(struct blockcache_stats *st)
 	for (c = 0; c < NCLASSES; c++)
 		st->blocks += cache.count[c];
 	st->bytes = cache.bytes;
+	st->reads_chunk_sizes = read_chunk_size;
 }
 
 /* OpenSSL's allocator signatures carry the caller's file and line. */
@@ -257,6 +360,7 @@ ossl_free(void *p, const char *file, int line)
 bool
 blockcache_install(void)
 {
+	read_chunk_size = chunk_size_readable();
 	event_set_mem_functions(blockcache_malloc, blockcache_realloc, blockcache_free);
 	return CRYPTO_set_mem_functions(ossl_malloc, ossl_realloc, ossl_free) == 1;
 }

@@ -16,7 +16,8 @@
  *    cache keys blocks by malloc_usable_size(), so a block this cache hands
  *    out may be given to free() or realloc(), and any malloc()ed block may
  *    be given to blockcache_free().  Nothing is added in front of a block;
- *    no memory is spent per block.
+ *    no memory is spent per block.  Once installed, the size is read from
+ *    glibc's chunk header when that was checked to agree (blockcache.c).
  *  - Sizes up to 1032 bytes are cached in glibc's own 16-byte steps, larger
  *    ones up to 128 KiB in steps of an eighth of a doubling (a request gets
  *    at most an eighth more than it asked for); larger blocks pass straight
@@ -57,6 +58,7 @@ void	 blockcache_flush(void);
 struct blockcache_stats {
 	size_t	blocks;
 	size_t	bytes;
+	bool	reads_chunk_sizes;	/* glibc's chunk headers, not malloc_usable_size() */
 };
 void	 blockcache_stats(struct blockcache_stats *);
 
