@@ -17,6 +17,9 @@
 
 #include <limits.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 /* Head parser states (struct http1_msg.st). */
 enum head_state {
@@ -911,6 +914,42 @@ http1_msg_init(struct http1_msg *m, enum http1_kind kind,
 	m->st = kind == HTTP1_REQUEST ? HS_LEADING : HS_START;
 }
 
+/*
+ * The first byte at or after pos (and before lim) that stops the head
+ * scanner (HB_STOP), or lim.  Lines are scanned sixteen bytes at a time
+ * with SSE2 (part of every x86-64): a byte stops the scan if it is below
+ * 0x20 and not HTAB, or DEL, exactly head_byte's HB_STOP.  That costs
+ * about a third of the four-at-a-time table lookups; the table finishes
+ * the last bytes and serves other machines.
+ */
+static size_t
+scan_to_stop(const unsigned char *p, size_t pos, size_t lim)
+{
+#ifdef __SSE2__
+	const __m128i below_space = _mm_set1_epi8(0x1f), htab = _mm_set1_epi8(0x09),
+	    del = _mm_set1_epi8(0x7f);
+
+	while (lim - pos >= 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + pos));
+		/* unsigned v <= 0x1f: min(v, 0x1f) == v */
+		__m128i ctl = _mm_cmpeq_epi8(_mm_min_epu8(v, below_space), v);
+		__m128i stop = _mm_or_si128(_mm_andnot_si128(_mm_cmpeq_epi8(v, htab), ctl),
+		    _mm_cmpeq_epi8(v, del));
+		unsigned mask = (unsigned)_mm_movemask_epi8(stop);
+
+		if (mask != 0)
+			return pos + (unsigned)__builtin_ctz(mask);
+		pos += 16;
+	}
+#endif
+	while (lim - pos >= 4 && ((head_byte[p[pos]] | head_byte[p[pos + 1]] |
+	    head_byte[p[pos + 2]] | head_byte[p[pos + 3]]) & HB_STOP) == 0)
+		pos += 4;
+	while (pos < lim && (head_byte[p[pos]] & HB_STOP) == 0)
+		pos++;
+	return pos;
+}
+
 int
 http1_parse_head(struct http1_msg *m, const char *buf, size_t len)
 {
@@ -930,17 +969,8 @@ http1_parse_head(struct http1_msg *m, const char *buf, size_t len)
 	while (pos < lim) {
 		size_t run = pos;
 
-		/*
-		 * The bytes of a line up to its CR, or to the first bad one:
-		 * four at a time while none of them stops the scan (a third
-		 * fewer instructions a byte), then one by one.
-		 */
-		while (lim - pos >= 4 && ((head_byte[p[pos]] |
-		    head_byte[p[pos + 1]] | head_byte[p[pos + 2]] |
-		    head_byte[p[pos + 3]]) & HB_STOP) == 0)
-			pos += 4;
-		while (pos < lim && (head_byte[p[pos]] & HB_STOP) == 0)
-			pos++;
+		/* the bytes of a line up to its CR, or to the first bad one */
+		pos = scan_to_stop(p, pos, lim);
 		if (pos > run && m->st == HS_LEADING)
 			m->st = HS_START;
 		if (pos == lim)

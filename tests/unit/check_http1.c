@@ -812,14 +812,15 @@ START_TEST(test_every_byte_every_position)
 END_TEST
 
 /*
- * The line scanner takes eight bytes, then four, at a time while none of
- * them stops it: every byte value at every position of a value longer
- * than two such steps is taken or refused as one byte at a time would,
- * a refused one with its own error at its own offset.
+ * The line scanner takes sixteen bytes (SSE2), then four, at a time while
+ * none of them stops it: every byte value at every position of a value
+ * longer than two sixteen-byte steps and a four-byte one is taken or
+ * refused as one byte at a time would, a refused one with its own error at
+ * its own offset.
  */
 START_TEST(test_every_byte_in_value_every_position)
 {
-	static const char val[] = "abcdefghijklmnopqrstu";
+	static const char val[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN";
 	struct http1_header h1[MAX_HDRS], h2[MAX_HDRS];
 	struct http1_msg m1, m2;
 	char buf[96], name[40];
