@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * listener: the inbound sockets.  At start (as root, before privileges are
- * dropped) it binds one SO_REUSEPORT socket per listener per worker, so the
- * kernel spreads connections over workers with no shared accept lock.  It
- * attaches an evconnlistener per socket to its worker, pauses accepting at
+ * dropped) it binds one socket per listener and gives every worker a
+ * descriptor of it, so all workers accept from one queue; a worker holding
+ * more connections than its least loaded peer steps aside until that one
+ * catches up (listener.c: balance), so keep-alive connections spread
+ * evenly, which a per-worker SO_REUSEPORT hash did not (37/27 of 64).  It
+ * attaches an evconnlistener per descriptor to its worker, pauses accepting at
  * the worker's connection limit or for a second after EMFILE (relayd), and
  * hands each accepted socket to session_accept().  The sockets stay owned
  * by the listener_set, so a worker can stop accepting without closing them.
