@@ -76,7 +76,8 @@ chunk_usable(const void *p)
 	/* through an integer: the word is glibc's, before the block's start */
 	size_t sz = *(const size_t *)((uintptr_t)p - sizeof(size_t));
 
-	return (sz & ~(size_t)7) - (sz & 2 ? 16 : 8);
+	/* less 8, and 8 more if mmapped (bit 2): (sz & 2) << 2 is 0 or 8 */
+	return (sz & ~(size_t)7) - 8 - ((sz & 2) << 2);
 }
 #endif
 

@@ -80,7 +80,8 @@ struct http_exchange {
 	 */
 	uint64_t t_active;
 	struct audit_rec rec;
-	char path[AUDIT_PATH_MAX];	/* rec.path points here */
+	/* not cleared between requests: written before anything reads it */
+	char path[AUDIT_PATH_MAX];	/* rec.path points here once written */
 	/* not cleared between requests: the parser fills what it uses */
 	struct http1_header req_hdrs[HX_MAX_HEADERS];
 	struct http1_header resp_hdrs[HX_MAX_HEADERS];
@@ -162,7 +163,7 @@ hx_new(struct session *s)
 			return NULL;
 		}
 	}
-	memset(ex, 0, offsetof(struct http_exchange, req_hdrs));
+	memset(ex, 0, offsetof(struct http_exchange, path));
 	ex->head = head;
 	ex->held = held;
 	ex->up_ev = up_ev;
