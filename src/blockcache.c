@@ -66,6 +66,27 @@
 
 static bool read_chunk_size;	/* set once, before any thread starts */
 
+/*
+ * Under AddressSanitizer a cached block is poisoned from the moment it is
+ * kept until it is handed out again, so a use after free inside OpenSSL
+ * or libevent is still reported although glibc (ASan) never saw the free.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#  define CACHE_ASAN 1
+#elif defined(__has_feature)
+#  if __has_feature(address_sanitizer)
+#    define CACHE_ASAN 1
+#  endif
+#endif
+#ifdef CACHE_ASAN
+#  include <sanitizer/asan_interface.h>
+#  define CACHE_POISON(p, n)	ASAN_POISON_MEMORY_REGION((p), (n))
+#  define CACHE_UNPOISON(p, n)	ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#  define CACHE_POISON(p, n)	((void)(p), (void)(n))
+#  define CACHE_UNPOISON(p, n)	((void)(p), (void)(n))
+#endif
+
 /* the fast paths' helpers are inlined into them: no calls, no saved registers */
 #define HOT	static inline __attribute__((always_inline))
 
@@ -211,6 +232,7 @@ blockcache_flush(void)
 
 	for (c = 0; c < NCLASSES; c++) {
 		while ((b = cache.head[c]) != NULL) {
+			CACHE_UNPOISON(b, class_size(c));
 			cache.head[c] = b->next;
 			free(b);
 		}
@@ -255,6 +277,7 @@ blockcache_malloc(size_t n)
 		return malloc(n);
 	if ((b = cache.head[c]) == NULL)
 		return malloc(class_size(c));
+	CACHE_UNPOISON(b, class_size(c));
 	cache.head[c] = b->next;
 	cache.count[c]--;
 	cache.bytes -= class_size(c);
@@ -271,6 +294,7 @@ keep_block(struct block *b, int c)
 		return;
 	}
 	b->next = cache.head[c];
+	CACHE_POISON(b, class_size(c));
 	cache.head[c] = b;
 	cache.count[c]++;
 	cache.bytes += class_size(c);

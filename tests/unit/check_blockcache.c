@@ -11,6 +11,7 @@
  *    the sizes a proxied request really asks for hit;
  *  - per-class and per-thread limits hold; realloc and malloc(0) keep the
  *    semantics OpenSSL and libevent expect;
+ *  - under ASan a cached block is poisoned until it is handed out again;
  *  - a thread's blocks go back to glibc when it ends (LeakSanitizer in the
  *    sanitizer build fails the test otherwise);
  *  - installed first thing in a process, OpenSSL and libevent allocate
@@ -33,6 +34,17 @@
 #include <openssl/ssl.h>
 
 #include "blockcache.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#  define TEST_ASAN 1
+#elif defined(__has_feature)
+#  if __has_feature(address_sanitizer)
+#    define TEST_ASAN 1
+#  endif
+#endif
+#ifdef TEST_ASAN
+#  include <sanitizer/asan_interface.h>
+#endif
 
 static size_t
 cached_blocks(void)
@@ -368,6 +380,34 @@ START_TEST(test_install_refused_after_openssl_allocated)
 }
 END_TEST
 
+#ifdef TEST_ASAN
+/*
+ * Under ASan a cached block is poisoned while the cache holds it, so a use
+ * after free inside OpenSSL or libevent is still caught; handed out again,
+ * it is usable.
+ */
+START_TEST(test_cached_block_poisoned_under_asan)
+{
+	unsigned char *p, *q;
+
+	blockcache_flush();
+	p = blockcache_malloc(100);
+	ck_assert_ptr_nonnull(p);
+	blockcache_free(p);
+	ck_assert_uint_eq(cached_blocks(), 1);
+	ck_assert(__asan_address_is_poisoned(p));
+	ck_assert(__asan_address_is_poisoned(p + 99));
+	q = blockcache_malloc(100);
+	ck_assert_ptr_eq(q, p);
+	ck_assert(!__asan_address_is_poisoned(q));
+	ck_assert(!__asan_address_is_poisoned(q + 99));
+	q[99] = 1;
+	blockcache_free(q);
+	blockcache_flush();
+}
+END_TEST
+#endif
+
 static Suite *
 blockcache_suite(void)
 {
@@ -380,6 +420,9 @@ blockcache_suite(void)
 	tcase_add_test(tc, test_random_mix_never_undersized);
 	tcase_add_test(tc, test_large_class_not_given_to_small_request);
 	tcase_add_test(tc, test_real_request_sizes_hit);
+#ifdef TEST_ASAN
+	tcase_add_test(tc, test_cached_block_poisoned_under_asan);
+#endif
 	tcase_add_test(tc, test_limits_hold);
 	tcase_add_test(tc, test_realloc_and_zero);
 	tcase_add_test(tc, test_thread_exit_returns_blocks);
