@@ -412,8 +412,8 @@ pool_renew_ahead(struct pool *p, struct upconn *uc, uint64_t now)
 	uint64_t max_req = pool_spread(uc, p->rc->pool_max_requests);
 	uint64_t max_age = pool_spread(uc, p->rc->pool_max_lifetime_ms);
 
-	if (uc->renewed || uc->requests == 0)
-		return;
+	if (uc->renewed || uc->requests == 0 || p->rc->pool_max_idle == 0)
+		return;		/* nothing to replace, or nowhere to keep it */
 	if (uc->requests + max_req / 32 + 2 < max_req &&
 	    now - uc->created_ms + max_age / 32 + 1000 < max_age)
 		return;

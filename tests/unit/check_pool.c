@@ -434,6 +434,42 @@ START_TEST(test_renew_ahead)
 }
 END_TEST
 
+/*
+ * With pool_max_idle = 0 nothing is ever pooled, so a replacement opened
+ * ahead would be closed the moment it is ready: a wasted legacy handshake
+ * on every connection that nears its limit.  None is opened.
+ */
+START_TEST(test_no_renew_without_pooling)
+{
+	static struct conf conf;
+	static struct gen gen = { .conf = &conf };
+	int lfd = listen_as_upstream(), peer;
+	struct pollfd pfd = { .events = POLLIN };
+	struct upconn *uc = make_upconn(&peer);
+
+	w.dns = evdns_base_new(w.base, 0);
+	ck_assert_ptr_nonnull(w.dns);
+	w.gen = &gen;
+	rc.pool_max_idle = 0;
+	rc.pool_max_requests = 9;
+	uc->renewed = false;
+	uc->requests = 8;		/* 1 left: inside the margin */
+	pool_put(&pool, uc);
+	ck_assert_uint_eq(pool.warming, 0);
+	ck_assert_uint_eq(pool.nidle, 0);
+	loop_once();
+	pfd.fd = lfd;
+	ck_assert_int_eq(poll(&pfd, 1, 0), 0);	/* nobody dialled the endpoint */
+	pool_free(&pool);
+	pool_init(&pool, &w, &rc, 0, NULL);
+	evdns_base_free(w.dns, 0);
+	w.dns = NULL;
+	w.gen = NULL;
+	close(peer);
+	close(lfd);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -456,6 +492,7 @@ main(void)
 	tcase_add_test(tc, test_retired_keeps_nothing);
 	tcase_add_test(tc, test_shed_reaches_the_pool_with_idle);
 	tcase_add_test(tc, test_renew_ahead);
+	tcase_add_test(tc, test_no_renew_without_pooling);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
