@@ -376,14 +376,17 @@ pool_warm_cb(struct upconn *uc, const struct tb_err *err, void *arg)
 /*
  * Opens (and handshakes) one connection into the pool ahead of need.
  * False when none may be opened now: warming never takes a slot a request
- * could use, nor dials an address that is down or a worker that drains.
+ * could use, nor dials an address that is down, a worker that drains, or
+ * for a route that pools nothing (the connection would be closed when
+ * ready: a wasted legacy handshake).
  */
 static bool
 pool_warm_one(struct pool *p)
 {
 	struct upconn *uc;
 
-	if (p->retired || p->w->draining || (p->rc->uset != NULL &&
+	if (p->retired || p->w->draining || p->rc->pool_max_idle == 0 ||
+	    (p->rc->uset != NULL &&
 	    !upstream_set_usable(p->rc->uset, p->addr, now_ms())))
 		return false;
 	if (!uplimit_take(p->rc->limit))
@@ -412,8 +415,8 @@ pool_renew_ahead(struct pool *p, struct upconn *uc, uint64_t now)
 	uint64_t max_req = pool_spread(uc, p->rc->pool_max_requests);
 	uint64_t max_age = pool_spread(uc, p->rc->pool_max_lifetime_ms);
 
-	if (uc->renewed || uc->requests == 0 || p->rc->pool_max_idle == 0)
-		return;		/* nothing to replace, or nowhere to keep it */
+	if (uc->renewed || uc->requests == 0)
+		return;
 	if (uc->requests + max_req / 32 + 2 < max_req &&
 	    now - uc->created_ms + max_age / 32 + 1000 < max_age)
 		return;

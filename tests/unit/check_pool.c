@@ -377,6 +377,29 @@ loop_until_idle(unsigned nidle)
 		event_base_loop(w.base, EVLOOP_ONCE);
 }
 
+/* Lets the pool dial (pool_warm_one()): a resolver and a generation. */
+static void
+dialing_on(void)
+{
+	static struct conf conf;	/* broker defaults: all zero */
+	static struct gen gen = { .conf = &conf };
+
+	w.dns = evdns_base_new(w.base, 0);
+	ck_assert_ptr_nonnull(w.dns);
+	w.gen = &gen;
+}
+
+/* Frees what the pool opened and stops dialing again. */
+static void
+dialing_off(void)
+{
+	pool_free(&pool);
+	pool_init(&pool, &w, &rc, 0, NULL);
+	evdns_base_free(w.dns, 0);
+	w.dns = NULL;
+	w.gen = NULL;
+}
+
 /*
  * A connection that carried requests and is about to reach
  * pool_max_requests gets one replacement opened ahead, once; a connection
@@ -384,15 +407,11 @@ loop_until_idle(unsigned nidle)
  */
 START_TEST(test_renew_ahead)
 {
-	static struct conf conf;	/* broker defaults: all zero */
-	static struct gen gen = { .conf = &conf };
 	int lfd = listen_as_upstream(), peer, acc;
 	struct pollfd pfd;
 	struct upconn *uc = make_upconn(&peer), *fresh = NULL;
 
-	w.dns = evdns_base_new(w.base, 0);
-	ck_assert_ptr_nonnull(w.dns);
-	w.gen = &gen;
+	dialing_on();
 	rc.pool_max_requests = 9;	/* under 10: no spread, the limit is exact */
 	uc->renewed = false;
 	uc->requests = 6;		/* 3 left: nothing yet */
@@ -423,11 +442,7 @@ START_TEST(test_renew_ahead)
 	pool_put(&pool, fresh);
 	ck_assert_uint_eq(pool.warming, 0);
 	upconn_free(uc, false);
-	pool_free(&pool);
-	pool_init(&pool, &w, &rc, 0, NULL);
-	evdns_base_free(w.dns, 0);
-	w.dns = NULL;
-	w.gen = NULL;
+	dialing_off();
 	close(acc);
 	close(lfd);
 	close(peer);
@@ -441,15 +456,11 @@ END_TEST
  */
 START_TEST(test_no_renew_without_pooling)
 {
-	static struct conf conf;
-	static struct gen gen = { .conf = &conf };
 	int lfd = listen_as_upstream(), peer;
 	struct pollfd pfd = { .events = POLLIN };
 	struct upconn *uc = make_upconn(&peer);
 
-	w.dns = evdns_base_new(w.base, 0);
-	ck_assert_ptr_nonnull(w.dns);
-	w.gen = &gen;
+	dialing_on();
 	rc.pool_max_idle = 0;
 	rc.pool_max_requests = 9;
 	uc->renewed = false;
@@ -460,11 +471,7 @@ START_TEST(test_no_renew_without_pooling)
 	loop_once();
 	pfd.fd = lfd;
 	ck_assert_int_eq(poll(&pfd, 1, 0), 0);	/* nobody dialled the endpoint */
-	pool_free(&pool);
-	pool_init(&pool, &w, &rc, 0, NULL);
-	evdns_base_free(w.dns, 0);
-	w.dns = NULL;
-	w.gen = NULL;
+	dialing_off();
 	close(peer);
 	close(lfd);
 }
