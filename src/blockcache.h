@@ -21,8 +21,10 @@
  *  - Sizes up to 1032 bytes are cached in glibc's own 16-byte steps, larger
  *    ones up to 128 KiB in steps of an eighth of a doubling (a request gets
  *    at most an eighth more than it asked for); larger blocks pass straight
- *    through.  A thread keeps at most BLOCKCACHE_MAX_BYTES in its lists:
- *    frees beyond that go to glibc.
+ *    through.  A thread keeps at most BLOCKCACHE_MAX_BYTES in its lists
+ *    (the small classes at most 512 KiB of it, by a limit per class; the
+ *    large ones the rest, by their byte count): frees beyond that go to
+ *    glibc.
  *  - A block may be freed on another thread than the one that took it.  A
  *    thread's lists go back to glibc when the thread ends.
  *  - blockcache_malloc(0) returns NULL, as OpenSSL's and libevent's own
@@ -38,7 +40,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define BLOCKCACHE_MAX_BYTES	(1024 * 1024)
+#define BLOCKCACHE_MAX_BYTES	(1536 * 1024)
 
 void	*blockcache_malloc(size_t);
 void	*blockcache_realloc(void *, size_t);

@@ -234,6 +234,42 @@ START_TEST(test_limits_hold)
 }
 END_TEST
 
+/*
+ * Every small class filled past its limit at once stays within the small
+ * classes' share (a per-class limit, no byte count), and a small class
+ * still keeps at least eight blocks of its size.
+ */
+START_TEST(test_small_classes_bounded_together)
+{
+	enum { PER = 80, SIZES = 64 };
+	static void *p[SIZES][PER];
+	struct blockcache_stats st;
+	size_t n;
+	int c, i;
+
+	blockcache_flush();
+	for (c = 0; c < SIZES; c++)
+		for (i = 0; i < PER; i++)
+			ck_assert_ptr_nonnull(p[c][i] = blockcache_malloc(24 + 16 * (size_t)c));
+	for (c = 0; c < SIZES; c++)
+		for (i = 0; i < PER; i++)
+			blockcache_free(p[c][i]);
+	blockcache_stats(&st);
+	ck_assert_uint_le(st.bytes, 512 * 1024);
+	ck_assert_uint_ge(st.blocks, 8 * SIZES);
+	blockcache_flush();
+	/* the largest small class: eight of 1032 bytes, not more */
+	for (i = 0; i < PER; i++)
+		p[0][i] = blockcache_malloc(1032);
+	for (i = 0; i < PER; i++)
+		blockcache_free(p[0][i]);
+	n = cached_blocks();
+	ck_assert_uint_ge(n, 8);
+	ck_assert_uint_le(n, 8 + 4);	/* give or take blocks glibc made larger */
+	blockcache_flush();
+}
+END_TEST
+
 START_TEST(test_realloc_and_zero)
 {
 	char *p, *q;
@@ -285,7 +321,7 @@ START_TEST(test_thread_exit_returns_blocks)
 
 	blockcache_flush();
 	for (i = 0; i < THREAD_BLOCKS; i++)
-		from_main[i] = blockcache_malloc(300);
+		from_main[i] = blockcache_malloc(120);	/* a class that keeps 32 */
 	ck_assert_int_eq(pthread_create(&t, NULL, keep_blocks_then_exit, from_main), 0);
 	ck_assert_int_eq(pthread_join(t, &ret), 0);
 	/* the thread held all 64; the main thread's cache saw none of it */
@@ -427,6 +463,7 @@ blockcache_suite(void)
 	tcase_add_test(tc, test_cached_block_poisoned_under_asan);
 #endif
 	tcase_add_test(tc, test_limits_hold);
+	tcase_add_test(tc, test_small_classes_bounded_together);
 	tcase_add_test(tc, test_realloc_and_zero);
 	tcase_add_test(tc, test_thread_exit_returns_blocks);
 	tcase_add_test(tc, test_install_routes_openssl_and_libevent);
