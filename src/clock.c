@@ -3,6 +3,7 @@
 
 #include "clock.h"
 
+#include <stdbool.h>
 #include <time.h>
 
 #include <event2/event.h>
@@ -17,10 +18,34 @@ clock_read_ms(clockid_t id)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* The calling thread's clock turn (clock.h). */
+static __thread unsigned turn_depth;
+static __thread bool turn_read;
+static __thread uint64_t turn_ms;
+
 uint64_t
 now_ms(void)
 {
-	return clock_read_ms(CLOCK_MONOTONIC);
+	if (turn_depth == 0)
+		return clock_read_ms(CLOCK_MONOTONIC);
+	if (!turn_read) {
+		turn_ms = clock_read_ms(CLOCK_MONOTONIC);
+		turn_read = true;
+	}
+	return turn_ms;
+}
+
+void
+clock_turn_begin(void)
+{
+	turn_depth++;
+}
+
+void
+clock_turn_end(void)
+{
+	if (turn_depth > 0 && --turn_depth == 0)
+		turn_read = false;
 }
 
 uint64_t

@@ -15,6 +15,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "clock.h"
 #include "log.h"
 
 #define SOCKIO_MAGIC 0x534f4931u	/* "SOI1" */
@@ -584,9 +585,11 @@ sockio_read_ev(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	clock_turn_begin();
 	sockio_enter(io);
 	sockio_do_read(io);
 	sockio_leave(io);
+	clock_turn_end();
 }
 
 /* ---- writing --------------------------------------------------------------- */
@@ -719,6 +722,7 @@ sockio_write_ev(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	io->write_scheduled = false;
+	clock_turn_begin();
 	sockio_enter(io);
 	if (failed) {
 		io->failed = 0;
@@ -734,6 +738,7 @@ sockio_write_ev(evutil_socket_t fd, short what, void *arg)
 			sockio_write_now(io, true);
 	}
 	sockio_leave(io);
+	clock_turn_end();
 }
 
 void

@@ -3,7 +3,7 @@
  * check_clock: ms_timeval() splits milliseconds into whole seconds and
  * microseconds at the boundaries libevent cares about, and the two clocks
  * read the clocks they name (the monotonic one never goes back, the wall
- * one agrees with time(2)).
+ * one agrees with time(2)), and a clock turn reads the clock once.
  */
 #include "config.h"
 
@@ -103,6 +103,46 @@ START_TEST(test_wall_is_epoch_ms)
 }
 END_TEST
 
+/* Waits (on the clock itself, not now_ms()) until it reads at least ms. */
+static void
+spin_past_ms(uint64_t ms)
+{
+	struct timespec ts;
+
+	do
+		ck_assert_int_eq(clock_gettime(CLOCK_MONOTONIC, &ts), 0);
+	while ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 < ms);
+}
+
+/*
+ * Inside a clock turn now_ms() gives the turn's first reading, nested
+ * turns included; once the outermost ends it reads the clock again, and
+ * an end without a begin changes nothing.
+ */
+START_TEST(test_turn_reads_clock_once)
+{
+	uint64_t t0, t1;
+
+	clock_turn_begin();
+	t0 = now_ms();
+	spin_past_ms(t0 + 2);
+	ck_assert_uint_eq(now_ms(), t0);
+	clock_turn_begin();
+	ck_assert_uint_eq(now_ms(), t0);
+	clock_turn_end();
+	ck_assert_uint_eq(now_ms(), t0);	/* the outer turn goes on */
+	clock_turn_end();
+	t1 = now_ms();
+	ck_assert_uint_ge(t1, t0 + 2);
+	clock_turn_begin();			/* a new turn, a new reading */
+	ck_assert_uint_ge(now_ms(), t1);
+	clock_turn_end();
+	clock_turn_end();			/* unbalanced: still outside */
+	spin_past_ms(t1 + 2);
+	ck_assert_uint_ge(now_ms(), t1 + 2);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -115,6 +155,7 @@ main(void)
 	tcase_add_test(tc, test_event_add_ms_deadline);
 	tcase_add_test(tc, test_monotonic_never_back);
 	tcase_add_test(tc, test_wall_is_epoch_ms);
+	tcase_add_test(tc, test_turn_reads_clock_once);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -25,8 +25,10 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -35,6 +37,7 @@
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 
+#include "clock.h"
 #include "relay.h"
 #include "sockio.h"
 #include "testcert.h"
@@ -59,6 +62,9 @@ struct end {
 	bool paused;			/* echo: reading paused, output full */
 	size_t stop_at;			/* loopbreak once got holds this much */
 	unsigned long ssl_err;
+	bool clock_probe;		/* the read callback checks its clock turn */
+	bool clock_held;		/* now_ms() held still while the real clock moved */
+	uint64_t clock_turn_ms;		/* what now_ms() said in the callback */
 };
 
 struct pair {
@@ -79,12 +85,28 @@ server_ctx(void)
 	return ctx;
 }
 
+/* Waits (on the clock itself, not now_ms()) until it reads at least ms. */
+static void
+spin_past_ms(uint64_t ms)
+{
+	struct timespec ts;
+
+	do
+		ck_assert_int_eq(clock_gettime(CLOCK_MONOTONIC, &ts), 0);
+	while ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 < ms);
+}
+
 static void
 readcb(struct sockio *io, void *arg)
 {
 	struct end *e = arg;
 
 	e->reads++;
+	if (e->clock_probe) {
+		e->clock_turn_ms = now_ms();
+		spin_past_ms(e->clock_turn_ms + 2);
+		e->clock_held = now_ms() == e->clock_turn_ms;
+	}
 	if (e->echo) {
 		relay_move(io, io, &e->paused);
 		return;
@@ -672,6 +694,29 @@ START_TEST(test_free_in_read_callback)
 }
 END_TEST
 
+/*
+ * A read callback runs as one clock turn (clock.h): now_ms() holds still
+ * in it while the clock moves on, and reads the clock again after it.
+ */
+START_TEST(test_read_callback_is_clock_turn)
+{
+	struct pair p;
+	struct sockio *io;
+
+	pair_setup(&p, PAIR_UNIX, false);
+	io = end_open(&p, 0);
+	peer_write(NULL, p.fds[1], PAYLOAD, 't');
+	p.end[0].clock_probe = true;
+	p.end[0].stop_at = PAYLOAD;
+	sockio_enable(io, EV_READ);
+	pair_run(&p);
+	ck_assert_int_ge(p.end[0].reads, 1);
+	ck_assert(p.end[0].clock_held);
+	ck_assert_uint_ge(now_ms(), p.end[0].clock_turn_ms + 2);
+	pair_teardown(&p);
+}
+END_TEST
+
 static Suite *
 sockio_suite(void)
 {
@@ -692,6 +737,7 @@ sockio_suite(void)
 	tcase_add_loop_test(tc, test_flush, 0, 2);
 	tcase_add_loop_test(tc, test_flush_into_full_socket, 0, 2);
 	tcase_add_loop_test(tc, test_free_in_read_callback, 0, 2);
+	tcase_add_test(tc, test_read_callback_is_clock_turn);
 	suite_add_tcase(s, tc);
 	return s;
 }
