@@ -70,9 +70,21 @@ ho_u64(struct head_out *o, uint64_t v)
 	ho_put(o, d + n, sizeof(d) - n);
 }
 
+/*
+ * "Name: value" CRLF.  A line the peer already wrote that way (one SP
+ * after the colon, none before the CRLF: nearly every line) is copied
+ * whole, in one piece.
+ */
 static void
 ho_header(struct head_out *o, const char *buf, const struct http1_header *h)
 {
+	size_t colon = h->name.off + h->name.len, end = h->value.off + h->value.len;
+
+	if (h->value.off == colon + 2 && buf[colon + 1] == ' ' &&
+	    buf[end] == '\r') {
+		ho_put(o, buf + h->name.off, end + 2 - h->name.off);
+		return;
+	}
 	ho_put(o, buf + h->name.off, h->name.len);
 	HO_LIT(o, ": ");
 	ho_put(o, buf + h->value.off, h->value.len);

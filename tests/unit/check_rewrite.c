@@ -522,6 +522,28 @@ START_TEST(test_response_head)
 }
 END_TEST
 
+/*
+ * Every field line leaves as "Name: value" CRLF, however the peer spaced
+ * it: lines already in that shape are copied whole, the others rebuilt
+ * (no space, two, a tab, trailing whitespace, an empty value either way).
+ */
+START_TEST(test_field_lines_normalized)
+{
+	struct rewrite_resp rs;
+	char *out;
+
+	memset(&rs, 0, sizeof(rs));
+	rs.keep_length = true;
+	out = rewrite_resp_str("HTTP/1.1 200 OK\r\nA: 1\r\nB:2\r\nC:  3\r\n"
+	    "D:\t4\r\nE: 5 \r\nF: 6\t\r\nG:\r\nH: \r\nI: x y\r\n"
+	    "Content-Length: 0\r\n\r\n", HTTP1_M_GET, &rs);
+	ck_assert_str_eq(out, "HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\nC: 3\r\n"
+	    "D: 4\r\nE: 5\r\nF: 6\r\nG: \r\nH: \r\nI: x y\r\n"
+	    "Content-Length: 0\r\n\r\n");
+	free(out);
+}
+END_TEST
+
 /* ---- the logged path ------------------------------------------------------ */
 
 /*
@@ -737,6 +759,7 @@ rewrite_suite(void)
 
 	tc = tcase_create("response");
 	tcase_add_test(tc, test_response_head);
+	tcase_add_test(tc, test_field_lines_normalized);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("plan");
