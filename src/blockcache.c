@@ -197,7 +197,8 @@ class_size(int c)
 #define SMALL_SIZE(c)	(SMALL_MIN + ((c) << SMALL_SHIFT))
 #define KEEP_BY_BYTES(c) (SMALL_CLASS_BYTES / SMALL_SIZE(c) < SMALL_KEEP_MIN ? \
 	SMALL_KEEP_MIN : SMALL_CLASS_BYTES / SMALL_SIZE(c))
-#define KEEP(c)		(KEEP_BY_BYTES(c) > SMALL_KEEP ? SMALL_KEEP : KEEP_BY_BYTES(c))
+/* (the cast: clang warns of the larger branch a constant ternary does not take) */
+#define KEEP(c)		((uint8_t)(KEEP_BY_BYTES(c) > SMALL_KEEP ? SMALL_KEEP : KEEP_BY_BYTES(c)))
 #define KEEP4(c)	KEEP(c), KEEP((c) + 1), KEEP((c) + 2), KEEP((c) + 3)
 #define KEEP16(c)	KEEP4(c), KEEP4((c) + 4), KEEP4((c) + 8), KEEP4((c) + 12)
 static const uint8_t small_keep[SMALL_CLASSES] = {

@@ -302,16 +302,36 @@ static const unsigned char fields_by_len[FIELD_MAX_LEN + 1][3] = {
 	[19] = { HTTP1_FLD_PROXY_AUTHORIZATION },
 };
 
-/* p[0..len) equals the lower-case name lc of the same length, any case. */
+/*
+ * p[0..len) equals the lower-case name lc of the same length, any case.
+ * p holds tchars and lc only lower-case letters, digits and '-': then
+ * b | 0x20 equals c exactly when b is c in either case (a tchar that ORs
+ * to a letter is that letter; '-' and the digits have 0x20 set, and what
+ * ORs to them is a control byte, never a tchar), so eight bytes are
+ * compared at a time, the last eight overlapping what came before.
+ */
 static bool
 span_ieq_lc(const unsigned char *p, const char *lc, size_t len)
 {
+	const uint64_t fold = 0x2020202020202020ull;
+	uint64_t a, b;
 	size_t i;
 
-	for (i = 0; i < len; i++)
-		if (lower(p[i]) != (unsigned char)lc[i])
+	if (len < 8) {
+		for (i = 0; i < len; i++)
+			if ((p[i] | 0x20) != (unsigned char)lc[i])
+				return false;
+		return true;
+	}
+	for (i = 0; i + 8 < len; i += 8) {
+		memcpy(&a, p + i, 8);
+		memcpy(&b, lc + i, 8);
+		if ((a | fold) != b)
 			return false;
-	return true;
+	}
+	memcpy(&a, p + len - 8, 8);
+	memcpy(&b, lc + len - 8, 8);
+	return (a | fold) == b;
 }
 
 /* Which known field the name p[0..len) is, any case. */
@@ -355,12 +375,14 @@ head_fail(struct http1_msg *m, enum http1_err err, size_t off)
  */
 static bool
 check_authority(const unsigned char *p, size_t s, size_t e, bool need_port,
-    size_t *bad)
+    size_t *bad, struct http1_span *name)
 {
 	size_t i = s, d;
 	unsigned long port = 0;
 
 	*bad = s;
+	name->off = s;
+	name->len = 0;
 	if (i == e)
 		return false;
 	if (p[i] == '[') {
@@ -375,6 +397,8 @@ check_authority(const unsigned char *p, size_t s, size_t e, bool need_port,
 			*bad = i == e ? s : i;
 			return false;
 		}
+		name->off = s + 1;
+		name->len = i - s - 1;
 		i++;
 	} else {
 		for (;; i++) {
@@ -402,6 +426,7 @@ check_authority(const unsigned char *p, size_t s, size_t e, bool need_port,
 		}
 		if (i == s)
 			return false;
+		name->len = i - s;
 	}
 	if (i == e) {
 		*bad = e;
@@ -487,7 +512,8 @@ check_target(struct http1_msg *m, const unsigned char *p, size_t s, size_t e)
 			a0 = i + 3;
 			for (a1 = a0; a1 < e && p[a1] != '/' && p[a1] != '?'; a1++)
 				;
-			if (!check_authority(p, a0, a1, false, &bad))
+			if (!check_authority(p, a0, a1, false, &bad,
+			    &m->authority_name))
 				return head_fail(m, HTTP1_E_TARGET, bad);
 			m->form = HTTP1_TF_ABSOLUTE;
 			m->authority.off = a0;
@@ -495,7 +521,7 @@ check_target(struct http1_msg *m, const unsigned char *p, size_t s, size_t e)
 			return 0;
 		}
 	}
-	if (!check_authority(p, s, e, true, &bad))
+	if (!check_authority(p, s, e, true, &bad, &m->authority_name))
 		return head_fail(m, HTTP1_E_TARGET, bad);
 	if (m->method != HTTP1_M_CONNECT)
 		return head_fail(m, HTTP1_E_TARGET_FORM, s);
@@ -727,11 +753,8 @@ field_transfer_encoding(struct http1_msg *m, const unsigned char *p,
  * fields, so such a message is refused, not repaired.
  */
 static bool
-conn_option_end_to_end(const struct http1_msg *m, const unsigned char *p,
-    size_t len)
+conn_option_end_to_end(const struct http1_msg *m, enum http1_field id)
 {
-	enum http1_field id = field_id(p, len);
-
 	if (id == HTTP1_FLD_CONTENT_LENGTH || id == HTTP1_FLD_TRANSFER_ENCODING)
 		return true;
 	return m->kind == HTTP1_REQUEST &&
@@ -743,6 +766,7 @@ static int
 field_connection(struct http1_msg *m, const unsigned char *p, size_t v0,
     size_t v1)
 {
+	enum http1_field id;
 	size_t i = v0, t0, t1;
 	int r;
 
@@ -753,15 +777,17 @@ field_connection(struct http1_msg *m, const unsigned char *p, size_t v0,
 			return head_fail(m, HTTP1_E_CONN_SYNTAX, i);
 		if (m->nconn == HTTP1_MAX_CONN_TOKENS)
 			return head_fail(m, HTTP1_E_CONN_TOO_MANY, t0);
-		if (conn_option_end_to_end(m, p + t0, t1 - t0))
+		id = field_id(p + t0, t1 - t0);
+		if (conn_option_end_to_end(m, id))
 			return head_fail(m, HTTP1_E_CONN_END_TO_END, t0);
 		m->conn[m->nconn].off = t0;
 		m->conn[m->nconn].len = t1 - t0;
 		m->nconn++;
-		if (span_ieq(p + t0, t1 - t0, "close"))
-			m->flags |= HTTP1_F_CONN_CLOSE;
-		else if (span_ieq(p + t0, t1 - t0, "keep-alive"))
+		/* keep-alive is also a field name: field_id() told already */
+		if (id == HTTP1_FLD_KEEP_ALIVE)
 			m->flags |= HTTP1_F_CONN_KEEPALIVE;
+		else if (t1 - t0 == 5 && span_ieq_lc(p + t0, "close", 5))
+			m->flags |= HTTP1_F_CONN_CLOSE;
 	}
 	if (r == -1)
 		return head_fail(m, HTTP1_E_CONN_SYNTAX, i);
@@ -808,7 +834,8 @@ parse_field_line(struct http1_msg *m, const unsigned char *p, size_t s,
 			if (m->flags & HTTP1_F_HOST)
 				return head_fail(m, HTTP1_E_HOST_DUP, s);
 			/* empty is allowed: a target without authority (RFC 9112 3.2) */
-			if (v0 != v1 && !check_authority(p, v0, v1, false, &bad))
+			if (v0 != v1 && !check_authority(p, v0, v1, false, &bad,
+			    &m->host_name))
 				return head_fail(m, HTTP1_E_HOST_SYNTAX, bad);
 			m->flags |= HTTP1_F_HOST;
 			m->host = h->value;
@@ -1036,21 +1063,12 @@ http1_method_idempotent(enum http1_method method)
 bool
 http1_authority_host(const char *p, size_t len, struct http1_span *host)
 {
-	const unsigned char *u = (const unsigned char *)p;
-	size_t bad, end;
+	size_t bad;
 
-	host->off = 0;
-	host->len = 0;
-	if (!check_authority(u, 0, len, false, &bad))
+	if (!check_authority((const unsigned char *)p, 0, len, false, &bad, host)) {
+		host->off = 0;
+		host->len = 0;
 		return false;
-	if (u[0] == '[') {
-		end = (size_t)((const unsigned char *)memchr(u, ']', len) - u);
-		host->off = 1;
-		host->len = end - 1;
-	} else {
-		for (end = 0; end < len && u[end] != ':'; end++)
-			;
-		host->len = end;
 	}
 	return true;
 }

@@ -202,6 +202,7 @@ struct http1_msg {
 	struct http1_span target;	/* requests: the request-target */
 	enum http1_target_form form;	/* requests */
 	struct http1_span authority;	/* absolute- and authority-form targets */
+	struct http1_span authority_name; /* its host part, as http1_authority_host() */
 	int version;			/* 10 or 11 */
 	int status;			/* responses: 100..599 */
 	struct http1_span reason;	/* responses: reason-phrase, may be empty */
@@ -209,6 +210,7 @@ struct http1_msg {
 	/* fields */
 	size_t nhdrs;			/* entries used in hdrs */
 	struct http1_span host;		/* requests: Host value if HTTP1_F_HOST */
+	struct http1_span host_name;	/* its host part if not empty, as http1_authority_host() */
 	struct http1_span conn[HTTP1_MAX_CONN_TOKENS]; /* Connection tokens */
 	size_t nconn;
 

@@ -360,8 +360,8 @@ rewrite_route_keys(const char *buf, const struct http1_msg *m, const char *sni,
 	*plen = tlen;
 	if (m->form == HTTP1_TF_ABSOLUTE) {
 		/* scheme://authority[/path][?query]: the authority names the host. */
-		ok = route_host_normalize(buf + m->authority.off,
-		    m->authority.len, host, hcap);
+		ok = route_host_lower(buf + m->authority_name.off,
+		    m->authority_name.len, host, hcap);
 		skip = m->authority.off + m->authority.len - m->target.off;
 		*path = t + skip;
 		*plen = tlen - skip;
@@ -371,8 +371,8 @@ rewrite_route_keys(const char *buf, const struct http1_msg *m, const char *sni,
 		 * 3.2), which an https URI must not lack (RFC 9110 4.2.2):
 		 * refused, not routed by SNI while the endpoint reads "".
 		 */
-		ok = m->host.len > 0 && route_host_normalize(buf + m->host.off,
-		    m->host.len, host, hcap);
+		ok = m->host.len > 0 && route_host_lower(buf + m->host_name.off,
+		    m->host_name.len, host, hcap);
 	}
 	if (ok && host[0] == '\0' && sni != NULL)
 		snprintf(host, hcap, "%s", sni);

@@ -27,24 +27,33 @@ route_host_match(const char *pattern, const char *host)
 }
 
 bool
-route_host_normalize(const char *in, size_t len, char *out, size_t cap)
+route_host_lower(const char *name, size_t len, char *out, size_t cap)
 {
-	struct http1_span h;
 	size_t i;
 
 	if (cap == 0)
 		return false;
 	out[0] = '\0';
+	if (len > 1 && name[len - 1] == '.')
+		len--;		/* "example.com." is example.com */
+	if (len == 0 || len >= cap)
+		return false;
+	for (i = 0; i < len; i++)
+		out[i] = (char)tolower((unsigned char)name[i]);
+	out[len] = '\0';
+	return true;
+}
+
+bool
+route_host_normalize(const char *in, size_t len, char *out, size_t cap)
+{
+	struct http1_span h;
+
+	if (cap > 0)
+		out[0] = '\0';
 	if (!http1_authority_host(in, len, &h))
 		return false;
-	if (h.len > 1 && in[h.off + h.len - 1] == '.')
-		h.len--;	/* "example.com." is example.com */
-	if (h.len >= cap)
-		return false;
-	for (i = 0; i < h.len; i++)
-		out[i] = (char)tolower((unsigned char)in[h.off + i]);
-	out[h.len] = '\0';
-	return true;
+	return route_host_lower(in + h.off, h.len, out, cap);
 }
 
 /*

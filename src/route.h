@@ -33,6 +33,12 @@ bool route_host_match(const char *pattern, const char *host);
  * out is always a string afterwards: "" when false.
  */
 bool route_host_normalize(const char *in, size_t len, char *out, size_t cap);
+/*
+ * The same for a host part the parser already split off and checked
+ * (struct http1_msg's host_name, authority_name): lowercase, one trailing
+ * dot removed.  False if name is empty or out too small.
+ */
+bool route_host_lower(const char *name, size_t len, char *out, size_t cap);
 
 /* The tcp route of listener li for sni (may be NULL): exact host, then wildcard, then host-less. */
 const struct route_conf *route_match_tcp(const struct conf *conf,

@@ -154,21 +154,33 @@ conn_invariants(const struct http1_msg *m, const uint8_t *buf)
 	}
 }
 
-/* What routing reads of the head: the host normalises, the scheme is http(s). */
+/*
+ * What routing reads of the head: the host normalises, the scheme is
+ * http(s), and the host part the parser split off (what routing uses)
+ * names the same host as normalising the whole value again.
+ */
 static void
 route_invariants(const struct http1_msg *m, const uint8_t *buf)
 {
-	char host[HTTP1_HOST_MAX + 1];
+	char host[HTTP1_HOST_MAX + 1], split[HTTP1_HOST_MAX + 1];
 	const char *b = (const char *)buf;
 
 	if (m->kind != HTTP1_REQUEST)
 		return;
-	if ((m->flags & HTTP1_F_HOST) && m->host.len > 0)
+	if ((m->flags & HTTP1_F_HOST) && m->host.len > 0) {
 		CHECK(route_host_normalize(b + m->host.off, m->host.len, host,
 		    sizeof(host)) && strlen(host) <= HTTP1_HOST_MAX);
-	if (m->form == HTTP1_TF_ABSOLUTE) {
+		CHECK(route_host_lower(b + m->host_name.off, m->host_name.len,
+		    split, sizeof(split)) && strcmp(host, split) == 0);
+	}
+	if (m->form == HTTP1_TF_ABSOLUTE || m->form == HTTP1_TF_AUTHORITY) {
 		CHECK(route_host_normalize(b + m->authority.off,
 		    m->authority.len, host, sizeof(host)));
+		CHECK(route_host_lower(b + m->authority_name.off,
+		    m->authority_name.len, split, sizeof(split)) &&
+		    strcmp(host, split) == 0);
+	}
+	if (m->form == HTTP1_TF_ABSOLUTE) {
 		CHECK(strncasecmp(b + m->target.off, "http://", 7) == 0 ||
 		    strncasecmp(b + m->target.off, "https://", 8) == 0);
 	}

@@ -634,6 +634,49 @@ START_TEST(test_header_values)
 END_TEST
 
 /*
+ * The name comparison folds case eight bytes at a time (http1.c): an
+ * oracle over every tchar at every position of every known name.  A name
+ * with byte i replaced by b is that field exactly when b is the name's
+ * byte in either case; any other tchar (the ones that fold to a letter
+ * with 0x20, '^' and '_' among them) makes it another field.
+ */
+START_TEST(test_field_ids_every_tchar)
+{
+	static const char tchars[] = "!#$%&'*+-.^_`|~0123456789"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+	struct http1_header h[MAX_HDRS];
+	struct http1_msg m;
+	char head[256], name[32];
+	const char *known;
+	unsigned id;
+	size_t i, k, n;
+	int len;
+	bool same;
+
+	for (id = HTTP1_FLD_OTHER + 1; id < HTTP1_FLD__COUNT; id++) {
+		known = http1_field_str((enum http1_field)id);
+		n = strlen(known);
+		for (i = 0; i < n; i++) {
+			for (k = 0; k < sizeof(tchars) - 1; k++) {
+				memcpy(name, known, n + 1);
+				name[i] = tchars[k];
+				same = tolower((unsigned char)tchars[k]) == known[i];
+				/* a value each known field takes in a response */
+				len = snprintf(head, sizeof(head),
+				    "HTTP/1.1 200 OK\r\n%s: %s\r\n\r\n", name,
+				    id == HTTP1_FLD_TRANSFER_ENCODING ? "chunked" : "0");
+				http1_msg_init(&m, HTTP1_RESPONSE, HTTP1_M_GET, h,
+				    MAX_HDRS, MAX_HEAD);
+				ck_assert_int_eq(http1_parse_head(&m, head, (size_t)len), len);
+				ck_assert_msg((h[0].id == id) == same,
+				    "%s: id %d (known %s)", name, (int)h[0].id, known);
+			}
+		}
+	}
+}
+END_TEST
+
+/*
  * Every known name is recognised in any case, and only with its exact
  * length: a longer or shorter name, or one a byte off, is "other" (the
  * head builders copy what is "other", so a miss here would drop or keep
@@ -1759,6 +1802,7 @@ http1_suite(void)
 	    (int)(sizeof(vcases) / sizeof(vcases[0])));
 	tcase_add_test(tc, test_header_values);
 	tcase_add_test(tc, test_field_ids);
+	tcase_add_test(tc, test_field_ids_every_tchar);
 	tcase_add_test(tc, test_every_byte);
 	tcase_add_test(tc, test_every_byte_every_position);
 	tcase_add_test(tc, test_host_pct);
