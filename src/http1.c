@@ -784,9 +784,12 @@ field_connection(struct http1_msg *m, const unsigned char *p, size_t v0,
 		m->conn[m->nconn].len = t1 - t0;
 		m->nconn++;
 		/* keep-alive is also a field name: field_id() told already */
-		if (id == HTTP1_FLD_KEEP_ALIVE)
+		if (id == HTTP1_FLD_KEEP_ALIVE) {
 			m->flags |= HTTP1_F_CONN_KEEPALIVE;
-		else if (t1 - t0 == 5 && span_ieq_lc(p + t0, "close", 5))
+			continue;
+		}
+		m->flags |= HTTP1_F_CONN_OTHER;
+		if (t1 - t0 == 5 && span_ieq_lc(p + t0, "close", 5))
 			m->flags |= HTTP1_F_CONN_CLOSE;
 	}
 	if (r == -1)

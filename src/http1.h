@@ -179,6 +179,7 @@ struct http1_header {
 #define HTTP1_F_CONN_CLOSE	0x20	/* Connection names close */
 #define HTTP1_F_TE		0x40	/* a Transfer-Encoding field is present */
 #define HTTP1_F_TE_CODING	0x80	/* responses: a coding other than chunked is applied */
+#define HTTP1_F_CONN_OTHER	0x100	/* Connection names an option other than keep-alive */
 
 /* The lower-case name of a known field ("" for HTTP1_FLD_OTHER). */
 const char *http1_field_str(enum http1_field id);

@@ -120,7 +120,8 @@ hop_by_hop(const char *buf, const struct http1_msg *m,
 	case HTTP1_FLD_PROXY_AUTHORIZATION:
 		return true;
 	default:
-		return m->nconn > 0 &&
+		/* keep-alive alone nominates only Keep-Alive, dropped above */
+		return (m->flags & HTTP1_F_CONN_OTHER) &&
 		    http1_conn_nominates(m, buf, buf + h->name.off, h->name.len);
 	}
 }

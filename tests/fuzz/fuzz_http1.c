@@ -154,6 +154,42 @@ conn_invariants(const struct http1_msg *m, const uint8_t *buf)
 	}
 }
 
+/* True if name[0..len) is a field name http1 knows (any case). */
+static bool
+known_field(const char *name, size_t len)
+{
+	unsigned id;
+
+	for (id = HTTP1_FLD_OTHER + 1; id < HTTP1_FLD__COUNT; id++)
+		if (strlen(http1_field_str((enum http1_field)id)) == len &&
+		    strncasecmp(http1_field_str((enum http1_field)id), name, len) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * No field a Connection option of m nominates is in the rewritten head
+ * m2 (p): hop-by-hop, RFC 9110 7.6.1.  Known names are left out: those
+ * the broker drops by their id, or writes itself.
+ */
+static void
+nominated_dropped(const struct http1_msg *m, const char *b,
+    const struct http1_msg *m2, const char *p)
+{
+	char opt[64];
+	size_t i, j, len;
+
+	for (i = 0; i < m->nconn; i++) {
+		len = m->conn[i].len;
+		if (len >= sizeof(opt) || known_field(b + m->conn[i].off, len))
+			continue;
+		memcpy(opt, b + m->conn[i].off, len);
+		opt[len] = '\0';
+		for (j = 0; j < m2->nhdrs; j++)
+			CHECK(!http1_hdr_is(p, &m2->hdrs[j], opt));
+	}
+}
+
 /*
  * What routing reads of the head: the host normalises, the scheme is
  * http(s), and the host part the parser split off (what routing uses)
@@ -260,6 +296,7 @@ rewrite_invariants(const struct http1_msg *m, const uint8_t *buf)
 	    count_fields(&m2, p, "transfer-encoding");
 	CHECK(nframing == (want == HTTP1_BODY_NONE ? 0 : 1));
 	CHECK(m2.nconn == 0);
+	nominated_dropped(m, b, &m2, p);
 	if (m->kind == HTTP1_REQUEST) {
 		CHECK(m2.method == m->method && (m2.flags & HTTP1_F_HOST));
 		CHECK(count_fields(&m2, p, "host") == 1);

@@ -295,14 +295,15 @@ static const struct vcase vcases[] = {
 	{ "http10_keepalive_and_close", REQ,
 	  .head = "GET / HTTP/1.0\r\nConnection: keep-alive, close\r\n\r\n",
 	  .method = HTTP1_M_GET, .target = "/", .version = 10, .nhdrs = 1,
-	  .flags = HTTP1_F_CONN_KEEPALIVE | HTTP1_F_CONN_CLOSE | HTTP1_F_CLOSE,
+	  .flags = HTTP1_F_CONN_KEEPALIVE | HTTP1_F_CONN_CLOSE | HTTP1_F_CLOSE |
+	    HTTP1_F_CONN_OTHER,
 	  .host = "", .conn = "keep-alive,close" },
 	{ "http11_close_nominates", REQ,
 	  .head = "GET / HTTP/1.1\r\nHost: a\r\nConnection: close, X-Hop\r\n"
 	    "Connection: ,Keep-Alive ,\r\nX-Hop: 1\r\n\r\n",
 	  .method = HTTP1_M_GET, .target = "/", .version = 11, .nhdrs = 4,
 	  .flags = HTTP1_F_HOST | HTTP1_F_CONN_CLOSE | HTTP1_F_CLOSE |
-	    HTTP1_F_CONN_KEEPALIVE,
+	    HTTP1_F_CONN_KEEPALIVE | HTTP1_F_CONN_OTHER,
 	  .host = "a", .conn = "close,X-Hop,Keep-Alive" },
 	{ "expect_continue", REQ,
 	  .head = "PUT /f HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue\r\n"
@@ -320,7 +321,8 @@ static const struct vcase vcases[] = {
 	  .head = "GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\n"
 	    "Upgrade: websocket\r\n\r\n",
 	  .method = HTTP1_M_GET, .target = "/ws", .version = 11, .nhdrs = 3,
-	  .flags = HTTP1_F_HOST | HTTP1_F_UPGRADE, .host = "a",
+	  .flags = HTTP1_F_HOST | HTTP1_F_UPGRADE | HTTP1_F_CONN_OTHER,
+	  .host = "a",
 	  .conn = "Upgrade" },
 	{ "options_asterisk", REQ, .head = "OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n",
 	  .method = HTTP1_M_OPTIONS, .target = "*", .form = HTTP1_TF_ASTERISK,
@@ -362,7 +364,8 @@ static const struct vcase vcases[] = {
 	  .head = "GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, TE, Keep-Alive, "
 	    "X-Forwarded-For, Cookie\r\n\r\n",
 	  .method = HTTP1_M_GET, .target = "/", .version = 11, .nhdrs = 2,
-	  .flags = HTTP1_F_HOST | HTTP1_F_CONN_KEEPALIVE, .host = "a",
+	  .flags = HTTP1_F_HOST | HTTP1_F_CONN_KEEPALIVE |
+	    HTTP1_F_CONN_OTHER, .host = "a",
 	  .conn = "Upgrade,TE,Keep-Alive,X-Forwarded-For,Cookie" },
 	{ "other_method", REQ, .head = "PROPFIND /d HTTP/1.1\r\nHost: a\r\n\r\n",
 	  .method = HTTP1_M_OTHER, .method_s = "PROPFIND", .target = "/d",
@@ -393,7 +396,8 @@ static const struct vcase vcases[] = {
 	{ "resp_conn_host", RESP, HTTP1_M_GET,
 	  .head = "HTTP/1.1 204 No Content\r\nConnection: Host, Expect\r\n\r\n",
 	  .version = 11, .status = 204, .reason = "No Content", .nhdrs = 1,
-	  .bkind = HTTP1_BODY_NONE, .host = "", .conn = "Host,Expect" },
+	  .bkind = HTTP1_BODY_NONE, .flags = HTTP1_F_CONN_OTHER, .host = "",
+	  .conn = "Host,Expect" },
 	{ "resp_cl", RESP, HTTP1_M_GET,
 	  .head = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n",
 	  .body = "hiHTTP", .payload = "hi", .rest = 4,
@@ -442,7 +446,8 @@ static const struct vcase vcases[] = {
 	  .head = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
 	    "Connection: upgrade\r\n\r\n",
 	  .version = 11, .status = 101, .reason = "Switching Protocols",
-	  .nhdrs = 2, .bkind = HTTP1_BODY_NONE, .flags = HTTP1_F_UPGRADE,
+	  .nhdrs = 2, .bkind = HTTP1_BODY_NONE, .flags = HTTP1_F_UPGRADE |
+	    HTTP1_F_CONN_OTHER,
 	  .host = "", .conn = "upgrade" },
 	{ "resp_connect_200", RESP, HTTP1_M_CONNECT,
 	  .head = "HTTP/1.1 200 Connection established\r\n\r\n",
@@ -460,7 +465,8 @@ static const struct vcase vcases[] = {
 	  .payload = "abc",
 	  .version = 11, .status = 500, .reason = "Internal Server Error",
 	  .nhdrs = 2, .bkind = HTTP1_BODY_CHUNKED,
-	  .flags = HTTP1_F_TE | HTTP1_F_CONN_CLOSE | HTTP1_F_CLOSE,
+	  .flags = HTTP1_F_TE | HTTP1_F_CONN_CLOSE | HTTP1_F_CLOSE |
+	    HTTP1_F_CONN_OTHER,
 	  .host = "", .conn = "close" },
 	{ "resp_gzip_chunked", RESP, HTTP1_M_GET,
 	  .head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip;level=\"9\\\"\" ;"

@@ -523,6 +523,31 @@ START_TEST(test_response_head)
 END_TEST
 
 /*
+ * A Connection that names only keep-alive nominates nothing else: every
+ * other field goes on (the per-field nomination check is skipped then);
+ * one more option, and the field it names is dropped.
+ */
+START_TEST(test_keepalive_only_nominates_nothing_else)
+{
+	struct rewrite_resp rs;
+	char *out;
+
+	memset(&rs, 0, sizeof(rs));
+	rs.keep_length = true;
+	out = rewrite_resp_str("HTTP/1.1 200 OK\r\nConnection: keep-alive\r\n"
+	    "Keep-Alive: timeout=5\r\nX-Hop: 1\r\nContent-Length: 0\r\n\r\n",
+	    HTTP1_M_GET, &rs);
+	ck_assert_str_eq(out, "HTTP/1.1 200 OK\r\nX-Hop: 1\r\nContent-Length: 0\r\n\r\n");
+	free(out);
+	out = rewrite_resp_str("HTTP/1.1 200 OK\r\nConnection: Keep-Alive, x-hop\r\n"
+	    "Keep-Alive: timeout=5\r\nX-Hop: 1\r\nContent-Length: 0\r\n\r\n",
+	    HTTP1_M_GET, &rs);
+	ck_assert_str_eq(out, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	free(out);
+}
+END_TEST
+
+/*
  * Every field line leaves as "Name: value" CRLF, however the peer spaced
  * it: lines already in that shape are copied whole, the others rebuilt
  * (no space, two, a tab, trailing whitespace, an empty value either way).
@@ -760,6 +785,7 @@ rewrite_suite(void)
 	tc = tcase_create("response");
 	tcase_add_test(tc, test_response_head);
 	tcase_add_test(tc, test_field_lines_normalized);
+	tcase_add_test(tc, test_keepalive_only_nominates_nothing_else);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("plan");
