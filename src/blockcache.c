@@ -106,11 +106,17 @@ static bool read_chunk_size;	/* set once, before any thread starts */
 #define HOT	static inline __attribute__((always_inline))
 
 #ifdef CAN_READ_CHUNK_SIZE
+/* glibc's chunk word: size and flags (through an integer: it is glibc's, before the block) */
+HOT size_t
+chunk_word(const void *p)
+{
+	return *(const size_t *)((uintptr_t)p - sizeof(size_t));
+}
+
 HOT size_t
 chunk_usable(const void *p)
 {
-	/* through an integer: the word is glibc's, before the block's start */
-	size_t sz = *(const size_t *)((uintptr_t)p - sizeof(size_t));
+	size_t sz = chunk_word(p);
 
 	/* less 8, and 8 more if mmapped (bit 2): (sz & 2) << 2 is 0 or 8 */
 	return (sz & ~(size_t)7) - 8 - ((sz & 2) << 2);
@@ -185,16 +191,17 @@ large_size(unsigned L)
 	return ((size_t)1 << e) + (m << (e - LARGE_STEPS_SHIFT));
 }
 
+#define SMALL_SIZE(c)	(SMALL_MIN + ((c) << SMALL_SHIFT))
+
 HOT size_t
 class_size(int c)
 {
 	if (c < SMALL_CLASSES)
-		return SMALL_MIN + ((size_t)c << SMALL_SHIFT);
+		return SMALL_SIZE((size_t)c);
 	return large_size((unsigned)(c - SMALL_CLASSES + 1));
 }
 
 /* Small class c's limit: min(SMALL_KEEP, SMALL_CLASS_BYTES / size), >= SMALL_KEEP_MIN. */
-#define SMALL_SIZE(c)	(SMALL_MIN + ((c) << SMALL_SHIFT))
 #define KEEP_BY_BYTES(c) (SMALL_CLASS_BYTES / SMALL_SIZE(c) < SMALL_KEEP_MIN ? \
 	SMALL_KEEP_MIN : SMALL_CLASS_BYTES / SMALL_SIZE(c))
 /* (the cast: clang warns of the larger branch a constant ternary does not take) */
@@ -212,6 +219,14 @@ class_keep(int c)
 	return c < SMALL_CLASSES ? small_keep[c] : LARGE_KEEP;
 }
 
+/* The small class an allocation of n <= SMALL_MAX bytes is served from. */
+HOT int
+small_class(size_t n)
+{
+	return n <= SMALL_MIN ? 0 :
+	    (int)((n - SMALL_MIN + (1u << SMALL_SHIFT) - 1) >> SMALL_SHIFT);
+}
+
 /* The class an allocation of n bytes is served from, or -1: not cached. */
 HOT int
 alloc_class(size_t n)
@@ -219,10 +234,8 @@ alloc_class(size_t n)
 	unsigned e, L;
 	size_t step;
 
-	if (n <= SMALL_MIN)
-		return 0;
 	if (n <= SMALL_MAX)
-		return (int)((n - SMALL_MIN + (1u << SMALL_SHIFT) - 1) >> SMALL_SHIFT);
+		return small_class(n);
 	if (n > large_size(LARGE_CLASSES))
 		return -1;
 	e = 63 - (unsigned)__builtin_clzl(n - 1);	/* 2^e < n <= 2^(e+1) */
@@ -324,8 +337,7 @@ blockcache_malloc(size_t n)
 	int c;
 
 	if (n - 1 < SMALL_MAX) {		/* 1..1032; 0 wraps */
-		c = n <= SMALL_MIN ? 0 :
-		    (int)((n - SMALL_MIN + (1u << SMALL_SHIFT) - 1) >> SMALL_SHIFT);
+		c = small_class(n);
 		if ((b = take_block(c)) != NULL)
 			return b;
 		return malloc(SMALL_SIZE((size_t)c));
@@ -339,6 +351,18 @@ blockcache_malloc(size_t n)
 	return malloc(class_size(c));
 }
 
+/* Puts block b on class c's list, which has room for it. */
+HOT void
+push_block(struct block *b, int c)
+{
+	b->next = cache.head[c];
+	CACHE_POISON(b, class_size(c));
+	cache.head[c] = b;
+	cache.count[c]++;
+	if (c >= SMALL_CLASSES)
+		cache.large_bytes += class_size(c);
+}
+
 /* Keeps block b in class c, or gives it to glibc if the class is full. */
 HOT void
 keep_block(struct block *b, int c)
@@ -348,12 +372,7 @@ keep_block(struct block *b, int c)
 		free(b);
 		return;
 	}
-	b->next = cache.head[c];
-	CACHE_POISON(b, class_size(c));
-	cache.head[c] = b;
-	cache.count[c]++;
-	if (c >= SMALL_CLASSES)
-		cache.large_bytes += class_size(c);
+	push_block(b, c);
 }
 
 /* The paths a running thread takes rarely, out of blockcache_free's way. */
@@ -381,24 +400,23 @@ void
 blockcache_free(void *p)
 {
 #ifdef CAN_READ_CHUNK_SIZE
-	struct block *b = p;
 	size_t x;
-	unsigned c;
+	int c;
+#endif
 
-	if (cache.fast && p != NULL) {
-		x = *(const size_t *)((uintptr_t)p - sizeof(size_t)) - 32;
-		c = (unsigned)(x >> SMALL_SHIFT);
+	if (p == NULL)
+		return;
+#ifdef CAN_READ_CHUNK_SIZE
+	if (cache.fast) {
+		x = chunk_word(p) - 32;
+		c = (int)(x >> SMALL_SHIFT);
 		if ((x & ~(size_t)0x3f5) == 0 && cache.count[c] < small_keep[c]) {
-			b->next = cache.head[c];
-			CACHE_POISON(b, SMALL_SIZE((size_t)c));
-			cache.head[c] = b;
-			cache.count[c]++;
+			push_block(p, c);
 			return;
 		}
 	}
 #endif
-	if (p != NULL)
-		free_slow(p);
+	free_slow(p);
 }
 
 void *
