@@ -14,6 +14,7 @@
 #include <event2/event.h>
 
 #include "clock.h"
+#include "testclock.h"
 
 START_TEST(test_timeval_split)
 {
@@ -102,17 +103,6 @@ START_TEST(test_wall_is_epoch_ms)
 	ck_assert_uint_gt(ms, (uint64_t)1577836800 * 1000);
 }
 END_TEST
-
-/* Waits (on the clock itself, not now_ms()) until it reads at least ms. */
-static void
-spin_past_ms(uint64_t ms)
-{
-	struct timespec ts;
-
-	do
-		ck_assert_int_eq(clock_gettime(CLOCK_MONOTONIC, &ts), 0);
-	while ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 < ms);
-}
 
 /*
  * Inside a clock turn now_ms() gives the turn's first reading, nested

@@ -127,6 +127,17 @@ rewrite_resp_str(const char *head, enum http1_method req_method,
 	return s;
 }
 
+/* The rewritten response head for head is want. */
+static void
+assert_resp_rewrite(const char *head, enum http1_method req_method,
+    const struct rewrite_resp *rs, const char *want)
+{
+	char *out = rewrite_resp_str(head, req_method, rs);
+
+	ck_assert_str_eq(out, want);
+	free(out);
+}
+
 /* Number of field lines named name (any case) in a head string. */
 static int
 count_fields(const char *head, const char *name)
@@ -493,32 +504,28 @@ END_TEST
 START_TEST(test_response_head)
 {
 	struct rewrite_resp rs;
-	char *out;
 
 	/* HEAD: the endpoint's Content-Length tells what GET would send */
 	memset(&rs, 0, sizeof(rs));
 	rs.keep_length = true;
-	out = rewrite_resp_str("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n"
-	    "Keep-Alive: x\r\n\r\n", HTTP1_M_HEAD, &rs);
-	ck_assert_str_eq(out, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n");
-	free(out);
+	assert_resp_rewrite("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n"
+	    "Keep-Alive: x\r\n\r\n", HTTP1_M_HEAD, &rs,
+	    "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n");
 	/* an HTTP/1.0 answer without a reason, for a 1.0 client kept alive */
 	memset(&rs, 0, sizeof(rs));
 	rs.framing = HTTP1_BODY_LENGTH;
 	rs.length = 3;
 	rs.keep_alive = true;
-	out = rewrite_resp_str("HTTP/1.0 404\r\nX-A:b\r\nContent-Length: 3\r\n\r\n",
-	    HTTP1_M_GET, &rs);
-	ck_assert_str_eq(out, "HTTP/1.1 404 \r\nX-A: b\r\nContent-Length: 3\r\n"
+	assert_resp_rewrite("HTTP/1.0 404\r\nX-A:b\r\nContent-Length: 3\r\n\r\n",
+	    HTTP1_M_GET, &rs,
+	    "HTTP/1.1 404 \r\nX-A: b\r\nContent-Length: 3\r\n"
 	    "Connection: keep-alive\r\n\r\n");
-	free(out);
 	/* chunked for a 1.0 client: de-chunked, no framing field, close */
 	memset(&rs, 0, sizeof(rs));
 	rs.close = true;
-	out = rewrite_resp_str("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
-	    HTTP1_M_GET, &rs);
-	ck_assert_str_eq(out, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
-	free(out);
+	assert_resp_rewrite("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+	    HTTP1_M_GET, &rs,
+	    "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
 }
 END_TEST
 
@@ -530,20 +537,17 @@ END_TEST
 START_TEST(test_keepalive_only_nominates_nothing_else)
 {
 	struct rewrite_resp rs;
-	char *out;
 
 	memset(&rs, 0, sizeof(rs));
 	rs.keep_length = true;
-	out = rewrite_resp_str("HTTP/1.1 200 OK\r\nConnection: keep-alive\r\n"
+	assert_resp_rewrite("HTTP/1.1 200 OK\r\nConnection: keep-alive\r\n"
 	    "Keep-Alive: timeout=5\r\nX-Hop: 1\r\nContent-Length: 0\r\n\r\n",
-	    HTTP1_M_GET, &rs);
-	ck_assert_str_eq(out, "HTTP/1.1 200 OK\r\nX-Hop: 1\r\nContent-Length: 0\r\n\r\n");
-	free(out);
-	out = rewrite_resp_str("HTTP/1.1 200 OK\r\nConnection: Keep-Alive, x-hop\r\n"
+	    HTTP1_M_GET, &rs,
+	    "HTTP/1.1 200 OK\r\nX-Hop: 1\r\nContent-Length: 0\r\n\r\n");
+	assert_resp_rewrite("HTTP/1.1 200 OK\r\nConnection: Keep-Alive, x-hop\r\n"
 	    "Keep-Alive: timeout=5\r\nX-Hop: 1\r\nContent-Length: 0\r\n\r\n",
-	    HTTP1_M_GET, &rs);
-	ck_assert_str_eq(out, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
-	free(out);
+	    HTTP1_M_GET, &rs,
+	    "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
 }
 END_TEST
 
@@ -555,17 +559,15 @@ END_TEST
 START_TEST(test_field_lines_normalized)
 {
 	struct rewrite_resp rs;
-	char *out;
 
 	memset(&rs, 0, sizeof(rs));
 	rs.keep_length = true;
-	out = rewrite_resp_str("HTTP/1.1 200 OK\r\nA: 1\r\nB:2\r\nC:  3\r\n"
+	assert_resp_rewrite("HTTP/1.1 200 OK\r\nA: 1\r\nB:2\r\nC:  3\r\n"
 	    "D:\t4\r\nE: 5 \r\nF: 6\t\r\nG:\r\nH: \r\nI: x y\r\n"
-	    "Content-Length: 0\r\n\r\n", HTTP1_M_GET, &rs);
-	ck_assert_str_eq(out, "HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\nC: 3\r\n"
+	    "Content-Length: 0\r\n\r\n", HTTP1_M_GET, &rs,
+	    "HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\nC: 3\r\n"
 	    "D: 4\r\nE: 5\r\nF: 6\r\nG: \r\nH: \r\nI: x y\r\n"
 	    "Content-Length: 0\r\n\r\n");
-	free(out);
 }
 END_TEST
 

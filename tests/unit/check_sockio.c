@@ -42,6 +42,7 @@
 #include "sockio.h"
 #include "testcert.h"
 #include "testpair.h"
+#include "testclock.h"
 
 #define LEFTOVER	10	/* bytes left in the input's drained chain */
 #define PAYLOAD		1000	/* the peer's last record */
@@ -83,17 +84,6 @@ server_ctx(void)
 	/* TLS 1.2: no session tickets after the handshake, records only */
 	ck_assert_int_eq(SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION), 1);
 	return ctx;
-}
-
-/* Waits (on the clock itself, not now_ms()) until it reads at least ms. */
-static void
-spin_past_ms(uint64_t ms)
-{
-	struct timespec ts;
-
-	do
-		ck_assert_int_eq(clock_gettime(CLOCK_MONOTONIC, &ts), 0);
-	while ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 < ms);
 }
 
 static void
