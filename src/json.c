@@ -19,16 +19,30 @@
  * After the first chunk that does not fit nothing more is written, so a
  * buffer that overflowed ends at a whole escape or character.
  */
+/*
+ * Where the next n bytes go, keeping one byte for the NUL; NULL once the
+ * buffer overflowed (this call may be the one that overflows it).
+ */
+static char *
+json_room(struct json_buf *j, size_t n)
+{
+	if (j->overflow)
+		return NULL;
+	if (j->cap == 0 || n >= j->cap - j->len) {
+		j->overflow = true;
+		return NULL;
+	}
+	return j->buf + j->len;
+}
+
 static void
 json_put(struct json_buf *j, const char *s, size_t n)
 {
-	if (j->overflow)
+	char *p = json_room(j, n);
+
+	if (p == NULL)
 		return;
-	if (j->cap == 0 || n >= j->cap - j->len) {
-		j->overflow = true;
-		return;
-	}
-	memcpy(j->buf + j->len, s, n);
+	memcpy(p, s, n);
 	j->len += n;
 }
 
@@ -88,6 +102,86 @@ static bool
 json_plain(unsigned char c)
 {
 	return json_plain_byte[c];
+}
+
+#define BYTES_OF(c)	(0x0101010101010101ULL * (uint64_t)(c))
+#define HIGH_BITS	BYTES_OF(0x80)
+
+/*
+ * True if some byte of w is not plain: below 0x20, 0x80 or above, the
+ * quote or the backslash.  (x - BYTES_OF(n)) & ~x & HIGH_BITS is non-zero
+ * exactly when some byte of x is below n (n <= 0x80), so a plain word is
+ * never taken for a special one and a special one never for plain; a zero
+ * byte of w ^ BYTES_OF(c) is a byte equal to c.
+ */
+static bool
+json_word_special(uint64_t w)
+{
+	uint64_t quote = w ^ BYTES_OF('"'), bslash = w ^ BYTES_OF('\\');
+
+	return ((w | ((w - BYTES_OF(0x20)) & ~w) |
+	    ((quote - BYTES_OF(1)) & ~quote) |
+	    ((bslash - BYTES_OF(1)) & ~bslash)) & HIGH_BITS) != 0;
+}
+
+/*
+ * Length of the run of plain bytes that s[0..n) starts with.  Eight bytes
+ * a step: most of a record is field names, versions, ciphers and
+ * addresses with nothing to escape, so this is the writer's inner loop.
+ */
+static size_t
+json_plain_len(const unsigned char *s, size_t n)
+{
+	size_t i = 0;
+	uint64_t w;
+
+	for (; n - i >= 8; i += 8) {
+		memcpy(&w, s + i, sizeof(w));
+		if (json_word_special(w))
+			break;
+	}
+	while (i < n && json_plain(s[i]))
+		i++;
+	return i;
+}
+
+/*
+ * True if all of s[0..n) is plain, the common case, told without a byte
+ * loop: a string of 8 bytes or more ends with a word that overlaps the
+ * one before; a shorter one is gathered into a word whose other bytes
+ * are plain.
+ */
+static bool
+json_all_plain(const unsigned char *s, size_t n)
+{
+	uint64_t w = BYTES_OF('a');
+	uint32_t w4;
+	uint16_t w2;
+	size_t i;
+
+	if (n >= 8) {
+		for (i = 0; n - i > 8; i += 8) {
+			memcpy(&w, s + i, sizeof(w));
+			if (json_word_special(w))
+				return false;
+		}
+		memcpy(&w, s + n - 8, sizeof(w));
+		return !json_word_special(w);
+	}
+	i = 0;
+	if (n & 4) {
+		memcpy(&w4, s, sizeof(w4));
+		w = (w & ~(uint64_t)UINT32_MAX) | w4;
+		i = 4;
+	}
+	if (n & 2) {
+		memcpy(&w2, s + i, sizeof(w2));
+		w ^= ((uint64_t)(w2 ^ 0x6161u)) << (8 * i);
+		i += 2;
+	}
+	if (n & 1)
+		w ^= ((uint64_t)(s[i] ^ 'a')) << (8 * i);
+	return !json_word_special(w);
 }
 
 /*
@@ -161,8 +255,7 @@ json_put_escaped(struct json_buf *j, const char *src, size_t len)
 	}
 	while (i < len && !j->overflow) {
 		/* The longest run of plain ASCII goes in one copy. */
-		for (run = i; run < len && json_plain(s[run]); run++)
-			;
+		run = i + json_plain_len(s + i, len - i);
 		if (run > i) {
 			json_put_run(j, src + i, run - i);
 			i = run;
@@ -195,6 +288,9 @@ static void
 json_key(struct json_buf *j, const char *key)
 {
 	uint32_t bit;
+	size_t n;
+	bool comma;
+	char *p;
 
 	if (j->depth == 0) {
 		j->overflow = true;	/* after json_finish(), or never begun */
@@ -205,14 +301,32 @@ json_key(struct json_buf *j, const char *key)
 		j->overflow = true;
 		return;
 	}
-	if (j->used & bit)
-		json_put(j, ",", 1);
+	comma = (j->used & bit) != 0;
 	j->used |= bit;
-	if (key == NULL)
+	if (key == NULL) {
+		if (comma)
+			json_put(j, ",", 1);
 		return;
-	json_put(j, "\"", 1);
-	json_put_escaped(j, key, strlen(key));
-	json_put(j, "\":", 2);
+	}
+	n = strlen(key);
+	if (!json_all_plain((const unsigned char *)key, n)) {
+		if (comma)
+			json_put(j, ",", 1);
+		json_put(j, "\"", 1);
+		json_put_escaped(j, key, n);
+		json_put(j, "\":", 2);
+		return;
+	}
+	/* Keys are the program's own names: plain, written in one piece. */
+	if ((p = json_room(j, comma + n + 3)) == NULL)
+		return;
+	if (comma)
+		*p++ = ',';
+	*p++ = '"';
+	memcpy(p, key, n);
+	p[n] = '"';
+	p[n + 1] = ':';
+	j->len += comma + n + 3;
 }
 
 /* Writes the bracket of a new level and makes it the innermost. */
@@ -285,9 +399,21 @@ json_str(struct json_buf *j, const char *key, const char *val)
 void
 json_strn(struct json_buf *j, const char *key, const char *val, size_t len)
 {
+	char *p;
+
 	if (val == NULL)
 		return;
 	json_key(j, key);
+	/* A value with nothing to escape goes in one copy, quotes and all. */
+	if (json_all_plain((const unsigned char *)val, len)) {
+		if ((p = json_room(j, len + 2)) != NULL) {
+			p[0] = '"';
+			memcpy(p + 1, val, len);
+			p[len + 1] = '"';
+			j->len += len + 2;
+		}
+		return;
+	}
 	json_put(j, "\"", 1);
 	json_put_escaped(j, val, len);
 	json_put(j, "\"", 1);

@@ -69,10 +69,27 @@ START_TEST(test_escape_table)
 END_TEST
 
 /*
- * Every ASCII byte alone, against the rule written out here apart from
- * json.c's table: the quote, the backslash and C0 controls are escaped,
- * everything else from 0x20 to 0x7f (DEL included) passes.
+ * The escape of one byte c that stands alone, by the rule written out
+ * here apart from json.c's table: the quote, the backslash and C0
+ * controls are escaped, everything else from 0x20 to 0x7f (DEL included)
+ * passes, and a byte of 0x80 or above alone is ill-formed UTF-8: U+FFFD.
  */
+static void
+want_escape(int c, char *want, size_t cap)
+{
+	if (c == '"' || c == '\\')
+		snprintf(want, cap, "\\%c", c);
+	else if (c == '\n' || c == '\r' || c == '\t' || c == '\b' || c == '\f')
+		snprintf(want, cap, "\\%c", c == '\n' ? 'n' : c == '\r' ? 'r' :
+		    c == '\t' ? 't' : c == '\b' ? 'b' : 'f');
+	else if (c < 0x20)
+		snprintf(want, cap, "\\u%04x", c);
+	else if (c >= 0x80)
+		snprintf(want, cap, "\\ufffd");
+	else
+		snprintf(want, cap, "%c", c);
+}
+
 START_TEST(test_escape_every_ascii)
 {
 	char in[1], out[16], want[16];
@@ -80,20 +97,78 @@ START_TEST(test_escape_every_ascii)
 
 	for (c = 0; c < 0x80; c++) {
 		in[0] = (char)c;
-		if (c == '"' || c == '\\')
-			snprintf(want, sizeof(want), "\\%c", c);
-		else if (c == '\n' || c == '\r' || c == '\t' || c == '\b' ||
-		    c == '\f')
-			snprintf(want, sizeof(want), "\\%c", c == '\n' ? 'n' :
-			    c == '\r' ? 'r' : c == '\t' ? 't' : c == '\b' ? 'b' : 'f');
-		else if (c < 0x20)
-			snprintf(want, sizeof(want), "\\u%04x", c);
-		else
-			snprintf(want, sizeof(want), "%c", c);
+		want_escape(c, want, sizeof(want));
 		ck_assert(json_escape(out, sizeof(out), in, 1));
 		ck_assert_msg(strcmp(out, want) == 0, "0x%02x: got '%s', want '%s'",
 		    c, out, want);
 	}
+}
+END_TEST
+
+/*
+ * Every byte at every position of strings up to 24 long, amid the plain
+ * bytes on each side of the special ones: the writer scans eight bytes at
+ * a time, and a special byte in any lane of a word, or a plain one taken
+ * for special, must come out as the byte-wise rule says, both through
+ * json_escape() and as a member's value.
+ */
+START_TEST(test_escape_every_byte_every_lane)
+{
+	static const char fillers[] = { ' ', '!', '#', '[', ']', 0x7f, 'a', '~' };
+	char in[24], want[256], out[256], buf[320], one[16];
+	struct json_buf j;
+	size_t len, pos, f;
+	int c;
+
+	for (f = 0; f < sizeof(fillers); f++)
+		for (len = 1; len <= sizeof(in); len++)
+			for (pos = 0; pos < len; pos++)
+				for (c = 0; c < 256; c++) {
+					memset(in, fillers[f], len);
+					in[pos] = (char)c;
+					want_escape(c, one, sizeof(one));
+					snprintf(want, sizeof(want), "%.*s%s%.*s",
+					    (int)pos, in, one, (int)(len - pos - 1),
+					    in + pos + 1);
+					ck_assert(json_escape(out, sizeof(out), in, len));
+					ck_assert_msg(strcmp(out, want) == 0,
+					    "0x%02x at %zu of %zu: got '%s', want '%s'",
+					    c, pos, len, out, want);
+					json_begin(&j, buf, sizeof(buf));
+					json_strn(&j, "k", in, len);
+					ck_assert(json_finish(&j) > 0);
+					ck_assert_int_eq(strncmp(buf, "{\"k\":\"", 6), 0);
+					ck_assert_int_eq(strncmp(buf + 6, want,
+					    strlen(want)), 0);
+					ck_assert_str_eq(buf + 6 + strlen(want), "\"}\n");
+				}
+}
+END_TEST
+
+/* A key is escaped too, and a plain one of any length comes out whole. */
+START_TEST(test_key_every_lane)
+{
+	char key[24], want[320], buf[320], one[16];
+	struct json_buf j;
+	size_t len, pos;
+	int c;
+
+	for (len = 1; len < sizeof(key); len++)
+		for (pos = 0; pos < len; pos++)
+			for (c = 1; c < 256; c++) {
+				memset(key, 'k', len);
+				key[pos] = (char)c;
+				key[len] = '\0';
+				want_escape(c, one, sizeof(one));
+				snprintf(want, sizeof(want),
+				    "{\"a\":1,\"%.*s%s%.*s\":2}\n", (int)pos, key,
+				    one, (int)(len - pos - 1), key + pos + 1);
+				json_begin(&j, buf, sizeof(buf));
+				json_uint(&j, "a", 1);
+				json_uint(&j, key, 2);
+				ck_assert(json_finish(&j) > 0);
+				ck_assert_str_eq(buf, want);
+			}
 }
 END_TEST
 
@@ -494,6 +569,8 @@ json_suite(void)
 	    (int)(sizeof(esc_cases) / sizeof(esc_cases[0])));
 	tcase_add_test(tc, test_escape_truncation);
 	tcase_add_test(tc, test_escape_every_ascii);
+	tcase_add_test(tc, test_escape_every_byte_every_lane);
+	tcase_add_test(tc, test_key_every_lane);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("object");
