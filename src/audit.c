@@ -111,29 +111,19 @@ audit_digits(char *p, unsigned v, unsigned n)
 }
 
 /*
- * "2026-11-26T14:03:07.412Z"; ts_ms 0 (never set) means now.  Written
- * digit by digit: snprintf cost more than all the record's other fields.
+ * "2026-11-26T14:03:07" of secs into p (19 bytes); returns false for a
+ * year that takes more than four digits, or a time gmtime_r cannot break
+ * down.  Written digit by digit: snprintf cost more than all the record's
+ * other fields.
  */
-static void
-audit_ts(uint64_t ts_ms, char *buf, size_t len)
+static bool
+audit_ts_secs(time_t secs, char *p)
 {
 	struct tm tm;
-	time_t secs;
-	char *p = buf;
 
-	if (ts_ms == 0)
-		ts_ms = wall_ms();
-	secs = (time_t)(ts_ms / 1000);
-	if (gmtime_r(&secs, &tm) == NULL) {
-		(void)snprintf(buf, len, "1970-01-01T00:00:00.000Z");
-		return;
-	}
-	if (tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999 || len < 25) {
-		(void)snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ",
-		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-		    tm.tm_min, tm.tm_sec, (unsigned)(ts_ms % 1000));
-		return;
-	}
+	if (gmtime_r(&secs, &tm) == NULL || tm.tm_year + 1900 < 0 ||
+	    tm.tm_year + 1900 > 9999)
+		return false;
 	p = audit_digits(p, (unsigned)(tm.tm_year + 1900), 4);
 	*p++ = '-';
 	p = audit_digits(p, (unsigned)(tm.tm_mon + 1), 2);
@@ -144,11 +134,51 @@ audit_ts(uint64_t ts_ms, char *buf, size_t len)
 	*p++ = ':';
 	p = audit_digits(p, (unsigned)tm.tm_min, 2);
 	*p++ = ':';
-	p = audit_digits(p, (unsigned)tm.tm_sec, 2);
-	*p++ = '.';
-	p = audit_digits(p, (unsigned)(ts_ms % 1000), 3);
-	*p++ = 'Z';
-	*p = '\0';
+	(void)audit_digits(p, (unsigned)tm.tm_sec, 2);
+	return true;
+}
+
+/*
+ * "2026-11-26T14:03:07.412Z"; ts_ms 0 (never set) means now.  Records of
+ * one second share everything up to the milliseconds, so each thread
+ * keeps the last second's text and breaks a time down (gmtime_r, with
+ * glibc's time zone lock) once a second, not once a record.
+ */
+static void
+audit_ts(uint64_t ts_ms, char *buf, size_t len)
+{
+	static _Thread_local struct {
+		bool valid;
+		time_t secs;
+		char text[19];
+	} last;
+	struct tm tm;
+	time_t secs;
+	char *p = buf;
+
+	if (ts_ms == 0)
+		ts_ms = wall_ms();
+	secs = (time_t)(ts_ms / 1000);
+	if (!last.valid || last.secs != secs) {
+		last.valid = audit_ts_secs(secs, last.text);
+		last.secs = secs;
+	}
+	if (last.valid && len >= 25) {
+		memcpy(p, last.text, sizeof(last.text));
+		p += sizeof(last.text);
+		*p++ = '.';
+		p = audit_digits(p, (unsigned)(ts_ms % 1000), 3);
+		*p++ = 'Z';
+		*p = '\0';
+		return;
+	}
+	if (gmtime_r(&secs, &tm) == NULL) {
+		(void)snprintf(buf, len, "1970-01-01T00:00:00.000Z");
+		return;
+	}
+	(void)snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, (unsigned)(ts_ms % 1000));
 }
 
 /* String fields are absent when unknown: NULL or "". */

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "audit.h"
@@ -268,6 +269,41 @@ format_parse(const struct audit_rec *rec, struct jobj *o)
 /* ---- records ---- */
 
 #define TS_2026	1795701787412ULL	/* 2026-11-26T14:03:07.412Z */
+
+/*
+ * A thread keeps the last second's text: records in the same second, the
+ * next one, a minute, a day and a year on, back in time, and a year past
+ * 9999 (snprintf's fallback) all carry their own time, as gmtime_r and
+ * snprintf say apart from audit.c.
+ */
+START_TEST(test_timestamp_every_second)
+{
+	static const uint64_t times[] = {
+		TS_2026, TS_2026 + 1, TS_2026 + 587, TS_2026 + 588, TS_2026 + 1000,
+		TS_2026 + 60000, TS_2026 + 86400000, TS_2026 + 31536000000ULL,
+		TS_2026 - 1000, TS_2026 - 413, 1000, 1, 253402300799999ULL,
+		253402300800000ULL, 253402300800001ULL, TS_2026,
+	};
+	struct audit_rec rec;
+	struct jobj o;
+	struct tm tm;
+	char want[64];
+	time_t secs;
+	size_t i;
+
+	for (i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+		audit_rec_init(&rec);
+		rec.ts_ms = times[i];
+		format_parse(&rec, &o);
+		secs = (time_t)(times[i] / 1000);
+		ck_assert_ptr_nonnull(gmtime_r(&secs, &tm));
+		snprintf(want, sizeof(want), "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ",
+		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		    tm.tm_min, tm.tm_sec, (unsigned)(times[i] % 1000));
+		ck_assert_str_eq(jstr(&o, "ts"), want);
+	}
+}
+END_TEST
 
 static void
 full_ok_rec(struct audit_rec *rec)
@@ -966,6 +1002,7 @@ audit_suite(void)
 
 	tc = tcase_create("format");
 	tcase_add_test(tc, test_full_record);
+	tcase_add_test(tc, test_timestamp_every_second);
 	tcase_add_test(tc, test_failed_record);
 	tcase_add_test(tc, test_alert_and_offered);
 	tcase_add_test(tc, test_set_upstream);
