@@ -36,6 +36,7 @@ cg_add_target() {   # PLUGIN
     T_WORKDIR[$t]=$WD/proxies/$t
     T_WORKERS[$t]=1
     T_MAXCONN[$t]=1000   # valgrind keeps some descriptors for itself
+    [ -n "$CG_LOG" ] && T_LOG[$t]=1
     T_STATUS[$t]=ok
     CG_TARGETS+=("$t")
 }
