@@ -71,24 +71,3 @@ event_add_ms(struct event *ev, uint64_t ms)
 
 	return event_add(ev, &tv);
 }
-
-/*
- * libevent finds a duration it has a FIFO for by a scan of the few the
- * base has, and makes one on first use; nothing to cache on our side but
- * which base ran out of them, so that it warns once rather than on every
- * arm past its 256th duration.  A base freed and another made at its
- * address would only lose the FIFOs, never a timeout.
- */
-int
-event_add_fixed_ms(struct event *ev, uint64_t ms)
-{
-	static _Thread_local const struct event_base *full_base;
-	struct event_base *base = event_get_base(ev);
-	struct timeval tv = ms_timeval(ms);
-	const struct timeval *common = NULL;
-
-	if (base != full_base &&
-	    (common = event_base_init_common_timeout(base, &tv)) == NULL)
-		full_base = base;
-	return event_add(ev, common != NULL ? common : &tv);
-}

@@ -4,7 +4,7 @@
  * them: monotonic milliseconds (every timeout and duration), wall-clock
  * milliseconds (audit timestamps, certificate expiry) and milliseconds as
  * a struct timeval, with the one way to arm a libevent timer from
- * milliseconds (event_add_ms(), event_add_fixed_ms()).  Its one piece of state is the thread's
+ * milliseconds (event_add_ms()).  Its one piece of state is the thread's
  * clock turn (below).
  */
 #ifndef TLSBROKER_CLOCK_H
@@ -39,14 +39,5 @@ uint64_t wall_ms(void);
 struct timeval ms_timeval(uint64_t ms);
 /* event_add() with a timeout of ms milliseconds; what event_add() returns. */
 int event_add_ms(struct event *ev, uint64_t ms);
-/*
- * The same for a duration fixed by the configuration or a constant (an
- * idle or response timeout), never a computed remainder: libevent keeps
- * the timers of one such duration in a FIFO of their own ("common
- * timeouts") instead of its heap, so arming and disarming them costs the
- * same with 10,000 idle connections waiting as with none.  A base holds
- * 256 durations; past that it falls back to event_add_ms().
- */
-int event_add_fixed_ms(struct event *ev, uint64_t ms);
 
 #endif

@@ -128,7 +128,7 @@ hc_close_flushed(struct session *s)
 	side_shutdown_write(&s->client);
 	evbuffer_drain(hc_client_in(s), evbuffer_get_length(hc_client_in(s)));
 	sockio_enable(s->client.io, EV_READ);
-	session_timer_add_fixed(s, HC_LINGER_MS);
+	session_timer_add(s, HC_LINGER_MS);
 }
 
 /*
@@ -148,7 +148,7 @@ hc_client_flush(struct session *s)
 		if (evbuffer_get_length(hc_client_out(s)) != 0) {
 			/* the write callback carries on, unless the client stops reading */
 			if (hc_closing(s->http) && ex == NULL)
-				session_timer_add_fixed(s, hc_listener(s)->keepalive_timeout_ms);
+				session_timer_add(s, hc_listener(s)->keepalive_timeout_ms);
 			return;
 		}
 	}
@@ -167,7 +167,7 @@ void
 hc_request_timer(struct session *s, bool on)
 {
 	if (on)
-		session_timer_add_fixed(s, hc_listener(s)->request_timeout_ms);
+		session_timer_add(s, hc_listener(s)->request_timeout_ms);
 	else
 		event_del(s->timer);
 }
@@ -333,7 +333,7 @@ hc_client_eventcb(struct sockio *io, short what, void *arg)
 		hc_close_after_flush(s);
 		relay_rekick_write(s->client.io);
 		if (s->http->ex == NULL)
-			session_timer_add_fixed(s, hc_listener(s)->keepalive_timeout_ms);
+			session_timer_add(s, hc_listener(s)->keepalive_timeout_ms);
 		return;
 	}
 	/* Between requests, with nothing owed: the client may go whenever it likes. */
@@ -377,10 +377,7 @@ hc_wait_left(const struct session *s)
 static void
 hc_arm_park_check(struct session *s, uint64_t left)
 {
-	if (left < HC_PARK_MS)
-		session_timer_add(s, left);
-	else
-		session_timer_add_fixed(s, HC_PARK_MS);
+	session_timer_add(s, left < HC_PARK_MS ? left : HC_PARK_MS);
 }
 
 static bool

@@ -977,7 +977,7 @@ hx_send_request(struct session *s)
 	ex->t_active = 0;
 	if (ex->rec.up_reused)
 		upack_watch(s->uc, ex->rc->up_reuse_ack_timeout_ms, hx_up_unacked, s);
-	event_add_fixed_ms(ex->up_ev, ex->expect && !ex->sent_continue ?
+	event_add_ms(ex->up_ev, ex->expect && !ex->sent_continue ?
 	    EXPECT_WAIT_MS : ex->rc->response_timeout_ms);
 	hx_forward_request_body(s);
 	if (s->http->ex == ex)

@@ -101,12 +101,6 @@ session_timer_add(struct session *s, uint64_t ms)
 	event_add_ms(s->timer, ms);
 }
 
-void
-session_timer_add_fixed(struct session *s, uint64_t ms)
-{
-	event_add_fixed_ms(s->timer, ms);
-}
-
 struct session *
 session_timer_arg(void *arg, enum session_timer role)
 {

@@ -192,8 +192,6 @@ void session_timer_set(struct session *s, enum session_timer role, int fd,
     short events, void (*cb)(evutil_socket_t, short, void *));
 /* Adds the timer (as last set) for ms from now. */
 void session_timer_add(struct session *s, uint64_t ms);
-/* The same for a configured or constant duration (see event_add_fixed_ms()). */
-void session_timer_add_fixed(struct session *s, uint64_t ms);
 /* The session of a timer callback's arg, checking the role it was set for. */
 struct session *session_timer_arg(void *arg, enum session_timer role);
 

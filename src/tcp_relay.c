@@ -190,7 +190,7 @@ tcp_start_relay(struct session *s)
 	sockio_enable(s->client.io, EV_READ | EV_WRITE);
 	sockio_enable(s->upstream.io, EV_READ | EV_WRITE);
 	session_timer_set(s, SESSION_TIMER_RELAY_IDLE, -1, 0, tcp_idle_timeoutcb);
-	session_timer_add_fixed(s, s->rc->idle_timeout_ms);
+	session_timer_add(s, s->rc->idle_timeout_ms);
 }
 
 static void
