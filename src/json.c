@@ -15,11 +15,6 @@
 #include <string.h>
 
 /*
- * Appends n bytes, all or nothing, always keeping one byte for the NUL.
- * After the first chunk that does not fit nothing more is written, so a
- * buffer that overflowed ends at a whole escape or character.
- */
-/*
  * Where the next n bytes go, keeping one byte for the NUL; NULL once the
  * buffer overflowed (this call may be the one that overflows it).
  */
@@ -35,6 +30,11 @@ json_room(struct json_buf *j, size_t n)
 	return j->buf + j->len;
 }
 
+/*
+ * Appends n bytes, all or nothing, always keeping one byte for the NUL.
+ * After the first chunk that does not fit nothing more is written, so a
+ * buffer that overflowed ends at a whole escape or character.
+ */
 static void
 json_put(struct json_buf *j, const char *s, size_t n)
 {
@@ -143,45 +143,6 @@ json_plain_len(const unsigned char *s, size_t n)
 	while (i < n && json_plain(s[i]))
 		i++;
 	return i;
-}
-
-/*
- * True if all of s[0..n) is plain, the common case, told without a byte
- * loop: a string of 8 bytes or more ends with a word that overlaps the
- * one before; a shorter one is gathered into a word whose other bytes
- * are plain.
- */
-static bool
-json_all_plain(const unsigned char *s, size_t n)
-{
-	uint64_t w = BYTES_OF('a');
-	uint32_t w4;
-	uint16_t w2;
-	size_t i;
-
-	if (n >= 8) {
-		for (i = 0; n - i > 8; i += 8) {
-			memcpy(&w, s + i, sizeof(w));
-			if (json_word_special(w))
-				return false;
-		}
-		memcpy(&w, s + n - 8, sizeof(w));
-		return !json_word_special(w);
-	}
-	i = 0;
-	if (n & 4) {
-		memcpy(&w4, s, sizeof(w4));
-		w = (w & ~(uint64_t)UINT32_MAX) | w4;
-		i = 4;
-	}
-	if (n & 2) {
-		memcpy(&w2, s + i, sizeof(w2));
-		w ^= ((uint64_t)(w2 ^ 0x6161u)) << (8 * i);
-		i += 2;
-	}
-	if (n & 1)
-		w ^= ((uint64_t)(s[i] ^ 'a')) << (8 * i);
-	return !json_word_special(w);
 }
 
 /*
@@ -309,7 +270,7 @@ json_key(struct json_buf *j, const char *key)
 		return;
 	}
 	n = strlen(key);
-	if (!json_all_plain((const unsigned char *)key, n)) {
+	if (json_plain_len((const unsigned char *)key, n) < n) {
 		if (comma)
 			json_put(j, ",", 1);
 		json_put(j, "\"", 1);
@@ -405,7 +366,7 @@ json_strn(struct json_buf *j, const char *key, const char *val, size_t len)
 		return;
 	json_key(j, key);
 	/* A value with nothing to escape goes in one copy, quotes and all. */
-	if (json_all_plain((const unsigned char *)val, len)) {
+	if (json_plain_len((const unsigned char *)val, len) == len) {
 		if ((p = json_room(j, len + 2)) != NULL) {
 			p[0] = '"';
 			memcpy(p + 1, val, len);
