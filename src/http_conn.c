@@ -386,7 +386,7 @@ hc_parkable(struct session *s)
 	return s->client.io == NULL ||
 	    (evbuffer_get_length(hc_client_in(s)) == 0 &&
 	    evbuffer_get_length(hc_client_out(s)) == 0 &&
-	    (s->ssl == NULL || !SSL_has_pending(s->ssl)));
+	    !sockio_tls_pending(s->client.io));
 }
 
 static void
@@ -417,6 +417,7 @@ hc_park(struct session *s)
 		sockio_free(s->client.io);
 		s->client.io = NULL;
 	}
+	session_tls_idle(s);
 	hc_set_parked(s, true);
 	session_timer_set(s, SESSION_TIMER_HTTP_PARKED, s->fd, EV_READ,
 	    hc_parked_cb);

@@ -81,6 +81,7 @@ struct listener_sum {
 	uint64_t tls[METRICS_TLS_SLOTS];
 	int64_t open;
 	int64_t parked;
+	int64_t tls_released;
 };
 
 static int
@@ -399,6 +400,7 @@ listener_sum(int id, struct listener_sum *s)
 		add_counts(s->tls, l->tls, METRICS_TLS_SLOTS);
 		s->open += ldg(&l->open);
 		s->parked += ldg(&l->parked);
+		s->tls_released += ldg(&l->tls_released);
 	}
 }
 
@@ -752,6 +754,12 @@ expo_listeners(struct evtext *e)
 	for (id = 0; id < listeners.n; id++)
 		expo_listener(e, "tlsbroker_listener_parked_connections", id, "",
 		    s[id].parked);
+	expo_family(e, "tlsbroker_listener_tls_released_connections", "gauge",
+	    "Open client connections whose records the broker runs itself, "
+	    "their OpenSSL state freed while idle.");
+	for (id = 0; id < listeners.n; id++)
+		expo_listener(e, "tlsbroker_listener_tls_released_connections",
+		    id, "", s[id].tls_released);
 }
 
 /*

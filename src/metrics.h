@@ -56,6 +56,7 @@ struct metrics_listener {
 	atomic_uint_fast64_t handshake_failures;
 	atomic_int_fast64_t open;		/* open connections now (gauge) */
 	atomic_int_fast64_t parked;		/* ... of which idle with buffers released (gauge) */
+	atomic_int_fast64_t tls_released;	/* ... whose SSL tlsrec replaced (gauge) */
 };
 
 /* Failed exchanges kept per worker for the status page, newest overwriting oldest. */

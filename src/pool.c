@@ -337,7 +337,7 @@ pool_put(struct pool *p, struct upconn *uc)
 	if (p->retired || uc->io == NULL || p->rc->pool_max_idle == 0 ||
 	    uplimit_queued(p->rc->limit) || pool_expired(p, uc, now) ||
 	    evbuffer_get_length(sockio_get_input(uc->io)) != 0 ||
-	    relay_tls_pending(uc->io)) {
+	    sockio_tls_pending(uc->io)) {
 		upconn_free(uc, true);
 		return;
 	}

@@ -34,14 +34,6 @@ relay_read_ahead(struct sockio *io)
 	}
 }
 
-bool
-relay_tls_pending(struct sockio *io)
-{
-	SSL *ssl = sockio_ssl(io);
-
-	return ssl != NULL && SSL_has_pending(ssl);
-}
-
 void
 relay_setup(struct sockio *io)
 {

@@ -29,8 +29,6 @@ struct sockio;
  * sockio's SSL, with room for four records per read; plain: a no-op.
  */
 void relay_read_ahead(struct sockio *io);
-/* True if OpenSSL holds bytes of io's peer not yet in its input. */
-bool relay_tls_pending(struct sockio *io);
 
 /* Sets the watermarks relay_move() relies on. */
 void relay_setup(struct sockio *io);

@@ -37,6 +37,7 @@
 #include "sockopt.h"
 #include "tcp_relay.h"
 #include "tls_server.h"
+#include "tlsrec.h"
 #include "upstream.h"
 #include "worker.h"
 
@@ -281,6 +282,13 @@ session_free(struct session *s)
 		}
 		SSL_free(s->ssl);
 	}
+	if (s->rec != NULL) {
+		if (s->clean && !s->client.shut_wr)
+			tlsrec_shutdown(s->rec);
+		tlsrec_free(s->rec);
+		if (session_listener_metrics(s) != NULL)
+			metrics_add(&session_listener_metrics(s)->tls_released, -1);
+	}
 	if (s->fd != -1) {
 		if (s->reset_client)
 			sockopt_reset_on_close(s->fd);
@@ -327,17 +335,12 @@ session_free_cb(evutil_socket_t fd, short what, void *arg)
 void
 side_shutdown_write(struct side *sd)
 {
-	SSL *ssl;
 	int fd;
 
 	if (sd->shut_wr || sd->io == NULL)
 		return;
 	sd->shut_wr = true;
-	if ((ssl = sockio_ssl(sd->io)) != NULL) {
-		ERR_clear_error();
-		SSL_shutdown(ssl);
-		ERR_clear_error();
-	}
+	sockio_tls_shutdown(sd->io);
 	if ((fd = sockio_fd(sd->io)) != -1)
 		shutdown(fd, SHUT_WR);
 }
@@ -372,6 +375,22 @@ session_client_failure(struct session *s, short what, int sys_errno,
 		diag_from_client_errno(err, sys_errno, phase);
 }
 
+void
+session_tls_idle(struct session *s)
+{
+	if (s->rec != NULL) {
+		tlsrec_idle(s->rec);
+		return;
+	}
+	if (s->ssl == NULL || !tlsrec_can_take(s->ssl) ||
+	    (s->rec = tlsrec_take(s->ssl, s->fd, &s->tinfo)) == NULL)
+		return;
+	SSL_free(s->ssl);
+	s->ssl = NULL;
+	if (session_listener_metrics(s) != NULL)
+		metrics_add(&session_listener_metrics(s)->tls_released, 1);
+}
+
 int
 session_client_io(struct session *s)
 {
@@ -389,6 +408,8 @@ session_client_io(struct session *s)
 		session_close(s, &err);
 		return -1;
 	}
+	if (s->rec != NULL)
+		sockio_use_tlsrec(s->client.io, s->rec);
 	relay_setup(s->client.io);
 	s->client.sess = s;
 	s->client.peer = &s->upstream;

@@ -120,6 +120,7 @@ struct session {
 	uint64_t id;
 	int fd;				/* owned: the client socket */
 	SSL *ssl;			/* owned: the client TLS state (client.io is a view) */
+	struct tlsrec *rec;		/* owned: that state once ssl is released (idle) */
 	struct tls_info tinfo;		/* inbound TLS facts */
 	struct tls_hs hs;		/* inbound handshake */
 	struct side client;
@@ -197,6 +198,14 @@ struct session *session_timer_arg(void *arg, enum session_timer role);
 
 /* Sends our EOF to sd: close_notify on TLS, then a TCP half-close; once. */
 void side_shutdown_write(struct side *sd);
+
+/*
+ * While the client connection idles with no sockio: its TLS state moves
+ * from the SSL (about 11 KB) into a tlsrec (about 300 bytes) where
+ * tlsrec.h can take it, and once moved stays there; a tlsrec's cipher
+ * contexts and buffers are freed.
+ */
+void session_tls_idle(struct session *s);
 
 /* Creates the client sockio once the inbound handshake is done; 0 / -1 (closed). */
 int session_client_io(struct session *s);

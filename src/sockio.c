@@ -17,6 +17,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "tlsrec.h"
 
 #define SOCKIO_MAGIC 0x534f4931u	/* "SOI1" */
 
@@ -43,6 +44,7 @@ struct sockio {
 	struct event_base *base;
 	int fd;
 	SSL *ssl;
+	struct tlsrec *rec;		/* not owned: the records after SSL_free */
 	int flags;
 	struct evbuffer *input;
 	struct evbuffer *output;
@@ -93,6 +95,52 @@ sockio_from_arg(void *arg)
 	if (io == NULL || io->magic != SOCKIO_MAGIC)
 		fatalx("sockio callback on a freed or foreign object %p", arg);
 	return io;
+}
+
+/*
+ * The TLS calls, on the SSL or on the tlsrec that took over its records
+ * (tlsrec.h): the same semantics, so the paths below serve both.
+ */
+static bool
+sockio_is_tls(const struct sockio *io)
+{
+	return io->ssl != NULL || io->rec != NULL;
+}
+
+static int
+sockio_tls_read(struct sockio *io, void *buf, int len)
+{
+	return io->rec != NULL ? tlsrec_read(io->rec, buf, len) :
+	    SSL_read(io->ssl, buf, len);
+}
+
+static int
+sockio_tls_write(struct sockio *io, const void *buf, int len)
+{
+	return io->rec != NULL ? tlsrec_write(io->rec, buf, len) :
+	    SSL_write(io->ssl, buf, len);
+}
+
+static int
+sockio_tls_get_error(const struct sockio *io, int r)
+{
+	return io->rec != NULL ? tlsrec_get_error(io->rec, r) :
+	    SSL_get_error(io->ssl, r);
+}
+
+bool
+sockio_tls_pending(const struct sockio *io)
+{
+	if (io->rec != NULL)
+		return tlsrec_has_pending(io->rec);
+	return io->ssl != NULL && SSL_has_pending(io->ssl) == 1;
+}
+
+/* A read that said WANT_READ needs a write first (never so for a tlsrec). */
+static bool
+sockio_tls_read_wants_write(const struct sockio *io)
+{
+	return io->ssl != NULL && SSL_want(io->ssl) == SSL_WRITING;
 }
 
 struct sockio *
@@ -207,6 +255,24 @@ sockio_get_output(struct sockio *io)
 	return io->output;
 }
 
+void
+sockio_use_tlsrec(struct sockio *io, struct tlsrec *rec)
+{
+	io->rec = rec;
+}
+
+void
+sockio_tls_shutdown(struct sockio *io)
+{
+	if (io->rec != NULL)
+		tlsrec_shutdown(io->rec);
+	else if (io->ssl != NULL) {
+		ERR_clear_error();
+		SSL_shutdown(io->ssl);
+		ERR_clear_error();
+	}
+}
+
 int
 sockio_fd(const struct sockio *io)
 {
@@ -310,7 +376,7 @@ sockio_update_read(struct sockio *io)
 		event_del(&io->ev_read);
 		io->read_added = false;
 	}
-	if (want && io->ssl != NULL && SSL_has_pending(io->ssl))
+	if (want && sockio_tls_pending(io))
 		event_active(&io->ev_read, EV_READ, 1);
 }
 
@@ -413,7 +479,7 @@ static void
 sockio_stop_after(struct sockio *io, short failed)
 {
 	short stop = (failed & SOCKIO_READING) ? EV_READ :
-	    io->ssl != NULL ? (EV_READ | EV_WRITE) : EV_WRITE;
+	    sockio_is_tls(io) ? (EV_READ | EV_WRITE) : EV_WRITE;
 
 	io->read_wants_write = io->write_wants_read = false;
 	sockio_disable(io, stop);
@@ -444,14 +510,14 @@ sockio_read_tls(struct sockio *io, size_t room)
 		return SOCKIO_AGAIN;	/* out of memory: try on the next event */
 	if (v.iov_len > room)
 		v.iov_len = room;
-	r = SSL_read(io->ssl, v.iov_base, (int)v.iov_len);
+	r = sockio_tls_read(io, v.iov_base, (int)v.iov_len);
 	if (r > 0) {
 		v.iov_len = (size_t)r;
 		evbuffer_commit_space(io->input, &v, 1);
 		return r;
 	}
 	evbuffer_commit_space(io->input, &v, 0);
-	e = SSL_get_error(io->ssl, r);
+	e = sockio_tls_get_error(io, r);
 	return sockio_tls_failure(io, r, e);
 }
 
@@ -513,13 +579,13 @@ sockio_fill(struct sockio *io, size_t *total, int *sys_errno)
 			return 0;
 		}
 		if (*total >= SOCKIO_READ_TURN) {
-			if (io->ssl != NULL && SSL_has_pending(io->ssl))
+			if (sockio_tls_pending(io))
 				event_active(&io->ev_read, EV_READ, 1);
 			return 0;
 		}
 		room = io->read_high != 0 ? io->read_high - have :
 		    SOCKIO_PLAIN_MORE;
-		if (io->ssl != NULL)
+		if (sockio_is_tls(io))
 			n = sockio_read_tls(io, room);
 		else {
 			if (room > (*total == 0 ? SOCKIO_PLAIN_FIRST : SOCKIO_PLAIN_MORE))
@@ -529,15 +595,14 @@ sockio_fill(struct sockio *io, size_t *total, int *sys_errno)
 		if (n > 0) {
 			*total += (size_t)n;
 			/* more without another wait: records OpenSSL holds, a full read */
-			if (io->ssl != NULL ? SSL_has_pending(io->ssl) == 1 :
+			if (sockio_is_tls(io) ? sockio_tls_pending(io) :
 			    (size_t)n == asked)
 				continue;
 			return 0;
 		}
 		*sys_errno = errno;
 		if (n == SOCKIO_AGAIN) {
-			if (io->ssl != NULL &&
-			    SSL_want(io->ssl) == SSL_WRITING) {
+			if (sockio_tls_read_wants_write(io)) {
 				io->read_wants_write = true;	/* renegotiation, key update */
 				sockio_update_read(io);
 				sockio_update_write(io);
@@ -630,13 +695,13 @@ sockio_write_tls(struct sockio *io)
 		chunk = sockio_tls_chunk(io->output, len);
 	if ((p = evbuffer_pullup(io->output, (ev_ssize_t)chunk)) == NULL)
 		return SOCKIO_AGAIN;	/* out of memory: try on the next event */
-	r = SSL_write(io->ssl, p, (int)chunk);
+	r = sockio_tls_write(io, p, (int)chunk);
 	if (r > 0) {
 		io->wpending = 0;
 		evbuffer_drain(io->output, (size_t)r);
 		return r;
 	}
-	e = SSL_get_error(io->ssl, r);
+	e = sockio_tls_get_error(io, r);
 	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
 		io->wpending = chunk;	/* OpenSSL wants the same length again */
 	if (e == SSL_ERROR_WANT_READ)
@@ -677,7 +742,7 @@ sockio_write_now(struct sockio *io, bool callbacks)
 	io->plain_full = false;
 	while ((io->enabled & EV_WRITE) && !io->write_wants_read &&
 	    evbuffer_get_length(io->output) > 0) {
-		n = io->ssl != NULL ? sockio_write_tls(io) : sockio_write_plain(io);
+		n = sockio_is_tls(io) ? sockio_write_tls(io) : sockio_write_plain(io);
 		if (n > 0) {
 			wrote += (size_t)n;
 			if (io->plain_full)

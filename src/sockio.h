@@ -53,6 +53,7 @@
 struct event_base;
 struct evbuffer;
 struct sockio;
+struct tlsrec;
 
 /* What an event callback's `what` holds; the values of libevent's BEV_EVENT_*. */
 #define SOCKIO_READING	0x01
@@ -89,6 +90,19 @@ short sockio_get_enabled(const struct sockio *io);
  * write callback runs once output is at or below write_low after a write.
  */
 void sockio_setwatermark(struct sockio *io, size_t read_high, size_t write_low);
+
+/*
+ * Runs TLS on rec (tlsrec.h: the records of a connection whose SSL was
+ * released) for a sockio made with ssl NULL; rec stays the caller's.
+ * Call before enabling.
+ */
+void sockio_use_tlsrec(struct sockio *io, struct tlsrec *rec);
+
+/* TLS records or plaintext held above the socket: readable without it. */
+bool sockio_tls_pending(const struct sockio *io);
+
+/* Sends close_notify now (TLS only; what the socket refuses is lost). */
+void sockio_tls_shutdown(struct sockio *io);
 
 struct evbuffer *sockio_get_input(struct sockio *io);
 struct evbuffer *sockio_get_output(struct sockio *io);

@@ -13,6 +13,7 @@
 
 #include "conf.h"
 #include "tlsio.h"
+#include "tlsrec.h"
 
 /*
  * Mozilla "intermediate" (v5.7) for TLS 1.2, then the four CBC suites with
@@ -336,6 +337,7 @@ tls_server_ctx_new(struct tls_server *srv, const struct listener_conf *lc,
 	SSL_CTX_set_client_hello_cb(ctx, tls_server_hello_cb, srv);
 	SSL_CTX_set_alpn_select_cb(ctx, tls_server_alpn_cb, NULL);
 	tlsio_track(ctx);
+	tlsrec_track_ctx(ctx);	/* so idle connections can drop their SSL */
 	return ctx;
 err:
 	SSL_CTX_free(ctx);
@@ -382,7 +384,12 @@ tls_server_free(struct tls_server *srv)
 SSL *
 tls_server_ssl_new(struct tls_server *srv)
 {
-	return SSL_new(srv->ctx[0]);
+	SSL *ssl = SSL_new(srv->ctx[0]);
+
+	/* without the count (out of memory) the SSL just stays an SSL */
+	if (ssl != NULL)
+		(void)tlsrec_track(ssl);
+	return ssl;
 }
 
 const X509 *

@@ -4,6 +4,7 @@
 #include "tlsio.h"
 
 #include "conf.h"
+#include "tlsrec.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -45,7 +46,9 @@ tlsio_init(void)
 		return -1;
 	if (info_index == -1)
 		info_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
-	return info_index == -1 ? -1 : 0;
+	if (info_index == -1 || tlsrec_init() == -1)
+		return -1;
+	return 0;
 }
 
 void

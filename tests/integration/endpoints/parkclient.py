@@ -12,6 +12,8 @@
 # Steps, run in order on one connection (opened before the first step):
 #   parked=N      until tlsbroker_listener_parked_connections{listener=L} == N
 #   open=N        until tlsbroker_listener_open_connections{listener=L} == N
+#   released=N    until tlsbroker_listener_tls_released_connections{...} == N
+#                 (the broker runs the records itself, its SSL freed)
 #   get:PATH      one GET; the answer must be 200 with its whole body
 #   pipeline:N    N GETs of /pipe/I in one write; N 200 answers in order
 #   eof           until the broker ends the connection; it must send
@@ -101,20 +103,25 @@ def main():
     ap.add_argument("--ca", required=True)
     ap.add_argument("--host", required=True)
     ap.add_argument("--listener", default="erp")
+    ap.add_argument("--tls", choices=["1.2", "1.3"], default="1.3",
+                    help="the highest version offered")
     ap.add_argument("steps", nargs="+")
     args = ap.parse_args()
 
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    if args.tls == "1.2":
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
     ctx.load_verify_locations(args.ca)
     raw = socket.create_connection(("127.0.0.1", args.port), WAIT_S)
     conn = ctx.wrap_socket(raw, server_hostname=args.host,
                            suppress_ragged_eofs=False)
     for st in args.steps:
-        m = re.match(r"(parked|open)=(\d+)$", st)
+        m = re.match(r"(parked|open|released)=(\d+)$", st)
         if m:
+            name = "tls_released" if m.group(1) == "released" else m.group(1)
             ok, got = wait_metric(args, "tlsbroker_listener_%s_connections"
-                                  % m.group(1), int(m.group(2)))
+                                  % name, int(m.group(2)))
             info = {"got": got}
         elif st.startswith("get:"):
             ok, info = step_get(args, conn, st[4:])
