@@ -86,6 +86,8 @@ struct tlsrec {
 	uint8_t *wbuf;
 	size_t wlen, woff;
 	size_t wtaken;			/* the caller's bytes in the record on its way */
+	uint8_t hs[5];			/* TLS 1.3: a KeyUpdate split across records */
+	size_t hs_len;
 	unsigned empty_in_row;
 	unsigned warn_in_row;
 	bool key_update_due;		/* the client asked for our KeyUpdate */
@@ -688,8 +690,8 @@ rec_fill(struct tlsrec *rec, size_t need)
 static int
 rec_got_alert(struct tlsrec *rec, const uint8_t *p, size_t len)
 {
-	if (len != 2)
-		return rec_fail(rec, SSL_R_BAD_LENGTH, SSL_AD_DECODE_ERROR);
+	if (len != 2 || rec->hs_len > 0)	/* as OpenSSL answers */
+		return rec_fail(rec, SSL_R_INVALID_ALERT, SSL_AD_UNEXPECTED_MESSAGE);
 	if (rec->info != NULL)
 		rec->info->alert_recv = p[1];
 	if (p[1] == SSL_AD_CLOSE_NOTIFY) {
@@ -721,14 +723,26 @@ rec_got_handshake(struct tlsrec *rec, const uint8_t *p, size_t len)
 		rec_alert(rec, SSL3_AL_WARNING, SSL_AD_NO_RENEGOTIATION);
 		return 1;
 	}
-	/* TLS 1.3: a client may send only KeyUpdate, ending its record */
-	if (len != 5 || p[0] != HS_KEY_UPDATE || p[1] != 0 || p[2] != 0 ||
-	    p[3] != 1)
-		return rec_fail(rec, SSL_R_UNEXPECTED_MESSAGE,
-		    SSL_AD_UNEXPECTED_MESSAGE);
-	if (p[4] > SSL_KEY_UPDATE_REQUESTED)
+	/*
+	 * TLS 1.3: a client may send only KeyUpdate (5 bytes), which may
+	 * come in pieces but must end its record: the key changes after it.
+	 */
+	while (len > 0) {
+		rec->hs[rec->hs_len++] = *p++;
+		len--;
+		if ((rec->hs_len == 1 && rec->hs[0] != HS_KEY_UPDATE) ||
+		    (rec->hs_len == 4 && (rec->hs[1] != 0 || rec->hs[2] != 0 ||
+		    rec->hs[3] != 1)) ||
+		    (rec->hs_len == sizeof(rec->hs) && len > 0))
+			return rec_fail(rec, SSL_R_UNEXPECTED_MESSAGE,
+			    SSL_AD_UNEXPECTED_MESSAGE);
+	}
+	if (rec->hs_len < sizeof(rec->hs))
+		return 1;		/* the rest comes in the next record */
+	rec->hs_len = 0;
+	if (rec->hs[4] > SSL_KEY_UPDATE_REQUESTED)
 		return rec_fail(rec, SSL_R_BAD_KEY_UPDATE, SSL_AD_ILLEGAL_PARAMETER);
-	if (p[4] == SSL_KEY_UPDATE_REQUESTED)
+	if (rec->hs[4] == SSL_KEY_UPDATE_REQUESTED)
 		rec->key_update_due = true;
 	if (dir_update(rec, &rec->rd) == -1)
 		return rec_fail(rec, ERR_R_INTERNAL_ERROR, SSL_AD_INTERNAL_ERROR);
@@ -773,6 +787,9 @@ rec_open(struct tlsrec *rec, uint8_t *h, size_t clen)
 	if (len > REC_MAX_PLAIN)
 		return rec_fail(rec, SSL_R_DATA_LENGTH_TOO_LONG,
 		    SSL_AD_RECORD_OVERFLOW);
+	if (rec->hs_len > 0 && type != CT_HANDSHAKE)
+		return rec_fail(rec, SSL_R_UNEXPECTED_RECORD,
+		    SSL_AD_UNEXPECTED_MESSAGE);	/* inside a handshake message */
 	switch (type) {
 	case CT_APPDATA:
 		rec->warn_in_row = 0;
@@ -810,8 +827,9 @@ rec_next(struct tlsrec *rec)
 	if ((r = rec_fill(rec, REC_HEADER)) <= 0)
 		return r;
 	h = rec->rbuf + rec->roff;
-	if (h[1] != 3 || h[2] != 3)
+	if (h[1] != 3 || h[2] != 3)	/* the alerts OpenSSL sends */
 		return rec_fail(rec, SSL_R_WRONG_VERSION_NUMBER,
+		    rec->version == TLS1_3_VERSION ? SSL_AD_DECODE_ERROR :
 		    SSL_AD_PROTOCOL_VERSION);
 	clen = (size_t)h[3] << 8 | h[4];
 	if (clen > REC_MAX_CIPHER)
@@ -860,7 +878,7 @@ tlsrec_read(struct tlsrec *rec, void *buf, int len)
 int
 tlsrec_write(struct tlsrec *rec, const void *buf, int len)
 {
-	uint8_t ku[5] = { HS_KEY_UPDATE, 0, 0, 1, SSL_KEY_UPDATE_NONE };
+	uint8_t ku[5] = { HS_KEY_UPDATE, 0, 0, 1, SSL_KEY_UPDATE_NOT_REQUESTED };
 	size_t n;
 
 	if (rec->failed) {
