@@ -690,7 +690,7 @@ rec_fill(struct tlsrec *rec, size_t need)
 static int
 rec_got_alert(struct tlsrec *rec, const uint8_t *p, size_t len)
 {
-	if (len != 2 || rec->hs_len > 0)	/* as OpenSSL answers */
+	if (len != 2)		/* OpenSSL's answer */
 		return rec_fail(rec, SSL_R_INVALID_ALERT, SSL_AD_UNEXPECTED_MESSAGE);
 	if (rec->info != NULL)
 		rec->info->alert_recv = p[1];
@@ -701,7 +701,8 @@ rec_got_alert(struct tlsrec *rec, const uint8_t *p, size_t len)
 	}
 	if ((rec->version == TLS1_3_VERSION && p[1] == SSL_AD_USER_CANCELLED) ||
 	    (rec->version == TLS1_2_VERSION && p[0] == SSL3_AL_WARNING)) {
-		if (++rec->warn_in_row > REC_MAX_WARN)
+		/* OpenSSL fails on the fifth warning in a row */
+		if (++rec->warn_in_row >= REC_MAX_WARN)
 			return rec_fail(rec, SSL_R_TOO_MANY_WARN_ALERTS,
 			    SSL_AD_UNEXPECTED_MESSAGE);
 		return 1;
@@ -788,7 +789,7 @@ rec_open(struct tlsrec *rec, uint8_t *h, size_t clen)
 		return rec_fail(rec, SSL_R_DATA_LENGTH_TOO_LONG,
 		    SSL_AD_RECORD_OVERFLOW);
 	if (rec->hs_len > 0 && type != CT_HANDSHAKE)
-		return rec_fail(rec, SSL_R_UNEXPECTED_RECORD,
+		return rec_fail(rec, SSL_R_MIXED_HANDSHAKE_AND_NON_HANDSHAKE_DATA,
 		    SSL_AD_UNEXPECTED_MESSAGE);	/* inside a handshake message */
 	switch (type) {
 	case CT_APPDATA:

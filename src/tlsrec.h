@@ -18,11 +18,12 @@
  * and for TLS 1.3 the keylog callback hands over the traffic secrets.
  *
  * After the take-over it does: application data both ways (records of up
- * to 16 KiB), close_notify both ways, warning alerts (TLS 1.2, at most
- * five in a row), empty records (at most 32 in a row), a TLS 1.3
+ * to 16 KiB), close_notify both ways, warning alerts (TLS 1.2, fewer
+ * than five in a row), empty records (at most 32 in a row), a TLS 1.3
  * KeyUpdate from the client (answered before our next record when asked).
  * A TLS 1.2 renegotiation is refused with a no_renegotiation warning, as
- * OpenSSL does under SSL_OP_NO_RENEGOTIATION.  Anything else - a bad
+ * OpenSSL does under SSL_OP_NO_RENEGOTIATION (the fifth attempt in a row
+ * without application data in between is fatal; OpenSSL sets no limit).  Anything else - a bad
  * record, a MAC failure, a fatal alert, an unexpected handshake message -
  * sends the fatal alert OpenSSL would and fails the connection for good.
  * Cipher contexts exist only while the connection is active
