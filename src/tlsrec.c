@@ -134,18 +134,6 @@ track_msg_cb(int write_p, int version, int content_type, const void *buf,
 	}
 }
 
-static int
-hex_nibble(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* "LABEL <client random> <secret>": the two TLS 1.3 traffic secrets. */
 static void
 track_keylog_cb(const SSL *ssl, const char *line)
@@ -156,7 +144,7 @@ track_keylog_cb(const SSL *ssl, const char *line)
 	struct tlsrec_track *t = track_of(ssl);
 	const char *p;
 	size_t n;
-	int who, hi, lo;
+	int who;
 
 	if (t == NULL)
 		return;
@@ -165,13 +153,12 @@ track_keylog_cb(const SSL *ssl, const char *line)
 			break;
 	if (who == 2 || (p = strchr(line + strlen(labels[who]), ' ')) == NULL)
 		return;
-	for (p++, n = 0; p[0] != '\0' && p[1] != '\0' && n < REC_MAX_SECRET;
-	    p += 2, n++) {
-		if ((hi = hex_nibble(p[0])) < 0 || (lo = hex_nibble(p[1])) < 0)
-			break;
-		t->secret[who][n] = (uint8_t)(hi << 4 | lo);
-	}
-	t->secret_len[who] = *p == '\0' ? (uint8_t)n : 0;
+	if (OPENSSL_hexstr2buf_ex(t->secret[who], sizeof(t->secret[who]), &n,
+	    p + 1, '\0') == 1)
+		t->secret_len[who] = (uint8_t)n;
+	else
+		t->secret_len[who] = 0;	/* can_take() then refuses */
+	ERR_clear_error();
 }
 
 static void
